@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting the platform reads from the environment, with defaults that work on a developer machine. */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/promo'),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('promo'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PROMO_BOOTSTRAP_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  GENERATION_CHUNK_SIZE: positiveInt.max(1_000_000).default(50_000),
+  GENERATION_CONCURRENCY: positiveInt.max(64).default(2),
+  GENERATION_MAX_COUNT: positiveInt.default(50_000_000),
+  WORKER_CONCURRENCY: positiveInt.max(256).default(8),
+  WORKER_QUEUES: z.string().default('*'),
+  WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  RUN_MIGRATIONS: bool.default(true),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return Object.freeze(result.data);
+}

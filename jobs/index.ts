@@ -1,0 +1,6 @@
+import { generationChunkJob } from './generation-chunk.ts';
+import { generationFinalizeJob } from './generation-finalize.ts';
+import type { JobDefinition } from './registry.ts';
+
+/** Every job the platform runs. Add a job here and its name to src/queues/names.ts. */
+export const jobDefinitions: JobDefinition<any>[] = [generationChunkJob, generationFinalizeJob];

@@ -1,0 +1,62 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Platform } from '../src/platform.ts';
+import { createWorkerConnection } from '../src/queues/connection.ts';
+import { QUEUE_NAMES, type QueueName } from '../src/queues/names.ts';
+import type { JobRegistry } from './registry.ts';
+
+export interface WorkerPool {
+  readonly workers: Worker[];
+  /** Stops taking jobs and waits for the active ones (BullMQ hands unfinished ones back after their lock expires). */
+  close(): Promise<void>;
+}
+
+/** Which queues this process serves: WORKER_QUEUES is `*` or a comma-separated list. */
+export function selectedQueues(setting: string): QueueName[] {
+  if (setting.trim() === '*') return [...QUEUE_NAMES];
+  const names = setting
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(QUEUE_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}`);
+  return names as QueueName[];
+}
+
+function concurrencyFor(queue: QueueName, platform: Platform): number {
+  return queue === 'generation-chunk' ? platform.config.GENERATION_CONCURRENCY : platform.config.WORKER_CONCURRENCY;
+}
+
+export function startWorkers(platform: Platform, registry: JobRegistry, queues: QueueName[]): WorkerPool {
+  const { config, logger } = platform;
+  const workers = queues.map((queue) => {
+    const handlers = registry.get(queue) ?? new Map();
+    const worker = new Worker(
+      queue,
+      async (job: Job) => {
+        const definition = handlers.get(job.name);
+        if (!definition) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`);
+        return definition.handle(job, platform);
+      },
+      {
+        connection: createWorkerConnection(config.REDIS_URL),
+        prefix: config.QUEUE_PREFIX,
+        concurrency: concurrencyFor(queue, platform),
+        lockDuration: config.WORKER_LOCK_DURATION_MS,
+        stalledInterval: config.WORKER_LOCK_DURATION_MS,
+        autorun: true,
+      },
+    );
+    worker.on('failed', (job, error) =>
+      logger.warn({ queue, jobId: job?.id, jobName: job?.name, attempt: job?.attemptsMade, err: error.message }, 'job failed'),
+    );
+    worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
+    return worker;
+  });
+  logger.info({ queues }, 'workers started');
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

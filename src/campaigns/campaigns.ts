@@ -1,0 +1,70 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
+import { Campaign } from '../db/entities.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import type { CreateCampaignInput } from './schemas.ts';
+
+export type CampaignEntity = InstanceType<typeof Campaign.class>;
+
+/** Checks that a code config describes a usable shape, naming the field that is wrong. */
+export function validatedShape(config: CodeConfig): CodeShape {
+  const shape = resolveCodeShape(config);
+  const errors: { field: string; message: string }[] = [];
+  if (shape.alphabet.length < 2) errors.push({ field: 'code_config.charset', message: 'needs at least 2 distinct characters' });
+  if (shape.alphabet.includes('#')) errors.push({ field: 'code_config.charset', message: 'must not contain #' });
+  if (!/^[\x21-\x7e]*$/.test(shape.alphabet)) errors.push({ field: 'code_config.charset', message: 'printable ASCII only, no spaces' });
+  if (!/^[\x21-\x7e]*$/.test(shape.template)) {
+    errors.push({ field: 'code_config', message: 'prefix, pattern and postfix use printable ASCII only, no spaces' });
+  }
+  if (shape.template.length > 96) errors.push({ field: 'code_config', message: 'codes are at most 96 characters long' });
+  if (errors.length > 0) throw new ValidationError(errors);
+  new CodeGenerator(shape);
+  return shape;
+}
+
+export async function createCampaign(em: EntityManager, input: CreateCampaignInput): Promise<CampaignEntity> {
+  const shape = validatedShape(input.code_config);
+  const campaign = em.create(Campaign, {
+    name: input.name,
+    codeConfig: input.code_config,
+    spaceKey: shape.spaceKey,
+    allowGuessable: input.allow_guessable,
+    metadata: input.metadata,
+  });
+  await em.flush();
+  return campaign;
+}
+
+export async function getCampaign(em: EntityManager, id: string): Promise<CampaignEntity> {
+  const campaign = isUuid(id) ? await em.findOne(Campaign, { id }) : null;
+  if (!campaign) throw new NotFoundError('campaign', id);
+  return campaign;
+}
+
+export async function listCampaigns(em: EntityManager, limit: number, cursor?: string): Promise<CampaignEntity[]> {
+  const where = cursor ? { createdAt: { $lt: new Date(cursor) } } : {};
+  return em.find(Campaign, where, { orderBy: { createdAt: 'desc' }, limit });
+}
+
+export function campaignView(c: CampaignEntity) {
+  const shape = resolveCodeShape(c.codeConfig as CodeConfig);
+  return {
+    id: c.id,
+    name: c.name,
+    code_config: c.codeConfig,
+    code_template: shape.template,
+    charset: shape.alphabet,
+    allow_guessable: c.allowGuessable,
+    active: c.active,
+    status: c.status,
+    issued_count: Number(c.issuedCount),
+    metadata: c.metadata,
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,5 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration0001Foundation } from './Migration0001Foundation.ts';
+
+/** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
+export const migrations: MigrationObject[] = [{ name: 'Migration0001Foundation', class: Migration0001Foundation }];

@@ -1,0 +1,164 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type CampaignEntity, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
+import { type CodeConfig, checkCodeSpace } from '../codes/index.ts';
+import type { Database, Queryable } from '../db/sql.ts';
+import { JOB_NAMES } from '../queues/names.ts';
+import type { GenerationChunkPayload, GenerationFinalizePayload } from '../queues/payloads.ts';
+import { defaultJobOptions, type QueueSet } from '../queues/queues.ts';
+import { DomainError, NotFoundError } from '../shared/errors.ts';
+
+export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
+
+export interface GenerationRow {
+  id: string;
+  campaign_id: string;
+  status: GenerationStatus;
+  requested: number;
+  generated: number;
+  collisions: string;
+  chunk_size: number;
+  chunk_count: number;
+  idempotency_key: string | null;
+  entropy_bits: number;
+  guess_probability: number;
+  error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export function generationView(g: GenerationRow) {
+  return {
+    id: g.id,
+    campaign_id: g.campaign_id,
+    status: g.status,
+    requested: g.requested,
+    generated: g.generated,
+    progress: g.requested === 0 ? 100 : Math.min(100, Math.floor((g.generated * 100) / g.requested)),
+    collisions: Number(g.collisions),
+    chunk_size: g.chunk_size,
+    chunk_count: g.chunk_count,
+    entropy_bits: Math.round(g.entropy_bits * 100) / 100,
+    guess_probability: g.guess_probability,
+    created_at: g.created_at,
+    started_at: g.started_at,
+    finished_at: g.finished_at,
+    ...(g.error ? { error: g.error } : {}),
+  };
+}
+
+export async function findGeneration(db: Queryable, id: string): Promise<GenerationRow> {
+  const { rows } = isUuid(id) ? await db.query<GenerationRow>('select * from generations where id = $1', [id]) : { rows: [] };
+  if (!rows[0]) throw new NotFoundError('generation', id);
+  return rows[0];
+}
+
+/** Codes issued, or reserved by unfinished generations, in one code space (all campaigns sharing a shape). */
+async function spaceUsage(tx: Queryable, spaceKey: string): Promise<bigint> {
+  const { rows } = await tx.query<{ used: string }>(
+    `select (select coalesce(sum(issued_count), 0) from campaigns where space_key = $1)
+          + (select coalesce(sum(g.requested - g.generated), 0) from generations g join campaigns c on c.id = g.campaign_id
+             where c.space_key = $1 and g.status in ('queued', 'running')) as used`,
+    [spaceKey],
+  );
+  return BigInt(rows[0]?.used ?? '0');
+}
+
+export interface RequestGenerationInput {
+  campaignId: string;
+  count: number;
+  idempotencyKey?: string;
+  chunkSize: number;
+}
+
+/**
+ * Records a generation and enqueues its flow. Refuses before any work when the code space cannot hold
+ * the request or would make codes guessable. Same idempotency key: same generation, enqueued again only
+ * if it never started (job ids are deterministic, so a second enqueue is a no-op in BullMQ).
+ */
+export async function requestGeneration(
+  em: EntityManager,
+  db: Database,
+  queues: QueueSet,
+  input: RequestGenerationInput,
+): Promise<{ generation: GenerationRow; created: boolean }> {
+  const campaign = await getCampaign(em, input.campaignId);
+  const shape = validatedShape(campaign.codeConfig as CodeConfig);
+  const result = await db.transaction(async (tx) => {
+    if (input.idempotencyKey) {
+      const existing = await tx.query<GenerationRow>('select * from generations where campaign_id = $1 and idempotency_key = $2', [
+        campaign.id,
+        input.idempotencyKey,
+      ]);
+      if (existing.rows[0]) return { generation: existing.rows[0], created: false };
+    }
+    // One request at a time per code space, so two requests cannot both claim the last free codes.
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [shape.spaceKey]);
+    const verdict = checkCodeSpace(shape, await spaceUsage(tx, shape.spaceKey), BigInt(input.count), campaign.allowGuessable);
+    if (!verdict.ok) throw spaceError(verdict.reason, campaign, verdict);
+    const chunkCount = Math.ceil(input.count / input.chunkSize);
+    const { rows } = await tx.query<GenerationRow>(
+      `insert into generations (campaign_id, requested, chunk_size, chunk_count, idempotency_key, entropy_bits, guess_probability)
+       values ($1, $2, $3, $4, $5, $6, $7)
+       on conflict (campaign_id, idempotency_key) do nothing returning *`,
+      [campaign.id, input.count, input.chunkSize, chunkCount, input.idempotencyKey ?? null, verdict.entropyBits, verdict.guessProbability],
+    );
+    if (rows[0]) return { generation: rows[0], created: true };
+    const raced = await tx.query<GenerationRow>('select * from generations where campaign_id = $1 and idempotency_key = $2', [
+      campaign.id,
+      input.idempotencyKey,
+    ]);
+    return { generation: raced.rows[0] as GenerationRow, created: false };
+  });
+  if (result.generation.status === 'queued') await enqueueGeneration(queues, result.generation);
+  return result;
+}
+
+function spaceError(
+  reason: 'code_space_exhausted' | 'code_space_too_small',
+  campaign: CampaignEntity,
+  verdict: { space: bigint; available: bigint; entropyBits: number; guessProbability: number },
+): DomainError {
+  const details = {
+    campaign_id: campaign.id,
+    code_space: verdict.space.toString(),
+    available: verdict.available.toString(),
+    entropy_bits: Math.round(verdict.entropyBits * 100) / 100,
+    guess_probability: verdict.guessProbability,
+  };
+  return reason === 'code_space_exhausted'
+    ? new DomainError('unprocessable', reason, `Only ${verdict.available} unused codes are left in this pattern's space.`, details)
+    : new DomainError(
+        'unprocessable',
+        reason,
+        'Issuing this many codes would let more than one random guess in a million hit a valid code. Use longer codes, a larger charset, or set allow_guessable: true.',
+        details,
+      );
+}
+
+export function chunkJobId(generationId: string, index: number): string {
+  return `gen-${generationId}-chunk-${index}`;
+}
+
+/** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
+export async function enqueueGeneration(queues: QueueSet, g: GenerationRow): Promise<void> {
+  const children = Array.from({ length: g.chunk_count }, (_, index) => {
+    const size = Math.min(g.chunk_size, g.requested - index * g.chunk_size);
+    const data: GenerationChunkPayload = { generationId: g.id, chunkIndex: index, size };
+    return {
+      name: JOB_NAMES.generationChunk,
+      queueName: 'generation-chunk',
+      data,
+      // A chunk that fails for good must not block the parent: it finalizes from what was recorded.
+      opts: { ...defaultJobOptions, jobId: chunkJobId(g.id, index), ignoreDependencyOnFailure: true },
+    };
+  });
+  const data: GenerationFinalizePayload = { generationId: g.id };
+  await queues.flows.add({
+    name: JOB_NAMES.generationFinalize,
+    queueName: 'generation',
+    data,
+    opts: { ...defaultJobOptions, jobId: `gen-${g.id}` },
+    children,
+  });
+}

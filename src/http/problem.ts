@@ -1,0 +1,73 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+  return { type: `urn:promo:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+}
+
+export function sendProblem(res: Response, body: Problem): void {
+  res.status(body.status).type('application/problem+json').json(body);
+}
+
+export function zodFieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+}
+
+export function domainErrorToProblem(error: DomainError): Problem {
+  return problem(STATUS[error.kind], error.code, error.message, error.details);
+}
+
+/** The single place errors become HTTP: known errors keep their code, anything else is a 500 without internals. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof DomainError) return sendProblem(res, { ...domainErrorToProblem(error), instance: req.originalUrl });
+    if (error instanceof ZodError) {
+      return sendProblem(res, problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(error) }));
+    }
+    const status = typeof error?.status === 'number' ? error.status : typeof error?.statusCode === 'number' ? error.statusCode : 500;
+    if (error?.type === 'entity.parse.failed') return sendProblem(res, problem(400, 'invalid_json', 'The request body is not valid JSON.'));
+    if (error?.type === 'entity.too.large') return sendProblem(res, problem(413, 'payload_too_large', 'The request body is too large.'));
+    if (status >= 400 && status < 500) return sendProblem(res, problem(status, 'bad_request', String(error?.message ?? 'Bad request')));
+    logger.error({ err: error, url: req.originalUrl }, 'unhandled error');
+    sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.'));
+  };
+}

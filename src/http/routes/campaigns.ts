@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { campaignView, createCampaign, getCampaign, listCampaigns } from '../../campaigns/campaigns.ts';
+import { createCampaignSchema } from '../../campaigns/schemas.ts';
+import { generationView, requestGeneration } from '../../generations/generations.ts';
+import { createGenerationSchema } from '../../generations/schemas.ts';
+import { listCampaignVouchers, voucherView } from '../../vouchers/vouchers.ts';
+import type { RouteModule } from '../context.ts';
+import { idempotencyKey, parse } from '../validate.ts';
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+export const campaignRoutes: RouteModule = (router, { platform }) => {
+  router.post('/campaigns', async (req, res) => {
+    const input = parse(createCampaignSchema, req.body);
+    const campaign = await createCampaign(platform.orm.em.fork(), input);
+    res.status(201).location(`/v1/campaigns/${campaign.id}`).json(campaignView(campaign));
+  });
+
+  router.get('/campaigns', async (req, res) => {
+    const { limit, cursor } = parse(pageQuery, req.query);
+    const campaigns = await listCampaigns(platform.orm.em.fork(), limit, cursor);
+    const last = campaigns.at(-1);
+    res.json({ data: campaigns.map(campaignView), next_cursor: campaigns.length === limit && last ? last.createdAt.toISOString() : null });
+  });
+
+  router.get('/campaigns/:id', async (req, res) => {
+    res.json(campaignView(await getCampaign(platform.orm.em.fork(), req.params.id)));
+  });
+
+  router.post('/campaigns/:id/generations', async (req, res) => {
+    const { count } = parse(createGenerationSchema, req.body);
+    const { generation, created } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
+      campaignId: req.params.id,
+      count,
+      idempotencyKey: idempotencyKey(req),
+      chunkSize: platform.config.GENERATION_CHUNK_SIZE,
+    });
+    res
+      .status(202)
+      .location(`/v1/generations/${generation.id}`)
+      .set('Idempotent-Replayed', String(!created))
+      .json(generationView(generation));
+  });
+
+  router.get('/campaigns/:id/vouchers', async (req, res) => {
+    const { limit, cursor } = parse(pageQuery, req.query);
+    const campaign = await getCampaign(platform.orm.em.fork(), req.params.id);
+    const page = await listCampaignVouchers(platform.db, campaign.id, limit, cursor);
+    res.json({ data: page.data.map(voucherView), next_cursor: page.nextCursor });
+  });
+};

@@ -1,0 +1,7 @@
+import type { RouteModule } from '../context.ts';
+import { campaignRoutes } from './campaigns.ts';
+import { generationRoutes } from './generations.ts';
+import { voucherRoutes } from './vouchers.ts';
+
+/** Every capability's /v1 routes. */
+export const v1RouteModules: RouteModule[] = [campaignRoutes, generationRoutes, voucherRoutes];

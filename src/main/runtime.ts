@@ -1,0 +1,93 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Config, loadConfig } from '../../config/index.ts';
+import { jobDefinitions } from '../../jobs/index.ts';
+import { buildRegistry } from '../../jobs/registry.ts';
+import { selectedQueues, startWorkers, type WorkerPool } from '../../jobs/workers.ts';
+import { ensureBootstrapKey } from '../auth/api-keys.ts';
+import { createApp } from '../http/app.ts';
+import { createPlatform, type Platform, type PlatformOptions } from '../platform.ts';
+
+export interface RunOptions extends PlatformOptions {
+  api: boolean;
+  workers: boolean;
+}
+
+export interface Running {
+  platform: Platform;
+  server?: Server;
+  workers?: WorkerPool;
+  /** Base URL of the HTTP API, when it runs. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the API, the workers, or both in this process, on one shared platform. */
+export async function run(config: Config, options: RunOptions): Promise<Running> {
+  // Checked before anything connects: a job name without exactly one handler stops startup.
+  const registry = buildRegistry(jobDefinitions);
+  const queues = options.workers ? selectedQueues(config.WORKER_QUEUES) : [];
+  const platform = await createPlatform(config, options);
+  if (config.PROMO_BOOTSTRAP_KEY) await ensureBootstrapKey(platform.db, config.PROMO_BOOTSTRAP_KEY);
+
+  const workers = options.workers ? startWorkers(platform, registry, queues) : undefined;
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (options.api) {
+    const { app } = createApp(platform);
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    });
+    const { port } = server.address() as AddressInfo;
+    url = `http://127.0.0.1:${port}`;
+    platform.logger.info({ url }, 'api listening');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Stop intake first, then let workers finish their jobs, then close connections.
+      if (server) {
+        const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+      }
+      if (workers) await workers.close();
+      await platform.close();
+    })();
+    return stopping;
+  };
+  return { platform, server, workers, url, stop };
+}
+
+/** Entrypoint helper: reads config, runs, and drains on SIGTERM/SIGINT. */
+export async function main(options: Omit<RunOptions, keyof PlatformOptions>): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(78);
+  }
+  const running = await run(config, options);
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) process.exit(1);
+    running.platform.logger.info({ signal }, 'shutting down: draining');
+    const timer = setTimeout(() => {
+      running.platform.logger.error('shutdown timed out');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error) => {
+        running.platform.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

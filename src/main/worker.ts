@@ -1,0 +1,3 @@
+import { main } from './runtime.ts';
+
+await main({ api: false, workers: true });

@@ -1,0 +1,54 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.ts';
+import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
+import { Database } from './db/sql.ts';
+import { createProducerConnection } from './queues/connection.ts';
+import { createQueues, type QueueSet } from './queues/queues.ts';
+import { type Clock, systemClock } from './shared/clock.ts';
+import { createLogger, type Logger } from './shared/logger.ts';
+
+/** Everything a use-case, route or job needs, created once per process. */
+export interface Platform {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly orm: MikroORM;
+  readonly db: Database;
+  readonly redis: Redis;
+  readonly queues: QueueSet;
+  readonly clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  await ensureDatabase(config.DATABASE_URL);
+  const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE });
+  if (config.RUN_MIGRATIONS) {
+    const applied = await migrate(orm);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  const db = new Database(await orm.em.getConnection().getNativeClient());
+  const redis = createProducerConnection(config.REDIS_URL);
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  return {
+    config,
+    logger,
+    orm,
+    db,
+    redis,
+    queues,
+    clock: options.clock ?? systemClock,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+      await orm.close(true);
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
+export const QUEUE_NAMES = ['generation', 'generation-chunk'] as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** Job names, one handler each (checked at worker start). */
+export const JOB_NAMES = {
+  generationFinalize: 'generation.finalize',
+  generationChunk: 'generation.chunk',
+} as const;
+
+export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];

@@ -1,0 +1,42 @@
+/** What went wrong, independent of transport; http/problem.ts maps each kind to a status once. */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'rate_limited'
+  | 'unavailable';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+  constructor(kind: ErrorKind, code: string, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'DomainError';
+    this.kind = kind;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly errors: FieldError[];
+  constructor(errors: FieldError[], code = 'validation_failed', message = 'The request is not valid.') {
+    super('invalid', code, message, { errors });
+    this.errors = errors;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(resource: string, id: string) {
+    super('not_found', `${resource}_not_found`, `No ${resource.replaceAll('_', ' ')} with id ${JSON.stringify(id)}.`);
+  }
+}
