@@ -1,6 +1,7 @@
 import { writeGenerationChunk } from '../src/generations/chunks.ts';
 import { JOB_NAMES } from '../src/queues/names.ts';
 import type { GenerationChunkPayload } from '../src/queues/payloads.ts';
+import { codesGenerated } from '../src/shared/metrics.ts';
 import type { JobDefinition } from './registry.ts';
 
 export const generationChunkJob: JobDefinition<GenerationChunkPayload> = {
@@ -9,6 +10,7 @@ export const generationChunkJob: JobDefinition<GenerationChunkPayload> = {
   async handle(job, platform) {
     const { generationId, chunkIndex, size } = job.data;
     const result = await writeGenerationChunk(platform.db, generationId, chunkIndex, size);
+    if (result.status === 'written') codesGenerated.inc(result.inserted);
     if (result.status === 'written' && job.parent) {
       // Parent progress for Bull Board: share of chunks done (the API reports exact counts).
       const parent = job.parent.id ? await platform.queues.get('generation').getJob(job.parent.id) : undefined;

@@ -2,6 +2,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Platform } from '../src/platform.ts';
 import { createWorkerConnection } from '../src/queues/connection.ts';
 import { QUEUE_NAMES, type QueueName } from '../src/queues/names.ts';
+import { jobDuration } from '../src/shared/metrics.ts';
 import type { JobRegistry } from './registry.ts';
 
 export interface WorkerPool {
@@ -35,7 +36,15 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
       async (job: Job) => {
         const definition = handlers.get(job.name);
         if (!definition) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`);
-        return definition.handle(job, platform);
+        const end = jobDuration.startTimer({ name: job.name });
+        try {
+          const result = await definition.handle(job, platform);
+          end({ outcome: 'completed' });
+          return result;
+        } catch (error) {
+          end({ outcome: 'failed' });
+          throw error;
+        }
       },
       {
         connection: createWorkerConnection(config.REDIS_URL),
