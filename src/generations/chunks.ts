@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -13,6 +14,9 @@ export interface ChunkResult {
   collisions: number;
   exhausted: boolean;
 }
+
+/** Which process wrote a chunk (host:pid), for operators following a generation across workers. */
+const WRITER = `${hostname()}:${process.pid}`;
 
 /** Rounds in a row that add no new code before a chunk declares its code space exhausted. */
 const FRUITLESS_ROUNDS_LIMIT = 5;
@@ -50,9 +54,9 @@ export async function writeGenerationChunk(db: Database, generationId: string, c
     const { inserted, collisions, exhausted } = await insertUniqueCodes(tx, generator, size, campaignId, generationId);
 
     await tx.query(
-      `insert into generation_chunks (generation_id, chunk_index, size, inserted, collisions, exhausted)
-       values ($1, $2, $3, $4, $5, $6)`,
-      [generationId, chunkIndex, size, inserted, collisions, exhausted],
+      `insert into generation_chunks (generation_id, chunk_index, size, inserted, collisions, exhausted, written_by)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+      [generationId, chunkIndex, size, inserted, collisions, exhausted, WRITER],
     );
     await tx.query('update generations set generated = generated + $2, collisions = collisions + $3 where id = $1', [
       generationId,

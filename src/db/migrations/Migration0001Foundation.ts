@@ -61,6 +61,7 @@ export class Migration0001Foundation extends Migration {
         inserted integer not null,
         collisions integer not null,
         exhausted boolean not null default false,
+        written_by text,
         completed_at timestamptz not null default now(),
         primary key (generation_id, chunk_index)
       )`);
