@@ -26,6 +26,16 @@ export const configSchema = z.object({
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   RUN_MIGRATIONS: bool.default(true),
+  // Guessing defence (validations and redemptions): failed lookups per shopper IP or customer per window.
+  GUESS_LIMIT: positiveInt.default(10),
+  GUESS_WINDOW_SECONDS: positiveInt.default(600),
+  GUESS_IP_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name')
+    .transform((h) => h.toLowerCase())
+    .default('x-forwarded-for'),
+  VALIDATION_API_KEY_LIMIT: positiveInt.default(1_000_000),
+  VALIDATION_API_KEY_WINDOW_SECONDS: positiveInt.default(60),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
