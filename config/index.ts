@@ -26,6 +26,22 @@ export const configSchema = z.object({
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   RUN_MIGRATIONS: bool.default(true),
+  // Outbox relay and webhooks (issue 4)
+  OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(1_000),
+  OUTBOX_RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  WEBHOOK_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'comma-separated milliseconds, e.g. 5000,300000')
+    .transform((s) => s.split(',').map((v) => Number(v.trim())))
+    .default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(15_000),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  WEBHOOK_SECRET_ENCRYPTION_KEY: z.string().optional(),
+  WEBHOOK_DISABLE_AFTER_MS: positiveInt.default(5 * 24 * 3600 * 1000),
+  WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
+  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),
+  WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(32),
+  WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(60_000),
   // Guessing defence (validations and redemptions): failed lookups per shopper IP or customer per window.
   GUESS_LIMIT: positiveInt.default(10),
   GUESS_WINDOW_SECONDS: positiveInt.default(600),
