@@ -1,0 +1,163 @@
+/**
+ * npm run bench:generate -- --count 1000000 [--workers 1] [--chunk 50000] [--concurrency 2]
+ * 1. end to end: HTTP request → generation completed, through BullMQ and separate worker processes;
+ * 2. baseline: the same number of pre-generated codes COPY'd over one connection into a scratch table
+ *    with the same columns and indexes;
+ * 3. in-memory generator speed against voucher-code-generator.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import voucherCodes from 'voucher-code-generator';
+import { loadConfig } from '../config/index.ts';
+import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
+import { run } from '../src/main/runtime.ts';
+import { argValue, benchDatabase, peakRssMb, printTable } from './support.ts';
+
+const count = argValue('count', 1_000_000);
+const workerCount = argValue('workers', 1);
+const chunk = argValue('chunk', 50_000);
+const concurrency = argValue('concurrency', 2);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const db = benchDatabase();
+const apiKey = `pk_bench_${Date.now()}`;
+const env = {
+  DATABASE_URL: db.url,
+  QUEUE_PREFIX: `promo_${db.name}`,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  PROMO_BOOTSTRAP_KEY: apiKey,
+  GENERATION_CHUNK_SIZE: String(chunk),
+  GENERATION_CONCURRENCY: String(concurrency),
+};
+
+async function api(base: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function endToEnd(): Promise<{ ms: number; rssMb: number }> {
+  const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
+  const workers: ChildProcess[] = Array.from({ length: workerCount }, () =>
+    spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
+  );
+  try {
+    const base = running.url as string;
+    // Workers connected and idle before the clock starts.
+    await new Promise((r) => setTimeout(r, 1500));
+    const campaign = await api(base, '/v1/campaigns', { name: 'bench' });
+    const started = performance.now();
+    const generation = await api(base, `/v1/campaigns/${campaign.id}/generations`, { count });
+    let g = generation;
+    while (!['completed', 'failed', 'exhausted'].includes(g.status)) {
+      await new Promise((r) => setTimeout(r, 25));
+      g = await api(base, `/v1/generations/${generation.id}`);
+    }
+    const ms = performance.now() - started;
+    if (g.status !== 'completed' || g.generated !== count) throw new Error(`generation ended ${g.status} with ${g.generated}`);
+    const rssMb = Math.max(...workers.map((w) => peakRssMb(w.pid as number)));
+    return { ms, rssMb };
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+    await running.stop();
+  }
+}
+
+async function baselineCopy(): Promise<number> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query('create table baseline_vouchers (like vouchers including all)');
+    const campaign = '00000000-0000-0000-0000-000000000001';
+    const generation = '00000000-0000-0000-0000-000000000002';
+    const codes = new CodeGenerator(resolveCodeShape({})).generate(count);
+    const payload = Buffer.from(codes.map((c) => `${c}\t${campaign}\t${generation}\n`).join(''), 'latin1');
+    const started = performance.now();
+    await pipeline(
+      Readable.from([payload]),
+      client.query(copyFrom('copy baseline_vouchers (code, campaign_id, generation_id) from stdin')),
+    );
+    return performance.now() - started;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Median rate of three timed runs, after two warm-up runs (both generators get the same treatment). */
+function rate(sample: number, produce: () => number): number {
+  produce();
+  produce();
+  const rates = [0, 1, 2].map(() => {
+    const t = performance.now();
+    const produced = produce();
+    if (produced !== sample) throw new Error(`produced ${produced} codes, expected ${sample}`);
+    return sample / ((performance.now() - t) / 1000);
+  });
+  return rates.sort((a, b) => a - b)[1] as number;
+}
+
+function generatorSpeed() {
+  const sample = Math.min(count, 500_000);
+  const shape = resolveCodeShape({});
+  const generator = new CodeGenerator(shape);
+  const stride = generator.codeLength + 1;
+  return {
+    sample,
+    // The form the pipeline consumes: newline-separated codes in one buffer, ready for COPY.
+    buffer: rate(sample, () => generator.generateBuffer(sample).length / stride),
+    strings: rate(sample, () => generator.generate(sample).length),
+    unique: rate(sample, () => new Set(generator.generate(sample)).size),
+    vcg: rate(sample, () => voucherCodes.generate({ count: sample, length: 12, charset: shape.alphabet }).length),
+  };
+}
+
+try {
+  const e2e = await endToEnd();
+  const copyMs = await baselineCopy();
+  const speed = generatorSpeed();
+  const result = {
+    count,
+    end_to_end_ms: Math.round(e2e.ms),
+    baseline_copy_ms: Math.round(copyMs),
+    ratio: Math.round((e2e.ms / copyMs) * 100) / 100,
+    codes_per_s: Math.round(count / (e2e.ms / 1000)),
+    worker_peak_rss_mb: e2e.rssMb,
+    generator_codes_per_s: Math.round(speed.buffer),
+    vcg_codes_per_s: Math.round(speed.vcg),
+    generator_speedup: Math.round((speed.buffer / speed.vcg) * 10) / 10,
+    generator_string_codes_per_s: Math.round(speed.strings),
+    generator_unique_string_codes_per_s: Math.round(speed.unique),
+    workers: workerCount,
+    chunk_size: chunk,
+    chunk_concurrency: concurrency,
+  };
+  printTable([
+    ['codes', count.toLocaleString('en')],
+    ['end to end (HTTP → completed)', `${result.end_to_end_ms} ms (${result.codes_per_s.toLocaleString('en')} codes/s)`],
+    ['baseline: one COPY, same columns/indexes', `${result.baseline_copy_ms} ms`],
+    ['ratio end-to-end / baseline', result.ratio],
+    ['worker peak RSS', `${result.worker_peak_rss_mb} MB`],
+    [
+      `generator (${speed.sample.toLocaleString('en')} codes → COPY buffer)`,
+      `${result.generator_codes_per_s.toLocaleString('en')} codes/s`,
+    ],
+    ['  same, as JS strings', `${result.generator_string_codes_per_s.toLocaleString('en')} codes/s`],
+    ['  same, as strings de-duplicated in a Set', `${result.generator_unique_string_codes_per_s.toLocaleString('en')} codes/s`],
+    ['voucher-code-generator (same alphabet/length)', `${result.vcg_codes_per_s.toLocaleString('en')} codes/s`],
+    ['generator speed-up (buffer / vcg)', `${result.generator_speedup}×`],
+    ['  as strings / vcg', `${Math.round((speed.strings / speed.vcg) * 10) / 10}×`],
+  ]);
+  console.log(JSON.stringify(result));
+} finally {
+  await db.drop();
+}

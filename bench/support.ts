@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+
+export const PG_SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+
+/** A throwaway database for one benchmark run. */
+export function benchDatabase(prefix = 'promo_bench'): { name: string; url: string; drop(): Promise<void> } {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  return {
+    name,
+    url: `${PG_SERVER}/${name}`,
+    async drop() {
+      const client = new pg.Client({ connectionString: `${PG_SERVER}/postgres` });
+      await client.connect();
+      await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export function argValue(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const raw = index >= 0 ? process.argv[index + 1] : process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+/** Peak resident set size of a process (VmHWM), in MB; Linux only. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+export function printTable(rows: [string, string | number][]): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+}
