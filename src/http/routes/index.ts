@@ -1,7 +1,8 @@
 import type { RouteModule } from '../context.ts';
+import { adminRoutes } from './admin.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { generationRoutes } from './generations.ts';
 import { voucherRoutes } from './vouchers.ts';
 
 /** Every capability's /v1 routes. */
-export const v1RouteModules: RouteModule[] = [campaignRoutes, generationRoutes, voucherRoutes];
+export const v1RouteModules: RouteModule[] = [adminRoutes, campaignRoutes, generationRoutes, voucherRoutes];
