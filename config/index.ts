@@ -25,6 +25,16 @@ export const configSchema = z.object({
   WORKER_QUEUES: z.string().default('*'),
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  // HTTP edge (issue 7)
+  HTTP_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
+    .default('1mb'),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.min(100).default(30_000),
+  CORS_ORIGINS: z.string().default(''),
+  TRUST_PROXY: z.string().default('false'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('0.0.0.0'),
   RUN_MIGRATIONS: bool.default(true),
   // Outbox relay and webhooks (issue 4)
   OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(1_000),

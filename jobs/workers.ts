@@ -37,8 +37,10 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
         const definition = handlers.get(job.name);
         if (!definition) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`);
         const end = jobDuration.startTimer({ name: job.name });
+        // Every log line a handler writes carries the job's identity.
+        const jobLogger = logger.child({ queue, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 });
         try {
-          const result = await definition.handle(job, platform);
+          const result = await definition.handle(job, { ...platform, logger: jobLogger });
           end({ outcome: 'completed' });
           return result;
         } catch (error) {

@@ -1,17 +1,28 @@
 import express, { type Express } from 'express';
 import { ApiKeyAuthenticator } from '../auth/api-keys.ts';
+import { httpMetrics, requestLogging } from '../observability/http.ts';
+import { metricsHandler } from '../observability/metrics-endpoint.ts';
 import type { Platform } from '../platform.ts';
 import { requireApiKey } from './auth.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import type { HttpContext } from './context.ts';
+import { corsFromConfig, requestTimeout, securityHeaders, trustProxySetting } from './edge.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { v1RouteModules } from './routes/index.ts';
 
 export function createApp(platform: Platform): { app: Express; ctx: HttpContext } {
   const app = express();
   const ctx: HttpContext = { platform, authenticator: new ApiKeyAuthenticator(platform.db) };
+  const { config } = platform;
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Edge: request id + access log, metrics, timeouts, security headers, CORS only when configured.
+  app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
+  app.use(requestLogging(platform.logger));
+  app.use(httpMetrics());
+  app.use(requestTimeout(config.HTTP_REQUEST_TIMEOUT_MS));
+  app.use(securityHeaders());
+  const cors = corsFromConfig(config.CORS_ORIGINS);
+  if (cors) app.use(cors);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -32,11 +43,14 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', checks: { postgres, redis } });
   });
 
+  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
+  if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
+
   app.use(BULL_BOARD_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), bullBoardRouter(platform.queues));
 
   const v1 = express.Router();
   v1.use(requireApiKey(ctx.authenticator));
-  v1.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   for (const mount of v1RouteModules) mount(v1, ctx);
   app.use('/v1', v1);
 

@@ -6,7 +6,9 @@ import { buildRegistry } from '../../jobs/registry.ts';
 import { selectedQueues, startWorkers, type WorkerPool } from '../../jobs/workers.ts';
 import { ensureBootstrapKey } from '../auth/api-keys.ts';
 import { createApp } from '../http/app.ts';
+import { startMetricsServer } from '../observability/metrics-endpoint.ts';
 import { createPlatform, type Platform, type PlatformOptions } from '../platform.ts';
+import { registerQueueSource } from '../shared/metrics.ts';
 
 export interface RunOptions extends PlatformOptions {
   api: boolean;
@@ -19,6 +21,8 @@ export interface Running {
   workers?: WorkerPool;
   /** Base URL of the HTTP API, when it runs. */
   url?: string;
+  /** URL of the separate metrics listener, when METRICS_PORT is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -30,7 +34,9 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
   const platform = await createPlatform(config, options);
   if (config.PROMO_BOOTSTRAP_KEY) await ensureBootstrapKey(platform.db, config.PROMO_BOOTSTRAP_KEY);
 
+  const unregisterQueues = registerQueueSource(platform.queues);
   const workers = options.workers ? startWorkers(platform, registry, queues) : undefined;
+  const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config.METRICS_PORT, config.METRICS_HOST);
   let server: Server | undefined;
   let url: string | undefined;
   if (options.api) {
@@ -38,6 +44,9 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     });
+    // Slow clients cannot hold a connection open: the whole request must arrive within the timeout.
+    server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+    server.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 60_000);
     const { port } = server.address() as AddressInfo;
     url = `http://127.0.0.1:${port}`;
     platform.logger.info({ url }, 'api listening');
@@ -48,16 +57,22 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
     stopping ??= (async () => {
       // Stop intake first, then let workers finish their jobs, then close connections.
       if (server) {
+        // Stop accepting; in-flight requests finish (bounded by HTTP_REQUEST_TIMEOUT_MS); keep-alive
+        // connections are closed as soon as they fall idle.
         const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
+        const idle = setInterval(() => server?.closeIdleConnections(), 50);
         server.closeIdleConnections();
         await closed;
+        clearInterval(idle);
       }
+      if (metrics) await new Promise<void>((resolve) => metrics.server.close(() => resolve()));
+      unregisterQueues();
       if (workers) await workers.close();
       await platform.close();
     })();
     return stopping;
   };
-  return { platform, server, workers, url, stop };
+  return { platform, server, workers, url, metricsUrl: metrics?.url, stop };
 }
 
 /** Entrypoint helper: reads config, runs, and drains on SIGTERM/SIGINT. */

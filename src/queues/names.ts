@@ -1,5 +1,5 @@
 /** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
-export const QUEUE_NAMES = ['generation', 'generation-chunk'] as const;
+export const QUEUE_NAMES = ['generation', 'generation-chunk', 'outbox', 'webhook'] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -7,6 +7,9 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export const JOB_NAMES = {
   generationFinalize: 'generation.finalize',
   generationChunk: 'generation.chunk',
+  outboxRelay: 'outbox.relay',
+  webhookDeliver: 'webhook.deliver',
+  webhookReplay: 'webhook.replay',
 } as const;
 
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];

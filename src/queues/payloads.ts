@@ -7,3 +7,18 @@ export interface GenerationChunkPayload {
   chunkIndex: number;
   size: number;
 }
+
+export interface WebhookDeliverPayload {
+  deliveryId: string;
+  /** Which round of attempts (a manual retry or a replay starts a new one) and which attempt in it. */
+  round: number;
+  attempt: number;
+  /** Epoch ms of the endpoint send slot this job already reserved before it was delayed. */
+  slotAt?: number;
+}
+
+export interface WebhookReplayPayload {
+  endpointId: string;
+  since: string;
+  requestedAt: string;
+}

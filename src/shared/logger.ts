@@ -1,13 +1,20 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { pid: process.pid },
-    redact: { paths: ['req.headers.authorization', '*.secret', '*.apiKey', '*.key'], censor: '[redacted]' },
-  });
+/** JSON logs to stdout (or `destination`, for tests that read them). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.apiKey', '*.key', '*.authorization', '*.password'],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
 }
 
 /** Masks a code for logs: enough to correlate, never enough to use. */

@@ -1,0 +1,65 @@
+import cors from 'cors';
+import type { RequestHandler } from 'express';
+import helmet from 'helmet';
+import { problem, sendProblem } from './problem.ts';
+
+/** `TRUST_PROXY`: false (default), true, a hop count, or a comma-separated list of addresses/subnets (express syntax). */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Security headers. The default policy suits the JSON API and the platform's own UIs (Bull Board, /docs),
+ * which load only same-origin scripts; no `upgrade-insecure-requests`, since the platform usually sits
+ * behind a TLS-terminating proxy or is reached over plain HTTP on a private network.
+ */
+export function securityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        upgradeInsecureRequests: null,
+        'connect-src': ["'self'"],
+      },
+    },
+  });
+}
+
+/** CORS only when `CORS_ORIGINS` names origins (`*` for any); otherwise no CORS headers at all. */
+export function corsFromConfig(setting: string): RequestHandler | undefined {
+  const origins = setting
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (origins.length === 0) return undefined;
+  return cors({
+    origin: origins.includes('*') ? '*' : origins,
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposedHeaders: ['X-Request-Id', 'Location', 'Idempotent-Replayed', 'Retry-After'],
+    maxAge: 600,
+  });
+}
+
+/**
+ * A request that has not answered within `ms` gets a 503 `request_timeout` problem, so a stuck dependency
+ * cannot hold connections (and graceful shutdown) forever. Streaming responses that already started are left alone.
+ */
+export function requestTimeout(ms: number): RequestHandler {
+  return (req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.setHeader('Connection', 'close');
+      sendProblem(res, problem(503, 'request_timeout', `The request took longer than ${ms} ms.`, { instance: req.originalUrl }));
+    }, ms);
+    const clear = () => clearTimeout(timer);
+    res.once('finish', clear);
+    res.once('close', clear);
+    next();
+  };
+}
