@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import { Campaign } from '../db/entities.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { CreateCampaignInput } from './schemas.ts';
+import type { CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
 export type CampaignEntity = InstanceType<typeof Campaign.class>;
 
@@ -30,7 +30,26 @@ export async function createCampaign(em: EntityManager, input: CreateCampaignInp
     spaceKey: shape.spaceKey,
     allowGuessable: input.allow_guessable,
     metadata: input.metadata,
+    active: input.active,
+    startDate: input.start_date,
+    expirationDate: input.expiration_date,
+    timezone: input.timezone,
+    rules: input.rules,
   });
+  await em.flush();
+  return campaign;
+}
+
+/** Changes a campaign's rules, dates, time zone, active flag, name or metadata; the next validation sees them. */
+export async function updateCampaign(em: EntityManager, id: string, patch: UpdateCampaignInput): Promise<CampaignEntity> {
+  const campaign = await getCampaign(em, id);
+  if (patch.name !== undefined) campaign.name = patch.name;
+  if (patch.active !== undefined) campaign.active = patch.active;
+  if (patch.start_date !== undefined) campaign.startDate = patch.start_date;
+  if (patch.expiration_date !== undefined) campaign.expirationDate = patch.expiration_date;
+  if (patch.timezone !== undefined) campaign.timezone = patch.timezone;
+  if (patch.rules !== undefined) campaign.rules = patch.rules;
+  if (patch.metadata !== undefined) campaign.metadata = patch.metadata;
   await em.flush();
   return campaign;
 }
@@ -57,6 +76,10 @@ export function campaignView(c: CampaignEntity) {
     allow_guessable: c.allowGuessable,
     active: c.active,
     status: c.status,
+    start_date: c.startDate ?? null,
+    expiration_date: c.expirationDate ?? null,
+    timezone: c.timezone,
+    rules: c.rules,
     issued_count: Number(c.issuedCount),
     metadata: c.metadata,
     created_at: c.createdAt,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isTimeZone } from '../redemptions/rules.ts';
+import { rulesSchema } from '../redemptions/schemas.ts';
 
 export const metadataSchema = z.record(z.string(), z.unknown());
 
@@ -25,6 +27,26 @@ export const createCampaignSchema = z.strictObject({
   code_config: codeConfigSchema.default({}),
   allow_guessable: z.boolean().default(false),
   metadata: metadataSchema.default({}),
+  active: z.boolean().default(true),
+  start_date: z.coerce.date().nullable().default(null),
+  expiration_date: z.coerce.date().nullable().default(null),
+  timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').default('UTC'),
+  rules: rulesSchema.default({}),
 });
 
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
+
+/** PATCH /v1/campaigns/{id}: fields given replace the stored ones (`rules` as a whole). */
+export const updateCampaignSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    active: z.boolean().optional(),
+    start_date: z.coerce.date().nullable().optional(),
+    expiration_date: z.coerce.date().nullable().optional(),
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').optional(),
+    rules: rulesSchema.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
+
+export type UpdateCampaignInput = z.infer<typeof updateCampaignSchema>;

@@ -10,12 +10,23 @@ export interface VoucherRow {
   status: string;
   active: boolean;
   redemption_count: number;
-  start_date: Date | null;
-  expiration_date: Date | null;
+  start_date: Date | string | null;
+  expiration_date: Date | string | null;
   rules: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;
-  created_at: Date;
-  updated_at: Date | null;
+  holder_customer_id?: string | null;
+  created_at: Date | string;
+  updated_at: Date | string | null;
+}
+
+/**
+ * A timestamp as ISO 8601. The ORM's pg pool returns timestamptz columns as text ('2026-03-02 16:00:00+00'),
+ * so raw-SQL rows carry strings; views always answer in one format.
+ */
+export function isoTime(value: Date | string): string;
+export function isoTime(value: Date | string | null): string | null;
+export function isoTime(value: Date | string | null): string | null {
+  return value === null ? null : new Date(value).toISOString();
 }
 
 export function voucherView(v: VoucherRow) {
@@ -26,11 +37,13 @@ export function voucherView(v: VoucherRow) {
     status: v.status,
     active: v.active,
     redemption_count: v.redemption_count,
-    start_date: v.start_date,
-    expiration_date: v.expiration_date,
+    start_date: isoTime(v.start_date),
+    expiration_date: isoTime(v.expiration_date),
+    rules: v.rules ?? {},
+    holder_customer_id: v.holder_customer_id ?? null,
     metadata: v.metadata ?? {},
-    created_at: v.created_at,
-    updated_at: v.updated_at,
+    created_at: isoTime(v.created_at),
+    updated_at: isoTime(v.updated_at),
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { campaignView, createCampaign, getCampaign, listCampaigns } from '../../campaigns/campaigns.ts';
-import { createCampaignSchema } from '../../campaigns/schemas.ts';
+import { campaignView, createCampaign, getCampaign, listCampaigns, updateCampaign } from '../../campaigns/campaigns.ts';
+import { createCampaignSchema, updateCampaignSchema } from '../../campaigns/schemas.ts';
 import { generationView, requestGeneration } from '../../generations/generations.ts';
 import { createGenerationSchema } from '../../generations/schemas.ts';
 import { listCampaignVouchers, voucherView } from '../../vouchers/vouchers.ts';
@@ -28,6 +28,11 @@ export const campaignRoutes: RouteModule = (router, { platform }) => {
 
   router.get('/campaigns/:id', async (req, res) => {
     res.json(campaignView(await getCampaign(platform.orm.em.fork(), req.params.id)));
+  });
+
+  router.patch('/campaigns/:id', async (req, res) => {
+    const patch = parse(updateCampaignSchema, req.body);
+    res.json(campaignView(await updateCampaign(platform.orm.em.fork(), req.params.id, patch)));
   });
 
   router.post('/campaigns/:id/generations', async (req, res) => {

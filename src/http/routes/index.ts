@@ -2,7 +2,9 @@ import type { RouteModule } from '../context.ts';
 import { adminRoutes } from './admin.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { generationRoutes } from './generations.ts';
+import { redemptionRoutes } from './redemptions.ts';
+import { validationRoutes } from './validations.ts';
 import { voucherRoutes } from './vouchers.ts';
 
 /** Every capability's /v1 routes. */
-export const v1RouteModules: RouteModule[] = [adminRoutes, campaignRoutes, generationRoutes, voucherRoutes];
+export const v1RouteModules: RouteModule[] = [adminRoutes, campaignRoutes, generationRoutes, voucherRoutes, validationRoutes, redemptionRoutes];

@@ -1,0 +1,22 @@
+import type { TestPlatform } from './platform.ts';
+
+/** Creates a campaign (rules and all) and returns its id; fails the test on anything but 201. */
+export async function createCampaign(p: TestPlatform, body: Record<string, unknown> = {}): Promise<string> {
+  const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'Test campaign', ...body } });
+  if (res.status !== 201) throw new Error(`campaign: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** Creates a standalone voucher with a custom code in a campaign. */
+export async function createVoucher(p: TestPlatform, campaignId: string, code: string, body: Record<string, unknown> = {}) {
+  const res = await p.call('/v1/vouchers', { method: 'POST', json: { campaign_id: campaignId, code, ...body } });
+  if (res.status !== 201) throw new Error(`voucher: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+let counter = 0;
+/** A code unique within the test file. */
+export function uniqueCode(prefix = 'T'): string {
+  counter += 1;
+  return `${prefix}${counter}-${Math.random().toString(36).slice(2, 8)}`.toUpperCase();
+}
