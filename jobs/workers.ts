@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { startRelayDriver } from '../src/outbox/driver.ts';
 import type { Platform } from '../src/platform.ts';
 import { createWorkerConnection } from '../src/queues/connection.ts';
 import { QUEUE_NAMES, type QueueName } from '../src/queues/names.ts';
@@ -24,6 +25,8 @@ export function selectedQueues(setting: string): QueueName[] {
 }
 
 function concurrencyFor(queue: QueueName, platform: Platform): number {
+  // Deliveries wait on receivers, not on CPU: many at once (WEBHOOK_DELIVERY_CONCURRENCY).
+  if (queue === 'webhook') return platform.config.WEBHOOK_DELIVERY_CONCURRENCY;
   return queue === 'generation-chunk' ? platform.config.GENERATION_CONCURRENCY : platform.config.WORKER_CONCURRENCY;
 }
 
@@ -63,10 +66,13 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
     worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
     return worker;
   });
+  // The outbox relay is scheduled by every process that serves its queue (src/outbox/driver.ts).
+  const relayDriver = queues.includes('outbox') ? startRelayDriver(platform) : undefined;
   logger.info({ queues }, 'workers started');
   return {
     workers,
     async close() {
+      await relayDriver?.close();
       await Promise.all(workers.map((w) => w.close()));
     },
   };

@@ -1,0 +1,395 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Platform } from '../platform.ts';
+import type { WebhookDeliverPayload } from '../queues/payloads.ts';
+import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { emitEvent } from '../shared/events.ts';
+import { webhookDeliveries } from '../shared/metrics.ts';
+import { postWebhook } from './http-client.ts';
+import { EndpointPacer } from './rate-limit.ts';
+import { decryptSecret, secretEncryptionKey } from './secrets.ts';
+import { signedHeaders, webhookBody } from './signing.ts';
+
+export const WEBHOOK_DELIVER_JOB = 'webhook.deliver';
+
+/** Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS. */
+export const deliverJobOptions: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** One BullMQ job per attempt: deterministic, so a relay or sweeper running twice adds it once. */
+export function deliverJobId(deliveryId: string, round: number, attempt: number): string {
+  return `wd_${deliveryId}_${round}_${attempt}`;
+}
+
+export function deliverJob(deliveryId: string, round: number, attempt: number, delayMs = 0) {
+  const data: WebhookDeliverPayload = { deliveryId, round, attempt };
+  return {
+    name: WEBHOOK_DELIVER_JOB,
+    data,
+    opts: { ...deliverJobOptions, jobId: deliverJobId(deliveryId, round, attempt), delay: Math.max(0, Math.round(delayMs)) },
+  };
+}
+
+/** Backoff with ±20% jitter so retries of many deliveries do not arrive together; Retry-After wins when longer. */
+export function retryDelay(delays: readonly number[], attempt: number, retryAfterMs?: number, random = Math.random): number | undefined {
+  const base = delays[attempt - 1];
+  if (base === undefined) return undefined;
+  const jittered = Math.round(base * (0.8 + 0.4 * random()));
+  // Retry-After is capped at a day so a hostile receiver cannot park a delivery forever.
+  return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, 24 * 3600 * 1000));
+}
+
+interface DeliveryRow {
+  id: string;
+  endpoint_id: string;
+  status: string;
+  round: number;
+  attempts: number;
+  next_attempt_at: Date;
+  url: string;
+  enabled: boolean;
+  secret_encrypted: string;
+  previous_secret_encrypted: string | null;
+  previous_secret_expires_at: Date | null;
+  event_id: string;
+  event_type: string;
+  event_data: unknown;
+  event_created_at: Date;
+}
+
+const LOAD = `
+  select d.id, d.endpoint_id, d.status, d.round, d.attempts, d.next_attempt_at,
+         e.url, e.enabled, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
+         o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at
+    from webhook_deliveries d
+    join webhook_endpoints e on e.id = d.endpoint_id
+    join outbox_events o on o.id = d.event_id
+   where d.id = $1`;
+
+export type DeliveryOutcome =
+  | { status: 'missing' | 'stale' | 'cancelled' | 'already_attempted' }
+  | { status: 'deferred'; waitMs: number; slotAt: number }
+  | { status: 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone'; statusCode?: number; nextAttemptInMs?: number };
+
+export interface DeliverOptions {
+  /** A send slot reserved on an earlier run of this job (epoch ms), so it is not reserved twice. */
+  slotAt?: number;
+}
+
+const pacers = new WeakMap<Platform['redis'], EndpointPacer>();
+function pacerFor(platform: Platform): EndpointPacer {
+  let pacer = pacers.get(platform.redis);
+  if (!pacer) {
+    pacer = new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
+      ratePerSecond: platform.config.WEBHOOK_ENDPOINT_RATE_PER_S,
+      maxInFlight: platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT,
+      slotTtlMs: platform.config.WEBHOOK_TIMEOUT_MS + 5_000,
+    });
+    pacers.set(platform.redis, pacer);
+  }
+  return pacer;
+}
+
+function webhookQueue(platform: Platform): Queue {
+  return platform.queues.get('webhook');
+}
+
+/**
+ * Makes one attempt of one delivery, if it is still due. Safe to run twice for the same job (a worker SIGKILLed
+ * after sending but before recording sends again: at least once), and a job that finds the database already past
+ * its attempt only makes sure the next attempt is queued.
+ */
+export async function deliverWebhook(
+  platform: Platform,
+  job: WebhookDeliverPayload,
+  options: DeliverOptions = {},
+): Promise<DeliveryOutcome> {
+  const { db, config, clock } = platform;
+  const row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+  if (!row) return { status: 'missing' };
+  if (row.status !== 'pending' || row.round !== job.round) return { status: 'stale' };
+  if (row.attempts >= job.attempt) {
+    const next = row.attempts + 1;
+    const delay = row.next_attempt_at.getTime() - clock.now().getTime();
+    await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, next, delay)));
+    return { status: 'already_attempted' };
+  }
+  if (!row.enabled) {
+    await db.query(
+      `update webhook_deliveries set status = 'cancelled', last_error = 'endpoint disabled', updated_at = $2
+        where id = $1 and status = 'pending'`,
+      [row.id, clock.now()],
+    );
+    webhookDeliveries.inc({ outcome: 'cancelled' });
+    return { status: 'cancelled' };
+  }
+
+  const pacer = pacerFor(platform);
+  const holder = deliverJobId(row.id, row.round, job.attempt);
+  const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
+  if (!reserved) {
+    const waitMs = await pacer.reserve(row.endpoint_id);
+    if (waitMs > 0) return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
+  }
+  if (!(await pacer.acquire(row.endpoint_id, holder))) {
+    // Every in-flight slot of this endpoint is busy: come back shortly without taking a worker slot meanwhile.
+    const waitMs = 100 + Math.floor(Math.random() * 400);
+    return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
+  }
+
+  const key = secretEncryptionKey(config);
+  const attemptedAt = clock.now();
+  const secrets = [decryptSecret(key, row.secret_encrypted)];
+  if (row.previous_secret_encrypted && row.previous_secret_expires_at && row.previous_secret_expires_at > attemptedAt) {
+    secrets.push(decryptSecret(key, row.previous_secret_encrypted));
+  }
+  const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
+  // The signature timestamp is wall-clock time: receivers compare it with theirs.
+  const headers = signedHeaders(row.id, body, secrets, new Date());
+  // postWebhook never throws: every failure is a result to record.
+  const result = await postWebhook(row.url, headers, body, {
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+  });
+  await pacer.release(row.endpoint_id, holder, result.latencyMs).catch(() => undefined);
+
+  const code = result.statusCode;
+  const ok = code !== undefined && code >= 200 && code < 300;
+  const gone = code === 410;
+  const delay = ok || gone ? undefined : retryDelay(config.WEBHOOK_RETRY_DELAYS_MS, job.attempt, result.retryAfterMs);
+  const now = clock.now();
+  const error = ok ? null : (result.error ?? (code !== undefined ? `HTTP ${code}` : 'no response'));
+  const outcome: 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone' = ok
+    ? 'succeeded'
+    : gone
+      ? 'endpoint_gone'
+      : delay === undefined
+        ? 'dead_lettered'
+        : 'retry_scheduled';
+
+  const recorded = await db.transaction(async (tx) => {
+    const updated = await tx.query(
+      `update webhook_deliveries
+          set status = $5, attempts = attempts + 1, total_attempts = total_attempts + 1, next_attempt_at = $6,
+              last_status_code = $7, last_error = $8, delivered_at = case when $5 = 'succeeded' then $4 else delivered_at end,
+              updated_at = $4
+        where id = $1 and round = $2 and attempts = $3 and status = 'pending'`,
+      [
+        row.id,
+        row.round,
+        job.attempt - 1,
+        now,
+        outcome === 'retry_scheduled' ? 'pending' : ok ? 'succeeded' : 'failed',
+        new Date(now.getTime() + (delay ?? 0)),
+        code ?? null,
+        gone
+          ? 'endpoint returned 410 Gone: disabled'
+          : outcome === 'dead_lettered'
+            ? `dead-lettered after ${job.attempt} attempts: ${error}`
+            : error,
+      ],
+    );
+    if (updated.rowCount === 0) return false;
+    await tx.query(
+      `insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [row.id, row.round, job.attempt, attemptedAt, code ?? null, result.latencyMs, ok ? null : error, result.responseBody ?? null],
+    );
+    if (ok) {
+      await tx.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [row.endpoint_id]);
+    } else if (gone) {
+      await disableEndpoint(tx, row.endpoint_id, 'gone', now);
+    } else {
+      const { rows } = await tx.query<{ failing_since: Date }>(
+        `update webhook_endpoints set failing_since = coalesce(failing_since, $2) where id = $1 returning failing_since`,
+        [row.endpoint_id, attemptedAt],
+      );
+      const since = rows[0]?.failing_since;
+      if (since && now.getTime() - since.getTime() >= config.WEBHOOK_DISABLE_AFTER_MS) {
+        await disableEndpoint(tx, row.endpoint_id, 'failing', now);
+      }
+    }
+    return true;
+  });
+  if (!recorded) return { status: 'stale' };
+  webhookDeliveries.inc({ outcome });
+  if (outcome === 'retry_scheduled' && delay !== undefined) {
+    await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, job.attempt + 1, delay)));
+  }
+  return { status: outcome, statusCode: code, nextAttemptInMs: delay };
+}
+
+function spread(job: ReturnType<typeof deliverJob>): [WebhookDeliverPayload, JobsOptions] {
+  return [job.data, job.opts];
+}
+
+/**
+ * Disables an endpoint once (a conditional update) and says so with a `webhook.endpoint.disabled` event in the
+ * same transaction.
+ */
+export async function disableEndpoint(
+  tx: Parameters<typeof emitEvent>[0],
+  endpointId: string,
+  reason: 'gone' | 'failing',
+  now: Date,
+): Promise<boolean> {
+  const { rows } = await tx.query<{ id: string; url: string; failing_since: Date | null }>(
+    `update webhook_endpoints set enabled = false, disabled_reason = $2, disabled_at = $3, updated_at = $3
+      where id = $1 and enabled returning id, url, failing_since`,
+    [endpointId, reason, now],
+  );
+  const endpoint = rows[0];
+  if (!endpoint) return false;
+  await emitEvent(tx, 'webhook.endpoint.disabled', {
+    endpoint_id: endpoint.id,
+    url: endpoint.url,
+    reason,
+    failing_since: endpoint.failing_since?.toISOString() ?? null,
+    disabled_at: now.toISOString(),
+  });
+  return true;
+}
+
+export interface DeliveryView {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  attempt_log: {
+    attempt: number;
+    round: number;
+    attempted_at: string;
+    status_code: number | null;
+    latency_ms: number;
+    error: string | null;
+    response_body: string | null;
+  }[];
+}
+
+interface DeliveryListRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: string;
+  total_attempts: number;
+  next_attempt_at: Date;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  attempt_log: {
+    attempt: number;
+    round: number;
+    attempted_at: string;
+    status_code: number | null;
+    latency_ms: number;
+    error: string | null;
+    response_body: string | null;
+  }[];
+}
+
+const DELIVERY_VIEW_SQL = `
+  select d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.total_attempts, d.next_attempt_at, d.last_status_code,
+         d.last_error, d.delivered_at, d.created_at,
+         coalesce((select json_agg(json_build_object('attempt', a.attempt, 'round', a.round, 'attempted_at', a.attempted_at,
+                    'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error, 'response_body', a.response_body)
+                    order by a.id)
+                   from webhook_attempts a where a.delivery_id = d.id), '[]'::json) as attempt_log
+    from webhook_deliveries d`;
+
+function deliveryView(row: DeliveryListRow): DeliveryView {
+  return {
+    id: row.id,
+    endpoint_id: row.endpoint_id,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    status: row.status,
+    attempts: row.total_attempts,
+    next_attempt_at: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    last_status_code: row.last_status_code,
+    last_error: row.last_error,
+    delivered_at: row.delivered_at?.toISOString() ?? null,
+    created_at: row.created_at.toISOString(),
+    attempt_log: row.attempt_log.map((a) => ({ ...a, attempted_at: new Date(a.attempted_at).toISOString() })),
+  };
+}
+
+export async function getDelivery(platform: Platform, id: string): Promise<DeliveryView> {
+  if (!isUuid(id)) throw new NotFoundError('webhook_delivery', id);
+  const { rows } = await platform.db.query<DeliveryListRow>(`${DELIVERY_VIEW_SQL} where d.id = $1`, [id]);
+  if (!rows[0]) throw new NotFoundError('webhook_delivery', id);
+  return deliveryView(rows[0]);
+}
+
+export interface DeliveryPageQuery {
+  limit: number;
+  cursor?: string;
+  status?: string;
+  eventType?: string;
+}
+
+/** Newest first; the cursor is the last delivery's id. */
+export async function listDeliveries(
+  platform: Platform,
+  endpointId: string,
+  query: DeliveryPageQuery,
+): Promise<{ data: DeliveryView[]; nextCursor: string | null }> {
+  const params: unknown[] = [endpointId, query.limit];
+  const where = ['d.endpoint_id = $1'];
+  if (query.cursor) {
+    if (!isUuid(query.cursor)) throw new DomainError('invalid', 'invalid_cursor', 'The cursor is not valid.');
+    params.push(query.cursor);
+    where.push(`(d.created_at, d.id) < (select created_at, id from webhook_deliveries where id = $${params.length})`);
+  }
+  if (query.status) {
+    params.push(query.status);
+    where.push(`d.status = $${params.length}`);
+  }
+  if (query.eventType) {
+    params.push(query.eventType);
+    where.push(`d.event_type = $${params.length}`);
+  }
+  const { rows } = await platform.db.query<DeliveryListRow>(
+    `${DELIVERY_VIEW_SQL} where ${where.join(' and ')} order by d.created_at desc, d.id desc limit $2`,
+    params,
+  );
+  const last = rows.at(-1);
+  return { data: rows.map(deliveryView), nextCursor: rows.length === query.limit && last ? last.id : null };
+}
+
+/** Sends a finished delivery again: a new round of attempts with the same webhook-id. */
+export async function retryDelivery(platform: Platform, id: string): Promise<DeliveryView> {
+  if (!isUuid(id)) throw new NotFoundError('webhook_delivery', id);
+  const { rows } = await platform.db.query<{ status: string; enabled: boolean }>(
+    'select d.status, e.enabled from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.id = $1',
+    [id],
+  );
+  const current = rows[0];
+  if (!current) throw new NotFoundError('webhook_delivery', id);
+  if (!current.enabled) throw new DomainError('conflict', 'webhook_endpoint_disabled', 'The endpoint is disabled; enable it first.');
+  const now = platform.clock.now();
+  const { rows: updated } = await platform.db.query<{ round: number }>(
+    `update webhook_deliveries set status = 'pending', round = round + 1, attempts = 0, next_attempt_at = $2, updated_at = $2
+      where id = $1 and status <> 'pending' returning round`,
+    [id, now],
+  );
+  const round = updated[0]?.round;
+  if (round === undefined) throw new DomainError('conflict', 'webhook_delivery_pending', 'The delivery is already being attempted.');
+  await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(id, round, 1)));
+  return getDelivery(platform, id);
+}
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

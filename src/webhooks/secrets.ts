@@ -1,0 +1,42 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../../config/index.ts';
+
+/** Development-only key: derived from a fixed string so a laptop works without setup; production must set its own. */
+const DEV_KEY = createHash('sha256').update('promo development webhook secret key; never use in production').digest();
+
+/**
+ * The AES-256 key for webhook signing secrets at rest: WEBHOOK_SECRET_ENCRYPTION_KEY as 64 hex characters or
+ * base64 of 32 bytes. Production refuses to start without one.
+ */
+export function secretEncryptionKey(config: Config): Buffer {
+  const raw = config.WEBHOOK_SECRET_ENCRYPTION_KEY;
+  if (!raw) {
+    if (config.NODE_ENV === 'production')
+      throw new Error('WEBHOOK_SECRET_ENCRYPTION_KEY must be set in production (32 bytes, hex or base64)');
+    return DEV_KEY;
+  }
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new Error('WEBHOOK_SECRET_ENCRYPTION_KEY must be 32 bytes (64 hex characters or base64)');
+  return key;
+}
+
+/** A new Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
+export function generateSigningSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/** AES-256-GCM; stored as `v1.<iv>.<tag>.<ciphertext>` (base64url parts). */
+export function encryptSecret(key: Buffer, secret: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+export function decryptSecret(key: Buffer, stored: string): string {
+  const [version, iv, tag, ciphertext] = stored.split('.');
+  if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new Error('unrecognised webhook secret format');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
