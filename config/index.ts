@@ -62,6 +62,19 @@ export const configSchema = z.object({
     .default('x-forwarded-for'),
   VALIDATION_API_KEY_LIMIT: positiveInt.default(1_000_000),
   VALIDATION_API_KEY_WINDOW_SECONDS: positiveInt.default(60),
+  // Scheduled runs: expiry sweep, reports, exports (issue 6). Cron patterns have six fields (seconds first).
+  EXPIRY_SWEEP_CRON: z.string().min(9).default('0 * * * * *'),
+  EXPIRY_SWEEP_BATCH_SIZE: positiveInt.max(50_000).default(2_000),
+  EXPIRY_SWEEP_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  REPORT_CRON: z.string().min(9).default('0 5 0 * * *'),
+  REPORT_TIMEZONE: z.string().min(1).default('UTC'),
+  REPORT_EMAIL_TO: z.string().optional(),
+  REPORT_DIR: z.string().default('var/reports'),
+  EXPORT_DIR: z.string().default('var/exports'),
+  EXPORT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
+  EXPORT_CLEANUP_CRON: z.string().min(9).default('0 */10 * * * *'),
+  EXPORT_CONCURRENCY: positiveInt.max(16).default(1),
+  EXPORT_BATCH_SIZE: positiveInt.max(100_000).default(10_000),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,9 +1,13 @@
+import { exportCleanupJob } from './export-cleanup.ts';
+import { exportRunJob } from './export-run.ts';
+import { expirySweepJob } from './expiry-sweep.ts';
 import { generationChunkJob } from './generation-chunk.ts';
 import { generationFinalizeJob } from './generation-finalize.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
 import type { JobDefinition } from './registry.ts';
+import { reportDailyJob } from './report-daily.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
 
 /** Every job the platform runs. Add a job here and its name to src/queues/names.ts. */
-export const jobDefinitions: JobDefinition<any>[] = [generationChunkJob, generationFinalizeJob, outboxRelayJob, webhookDeliverJob, webhookReplayJob];
+export const jobDefinitions: JobDefinition<any>[] = [generationChunkJob, generationFinalizeJob, outboxRelayJob, webhookDeliverJob, webhookReplayJob, expirySweepJob, reportDailyJob, exportRunJob, exportCleanupJob];

@@ -27,6 +27,8 @@ export function selectedQueues(setting: string): QueueName[] {
 function concurrencyFor(queue: QueueName, platform: Platform): number {
   // Deliveries wait on receivers, not on CPU: many at once (WEBHOOK_DELIVERY_CONCURRENCY).
   if (queue === 'webhook') return platform.config.WEBHOOK_DELIVERY_CONCURRENCY;
+  // Exports are long sequential scans: a few at a time (EXPORT_CONCURRENCY) so they never starve the pool.
+  if (queue === 'exports') return platform.config.EXPORT_CONCURRENCY;
   return queue === 'generation-chunk' ? platform.config.GENERATION_CONCURRENCY : platform.config.WORKER_CONCURRENCY;
 }
 

@@ -3,6 +3,7 @@ import { ApiKeyAuthenticator } from '../auth/api-keys.ts';
 import { httpMetrics, requestLogging } from '../observability/http.ts';
 import { metricsHandler } from '../observability/metrics-endpoint.ts';
 import type { Platform } from '../platform.ts';
+import { ADMIN_STATS_PATH, adminStatsRouter } from './admin-stats.ts';
 import { requireApiKey } from './auth.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import type { HttpContext } from './context.ts';
@@ -47,6 +48,7 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
 
   app.use(BULL_BOARD_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), bullBoardRouter(platform.queues));
+  app.use(ADMIN_STATS_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), adminStatsRouter(platform));
 
   const v1 = express.Router();
   v1.use(requireApiKey(ctx.authenticator));

@@ -1,5 +1,5 @@
 /** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
-export const QUEUE_NAMES = ['generation', 'generation-chunk', 'outbox', 'webhook'] as const;
+export const QUEUE_NAMES = ['generation', 'generation-chunk', 'outbox', 'webhook', 'maintenance', 'exports'] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -10,6 +10,10 @@ export const JOB_NAMES = {
   outboxRelay: 'outbox.relay',
   webhookDeliver: 'webhook.deliver',
   webhookReplay: 'webhook.replay',
+  expirySweep: 'expiry.sweep',
+  reportDaily: 'report.daily',
+  exportRun: 'export.run',
+  exportCleanup: 'export.cleanup',
 } as const;
 
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];

@@ -22,3 +22,10 @@ export interface WebhookReplayPayload {
   since: string;
   requestedAt: string;
 }
+
+/** Scheduled maintenance runs (expiry sweep, daily report, export cleanup) carry no ids: they act on what is due. */
+export type MaintenancePayload = Record<string, never>;
+
+export interface ExportRunPayload {
+  exportId: string;
+}

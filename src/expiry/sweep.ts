@@ -1,0 +1,184 @@
+import type { Database, Queryable } from '../db/sql.ts';
+import { emitEvent } from '../shared/events.ts';
+
+export const SWEEP_ACTOR = 'system:expiry-sweep';
+/** Session advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
+const SWEEP_LOCK = [0x70726f6d, 0x65787069] as const;
+
+export interface SweepOptions {
+  /** The sweep's notion of "now", from platform.clock: every time decision is a SQL parameter. */
+  now: Date;
+  batchSize: number;
+  /** Pause between batches, to leave room for redemptions on a busy database. */
+  pauseMs?: number;
+  /** Stop after this many batches (the next run goes on); undefined sweeps until nothing is due. */
+  maxBatches?: number;
+  onBatch?: (expired: number) => void | Promise<void>;
+}
+
+export interface SweepResult {
+  status: 'swept' | 'already_running';
+  vouchersExpired: number;
+  campaignsExpired: number;
+  batches: number;
+  complete: boolean;
+}
+
+/**
+ * Moves vouchers past their expiration date (their own, or their campaign's when they have none) and campaigns past
+ * theirs to `expired`. Each batch is one statement in one transaction: claim with FOR UPDATE SKIP LOCKED, update,
+ * and write the lifecycle events, outbox events and stat deltas of exactly the rows updated. A sweep killed anywhere
+ * leaves every voucher either expired with its events or untouched; the next run picks up the rest.
+ */
+export async function runExpirySweep(db: Database, options: SweepOptions): Promise<SweepResult> {
+  const lockClient = await db.pool.connect();
+  let released = false;
+  try {
+    const { rows } = await lockClient.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [...SWEEP_LOCK]);
+    if (!rows[0]?.locked) return { status: 'already_running', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: false };
+    try {
+      return await sweep(db, options);
+    } finally {
+      await lockClient.query('select pg_advisory_unlock($1, $2)', [...SWEEP_LOCK]).catch(() => {
+        // A broken connection loses its session locks anyway; do not hand it back to the pool.
+        released = true;
+        lockClient.release(true);
+      });
+    }
+  } finally {
+    if (!released) lockClient.release();
+  }
+}
+
+async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> {
+  const { now, batchSize } = options;
+  const result: SweepResult = { status: 'swept', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: true };
+  const budgetLeft = () => options.maxBatches === undefined || result.batches < options.maxBatches;
+  const afterBatch = async (expired: number) => {
+    result.batches += 1;
+    result.vouchersExpired += expired;
+    await options.onBatch?.(expired);
+    if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
+  };
+
+  // Vouchers with a date of their own: the partial index hands out the due ones; skipped (locked) rows stay due.
+  for (;;) {
+    if (!budgetLeft()) return { ...result, complete: false };
+    const expired = await expireDueVouchers(db, now, batchSize);
+    if (expired === 0) break;
+    await afterBatch(expired);
+    if (expired < batchSize) break;
+  }
+
+  // Campaigns past their date: first their vouchers without a date of their own, then the campaign itself.
+  const { rows: campaigns } = await db.query<{ id: string }>(
+    `select id from campaigns where status <> 'expired' and expiration_date <= $1 order by expiration_date, id`,
+    [now],
+  );
+  for (const campaign of campaigns) {
+    let after = '0';
+    for (;;) {
+      if (!budgetLeft()) return { ...result, complete: false };
+      const batch = await expireCampaignVouchers(db, campaign.id, now, after, batchSize);
+      if (batch.scanned === 0) break;
+      after = batch.lastId;
+      if (batch.expired > 0) await afterBatch(batch.expired);
+    }
+    if (await finishCampaign(db, campaign.id, now)) result.campaignsExpired += 1;
+    else result.complete = false;
+  }
+  return result;
+}
+
+/** One batch of vouchers past their own expiration date; returns how many were expired. */
+export async function expireDueVouchers(db: Queryable, now: Date, limit: number): Promise<number> {
+  const { rows } = await db.query<{ expired: number }>(
+    `with due as (
+       select id from vouchers
+       where status = 'active' and expiration_date is not null and expiration_date <= $1
+       order by expiration_date, id
+       limit $2
+       for update skip locked
+     ), expired as (
+       update vouchers v set status = 'expired', updated_at = $1
+       from due where v.id = due.id and v.status = 'active'
+       returning v.id, v.code, v.campaign_id, v.expiration_date
+     )${expiryRecords('expired')}
+     select count(*)::int as expired from expired`,
+    [now, limit, SWEEP_ACTOR],
+  );
+  return rows[0]?.expired ?? 0;
+}
+
+/**
+ * One batch along a campaign's vouchers (keyset on id) that have no date of their own. Rows locked by a redemption
+ * are skipped here and caught by the check in finishCampaign (the campaign stays due until none is left).
+ */
+async function expireCampaignVouchers(
+  db: Queryable,
+  campaignId: string,
+  now: Date,
+  after: string,
+  limit: number,
+): Promise<{ scanned: number; expired: number; lastId: string }> {
+  const { rows } = await db.query<{ scanned: number; expired: number; last_id: string | null }>(
+    `with window_ as (
+       select id from vouchers where campaign_id = $4 and id > $5 order by id limit $2
+     ), due as (
+       select v.id from vouchers v join window_ w on w.id = v.id
+       where v.status = 'active' and v.expiration_date is null
+       for update of v skip locked
+     ), expired as (
+       update vouchers v set status = 'expired', updated_at = $1
+       from due where v.id = due.id and v.status = 'active' and v.expiration_date is null
+       returning v.id, v.code, v.campaign_id, v.expiration_date
+     )${expiryRecords('expired')}
+     select (select count(*)::int from window_) as scanned, (select count(*)::int from expired) as expired,
+            (select max(id)::text from window_) as last_id`,
+    [now, limit, SWEEP_ACTOR, campaignId, after],
+  );
+  const row = rows[0];
+  return { scanned: row?.scanned ?? 0, expired: row?.expired ?? 0, lastId: row?.last_id ?? after };
+}
+
+/**
+ * The lifecycle event, the outbox event and the stat delta of each row in CTE `source`, in the same statement
+ * (so the same transaction) as the update that produced them. Parameters: $1 now, $3 actor.
+ */
+function expiryRecords(source: string): string {
+  return `, events as (
+       insert into voucher_events (voucher_id, type, actor, details)
+       select id, 'expired', $3, jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
+     ), outbox as (
+       insert into outbox_events (type, data)
+       select 'voucher.expired', jsonb_build_object('code', code, 'campaign_id', campaign_id,
+              'expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
+     ), deltas as (
+       insert into campaign_stat_deltas (campaign_id, hour, expired)
+       select campaign_id, date_trunc('hour', $1::timestamptz, 'UTC'), count(*) from ${source} group by campaign_id
+     )`;
+}
+
+/** Marks a campaign expired once none of its dateless vouchers is still active; false when some remain (retry later). */
+async function finishCampaign(db: Database, campaignId: string, now: Date): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string; name: string; expiration_date: Date }>(
+      `select id, name, expiration_date from campaigns where id = $1 and status <> 'expired' for update`,
+      [campaignId],
+    );
+    const campaign = rows[0];
+    if (!campaign) return false;
+    const left = await tx.query(`select 1 from vouchers where campaign_id = $1 and status = 'active' and expiration_date is null limit 1`, [
+      campaignId,
+    ]);
+    if ((left.rowCount ?? 0) > 0) return false;
+    await tx.query(`update campaigns set status = 'expired', updated_at = $2 where id = $1`, [campaignId, now]);
+    await emitEvent(tx, 'campaign.expired', {
+      campaign_id: campaignId,
+      name: campaign.name,
+      expiration_date: campaign.expiration_date,
+      expired_at: now,
+    });
+    return true;
+  });
+}
