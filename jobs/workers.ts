@@ -25,11 +25,20 @@ export function selectedQueues(setting: string): QueueName[] {
 }
 
 function concurrencyFor(queue: QueueName, platform: Platform): number {
+  if (queue === 'delivery-email' || queue === 'delivery-sms') return platform.config.DELIVERY_CONCURRENCY;
   // Deliveries wait on receivers, not on CPU: many at once (WEBHOOK_DELIVERY_CONCURRENCY).
   if (queue === 'webhook') return platform.config.WEBHOOK_DELIVERY_CONCURRENCY;
   // Exports are long sequential scans: a few at a time (EXPORT_CONCURRENCY) so they never starve the pool.
   if (queue === 'exports') return platform.config.EXPORT_CONCURRENCY;
   return queue === 'generation-chunk' ? platform.config.GENERATION_CONCURRENCY : platform.config.WORKER_CONCURRENCY;
+}
+
+/** Per-provider send rates: BullMQ's limiter counts jobs across every worker of the queue. */
+function limiterFor(queue: QueueName, platform: Platform): { max: number; duration: number } | undefined {
+  const c = platform.config;
+  if (queue === 'delivery-email') return { max: c.EMAIL_RATE_MAX, duration: c.EMAIL_RATE_DURATION_MS };
+  if (queue === 'delivery-sms') return { max: c.SMS_RATE_MAX, duration: c.SMS_RATE_DURATION_MS };
+  return undefined;
 }
 
 export function startWorkers(platform: Platform, registry: JobRegistry, queues: QueueName[]): WorkerPool {
@@ -57,6 +66,7 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
         connection: createWorkerConnection(config.REDIS_URL),
         prefix: config.QUEUE_PREFIX,
         concurrency: concurrencyFor(queue, platform),
+        limiter: limiterFor(queue, platform),
         lockDuration: config.WORKER_LOCK_DURATION_MS,
         stalledInterval: config.WORKER_LOCK_DURATION_MS,
         autorun: true,

@@ -1,5 +1,5 @@
 /** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
-export const QUEUE_NAMES = ['generation', 'generation-chunk', 'outbox', 'webhook', 'maintenance', 'exports'] as const;
+export const QUEUE_NAMES = ['generation', 'generation-chunk', 'delivery-email', 'delivery-sms', 'distribution', 'distribution-chunk', 'business-events', 'outbox', 'webhook', 'maintenance', 'exports'] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -7,6 +7,12 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export const JOB_NAMES = {
   generationFinalize: 'generation.finalize',
   generationChunk: 'generation.chunk',
+  deliveryEmail: 'delivery.email',
+  deliverySms: 'delivery.sms',
+  deliveryRequeue: 'delivery.requeue',
+  distributionChunk: 'distribution.chunk',
+  distributionFinalize: 'distribution.finalize',
+  businessEventProcess: 'business-event.process',
   outboxRelay: 'outbox.relay',
   webhookDeliver: 'webhook.deliver',
   webhookReplay: 'webhook.replay',

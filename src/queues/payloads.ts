@@ -8,6 +8,23 @@ export interface GenerationChunkPayload {
   size: number;
 }
 
+export interface DeliverySendPayload {
+  deliveryId: string;
+}
+
+export interface DistributionChunkPayload {
+  distributionId: string;
+  chunkIndex: number;
+}
+
+export interface DistributionFinalizePayload {
+  distributionId: string;
+}
+
+export interface BusinessEventPayload {
+  eventId: string;
+}
+
 export interface WebhookDeliverPayload {
   deliveryId: string;
   /** Which round of attempts (a manual retry or a replay starts a new one) and which attempt in it. */

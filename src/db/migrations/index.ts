@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration0001Foundation } from './Migration0001Foundation.ts';
 import { Migration0100Redemptions } from './Migration0100Redemptions.ts';
 import { Migration0200Webhooks } from './Migration0200Webhooks.ts';
+import { Migration0300Delivery } from './Migration0300Delivery.ts';
 import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -9,5 +10,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0001Foundation', class: Migration0001Foundation },
   { name: 'Migration0100Redemptions', class: Migration0100Redemptions },
   { name: 'Migration0200Webhooks', class: Migration0200Webhooks },
+  { name: 'Migration0300Delivery', class: Migration0300Delivery },
   { name: 'Migration0400ScheduledRuns', class: Migration0400ScheduledRuns },
 ];

@@ -1,0 +1,339 @@
+import type { Config } from '../../config/index.ts';
+import type { Queryable } from '../db/sql.ts';
+import type { Platform } from '../platform.ts';
+import type { QueueSet } from '../queues/queues.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { messages } from '../shared/metrics.ts';
+import { createEmailSender, type EmailSender } from './email.ts';
+import { SendFailure } from './outcome.ts';
+import { createSmsProvider, type SmsProvider } from './sms.ts';
+import { symbolFor } from './symbol-cache.ts';
+import { type RenderContext, renderTemplate, type TemplateRow, usesQrInHtml, voucherLinks } from './templates.ts';
+
+export type DeliveryStatus = 'queued' | 'sent' | 'failed' | 'bounced';
+
+export interface DeliveryRow {
+  id: string;
+  channel: 'email' | 'sms';
+  status: DeliveryStatus;
+  recipient: string;
+  customer_id: string | null;
+  voucher_id: string | null;
+  publication_id: string | null;
+  distribution_id: string | null;
+  template_id: string;
+  purpose: string;
+  provider: string | null;
+  provider_message_id: string | null;
+  error: string | null;
+  attempts: number;
+  unconfirmed: number;
+  sending_started_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+}
+
+export interface QueueMessageInput {
+  channel: 'email' | 'sms';
+  templateId: string;
+  voucherId: string | number;
+  /** Where the message goes: an email address, or an E.164 phone number for SMS. */
+  recipient: string;
+  customerId?: string | null;
+  publicationId?: string | null;
+  distributionId?: string | null;
+  /** What the message is for, e.g. 'publication' or 'expiry_reminder'. */
+  purpose?: string;
+}
+
+/**
+ * Records one message to send, inside the caller's transaction. After commit, pass the result to
+ * `dispatchDeliveries` (a row that never got its job is picked up again by `requeueStrandedDeliveries`).
+ */
+export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
+  const { rows } = await tx.query<{ id: string }>(
+    `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+    [
+      input.channel,
+      input.recipient,
+      input.customerId ?? null,
+      input.voucherId,
+      input.publicationId ?? null,
+      input.distributionId ?? null,
+      input.templateId,
+      input.purpose ?? 'publication',
+    ],
+  );
+  return { id: (rows[0] as { id: string }).id, channel: input.channel };
+}
+
+export function deliveryJobId(id: string): string {
+  return `dlv-${id}`;
+}
+
+/** Enqueues send jobs; the job id is the delivery's, so enqueuing twice is harmless. */
+export async function dispatchDeliveries(queues: QueueSet, config: Config, deliveries: { id: string; channel: 'email' | 'sms' }[]): Promise<void> {
+  const opts = (id: string) => ({
+    jobId: deliveryJobId(id),
+    attempts: config.DELIVERY_MAX_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.DELIVERY_BACKOFF_MS },
+    removeOnComplete: { age: 24 * 3600, count: 20_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+  for (const channel of ['email', 'sms'] as const) {
+    const list = deliveries.filter((d) => d.channel === channel);
+    for (let i = 0; i < list.length; i += 1000) {
+      await queues
+        .get(channel === 'email' ? 'delivery-email' : 'delivery-sms')
+        .addBulk(list.slice(i, i + 1000).map((d) => ({ name: `delivery.${channel}`, data: { deliveryId: d.id }, opts: opts(d.id) })));
+    }
+  }
+}
+
+/**
+ * Re-enqueues queued deliveries that have no live job (the process died between commit and enqueue, or a job
+ * ran out of attempts while an attempt was open). Safe at any time: sending re-checks the row.
+ */
+export async function requeueStrandedDeliveries(platform: Platform, olderThanMs = 60_000): Promise<number> {
+  const { rows } = await platform.db.query<{ id: string; channel: 'email' | 'sms' }>(
+    `select id, channel from deliveries where status = 'queued' and updated_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)
+     order by created_at limit 10000`,
+    [olderThanMs],
+  );
+  const stranded: { id: string; channel: 'email' | 'sms' }[] = [];
+  for (const d of rows) {
+    const queue = platform.queues.get(d.channel === 'email' ? 'delivery-email' : 'delivery-sms');
+    const job = await queue.getJob(deliveryJobId(d.id));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'completed' || state === 'failed' || state === 'missing' || state === 'unknown') {
+      if (job) await job.remove().catch(() => undefined);
+      stranded.push(d);
+    }
+  }
+  await dispatchDeliveries(platform.queues, platform.config, stranded);
+  return stranded.length;
+}
+
+interface Senders {
+  email?: EmailSender;
+  sms?: SmsProvider;
+}
+const senders = new WeakMap<Config, Senders>();
+
+function sendersFor(config: Config): Senders {
+  let s = senders.get(config);
+  if (!s) {
+    s = {};
+    senders.set(config, s);
+  }
+  return s;
+}
+
+/** Closes pooled SMTP connections this process opened for `config`. */
+export function closeSenders(config: Config): void {
+  const s = senders.get(config);
+  s?.email?.close();
+  senders.delete(config);
+}
+
+export type SendResult = 'sent' | 'failed' | 'bounced' | `already_${DeliveryStatus}` | 'in_doubt_failed';
+
+export class AttemptInFlightError extends Error {
+  constructor(id: string) {
+    super(`delivery ${id} has an attempt in flight; retrying later`);
+    this.name = 'AttemptInFlightError';
+  }
+}
+
+const IN_DOUBT_ERROR =
+  'two attempts were interrupted between handing the message to the provider and recording the outcome; not sent again, so the recipient gets at most one duplicate';
+
+/**
+ * Sends one delivery at most once in normal operation.
+ * 1. Claim: a conditional UPDATE opens an attempt (status still queued, no other attempt open, or the open one
+ *    is older than DELIVERY_SEND_LEASE_MS, i.e. its worker died). The attempt is committed before sending.
+ * 2. Hand the message to the provider.
+ * 3. Record the outcome, closing the attempt.
+ * A worker that dies between 2 and 3 leaves the attempt open: the next run counts it as unconfirmed and sends
+ * once more (the single duplicate a crash window may cause). A second unconfirmed attempt is never followed by
+ * a third: the delivery is recorded as failed with the reason.
+ */
+export async function sendDelivery(platform: Platform, deliveryId: string, attempt: { number: number; max: number }): Promise<SendResult> {
+  const { db, config } = platform;
+  const claimed = await db.query<DeliveryRow>(
+    `update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
+            sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+     where id = $1 and status = 'queued'
+       and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+       and unconfirmed + (sending_started_at is not null)::int <= 1
+     returning *`,
+    [deliveryId, config.DELIVERY_SEND_LEASE_MS],
+  );
+  const delivery = claimed.rows[0];
+  if (!delivery) return settleUnclaimed(platform, deliveryId);
+
+  const channel = delivery.channel;
+  let result: SendResult;
+  try {
+    const { provider, providerMessageId } = await deliver(platform, delivery);
+    await db.query(
+      `update deliveries set status = 'sent', provider = $2, provider_message_id = $3, error = null, sending_started_at = null,
+              sent_at = clock_timestamp(), updated_at = clock_timestamp()
+       where id = $1 and status = 'queued'`,
+      [deliveryId, provider, providerMessageId],
+    );
+    result = 'sent';
+  } catch (error) {
+    const failure = error instanceof SendFailure ? error : new SendFailure('temporary', (error as Error).message);
+    const last = attempt.number >= attempt.max;
+    if (failure.kind === 'temporary' && !last) {
+      await db.query('update deliveries set error = $2, sending_started_at = null, updated_at = clock_timestamp() where id = $1', [
+        deliveryId,
+        failure.message.slice(0, 2000),
+      ]);
+      messages.inc({ channel, outcome: 'retried' });
+      throw failure;
+    }
+    const status = failure.kind === 'bounced' ? 'bounced' : 'failed';
+    await db.query(
+      `update deliveries set status = $2, error = $3, sending_started_at = null, updated_at = clock_timestamp()
+       where id = $1 and status = 'queued'`,
+      [deliveryId, status, failure.message.slice(0, 2000)],
+    );
+    result = status;
+  }
+  messages.inc({ channel, outcome: result });
+  return result;
+}
+
+async function settleUnclaimed(platform: Platform, deliveryId: string): Promise<SendResult> {
+  const { rows } = await platform.db.query<DeliveryRow & { lease_open: boolean }>(
+    `select *, sending_started_at >= clock_timestamp() - make_interval(secs => $2::double precision / 1000) as lease_open
+     from deliveries where id = $1`,
+    [deliveryId, platform.config.DELIVERY_SEND_LEASE_MS],
+  );
+  const d = rows[0];
+  if (!d) throw new NotFoundError('delivery', deliveryId);
+  if (d.status !== 'queued') return `already_${d.status}`;
+  if (d.lease_open) throw new AttemptInFlightError(deliveryId);
+  const failed = await platform.db.query(
+    `update deliveries set status = 'failed', error = $2, unconfirmed = unconfirmed + 1, sending_started_at = null, updated_at = clock_timestamp()
+     where id = $1 and status = 'queued' and sending_started_at is not null`,
+    [deliveryId, IN_DOUBT_ERROR],
+  );
+  if ((failed.rowCount ?? 0) > 0) {
+    messages.inc({ channel: d.channel, outcome: 'in_doubt' });
+    return 'in_doubt_failed';
+  }
+  return `already_${d.status}`;
+}
+
+interface DeliveryContext {
+  template: TemplateRow;
+  context: RenderContext;
+}
+
+async function loadContext(db: Queryable, config: Config, d: DeliveryRow): Promise<DeliveryContext> {
+  const { rows } = await db.query<{
+    template: TemplateRow;
+    code: string;
+    expiration_date: Date | null;
+    start_date: Date | null;
+    v_metadata: Record<string, unknown> | null;
+    campaign_id: string;
+    campaign_name: string;
+    c_metadata: Record<string, unknown>;
+    customer: { id: string; name: string | null; email: string | null; phone: string | null; metadata: Record<string, unknown> } | null;
+  }>(
+    `select to_jsonb(t) as template, v.code, v.expiration_date, v.start_date, v.metadata as v_metadata,
+            c.id as campaign_id, c.name as campaign_name, c.metadata as c_metadata,
+            (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone, 'metadata', cu.metadata)
+               from customers cu where cu.id = $4) as customer
+     from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
+     where t.id = $2 and v.id = $3`,
+    [d.id, d.template_id, d.voucher_id, d.customer_id],
+  );
+  const r = rows[0];
+  if (!r) throw new SendFailure('permanent', 'template or voucher no longer exists');
+  const template = { ...r.template, updated_at: new Date(r.template.updated_at) };
+  return {
+    template,
+    context: {
+      voucher: {
+        code: r.code,
+        ...voucherLinks(config.PUBLIC_BASE_URL, r.code),
+        expiration_date: r.expiration_date,
+        start_date: r.start_date,
+        campaign_id: r.campaign_id,
+        metadata: r.v_metadata ?? {},
+      },
+      customer: {
+        id: r.customer?.id ?? d.customer_id ?? '',
+        name: r.customer?.name ?? null,
+        email: r.customer?.email ?? (d.channel === 'email' ? d.recipient : null),
+        phone: r.customer?.phone ?? (d.channel === 'sms' ? d.recipient : null),
+        metadata: r.customer?.metadata ?? {},
+      },
+      campaign: { id: r.campaign_id, name: r.campaign_name, metadata: r.c_metadata ?? {} },
+    },
+  };
+}
+
+function messageDomain(from: string): string {
+  const match = /@([A-Za-z0-9.-]+)/.exec(from);
+  return match?.[1] ?? 'promo.local';
+}
+
+async function deliver(platform: Platform, d: DeliveryRow): Promise<{ provider: string; providerMessageId: string }> {
+  const { config } = platform;
+  const { template, context } = await loadContext(platform.db, config, d);
+  const s = sendersFor(config);
+  if (d.channel === 'email') {
+    const inlineQr = usesQrInHtml(template);
+    const cid = `qr-${d.id}@promo`;
+    const htmlContext = inlineQr ? { ...context, voucher: { ...context.voucher, qr_url: `cid:${cid}` } } : context;
+    const rendered = await renderTemplate(template, context, htmlContext).catch((e: Error) => {
+      throw new SendFailure('permanent', e.message);
+    });
+    s.email ??= createEmailSender(config);
+    const sent = await s.email.send({
+      to: d.recipient,
+      subject: rendered.subject ?? '',
+      text: rendered.text,
+      html: rendered.html,
+      messageId: `<${d.id}@${messageDomain(config.MAIL_FROM)}>`,
+      headers: { 'X-Promo-Delivery-Id': d.id },
+      attachments: inlineQr
+        ? [{ filename: 'code.png', content: await symbolFor('qr', 'png', context.voucher.code), contentType: 'image/png', cid }]
+        : undefined,
+    });
+    return { provider: s.email.provider, providerMessageId: sent.providerMessageId };
+  }
+  const rendered = await renderTemplate(template, context).catch((e: Error) => {
+    throw new SendFailure('permanent', e.message);
+  });
+  s.sms ??= createSmsProvider(config);
+  const sent = await s.sms.send({ to: d.recipient, body: rendered.text, reference: d.id });
+  return { provider: s.sms.name, providerMessageId: sent.providerMessageId };
+}
+
+export function deliveryView(d: DeliveryRow) {
+  return {
+    id: d.id,
+    channel: d.channel,
+    status: d.status,
+    recipient: d.recipient,
+    customer_id: d.customer_id,
+    publication_id: d.publication_id,
+    distribution_id: d.distribution_id,
+    template_id: d.template_id,
+    provider: d.provider,
+    provider_message_id: d.provider_message_id,
+    error: d.error,
+    attempts: d.attempts,
+    created_at: d.created_at,
+    sent_at: d.sent_at,
+  };
+}
