@@ -74,7 +74,11 @@ export function deliveryJobId(id: string): string {
 }
 
 /** Enqueues send jobs; the job id is the delivery's, so enqueuing twice is harmless. */
-export async function dispatchDeliveries(queues: QueueSet, config: Config, deliveries: { id: string; channel: 'email' | 'sms' }[]): Promise<void> {
+export async function dispatchDeliveries(
+  queues: QueueSet,
+  config: Config,
+  deliveries: { id: string; channel: 'email' | 'sms' }[],
+): Promise<void> {
   const opts = (id: string) => ({
     jobId: deliveryJobId(id),
     attempts: config.DELIVERY_MAX_ATTEMPTS,

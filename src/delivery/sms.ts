@@ -102,7 +102,10 @@ export class HttpGatewayProvider implements SmsProvider {
     }
     let id: unknown;
     try {
-      id = c.SMS_HTTP_MESSAGE_ID_FIELD.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], JSON.parse(text));
+      id = c.SMS_HTTP_MESSAGE_ID_FIELD.split('.').reduce<unknown>(
+        (o, k) => (o as Record<string, unknown> | undefined)?.[k],
+        JSON.parse(text),
+      );
     } catch {}
     return { providerMessageId: id === undefined || id === null ? message.reference : String(id) };
   }

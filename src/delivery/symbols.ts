@@ -10,7 +10,16 @@ export async function renderSymbol(kind: SymbolKind, format: SymbolFormat, code:
     if (format === 'svg') return Buffer.from(await QRCode.toString(code, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }));
     return QRCode.toBuffer(code, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
   }
-  const options = { bcid: 'code128', text: code, scale: 3, height: 12, includetext: true, textxalign: 'center' as const, paddingwidth: 10, paddingheight: 6 };
+  const options = {
+    bcid: 'code128',
+    text: code,
+    scale: 3,
+    height: 12,
+    includetext: true,
+    textxalign: 'center' as const,
+    paddingwidth: 10,
+    paddingheight: 6,
+  };
   if (format === 'svg') return Buffer.from(bwipjs.toSVG(options));
   return bwipjs.toBuffer({ ...options, backgroundcolor: 'FFFFFF' });
 }

@@ -64,7 +64,11 @@ function parsePart(engine: Liquid, field: string, source: string): Template[] {
   try {
     parsed = engine.parse(source);
   } catch (error) {
-    throw new ValidationError([{ field, message: `Liquid syntax error: ${(error as Error).message}` }], 'template_invalid', 'The template does not parse.');
+    throw new ValidationError(
+      [{ field, message: `Liquid syntax error: ${(error as Error).message}` }],
+      'template_invalid',
+      'The template does not parse.',
+    );
   }
   const unknown: string[] = [];
   for (const segments of engine.globalVariableSegmentsSync(parsed)) {
@@ -107,7 +111,11 @@ export class TemplateRenderError extends DomainError {
 }
 
 /** Renders all parts; an unknown variable at render time (a missing metadata key) is a TemplateRenderError. */
-export async function renderTemplate(t: TemplateRow, context: RenderContext, htmlContext: RenderContext = context): Promise<RenderedMessage> {
+export async function renderTemplate(
+  t: TemplateRow,
+  context: RenderContext,
+  htmlContext: RenderContext = context,
+): Promise<RenderedMessage> {
   const parsed = compiled(t);
   try {
     const [subject, html, text] = await Promise.all([
@@ -115,7 +123,16 @@ export async function renderTemplate(t: TemplateRow, context: RenderContext, htm
       parsed.html ? htmlEngine.render(parsed.html, htmlContext) : null,
       textEngine.render(parsed.text, context),
     ]);
-    return { subject: subject === null ? null : String(subject).replace(/[\r\n]+/g, ' ').trim(), html, text };
+    return {
+      subject:
+        subject === null
+          ? null
+          : String(subject)
+              .replace(/[\r\n]+/g, ' ')
+              .trim(),
+      html,
+      text,
+    };
   } catch (error) {
     throw new TemplateRenderError((error as Error).message);
   }
@@ -145,7 +162,8 @@ export async function createTemplate(db: Queryable, input: CreateTemplateInput):
 
 export async function updateTemplate(db: Queryable, id: string, input: CreateTemplateInput): Promise<TemplateRow> {
   await getTemplate(db, id);
-  if (input.channel === 'email' && !input.subject) throw new ValidationError([{ field: 'subject', message: 'an email template needs a subject' }]);
+  if (input.channel === 'email' && !input.subject)
+    throw new ValidationError([{ field: 'subject', message: 'an email template needs a subject' }]);
   compileTemplate(input);
   const { rows } = await db.query<TemplateRow>(
     `update message_templates set name = $2, channel = $3, subject = $4, html = $5, text = $6, updated_at = clock_timestamp()
@@ -169,7 +187,12 @@ export async function listTemplates(db: Queryable): Promise<TemplateRow[]> {
 }
 
 /** Checks a template exists and fits the channel a publication, distribution or trigger wants. */
-export async function templateForChannel(db: Queryable, id: string | undefined, channel: string, field = 'template_id'): Promise<TemplateRow | null> {
+export async function templateForChannel(
+  db: Queryable,
+  id: string | undefined,
+  channel: string,
+  field = 'template_id',
+): Promise<TemplateRow | null> {
   if (channel === 'none') return null;
   if (!id) throw new ValidationError([{ field, message: `required when channel is ${channel}` }]);
   const t = await getTemplate(db, id);

@@ -38,7 +38,10 @@ interface DistributionRequest {
 
 const INSERT_BATCH = 1_000;
 
-async function openDistribution(platform: Platform, req: DistributionRequest): Promise<{ distribution: DistributionRow; created: boolean }> {
+async function openDistribution(
+  platform: Platform,
+  req: DistributionRequest,
+): Promise<{ distribution: DistributionRow; created: boolean }> {
   const { db } = platform;
   const campaign = await campaignForPublishing(db, req.campaignId);
   if (!campaign.active || campaign.status !== 'active') {
@@ -86,7 +89,8 @@ export async function createDistribution(
   const opened = await openDistribution(platform, { ...req, source: 'inline' });
   if (!opened.created) return opened;
   const id = opened.distribution.id;
-  for (let i = 0; i < recipients.length; i += INSERT_BATCH) await insertRecipients(platform.db, id, i, recipients.slice(i, i + INSERT_BATCH));
+  for (let i = 0; i < recipients.length; i += INSERT_BATCH)
+    await insertRecipients(platform.db, id, i, recipients.slice(i, i + INSERT_BATCH));
   return { distribution: await startDistribution(platform, id, recipients.length), created: true };
 }
 
@@ -140,11 +144,19 @@ export async function createDistributionFromCsv(
   } catch (error) {
     await platform.db.query(`update distributions set status = 'failed', error = $2 where id = $1`, [id, (error as Error).message]);
     if (error instanceof DomainError) throw error;
-    throw new ValidationError([{ field: '(body)', message: (error as Error).message }], 'csv_invalid', 'The CSV upload could not be parsed.');
+    throw new ValidationError(
+      [{ field: '(body)', message: (error as Error).message }],
+      'csv_invalid',
+      'The CSV upload could not be parsed.',
+    );
   }
   if (count === 0) {
     await platform.db.query(`update distributions set status = 'failed', error = 'no recipients' where id = $1`, [id]);
-    throw new ValidationError([{ field: '(body)', message: 'the CSV has no recipient rows' }], 'csv_invalid', 'The CSV upload has no rows.');
+    throw new ValidationError(
+      [{ field: '(body)', message: 'the CSV has no recipient rows' }],
+      'csv_invalid',
+      'The CSV upload has no rows.',
+    );
   }
   return { distribution: await startDistribution(platform, id, count), created: true };
 }
@@ -238,7 +250,12 @@ export async function processDistributionChunk(platform: Platform, distributionI
       if (item) items.push(item);
       else invalid++;
     }
-    const outcomes = await publishBatch(tx, items, { campaign, actor: `distribution:${distributionId}`, now: platform.clock.now(), distributionId });
+    const outcomes = await publishBatch(tx, items, {
+      campaign,
+      actor: `distribution:${distributionId}`,
+      now: platform.clock.now(),
+      distributionId,
+    });
     const count = (s: string) => outcomes.filter((o) => o.status === s).length;
     const result = {
       published: count('published'),
@@ -263,7 +280,8 @@ export async function processDistributionChunk(platform: Platform, distributionI
 }
 
 function toItem(r: RecipientRow, d: DistributionRow, defaultCountry: string): PublishItem | null {
-  const customerId = r.customer_id ?? (r.email ? `email:${r.email.toLowerCase()}` : r.phone ? `phone:${r.phone.replace(/[^+\d]/g, '')}` : null);
+  const customerId =
+    r.customer_id ?? (r.email ? `email:${r.email.toLowerCase()}` : r.phone ? `phone:${r.phone.replace(/[^+\d]/g, '')}` : null);
   if (!customerId) return null;
   const customer: CustomerInput = {
     id: customerId,
@@ -306,7 +324,10 @@ export async function getDistribution(platform: Platform, id: string) {
        from distribution_chunks where distribution_id = $1`,
       [id],
     ),
-    db.query<{ status: string; n: number }>('select status, count(*)::int as n from deliveries where distribution_id = $1 group by status', [id]),
+    db.query<{ status: string; n: number }>(
+      'select status, count(*)::int as n from deliveries where distribution_id = $1 group by status',
+      [id],
+    ),
   ]);
   const c = chunks.rows[0] as { done: number; published: number; skipped: number; invalid: number; exhausted: number };
   const byStatus = Object.fromEntries(deliveries.rows.map((r) => [r.status, r.n])) as Record<string, number>;

@@ -80,7 +80,11 @@ export async function campaignForPublishing(q: Queryable, campaignId: string): P
   return { ...row, settings: { join_once: row.join_once, generate_on_demand: row.generate_on_demand } };
 }
 
-export async function setPublishingSettings(q: Queryable, campaignId: string, input: Partial<PublishingSettings>): Promise<PublishingSettings> {
+export async function setPublishingSettings(
+  q: Queryable,
+  campaignId: string,
+  input: Partial<PublishingSettings>,
+): Promise<PublishingSettings> {
   await campaignForPublishing(q, campaignId);
   const { rows } = await q.query<PublishingSettings>(
     `insert into campaign_publishing (campaign_id, join_once, generate_on_demand) values ($1, coalesce($2, false), coalesce($3, false))
@@ -93,7 +97,12 @@ export async function setPublishingSettings(q: Queryable, campaignId: string, in
 }
 
 /** Validates and normalizes where a message for this customer goes; null when channel is none. */
-export function resolveRecipient(channel: PublicationChannel, customer: CustomerInput, defaultCountry: string, field = 'customer'): string | null {
+export function resolveRecipient(
+  channel: PublicationChannel,
+  customer: CustomerInput,
+  defaultCountry: string,
+  field = 'customer',
+): string | null {
   if (channel === 'none') return null;
   if (channel === 'email') {
     if (!customer.email) throw new ValidationError([{ field: `${field}.email`, message: 'required for channel email' }]);
@@ -263,10 +272,10 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
     const lost = order.filter((i) => !inserted.has(String(assigned.get(i)?.voucherId)));
     if (lost.length > 0) {
       // A concurrent transaction won the source_id / join_once / distribution slot: give the code back.
-      await tx.query(
-        'update vouchers set published_at = null, holder_customer_id = null, updated_at = $2 where id = any($1::bigint[])',
-        [lost.map((i) => assigned.get(i)?.voucherId), now],
-      );
+      await tx.query('update vouchers set published_at = null, holder_customer_id = null, updated_at = $2 where id = any($1::bigint[])', [
+        lost.map((i) => assigned.get(i)?.voucherId),
+        now,
+      ]);
       for (const i of lost) {
         assigned.delete(i);
         lostRace.add(i);
@@ -285,7 +294,13 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
         ctx.actor,
         fresh.map(({ p }) => p.voucher_id),
         fresh.map(({ p }) =>
-          JSON.stringify({ publication_id: p.id, customer_id: p.customer_id, source_id: p.source_id, distribution_id: p.distribution_id, channel: p.channel }),
+          JSON.stringify({
+            publication_id: p.id,
+            customer_id: p.customer_id,
+            source_id: p.source_id,
+            distribution_id: p.distribution_id,
+            channel: p.channel,
+          }),
         ),
       ],
     );
@@ -313,7 +328,8 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
       );
       for (const r of res.rows) deliveryByPublication.set(r.publication_id, r.id);
     }
-    for (const { i, p } of fresh) outcomes[i] = { status: 'published', publication: p, deliveryId: deliveryByPublication.get(p.id) ?? null };
+    for (const { i, p } of fresh)
+      outcomes[i] = { status: 'published', publication: p, deliveryId: deliveryByPublication.get(p.id) ?? null };
   }
 
   // Items that lost a race or repeated a join_once customer get the winner's publication; the rest found no code.
@@ -322,7 +338,11 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
     const existing = await tx.query<PublicationRow>(
       `select * from publications where source_id = any($1::text[])
        union select * from publications where campaign_id = $2 and join_once and customer_id = any($3::text[])`,
-      [open.map((i) => (items[i] as PublishItem).sourceId).filter(Boolean), campaign.id, open.map((i) => (items[i] as PublishItem).customer.id)],
+      [
+        open.map((i) => (items[i] as PublishItem).sourceId).filter(Boolean),
+        campaign.id,
+        open.map((i) => (items[i] as PublishItem).customer.id),
+      ],
     );
     for (const i of open) {
       const item = items[i] as PublishItem;
@@ -362,7 +382,8 @@ async function generateOnDemand(
       else still.push(i);
     });
     missing = still;
-    if (res.rows.length > 0) await tx.query('update campaigns set issued_count = issued_count + $2 where id = $1', [campaign.id, res.rows.length]);
+    if (res.rows.length > 0)
+      await tx.query('update campaigns set issued_count = issued_count + $2 where id = $1', [campaign.id, res.rows.length]);
   }
 }
 

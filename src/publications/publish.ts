@@ -1,6 +1,7 @@
 import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
+import { DomainError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import {
   CampaignExhaustedError,
@@ -11,7 +12,6 @@ import {
   resolveRecipient,
 } from './publications.ts';
 import type { CreatePublicationInput } from './schemas.ts';
-import { DomainError } from '../shared/errors.ts';
 
 export interface PublishResult {
   publication: PublicationRow;

@@ -15,7 +15,10 @@ export const createTriggerSchema = z.strictObject({
       /** data.amount (integer minor units) at least this much. */
       min_amount: z.number().int().min(0).optional(),
       /** data.currency equals this (ISO 4217). */
-      currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+      currency: z
+        .string()
+        .regex(/^[A-Z]{3}$/)
+        .optional(),
     })
     .default({}),
   active: z.boolean().default(true),

@@ -1,6 +1,6 @@
+import type { Queryable } from '../db/sql.ts';
 import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
-import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { campaignForPublishing, type PublicationChannel, publishBatch, resolveRecipient } from '../publications/publications.ts';
 import { JOB_NAMES } from '../queues/names.ts';
@@ -76,7 +76,10 @@ export function eventJobId(id: string): string {
  * Intake only: records the event (once per source_id), writes it to the outbox, and enqueues its processing.
  * Publishing and delivery happen in the job.
  */
-export async function recordBusinessEvent(platform: Platform, input: BusinessEventInput): Promise<{ event: BusinessEventRow; created: boolean }> {
+export async function recordBusinessEvent(
+  platform: Platform,
+  input: BusinessEventInput,
+): Promise<{ event: BusinessEventRow; created: boolean }> {
   const result = await platform.db.transaction(async (tx) => {
     const { rows } = await tx.query<BusinessEventRow>(
       `insert into business_events (type, customer, data, source_id) values ($1, $2, $3, $4)
@@ -128,13 +131,18 @@ export interface TriggerOutcome {
  * Runs every active trigger for the event's type. Each trigger publishes with source_id
  * `evt-<event>-<trigger>`, so a re-run (crash, retry) finds its publication instead of issuing again.
  */
-export async function processBusinessEvent(platform: Platform, eventId: string): Promise<TriggerOutcome[] | 'missing' | 'already_processed'> {
+export async function processBusinessEvent(
+  platform: Platform,
+  eventId: string,
+): Promise<TriggerOutcome[] | 'missing' | 'already_processed'> {
   const { db, config } = platform;
   const { rows } = await db.query<BusinessEventRow>('select * from business_events where id = $1', [eventId]);
   const event = rows[0];
   if (!event) return 'missing';
   if (event.status === 'processed') return 'already_processed';
-  const triggers = await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [event.type]);
+  const triggers = await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [
+    event.type,
+  ]);
   const outcomes: TriggerOutcome[] = [];
   const toDispatch: { id: string; channel: 'email' | 'sms' }[] = [];
   for (const t of triggers.rows) {

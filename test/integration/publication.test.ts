@@ -27,7 +27,7 @@ describe('publications', () => {
       [res.body.code],
     );
     expect(rows[0]).toMatchObject({ holder_customer_id: 'cust-1', logged: 1, emitted: 1 });
-    expect(rows[0].published_at).not.toBeNull();
+    expect(rows[0]?.published_at).not.toBeNull();
     const customer = await p.platform.db.query('select * from customers where id = $1', ['cust-1']);
     expect(customer.rows[0]).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
   });
@@ -43,7 +43,10 @@ describe('publications', () => {
     expect(refused).toHaveLength(10);
     expect(refused[0]?.body.code).toBe('campaign_exhausted');
     expect(new Set(ok.map((r) => r.body.code)).size).toBe(40);
-    const { rows } = await p.platform.db.query('select count(*)::int as n, count(distinct voucher_id)::int as d from publications where campaign_id = $1', [campaignId]);
+    const { rows } = await p.platform.db.query(
+      'select count(*)::int as n, count(distinct voucher_id)::int as d from publications where campaign_id = $1',
+      [campaignId],
+    );
     expect(rows[0]).toEqual({ n: 40, d: 40 });
   });
 
@@ -78,8 +81,11 @@ describe('publications', () => {
     const other = await publish({ campaign_id: campaignId, customer: { id: 'someone-else' } });
     expect(other.status).toBe(201);
     expect(other.body.code).not.toBe(results[0]?.body.code);
-    const { rows } = await p.platform.db.query('select count(*)::int as n from vouchers where campaign_id = $1 and published_at is not null', [campaignId]);
-    expect(rows[0].n).toBe(2);
+    const { rows } = await p.platform.db.query(
+      'select count(*)::int as n from vouchers where campaign_id = $1 and published_at is not null',
+      [campaignId],
+    );
+    expect(rows[0]?.n).toBe(2);
   });
 
   it('generates codes on demand when the campaign says so', async () => {
@@ -88,7 +94,9 @@ describe('publications', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('campaign_exhausted');
     await p.call(`/v1/campaigns/${campaignId}/publishing`, { method: 'PUT', json: { generate_on_demand: true } });
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => publish({ campaign_id: campaignId, customer: { id: `od-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => publish({ campaign_id: campaignId, customer: { id: `od-${i}` } })),
+    );
     expect(results.every((r) => r.status === 201)).toBe(true);
     expect(new Set(results.map((r) => r.body.code)).size).toBe(10);
     const voucher = await p.call(`/v1/vouchers/${results[0]?.body.code}`);
@@ -108,6 +116,6 @@ describe('publications', () => {
     expect(badPhone.status).toBe(400);
     // Nothing was published by the refused requests.
     const { rows } = await p.platform.db.query('select count(*)::int as n from publications where campaign_id = $1', [campaignId]);
-    expect(rows[0].n).toBe(0);
+    expect(rows[0]?.n).toBe(0);
   });
 });

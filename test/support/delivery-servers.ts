@@ -93,7 +93,14 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (refusal) {
       res
         .writeHead(refusal.status, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ code: refusal.code, message: refusal.message, more_info: 'https://www.twilio.com/docs/errors', status: refusal.status }));
+        .end(
+          JSON.stringify({
+            code: refusal.code,
+            message: refusal.message,
+            more_info: 'https://www.twilio.com/docs/errors',
+            status: refusal.status,
+          }),
+        );
       return;
     }
     seq += 1;

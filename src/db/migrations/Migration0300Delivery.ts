@@ -125,8 +125,10 @@ export class Migration0300Delivery extends Migration {
         updated_at timestamptz not null default now(),
         sent_at timestamptz
       )`);
-    this.addSql('create index deliveries_distribution_status_idx on deliveries (distribution_id, status) where distribution_id is not null');
-    this.addSql('create index deliveries_queued_idx on deliveries (created_at) where status = \'queued\'');
+    this.addSql(
+      'create index deliveries_distribution_status_idx on deliveries (distribution_id, status) where distribution_id is not null',
+    );
+    this.addSql("create index deliveries_queued_idx on deliveries (created_at) where status = 'queued'");
     this.addSql('create index deliveries_voucher_idx on deliveries (voucher_id)');
     this.addSql(`
       create table campaign_triggers (

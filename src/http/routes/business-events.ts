@@ -1,5 +1,12 @@
 import { businessEventSchema, createTriggerSchema } from '../../triggers/schemas.ts';
-import { businessEventView, createTrigger, deleteTrigger, listTriggers, recordBusinessEvent, triggerView } from '../../triggers/triggers.ts';
+import {
+  businessEventView,
+  createTrigger,
+  deleteTrigger,
+  listTriggers,
+  recordBusinessEvent,
+  triggerView,
+} from '../../triggers/triggers.ts';
 import type { RouteModule } from '../context.ts';
 import { parse } from '../validate.ts';
 

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
 import { createDistributionSchema, csvDistributionQuerySchema } from '../../distributions/schemas.ts';
 import type { RouteModule } from '../context.ts';

@@ -1,5 +1,5 @@
-import { deliveryView, type DeliveryRow } from '../../delivery/deliveries.ts';
-import { getPublication, publicationView, setPublishingSettings, campaignForPublishing } from '../../publications/publications.ts';
+import { type DeliveryRow, deliveryView } from '../../delivery/deliveries.ts';
+import { campaignForPublishing, getPublication, publicationView, setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
 import { createPublicationSchema, publishingSettingsSchema } from '../../publications/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
