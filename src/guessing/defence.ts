@@ -57,22 +57,23 @@ export class GuessingDefence {
 
   /** Counts the call against the API key's cap and reserves a guess for the shopper; throws a RateLimitedError past either. */
   async admit(apiKeyId: string, shopper: Shopper): Promise<GuessTicket> {
-    try {
-      await this.#byApiKey.consume(apiKeyId);
-    } catch (error) {
-      throw this.#limited(error, 'rate_limited', 'Too many validation calls for this API key; slow down.');
-    }
     const keys: GuessTicket['keys'] = [];
     if (shopper.ip) keys.push({ limiter: this.#byIp, key: shopper.ip });
     if (shopper.customerId) keys.push({ limiter: this.#byCustomer, key: shopper.customerId });
-    const results = await Promise.allSettled(keys.map(({ limiter, key }) => limiter.consume(key)));
+    // One round trip's worth of latency: the API-key count and the guess reservations go to Redis together.
+    const [call, ...results] = await Promise.allSettled([
+      this.#byApiKey.consume(apiKeyId),
+      ...keys.map(({ limiter, key }) => limiter.consume(key)),
+    ]);
     const refused = results.find((r) => r.status === 'rejected');
-    if (refused) {
-      // Give back what the other key reserved: only the key that is over its limit keeps counting.
+    if (call?.status === 'rejected' || refused) {
+      // Give back what was reserved under keys that are not over their limit.
       await Promise.all(
         results.map((r, i) => (r.status === 'fulfilled' ? this.#refund(keys[i] as GuessTicket['keys'][number]) : undefined)),
       );
-      throw this.#limited(refused.reason, 'too_many_guesses', 'Too many failed code lookups; try again later.');
+      if (call?.status === 'rejected')
+        throw this.#limited(call.reason, 'rate_limited', 'Too many validation calls for this API key; slow down.');
+      throw this.#limited(refused?.reason, 'too_many_guesses', 'Too many failed code lookups; try again later.');
     }
     return { keys, settled: false };
   }

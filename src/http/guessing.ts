@@ -31,6 +31,7 @@ export async function withGuessingDefence<T>(
     outcome = classify(result);
     return result;
   } finally {
-    await defence.settle(ticket, outcome);
+    // Not awaited: the answer does not wait for a refund; the reserved point simply lives a moment longer.
+    void defence.settle(ticket, outcome);
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * Load generator for bench:redeem, run as its own process so it does not share the server's event loop.
+ * Reads its job from argv[2] (JSON), drives autocannon, prints one JSON result line.
+ */
+import autocannon from 'autocannon';
+
+interface Job {
+  url: string;
+  apiKey: string;
+  mode: 'validate' | 'redeem' | 'lookup';
+  connections: number;
+  duration: number;
+  /** Validation and lookup draw codes from [1, validRange]; redemptions take distinct codes from redeemFrom on. */
+  validRange: number;
+  redeemFrom: number;
+}
+
+const job = JSON.parse(process.argv[2] as string) as Job;
+const code = (n: number) => `BENCH${String(n).padStart(9, '0')}`;
+let next = job.redeemFrom;
+
+const path = job.mode === 'validate' ? '/v1/validations' : job.mode === 'redeem' ? '/v1/redemptions' : '/lookup';
+const result = await autocannon({
+  url: job.url,
+  connections: job.connections,
+  duration: job.duration,
+  headers: { authorization: `Bearer ${job.apiKey}`, 'content-type': 'application/json' },
+  requests: [
+    {
+      method: 'POST',
+      path,
+      setupRequest: (req) => {
+        const n = job.mode === 'redeem' ? next++ : 1 + Math.floor(Math.random() * job.validRange);
+        const customer = `cust-${n % 50_000}`;
+        const body =
+          job.mode === 'lookup'
+            ? { code: code(n) }
+            : { code: code(n), customer: { id: customer }, order: { amount: 1000 + (n % 9000), currency: 'EUR' } };
+        return { ...req, body: JSON.stringify(body) };
+      },
+    },
+  ],
+});
+console.log(
+  JSON.stringify({
+    rps: result.requests.average,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  }),
+);

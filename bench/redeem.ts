@@ -1,0 +1,161 @@
+/**
+ * npm run bench:redeem -- [--codes 1000000] [--connections 50] [--duration 10]
+ * Starts the platform (API in this process, load generator in a child process, both over loopback):
+ * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
+ * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit);
+ * 3. baselines: the bare indexed lookup `select … from vouchers where code = $1` through the same pg pool
+ *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1).
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/index.ts';
+import { run } from '../src/main/runtime.ts';
+import { argValue, benchDatabase, printTable } from './support.ts';
+
+const codes = argValue('codes', 1_000_000);
+const connections = argValue('connections', 50);
+const duration = argValue('duration', 10);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const db = benchDatabase('promo_bench_redeem');
+const apiKey = `pk_bench_${Date.now()}_redeem`;
+const validRange = Math.floor(codes / 2);
+
+interface Load {
+  rps: number;
+  total: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+function load(url: string, mode: 'validate' | 'redeem' | 'lookup', redeemFrom = validRange + 1): Promise<Load> {
+  const job = { url, apiKey, mode, connections, duration, validRange, redeemFrom };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/redeem-load.ts', JSON.stringify(job)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string)) : reject(new Error(`load exited ${code}`)),
+    );
+  });
+}
+
+const running = await run(
+  loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: `promo_${db.name}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    PROMO_BOOTSTRAP_KEY: apiKey,
+    DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
+  }),
+  { api: true, workers: false },
+);
+const { platform } = running;
+let bare: Server | undefined;
+try {
+  const base = running.url as string;
+  const campaign = await fetch(`${base}/v1/campaigns`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'bench',
+      rules: { discount: { type: 'percent', value: 10, max_amount: 5000 }, redemption: { per_customer_limit: 5 } },
+    }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+  let started = performance.now();
+  await platform.db.query(
+    `insert into vouchers (code, campaign_id) select 'BENCH' || lpad(g::text, 9, '0'), $1 from generate_series(1, $2::int) g`,
+    [campaign.id, codes],
+  );
+  await platform.db.query('analyze vouchers');
+  const seedSeconds = (performance.now() - started) / 1000;
+
+  // Baseline 1: the bare indexed lookup through the platform's own pool, `connections` callers in a loop.
+  const latencies: number[] = [];
+  let stop = false;
+  started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (!stop) {
+        const t = performance.now();
+        await platform.db.query('select * from vouchers where code = $1', [
+          `BENCH${String(1 + Math.floor(Math.random() * validRange)).padStart(9, '0')}`,
+        ]);
+        latencies.push(performance.now() - t);
+        if (performance.now() - started > duration * 1000) stop = true;
+      }
+    }),
+  );
+  const poolSeconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pool = { rps: latencies.length / poolSeconds, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+
+  // Baseline 2: the same lookup behind a bare node:http handler, driven by the same load generator as validation.
+  bare = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', async () => {
+      const { rows } = await platform.db.query('select * from vouchers where code = $1', [JSON.parse(body).code]);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rows[0] ?? null));
+    });
+  });
+  await new Promise<void>((r) => bare?.listen(0, '127.0.0.1', () => r()));
+  const httpLookup = await load(`http://127.0.0.1:${(bare.address() as AddressInfo).port}`, 'lookup');
+
+  const validate = await load(base, 'validate');
+  const redeem = await load(base, 'redeem');
+  const redeemed = Number(
+    (await platform.db.query<{ n: string }>("select count(*) as n from redemptions where status = 'succeeded'")).rows[0]?.n,
+  );
+
+  const result = {
+    validate_rps: Math.round(validate.rps),
+    validate_p99_ms: validate.p99,
+    redeem_rps: Math.round(redeem.rps),
+    redeem_p99_ms: redeem.p99,
+    baseline_lookup_rps: Math.round(pool.rps),
+    validate_ratio: Number((validate.rps / pool.rps).toFixed(3)),
+    validate_p50_ms: validate.p50,
+    redeem_p50_ms: redeem.p50,
+    baseline_lookup_p99_ms: Number(pool.p99.toFixed(2)),
+    http_lookup_rps: Math.round(httpLookup.rps),
+    http_lookup_p99_ms: httpLookup.p99,
+    validate_ratio_vs_http_lookup: Number((validate.rps / httpLookup.rps).toFixed(3)),
+    codes,
+    connections,
+    duration_s: duration,
+    validate_non2xx: validate.non2xx + validate.errors,
+    redeem_non2xx: redeem.non2xx + redeem.errors,
+    redeemed_rows: redeemed,
+  };
+  printTable([
+    ['codes in campaign', codes.toLocaleString('en')],
+    ['seed (insert + analyze)', `${seedSeconds.toFixed(1)} s`],
+    ['connections / duration', `${connections} / ${duration} s per phase`],
+    ['validate', `${result.validate_rps} req/s  p50 ${validate.p50} ms  p99 ${validate.p99} ms  non-2xx ${result.validate_non2xx}`],
+    ['redeem (distinct codes)', `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}`],
+    ['baseline: pool lookup', `${result.baseline_lookup_rps} req/s  p99 ${result.baseline_lookup_p99_ms} ms`],
+    ['baseline: bare HTTP lookup', `${result.http_lookup_rps} req/s  p99 ${httpLookup.p99} ms`],
+    ['validate / pool lookup', String(result.validate_ratio)],
+    ['validate / bare HTTP lookup', String(result.validate_ratio_vs_http_lookup)],
+  ]);
+  console.log(JSON.stringify(result));
+} finally {
+  bare?.close();
+  await running.stop();
+  await db.drop();
+}
