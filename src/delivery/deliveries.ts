@@ -254,10 +254,10 @@ async function loadContext(db: Queryable, config: Config, d: DeliveryRow): Promi
     `select to_jsonb(t) as template, v.code, v.expiration_date, v.start_date, v.metadata as v_metadata,
             c.id as campaign_id, c.name as campaign_name, c.metadata as c_metadata,
             (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone, 'metadata', cu.metadata)
-               from customers cu where cu.id = $4) as customer
+               from customers cu where cu.id = $3) as customer
      from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
-     where t.id = $2 and v.id = $3`,
-    [d.id, d.template_id, d.voucher_id, d.customer_id],
+     where t.id = $1 and v.id = $2`,
+    [d.template_id, d.voucher_id, d.customer_id],
   );
   const r = rows[0];
   if (!r) throw new SendFailure('permanent', 'template or voucher no longer exists');

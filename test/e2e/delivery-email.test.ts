@@ -1,0 +1,166 @@
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeSenders } from '../../src/delivery/deliveries.ts';
+import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
+import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
+import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+
+function decodeQr(png: Buffer): string | undefined {
+  const image = PNG.sync.read(png);
+  return jsQR(new Uint8ClampedArray(image.data), image.width, image.height)?.data;
+}
+
+describe('email delivery through a real SMTP server', () => {
+  let p: TestPlatform;
+  let sink: SmtpSink;
+  const attemptsByAddress = new Map<string, number>();
+
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    sink.onRecipient = (address) => {
+      const n = (attemptsByAddress.get(address) ?? 0) + 1;
+      attemptsByAddress.set(address, n);
+      if (address === 'flaky@example.com' && n <= 2) return { code: 451, message: 'Try again later' };
+      if (address === 'nobody@example.com') return { code: 550, message: 'No such user' };
+      return undefined;
+    };
+    p = await startTestPlatform({
+      env: {
+        GENERATION_CHUNK_SIZE: '1000',
+        SMTP_URL: sink.url,
+        MAIL_FROM: 'Shop <promo@shop.example>',
+        MAIL_REPLY_TO: 'help@shop.example',
+        DELIVERY_BACKOFF_MS: '100',
+        DELIVERY_MAX_ATTEMPTS: '5',
+      },
+    });
+  });
+  afterAll(async () => {
+    if (p) closeSenders(p.platform.config);
+    await p?.destroy();
+    await sink?.close();
+  });
+
+  const deliveryOf = async (publicationId: string) =>
+    (await p.platform.db.query('select * from deliveries where publication_id = $1', [publicationId])).rows[0];
+  const settled = (publicationId: string) =>
+    waitFor(async () => {
+      const d = await deliveryOf(publicationId);
+      return d && d.status !== 'queued' ? d : undefined;
+    });
+
+  it('sends the right code to the right person, HTML escaped, with a plain-text part', async () => {
+    const campaignId = await campaignWithCodes(p, 10);
+    const templateId = await emailTemplate(p);
+    const people = [
+      { id: 'ada', email: 'ada@example.com', name: 'Ada <script>alert(1)</script>' },
+      { id: 'bob', email: 'bob@example.com', name: 'Bob & Co' },
+    ];
+    const published = [];
+    for (const customer of people) {
+      const res = await p.call('/v1/publications', {
+        method: 'POST',
+        json: { campaign_id: campaignId, customer, channel: 'email', template_id: templateId },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.delivery.status).toBe('queued');
+      published.push(res.body);
+    }
+    for (const pub of published) expect(await settled(pub.id)).toMatchObject({ status: 'sent', error: null });
+    for (const [i, customer] of people.entries()) {
+      const mails = sink.received.filter((m) => m.to.includes(customer.email));
+      expect(mails).toHaveLength(1);
+      const mail = mails[0]?.parsed;
+      const code = published[i].code as string;
+      expect(mail?.text).toContain(`your code is ${code}`);
+      expect(mail?.text).toContain(customer.name);
+      expect(mail?.html).toContain(`<b>${code}</b>`);
+      expect(mail?.subject).toBe(`Your code, ${customer.name}`);
+      expect(mail?.from?.text).toContain('promo@shop.example');
+      expect(mail?.replyTo?.text).toContain('help@shop.example');
+      const d = await deliveryOf(published[i].id);
+      expect(mail?.messageId).toBe(`<${d.id}@shop.example>`);
+      expect(d.provider).toBe('smtp');
+      expect(d.provider_message_id).toBe(mail?.messageId);
+    }
+    const adaHtml = sink.received.find((m) => m.to.includes('ada@example.com'))?.parsed.html as string;
+    expect(adaHtml).toContain('Ada &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(adaHtml).not.toContain('<script>');
+    const bobHtml = sink.received.find((m) => m.to.includes('bob@example.com'))?.parsed.html as string;
+    expect(bobHtml).toContain('Bob &amp; Co');
+  });
+
+  it('retries temporary SMTP refusals (4xx) with backoff and records permanent ones (5xx) without retrying', async () => {
+    const campaignId = await campaignWithCodes(p, 10);
+    const templateId = await emailTemplate(p);
+    const flaky = await p.call('/v1/publications', {
+      method: 'POST',
+      json: { campaign_id: campaignId, customer: { id: 'flaky', email: 'flaky@example.com' }, channel: 'email', template_id: templateId },
+    });
+    const bad = await p.call('/v1/publications', {
+      method: 'POST',
+      json: { campaign_id: campaignId, customer: { id: 'nobody', email: 'nobody@example.com' }, channel: 'email', template_id: templateId },
+    });
+    const flakyDelivery = await settled(flaky.body.id);
+    expect(flakyDelivery.status).toBe('sent');
+    expect(flakyDelivery.attempts).toBe(3);
+    expect(sink.received.filter((m) => m.to.includes('flaky@example.com'))).toHaveLength(1);
+
+    const badDelivery = await settled(bad.body.id);
+    expect(badDelivery.status).toBe('bounced');
+    expect(badDelivery.error).toContain('550');
+    expect(badDelivery.attempts).toBe(1);
+    expect(attemptsByAddress.get('nobody@example.com')).toBe(1);
+    const api = await p.call(`/v1/deliveries/${badDelivery.id}`);
+    expect(api.body).toMatchObject({ status: 'bounced', channel: 'email', recipient: 'nobody@example.com' });
+  });
+
+  it('embeds the QR code inline in email, and it decodes back to the voucher code', async () => {
+    const campaignId = await campaignWithCodes(p, 3);
+    const templateId = await emailTemplate(p, {
+      html: '<p>Show this at the till:</p><img alt="{{ voucher.code }}" src="{{ voucher.qr_url }}">',
+    });
+    const res = await p.call('/v1/publications', {
+      method: 'POST',
+      json: {
+        campaign_id: campaignId,
+        customer: { id: 'qr', email: 'qr@example.com', name: 'Q' },
+        channel: 'email',
+        template_id: templateId,
+      },
+    });
+    expect((await settled(res.body.id)).status).toBe('sent');
+    const received = sink.received.find((m) => m.to.includes('qr@example.com'));
+    const mail = received?.parsed;
+    const image = mail?.attachments.find((a) => a.contentType === 'image/png');
+    expect(image?.cid).toBeTruthy();
+    // The HTML refers to the attachment by Content-ID (mailparser inlines it as a data: URI when parsing).
+    expect(received?.raw.toString()).toContain(`src=3D"cid:${image?.cid}"`);
+    expect(decodeQr(image?.content as Buffer)).toBe(res.body.code);
+  });
+
+  it('serves QR and Code 128 renderings, cacheable, scannable back to the code', async () => {
+    const campaignId = await campaignWithCodes(p, 1);
+    const pub = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaignId, customer: { id: 'pos' } } });
+    const code = pub.body.code as string;
+    const png = await p.api(`/v1/vouchers/${code.toLowerCase()}/qr.png`);
+    expect(png.status).toBe(200);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(png.headers.get('cache-control')).toContain('max-age=');
+    expect(decodeQr(Buffer.from(await png.arrayBuffer()))).toBe(code);
+    const etag = png.headers.get('etag') as string;
+    const again = await p.api(`/v1/vouchers/${code}/qr.png`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    const svg = await p.api(`/v1/vouchers/${code}/qr.svg`);
+    expect(svg.headers.get('content-type')).toContain('image/svg+xml');
+    expect(await svg.text()).toContain('<svg');
+    const barcode = await p.api(`/v1/vouchers/${code}/barcode.png`);
+    expect(barcode.status).toBe(200);
+    const bars = PNG.sync.read(Buffer.from(await barcode.arrayBuffer()));
+    expect(bars.width).toBeGreaterThan(bars.height);
+    const barcodeSvg = await (await p.api(`/v1/vouchers/${code}/barcode.svg`)).text();
+    expect(barcodeSvg).toContain('<svg');
+    expect((await p.api('/v1/vouchers/NOPE-NOPE/qr.png')).status).toBe(404);
+  });
+});
