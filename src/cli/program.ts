@@ -104,6 +104,8 @@ export async function followGeneration(
 
 export function buildProgram(io: Io = processIo): Command {
   const program = new Command('promo');
+  // Set before the subcommands exist so they inherit it: usage errors come back to runCli, not process.exit.
+  program.exitOverride();
   const client = (cmd: Command) => {
     const o = cmd.optsWithGlobals<GlobalOptions>();
     return new PromoClient({ url: o.url, apiKey: o.apiKey });
@@ -338,7 +340,6 @@ Examples:
 /** Runs the CLI; returns the exit code. Errors print as one line on stderr, never a stack trace. */
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
   const program = buildProgram(io);
-  program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -14,23 +14,26 @@ const adminOnly: RequestHandler = (req, _res, next) => {
 
 const uuid = z.uuid();
 
+/** The pool may hand timestamps back as Date or as text: one ISO form either way. */
+const isoTime = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
 function keyView(record: {
   id: string;
   name: string;
   role: string;
   key_prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+  revoked_at: Date | string | null;
 }) {
   return {
     id: record.id,
     name: record.name,
     role: record.role,
     key_prefix: record.key_prefix,
-    created_at: record.created_at.toISOString(),
-    last_used_at: record.last_used_at?.toISOString() ?? null,
-    revoked_at: record.revoked_at?.toISOString() ?? null,
+    created_at: isoTime(record.created_at),
+    last_used_at: isoTime(record.last_used_at),
+    revoked_at: isoTime(record.revoked_at),
   };
 }
 
