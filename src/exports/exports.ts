@@ -21,13 +21,22 @@ export interface ExportRow {
   file_size: string | null;
   error: string | null;
   requested_by: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  expires_at: Date | null;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  expires_at: Date | string | null;
 }
 
 export const EXPORT_COLUMNS = ['code', 'status', 'active', 'redemption_count', 'start_date', 'expiration_date', 'metadata', 'created_at'];
+
+/** node-postgres here hands timestamptz over as text ('2031-06-01 10:00:00.123+00'); the API speaks ISO 8601. */
+export function isoTime(value: Date | string | null): string | null {
+  if (value === null) return null;
+  if (value instanceof Date) return value.toISOString();
+  return new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
+}
+
+const ISO_SQL = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export function exportView(e: ExportRow) {
   const total = e.total_rows === null ? null : Number(e.total_rows);
@@ -46,10 +55,10 @@ export function exportView(e: ExportRow) {
     file_size: e.file_size === null ? null : Number(e.file_size),
     download_url: e.status === 'completed' ? `/v1/exports/${e.id}/download` : null,
     error: e.error,
-    created_at: e.created_at,
-    started_at: e.started_at,
-    finished_at: e.finished_at,
-    expires_at: e.expires_at,
+    created_at: isoTime(e.created_at),
+    started_at: isoTime(e.started_at),
+    finished_at: isoTime(e.finished_at),
+    expires_at: isoTime(e.expires_at),
   };
 }
 
@@ -92,7 +101,7 @@ export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
 
 export class ExportNotReadyError extends DomainError {
   constructor(status: string) {
-    super('conflict', 'export_not_ready', `The export is ${status}; download it once it is completed.`, { status });
+    super('conflict', 'export_not_ready', `The export is ${status}; download it once it is completed.`, { export_status: status });
   }
 }
 
@@ -158,7 +167,8 @@ export async function runExport(db: Database, exportId: string, options: ExportR
       const filter = filterSql((e as ExportRow).filter, params);
       params.push(after, options.batchSize);
       const page = await db.query<Record<string, unknown> & { id: string }>(
-        `select id, code, status, active, redemption_count, start_date, expiration_date, metadata, created_at
+        `select id, code, status, active, redemption_count, ${ISO_SQL('start_date')} as start_date,
+                ${ISO_SQL('expiration_date')} as expiration_date, metadata, ${ISO_SQL('created_at')} as created_at
          from vouchers where campaign_id = $1${filter} and id > $${params.length - 1} order by id limit $${params.length}`,
         params,
       );
@@ -168,10 +178,10 @@ export async function runExport(db: Database, exportId: string, options: ExportR
           row.status,
           row.active,
           row.redemption_count,
-          row.start_date ? (row.start_date as Date).toISOString() : '',
-          row.expiration_date ? (row.expiration_date as Date).toISOString() : '',
+          row.start_date ?? '',
+          row.expiration_date ?? '',
           row.metadata ? JSON.stringify(row.metadata) : '',
-          (row.created_at as Date).toISOString(),
+          row.created_at,
         ];
       }
       exported += page.rows.length;
