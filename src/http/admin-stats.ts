@@ -131,7 +131,7 @@ function page(input: {
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>promo · stats</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
