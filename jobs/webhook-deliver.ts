@@ -1,8 +1,17 @@
-import { DelayedError } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { JOB_NAMES } from '../src/queues/names.ts';
 import type { WebhookDeliverPayload } from '../src/queues/payloads.ts';
 import { deliverWebhook } from '../src/webhooks/deliveries.ts';
 import type { JobDefinition } from './registry.ts';
+
+/** The relay enqueues inside its transaction, so a fast worker can see the job before the delivery row commits. */
+const UNCOMMITTED_GRACE_MS = 60_000;
+
+async function delay(job: Job<WebhookDeliverPayload>, waitMs: number, data: WebhookDeliverPayload): Promise<never> {
+  if (data !== job.data) await job.updateData(data);
+  await job.moveToDelayed(Date.now() + waitMs, job.token);
+  throw new DelayedError();
+}
 
 /** One attempt of one delivery. Waiting for the endpoint's pace moves the job to the delayed set, freeing the slot. */
 export const webhookDeliverJob: JobDefinition<WebhookDeliverPayload> = {
@@ -10,11 +19,8 @@ export const webhookDeliverJob: JobDefinition<WebhookDeliverPayload> = {
   queue: 'webhook',
   async handle(job, platform) {
     const outcome = await deliverWebhook(platform, job.data, { slotAt: job.data.slotAt });
-    if (outcome.status === 'deferred') {
-      await job.updateData({ ...job.data, slotAt: outcome.slotAt });
-      await job.moveToDelayed(Date.now() + outcome.waitMs, job.token);
-      throw new DelayedError();
-    }
+    if (outcome.status === 'deferred') return delay(job, outcome.waitMs, { ...job.data, slotAt: outcome.slotAt });
+    if (outcome.status === 'missing' && Date.now() - job.timestamp < UNCOMMITTED_GRACE_MS) return delay(job, 100, job.data);
     return outcome;
   },
 };

@@ -1,6 +1,7 @@
 import type { Platform } from '../platform.ts';
 import { DomainError } from '../shared/errors.ts';
 import { isUuid } from '../webhooks/deliveries.ts';
+import { iso, type Timestamp } from '../webhooks/time.ts';
 
 export interface EventView {
   id: string;
@@ -41,11 +42,11 @@ export async function listEvents(platform: Platform, query: { type?: string; aft
     params.push(cursor.txid, cursor.seq);
     where.push(`(txid, seq) > ($${params.length - 1}::xid8, $${params.length}::bigint)`);
   }
-  const { rows } = await platform.db.query<{ id: string; type: string; created_at: Date; data: unknown }>(
+  const { rows } = await platform.db.query<{ id: string; type: string; created_at: Timestamp; data: unknown }>(
     `select id, type, created_at, data from outbox_events where ${where.join(' and ')} order by txid, seq limit $1`,
     params,
   );
   const hasMore = rows.length > query.limit;
-  const page = rows.slice(0, query.limit).map((r) => ({ id: r.id, type: r.type, created_at: r.created_at.toISOString(), data: r.data }));
+  const page = rows.slice(0, query.limit).map((r) => ({ id: r.id, type: r.type, created_at: iso(r.created_at), data: r.data }));
   return { data: page, next_cursor: page.at(-1)?.id ?? query.after ?? null, has_more: hasMore };
 }

@@ -44,16 +44,16 @@ export async function relayBatch(
     if (eventIds.length > 0) {
       // The delivery id (and so the webhook-id) is derived from event × endpoint: a relay that runs twice for the
       // same row (its commit lost) creates the same ids, and BullMQ ignores a jobId it already has.
-      const { rows: deliveries } = await tx.query<{ id: string; round: number; attempts: number }>(
+      const { rows: deliveries } = await tx.query<{ id: string; round: number; attempts: number; event_id: string }>(
         `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, next_attempt_at)
          select md5(e.event_id::text || ':' || e.endpoint_id::text)::uuid, e.endpoint_id, e.event_id, o.type, $3
            from unnest($1::uuid[], $2::uuid[]) as e(event_id, endpoint_id)
            join outbox_events o on o.id = e.event_id
          on conflict (endpoint_id, event_id) do update set updated_at = webhook_deliveries.updated_at
-         returning id, round, attempts`,
+         returning id, round, attempts, event_id`,
         [eventIds, endpointIds, now],
       );
-      const jobs = deliveries.filter((d) => d.attempts === 0).map((d) => deliverJob(d.id, d.round, 1));
+      const jobs = deliveries.filter((d) => d.attempts === 0).map((d) => deliverJob(d.id, d.round, 1, 0, d.event_id));
       for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
     }
     await tx.query('update outbox_events set dispatched_at = $2 where id = any($1::uuid[])', [events.map((e) => e.id), now]);

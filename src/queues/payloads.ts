@@ -32,6 +32,8 @@ export interface WebhookDeliverPayload {
   attempt: number;
   /** Epoch ms of the endpoint send slot this job already reserved before it was delayed. */
   slotAt?: number;
+  /** Set by the relay, whose transaction may not have committed yet when the job starts. */
+  eventId?: string;
 }
 
 export interface WebhookReplayPayload {

@@ -8,6 +8,7 @@ import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import { decryptSecret, secretEncryptionKey } from './secrets.ts';
 import { signedHeaders, webhookBody } from './signing.ts';
+import { iso, ms, type Timestamp } from './time.ts';
 
 export const WEBHOOK_DELIVER_JOB = 'webhook.deliver';
 
@@ -24,8 +25,8 @@ export function deliverJobId(deliveryId: string, round: number, attempt: number)
   return `wd_${deliveryId}_${round}_${attempt}`;
 }
 
-export function deliverJob(deliveryId: string, round: number, attempt: number, delayMs = 0) {
-  const data: WebhookDeliverPayload = { deliveryId, round, attempt };
+export function deliverJob(deliveryId: string, round: number, attempt: number, delayMs = 0, eventId?: string) {
+  const data: WebhookDeliverPayload = eventId ? { deliveryId, round, attempt, eventId } : { deliveryId, round, attempt };
   return {
     name: WEBHOOK_DELIVER_JOB,
     data,
@@ -48,16 +49,16 @@ interface DeliveryRow {
   status: string;
   round: number;
   attempts: number;
-  next_attempt_at: Date;
+  next_attempt_at: Timestamp;
   url: string;
   enabled: boolean;
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
-  previous_secret_expires_at: Date | null;
+  previous_secret_expires_at: Timestamp | null;
   event_id: string;
   event_type: string;
   event_data: unknown;
-  event_created_at: Date;
+  event_created_at: Timestamp;
 }
 
 const LOAD = `
@@ -108,12 +109,20 @@ export async function deliverWebhook(
   options: DeliverOptions = {},
 ): Promise<DeliveryOutcome> {
   const { db, config, clock } = platform;
-  const row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+  let row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+  if (!row && job.eventId) {
+    // The relay enqueues inside its transaction: wait for it to commit (it holds the event row FOR UPDATE), then look again.
+    await db.transaction(async (tx) => {
+      await tx.query(`set local lock_timeout = '10s'`);
+      await tx.query('select 1 from outbox_events where id = $1 for key share', [job.eventId]);
+    });
+    row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+  }
   if (!row) return { status: 'missing' };
   if (row.status !== 'pending' || row.round !== job.round) return { status: 'stale' };
   if (row.attempts >= job.attempt) {
     const next = row.attempts + 1;
-    const delay = row.next_attempt_at.getTime() - clock.now().getTime();
+    const delay = ms(row.next_attempt_at) - clock.now().getTime();
     await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, next, delay)));
     return { status: 'already_attempted' };
   }
@@ -143,7 +152,7 @@ export async function deliverWebhook(
   const key = secretEncryptionKey(config);
   const attemptedAt = clock.now();
   const secrets = [decryptSecret(key, row.secret_encrypted)];
-  if (row.previous_secret_encrypted && row.previous_secret_expires_at && row.previous_secret_expires_at > attemptedAt) {
+  if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
     secrets.push(decryptSecret(key, row.previous_secret_encrypted));
   }
   const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
@@ -203,12 +212,12 @@ export async function deliverWebhook(
     } else if (gone) {
       await disableEndpoint(tx, row.endpoint_id, 'gone', now);
     } else {
-      const { rows } = await tx.query<{ failing_since: Date }>(
+      const { rows } = await tx.query<{ failing_since: Timestamp }>(
         `update webhook_endpoints set failing_since = coalesce(failing_since, $2) where id = $1 returning failing_since`,
         [row.endpoint_id, attemptedAt],
       );
       const since = rows[0]?.failing_since;
-      if (since && now.getTime() - since.getTime() >= config.WEBHOOK_DISABLE_AFTER_MS) {
+      if (since && now.getTime() - ms(since) >= config.WEBHOOK_DISABLE_AFTER_MS) {
         await disableEndpoint(tx, row.endpoint_id, 'failing', now);
       }
     }
@@ -236,7 +245,7 @@ export async function disableEndpoint(
   reason: 'gone' | 'failing',
   now: Date,
 ): Promise<boolean> {
-  const { rows } = await tx.query<{ id: string; url: string; failing_since: Date | null }>(
+  const { rows } = await tx.query<{ id: string; url: string; failing_since: Timestamp | null }>(
     `update webhook_endpoints set enabled = false, disabled_reason = $2, disabled_at = $3, updated_at = $3
       where id = $1 and enabled returning id, url, failing_since`,
     [endpointId, reason, now],
@@ -247,7 +256,7 @@ export async function disableEndpoint(
     endpoint_id: endpoint.id,
     url: endpoint.url,
     reason,
-    failing_since: endpoint.failing_since?.toISOString() ?? null,
+    failing_since: iso(endpoint.failing_since),
     disabled_at: now.toISOString(),
   });
   return true;
@@ -283,11 +292,11 @@ interface DeliveryListRow {
   event_type: string;
   status: string;
   total_attempts: number;
-  next_attempt_at: Date;
+  next_attempt_at: Timestamp;
   last_status_code: number | null;
   last_error: string | null;
-  delivered_at: Date | null;
-  created_at: Date;
+  delivered_at: Timestamp | null;
+  created_at: Timestamp;
   attempt_log: {
     attempt: number;
     round: number;
@@ -316,11 +325,11 @@ function deliveryView(row: DeliveryListRow): DeliveryView {
     event_type: row.event_type,
     status: row.status,
     attempts: row.total_attempts,
-    next_attempt_at: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    next_attempt_at: row.status === 'pending' ? iso(row.next_attempt_at) : null,
     last_status_code: row.last_status_code,
     last_error: row.last_error,
-    delivered_at: row.delivered_at?.toISOString() ?? null,
-    created_at: row.created_at.toISOString(),
+    delivered_at: iso(row.delivered_at),
+    created_at: iso(row.created_at),
     attempt_log: row.attempt_log.map((a) => ({ ...a, attempted_at: new Date(a.attempted_at).toISOString() })),
   };
 }

@@ -3,6 +3,7 @@ import { NotFoundError } from '../shared/errors.ts';
 import { isUuid } from './deliveries.ts';
 import type { CreateWebhookInput, UpdateWebhookInput } from './schemas.ts';
 import { encryptSecret, generateSigningSecret, secretEncryptionKey } from './secrets.ts';
+import { iso, ms, type Timestamp } from './time.ts';
 import { assertWebhookUrlAllowed } from './url-safety.ts';
 
 /** How long a rotated-out secret keeps signing, so receivers can switch over without dropping a message. */
@@ -15,11 +16,11 @@ export interface EndpointRow {
   events: string[];
   enabled: boolean;
   disabled_reason: string | null;
-  disabled_at: Date | null;
-  failing_since: Date | null;
-  previous_secret_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
+  disabled_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  previous_secret_expires_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 const COLUMNS =
@@ -34,12 +35,12 @@ export function endpointView(row: EndpointRow, now: Date) {
     events: row.events,
     enabled: row.enabled,
     disabled_reason: row.disabled_reason,
-    disabled_at: row.disabled_at?.toISOString() ?? null,
-    failing_since: row.failing_since?.toISOString() ?? null,
+    disabled_at: iso(row.disabled_at),
+    failing_since: iso(row.failing_since),
     previous_secret_expires_at:
-      row.previous_secret_expires_at && row.previous_secret_expires_at > now ? row.previous_secret_expires_at.toISOString() : null,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
+      row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > now.getTime() ? iso(row.previous_secret_expires_at) : null,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
   };
 }
 

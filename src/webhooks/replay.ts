@@ -46,7 +46,7 @@ export async function replayEvents(platform: Platform, payload: WebhookReplayPay
     const now = platform.clock.now();
     const { rows: deliveries } = await platform.db.query<{ id: string; round: number }>(
       `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, next_attempt_at)
-       select md5(o.id::text || ':' || $1::text)::uuid, $1, o.id, o.type, $3 from outbox_events o where o.id = any($2::uuid[])
+       select md5(o.id::text || ':' || $1::text)::uuid, $1::uuid, o.id, o.type, $3 from outbox_events o where o.id = any($2::uuid[])
        on conflict (endpoint_id, event_id) do update
          set status = 'pending', round = webhook_deliveries.round + 1, attempts = 0, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.next_attempt_at
          where webhook_deliveries.status <> 'pending'
