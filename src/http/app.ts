@@ -8,6 +8,8 @@ import { requireApiKey } from './auth.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import type { HttpContext } from './context.ts';
 import { corsFromConfig, requestTimeout, securityHeaders, trustProxySetting } from './edge.ts';
+import { mountApiDocs } from './openapi.ts';
+import { openApiDocument } from './openapi-routes.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { v1RouteModules } from './routes/index.ts';
 
@@ -46,6 +48,8 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
 
   // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
   if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
+
+  mountApiDocs(app, openApiDocument);
 
   app.use(BULL_BOARD_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), bullBoardRouter(platform.queues));
   app.use(ADMIN_STATS_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), adminStatsRouter(platform));
