@@ -166,13 +166,25 @@ const IN_DOUBT_ERROR =
  */
 export async function sendDelivery(platform: Platform, deliveryId: string, attempt: { number: number; max: number }): Promise<SendResult> {
   const { db, config } = platform;
-  const claimed = await db.query<DeliveryRow>(
-    `update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
-            sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-     where id = $1 and status = 'queued'
-       and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
-       and unconfirmed + (sending_started_at is not null)::int <= 1
-     returning *`,
+  // Claim and read everything the message needs in one round trip.
+  const claimed = await db.query<DeliveryRow & { ctx: ContextRow | null }>(
+    `with claimed as (
+       update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
+              sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+       where id = $1 and status = 'queued'
+         and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+         and unconfirmed + (sending_started_at is not null)::int <= 1
+       returning *)
+     select claimed.*, (
+       select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
+                'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
+                'c_metadata', c.metadata,
+                'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
+                                                       'metadata', cu.metadata)
+                             from customers cu where cu.id = claimed.customer_id))
+       from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
+       where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
+     from claimed`,
     [deliveryId, config.DELIVERY_SEND_LEASE_MS],
   );
   const delivery = claimed.rows[0];
@@ -181,7 +193,7 @@ export async function sendDelivery(platform: Platform, deliveryId: string, attem
   const channel = delivery.channel;
   let result: SendResult;
   try {
-    const { provider, providerMessageId } = await deliver(platform, delivery);
+    const { provider, providerMessageId } = await deliver(platform, delivery, delivery.ctx);
     await db.query(
       `update deliveries set status = 'sent', provider = $2, provider_message_id = $3, error = null, sending_started_at = null,
               sent_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -239,37 +251,29 @@ interface DeliveryContext {
   context: RenderContext;
 }
 
-async function loadContext(db: Queryable, config: Config, d: DeliveryRow): Promise<DeliveryContext> {
-  const { rows } = await db.query<{
-    template: TemplateRow;
-    code: string;
-    expiration_date: Date | null;
-    start_date: Date | null;
-    v_metadata: Record<string, unknown> | null;
-    campaign_id: string;
-    campaign_name: string;
-    c_metadata: Record<string, unknown>;
-    customer: { id: string; name: string | null; email: string | null; phone: string | null; metadata: Record<string, unknown> } | null;
-  }>(
-    `select to_jsonb(t) as template, v.code, v.expiration_date, v.start_date, v.metadata as v_metadata,
-            c.id as campaign_id, c.name as campaign_name, c.metadata as c_metadata,
-            (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone, 'metadata', cu.metadata)
-               from customers cu where cu.id = $3) as customer
-     from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
-     where t.id = $1 and v.id = $2`,
-    [d.template_id, d.voucher_id, d.customer_id],
-  );
-  const r = rows[0];
+interface ContextRow {
+  template: TemplateRow;
+  code: string;
+  expiration_date: string | null;
+  start_date: string | null;
+  v_metadata: Record<string, unknown> | null;
+  campaign_id: string;
+  campaign_name: string;
+  c_metadata: Record<string, unknown>;
+  customer: { id: string; name: string | null; email: string | null; phone: string | null; metadata: Record<string, unknown> } | null;
+}
+
+function contextFromRow(config: Config, d: DeliveryRow, r: ContextRow | null): DeliveryContext {
   if (!r) throw new SendFailure('permanent', 'template or voucher no longer exists');
-  const template = { ...r.template, updated_at: new Date(r.template.updated_at) };
+  const template = { ...r.template, updated_at: new Date(r.template.updated_at), created_at: new Date(r.template.created_at) };
   return {
     template,
     context: {
       voucher: {
         code: r.code,
         ...voucherLinks(config.PUBLIC_BASE_URL, r.code),
-        expiration_date: r.expiration_date,
-        start_date: r.start_date,
+        expiration_date: r.expiration_date ? new Date(r.expiration_date) : null,
+        start_date: r.start_date ? new Date(r.start_date) : null,
         campaign_id: r.campaign_id,
         metadata: r.v_metadata ?? {},
       },
@@ -290,9 +294,13 @@ function messageDomain(from: string): string {
   return match?.[1] ?? 'promo.local';
 }
 
-async function deliver(platform: Platform, d: DeliveryRow): Promise<{ provider: string; providerMessageId: string }> {
+async function deliver(
+  platform: Platform,
+  d: DeliveryRow,
+  row: ContextRow | null,
+): Promise<{ provider: string; providerMessageId: string }> {
   const { config } = platform;
-  const { template, context } = await loadContext(platform.db, config, d);
+  const { template, context } = contextFromRow(config, d, row);
   const s = sendersFor(config);
   if (d.channel === 'email') {
     const inlineQr = usesQrInHtml(template);

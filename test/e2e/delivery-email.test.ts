@@ -1,10 +1,13 @@
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSenders } from '../../src/delivery/deliveries.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+
+// jsqr ships CommonJS with a default export; its typings describe the ESM shape.
+const jsQR = jsQRModule as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
 
 function decodeQr(png: Buffer): string | undefined {
   const image = PNG.sync.read(png);
@@ -80,6 +83,7 @@ describe('email delivery through a real SMTP server', () => {
       expect(mail?.from?.text).toContain('promo@shop.example');
       expect(mail?.replyTo?.text).toContain('help@shop.example');
       const d = await deliveryOf(published[i].id);
+      if (!d) throw new Error('no delivery');
       expect(mail?.messageId).toBe(`<${d.id}@shop.example>`);
       expect(d.provider).toBe('smtp');
       expect(d.provider_message_id).toBe(mail?.messageId);

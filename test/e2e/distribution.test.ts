@@ -134,7 +134,7 @@ describe('bulk distributions', () => {
       body: `${lines.join('\n')}\n`,
     });
     expect(res.status).toBe(202);
-    const body = await res.json();
+    const body = (await res.json()) as { id: string; total: number };
     expect(body.total).toBe(120);
     const done = await waitFor(async () => {
       const d = (await p.call(`/v1/distributions/${body.id}`)).body;

@@ -51,7 +51,7 @@ describe('event-triggered issuance', () => {
     const { rows } = await p.platform.db.query('select * from publications where customer_id = $1', ['u1']);
     expect(rows).toHaveLength(1);
     const delivery = await waitFor(async () => {
-      const d = (await p.platform.db.query('select * from deliveries where publication_id = $1', [rows[0].id])).rows[0];
+      const d = (await p.platform.db.query('select * from deliveries where publication_id = $1', [rows[0]?.id])).rows[0];
       return d?.status === 'sent' ? d : undefined;
     });
     expect(delivery.provider).toBe('maildir');
@@ -59,7 +59,7 @@ describe('event-triggered issuance', () => {
     expect(files.filter((f) => f.endsWith('.eml'))).toHaveLength(1);
     const eml = await readFile(path.join(mailDir, files[0] as string), 'utf8');
     expect(eml).toContain('To: u1@example.com');
-    expect(eml).toContain(`Your welcome code: ${rows[0].code}`);
+    expect(eml).toContain(`Your welcome code: ${rows[0]?.code}`);
     const outbox = await p.platform.db.query(
       `select count(*)::int as n from outbox_events where type = 'customer.created' and data->>'source_id' = 'signup-u1'`,
     );
