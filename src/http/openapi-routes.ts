@@ -478,7 +478,7 @@ export const routeSpecs: RouteSpec[] = [
     idempotent: true,
     summary: 'Redeem a code (atomic; refusals are 422 with the reason as `code`)',
     body: redemptionRequestSchema,
-    bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order_1001', amount: 5000, currency: 'EUR' } },
+    bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
     errors: [409, 422, 429],
     responses: {
       201: {
