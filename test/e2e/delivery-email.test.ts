@@ -1,7 +1,7 @@
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSenders } from '../../src/delivery/deliveries.ts';
+import { closeSenders, sendDelivery } from '../../src/delivery/deliveries.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
@@ -142,6 +142,50 @@ describe('email delivery through a real SMTP server', () => {
     // The HTML refers to the attachment by Content-ID (mailparser inlines it as a data: URI when parsing).
     expect(received?.raw.toString()).toContain(`src=3D"cid:${image?.cid}"`);
     expect(decodeQr(image?.content as Buffer)).toBe(res.body.code);
+  });
+
+  it('never resends a message already sent, resends once after an interrupted attempt, and never twice', async () => {
+    const campaignId = await campaignWithCodes(p, 3);
+    const templateId = await emailTemplate(p);
+    const publishTo = async (id: string) => {
+      const res = await p.call('/v1/publications', {
+        method: 'POST',
+        json: { campaign_id: campaignId, customer: { id, email: `${id}@example.com` }, channel: 'email', template_id: templateId },
+      });
+      return settled(res.body.id);
+    };
+    const count = (address: string) => sink.received.filter((m) => m.to.includes(address)).length;
+
+    // The job runs again after success (duplicate job, retry after a lost ack): nothing is sent.
+    const sent = await publishTo('twice');
+    expect(await sendDelivery(p.platform, sent.id, { number: 1, max: 5 })).toBe('already_sent');
+    expect(count('twice@example.com')).toBe(1);
+
+    // A worker died after opening an attempt (the message may or may not have left): the next run resends once.
+    const cut = await publishTo('cut');
+    await p.platform.db.query(`update deliveries set status = 'queued', sending_started_at = now() - interval '1 hour' where id = $1`, [
+      cut.id,
+    ]);
+    expect(await sendDelivery(p.platform, cut.id, { number: 1, max: 5 })).toBe('sent');
+    const afterResend = (await p.platform.db.query('select * from deliveries where id = $1', [cut.id])).rows[0];
+    expect(afterResend).toMatchObject({ status: 'sent', unconfirmed: 1 });
+    expect(count('cut@example.com')).toBe(2);
+
+    // Interrupted again: a third hand-over could make a second duplicate, so the delivery is failed with the reason.
+    await p.platform.db.query(`update deliveries set status = 'queued', sending_started_at = now() - interval '1 hour' where id = $1`, [
+      cut.id,
+    ]);
+    expect(await sendDelivery(p.platform, cut.id, { number: 1, max: 5 })).toBe('in_doubt_failed');
+    const final = (await p.platform.db.query('select * from deliveries where id = $1', [cut.id])).rows[0];
+    expect(final.status).toBe('failed');
+    expect(final.error).toContain('at most one duplicate');
+    expect(count('cut@example.com')).toBe(2);
+
+    // An attempt still within its lease belongs to a live worker: this run backs off instead of sending.
+    const live = await publishTo('live');
+    await p.platform.db.query(`update deliveries set status = 'queued', sending_started_at = now() where id = $1`, [live.id]);
+    await expect(sendDelivery(p.platform, live.id, { number: 1, max: 5 })).rejects.toThrow(/in flight/);
+    expect(count('live@example.com')).toBe(1);
   });
 
   it('serves QR and Code 128 renderings, cacheable, scannable back to the code', async () => {
