@@ -23,7 +23,7 @@ export const expirySweepJob: JobDefinition<MaintenancePayload> = {
         if (batches % 10 === 0) await job.updateProgress({ batches }).catch(() => undefined);
       },
     });
-    const reminders = await queueExpiryReminders(db, now, config.EXPIRY_SWEEP_BATCH_SIZE);
+    const reminders = await queueExpiryReminders(db, platform.queues, config, now, config.EXPIRY_SWEEP_BATCH_SIZE);
     const folded = await foldAllStatDeltas(db);
     if (sweep.vouchersExpired > 0 || sweep.campaignsExpired > 0 || reminders > 0) {
       logger.info({ ...sweep, reminders, folded }, 'expiry sweep');

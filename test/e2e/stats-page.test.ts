@@ -83,15 +83,13 @@ describe('/admin/stats in headless Chromium', () => {
     expect(await chart.isVisible()).toBe(true);
     const box = await chart.boundingBox();
     expect(box?.width).toBeGreaterThan(300);
-    const bars = await page
-      .locator('svg#redemptions-chart rect.bar')
-      .evaluateAll((rects) =>
-        rects.map((r) => ({
-          date: r.getAttribute('data-date'),
-          value: Number(r.getAttribute('data-value')),
-          height: (r as SVGRectElement).getBBox().height,
-        })),
-      );
+    const bars = await page.locator('svg#redemptions-chart rect.bar').evaluateAll((rects) =>
+      rects.map((r) => ({
+        date: r.getAttribute('data-date'),
+        value: Number(r.getAttribute('data-value')),
+        height: (r as unknown as { getBBox(): { height: number } }).getBBox().height,
+      })),
+    );
     expect(bars.map((b) => b.date)).toEqual([
       '2031-07-14',
       '2031-07-15',

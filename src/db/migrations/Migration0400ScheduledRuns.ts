@@ -140,6 +140,7 @@ export class Migration0400ScheduledRuns extends Migration {
         campaign_id uuid primary key references campaigns (id),
         days_before integer not null check (days_before between 1 and 365),
         channel text not null default 'email' check (channel in ('email', 'sms')),
+        template_id uuid,
         updated_at timestamptz not null default now()
       )`);
     this.addSql(`

@@ -29,7 +29,7 @@ export const statsRoutes: RouteModule = (router, { platform }) => {
 
   router.put('/campaigns/:id/expiry-reminder', async (req, res) => {
     const input = parse(expiryReminderSchema, req.body);
-    res.json(await setReminder(platform.db, campaignId(req.params.id), input.days_before, input.channel));
+    res.json(await setReminder(platform.db, campaignId(req.params.id), input));
   });
 
   router.delete('/campaigns/:id/expiry-reminder', async (req, res) => {
