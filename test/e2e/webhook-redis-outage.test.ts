@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emitEvent } from '../../src/shared/events.ts';
+import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A Redis of this test's own, without persistence: a restart comes back empty, like losing the Redis host. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  await waitFor(async () => {
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } catch {
+      probe.disconnect();
+      return false;
+    }
+  }, 10_000);
+  probe.disconnect();
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('webhooks survive a Redis outage', () => {
+  let port: number;
+  let redis: ChildProcess;
+  let p: TestPlatform;
+  let r: WebhookReceiver;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    p = await startTestPlatform({
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        WEBHOOK_RETRY_DELAYS_MS: '200,500,1000,1000,1000,1000',
+        OUTBOX_RELAY_INTERVAL_MS: '200',
+        WEBHOOK_REQUEUE_AFTER_MS: '1500',
+      },
+    });
+    // A little slow, so some deliveries are still queued in Redis when it goes away.
+    r = await startReceiver(() => ({ status: 200, delayMs: 30 }));
+  });
+  afterAll(async () => {
+    await r?.close();
+    if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
+    await p?.destroy();
+    await stop(redis);
+  });
+
+  it('delivers every event produced before, during and after Redis was stopped and restarted empty', async () => {
+    const created = await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['outage.*'] } });
+    expect(created.status).toBe(201);
+    const emit = (phase: string, i: number) => p.platform.db.transaction((tx) => emitEvent(tx, `outage.${phase}`, { i }));
+
+    const expected: string[] = [];
+    for (let i = 0; i < 10; i++) expected.push(await emit('before', i));
+    await waitFor(async () => r.received.length >= 3);
+
+    // Stop Redis for real while deliveries are still queued in it.
+    for (let i = 0; i < 20; i++) expected.push(await emit('racing', i));
+    await stop(redis);
+
+    // State changes keep committing: the outbox is in PostgreSQL.
+    for (let i = 0; i < 20; i++) expected.push(await emit('during', i));
+    const events = await waitFor(async () => {
+      const page = await p.call('/v1/events?type=outage.during&limit=100');
+      return page.body.data?.length === 20 ? page : undefined;
+    });
+    expect(events.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const { rows: pending } = await p.platform.db.query<{ n: number }>(
+      `select count(*)::int as n from outbox_events where type = 'outage.during' and dispatched_at is null`,
+    );
+    expect(pending[0]?.n).toBe(20); // not marked dispatched while nothing could be enqueued
+
+    redis = await startRedis(port);
+    for (let i = 0; i < 10; i++) expected.push(await emit('after', i));
+
+    await waitFor(
+      async () => {
+        const got = new Set(r.received.map((x) => JSON.parse(x.body).id));
+        return expected.every((id) => got.has(id));
+      },
+      60_000,
+      200,
+    );
+    const { rows } = await p.platform.db.query<{ status: string; n: number }>(
+      'select status, count(*)::int as n from webhook_deliveries group by status',
+    );
+    await waitFor(async () => {
+      const { rows: open } = await p.platform.db.query<{ n: number }>(
+        `select count(*)::int as n from webhook_deliveries where status <> 'succeeded'`,
+      );
+      return open[0]?.n === 0;
+    });
+    expect(rows.reduce((sum, row) => sum + row.n, 0)).toBe(expected.length);
+    const { rows: undispatched } = await p.platform.db.query<{ n: number }>(
+      'select count(*)::int as n from outbox_events where dispatched_at is null',
+    );
+    expect(undispatched[0]?.n).toBe(0);
+  });
+});
