@@ -103,18 +103,22 @@ export async function dispatchDeliveries(
 export async function requeueStrandedDeliveries(platform: Platform, olderThanMs = 60_000): Promise<number> {
   const { rows } = await platform.db.query<{ id: string; channel: 'email' | 'sms' }>(
     `select id, channel from deliveries where status = 'queued' and updated_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)
-     order by created_at limit 10000`,
+     order by created_at limit 2000`,
     [olderThanMs],
   );
   const stranded: { id: string; channel: 'email' | 'sms' }[] = [];
-  for (const d of rows) {
-    const queue = platform.queues.get(d.channel === 'email' ? 'delivery-email' : 'delivery-sms');
-    const job = await queue.getJob(deliveryJobId(d.id));
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'completed' || state === 'failed' || state === 'missing' || state === 'unknown') {
-      if (job) await job.remove().catch(() => undefined);
-      stranded.push(d);
-    }
+  for (let i = 0; i < rows.length; i += 100) {
+    await Promise.all(
+      rows.slice(i, i + 100).map(async (d) => {
+        const queue = platform.queues.get(d.channel === 'email' ? 'delivery-email' : 'delivery-sms');
+        const job = await queue.getJob(deliveryJobId(d.id));
+        const state = job ? await job.getState() : 'missing';
+        if (state === 'completed' || state === 'failed' || state === 'missing' || state === 'unknown') {
+          if (job) await job.remove().catch(() => undefined);
+          stranded.push(d);
+        }
+      }),
+    );
   }
   await dispatchDeliveries(platform.queues, platform.config, stranded);
   return stranded.length;

@@ -1,7 +1,7 @@
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSenders, sendDelivery } from '../../src/delivery/deliveries.ts';
+import { closeSenders, queueMessage, requeueStrandedDeliveries, sendDelivery } from '../../src/delivery/deliveries.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
@@ -177,8 +177,8 @@ describe('email delivery through a real SMTP server', () => {
     ]);
     expect(await sendDelivery(p.platform, cut.id, { number: 1, max: 5 })).toBe('in_doubt_failed');
     const final = (await p.platform.db.query('select * from deliveries where id = $1', [cut.id])).rows[0];
-    expect(final.status).toBe('failed');
-    expect(final.error).toContain('at most one duplicate');
+    expect(final?.status).toBe('failed');
+    expect(final?.error).toContain('at most one duplicate');
     expect(count('cut@example.com')).toBe(2);
 
     // An attempt still within its lease belongs to a live worker: this run backs off instead of sending.
@@ -186,6 +186,31 @@ describe('email delivery through a real SMTP server', () => {
     await p.platform.db.query(`update deliveries set status = 'queued', sending_started_at = now() where id = $1`, [live.id]);
     await expect(sendDelivery(p.platform, live.id, { number: 1, max: 5 })).rejects.toThrow(/in flight/);
     expect(count('live@example.com')).toBe(1);
+  });
+
+  it('queueMessage rows whose job never got enqueued are picked up by the requeue sweep', async () => {
+    const campaignId = await campaignWithCodes(p, 1);
+    const templateId = await emailTemplate(p);
+    const pub = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaignId, customer: { id: 'stranded' } } });
+    const voucher = await p.platform.db.query<{ id: string }>('select id from vouchers where code = $1', [pub.body.code]);
+    // As another capability would (e.g. a reminder): record the message in its transaction, then crash before enqueuing.
+    const queued = await p.platform.db.transaction((tx) =>
+      queueMessage(tx, {
+        channel: 'email',
+        templateId,
+        voucherId: voucher.rows[0]?.id as string,
+        recipient: 'stranded@example.com',
+        customerId: 'stranded',
+        purpose: 'reminder',
+      }),
+    );
+    expect(await requeueStrandedDeliveries(p.platform, 0)).toBeGreaterThanOrEqual(1);
+    const d = await waitFor(async () => {
+      const row = (await p.platform.db.query('select * from deliveries where id = $1', [queued.id])).rows[0];
+      return row?.status === 'sent' ? row : undefined;
+    });
+    expect(d.purpose).toBe('reminder');
+    expect(sink.received.filter((m) => m.to.includes('stranded@example.com'))).toHaveLength(1);
   });
 
   it('serves QR and Code 128 renderings, cacheable, scannable back to the code', async () => {
