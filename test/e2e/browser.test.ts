@@ -1,0 +1,91 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+
+describe('operator UIs in headless Chromium', () => {
+  let p: TestPlatform;
+  let browser: Browser;
+  let generationId: string;
+
+  beforeAll(async () => {
+    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '5000' } });
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    await mkdir(SCREENSHOTS, { recursive: true });
+    const campaign = await p.call('/v1/campaigns', {
+      method: 'POST',
+      json: { name: 'Browser', code_config: { pattern: 'WEB-####-####' } },
+    });
+    const gen = await p.call(`/v1/campaigns/${campaign.body.id}/generations`, { method: 'POST', json: { count: 20000 } });
+    generationId = gen.body.id;
+    await waitFor(async () => (await p.call(`/v1/generations/${generationId}`)).body.status === 'completed');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await p?.destroy();
+  });
+
+  it('Bull Board asks for credentials', async () => {
+    // The browser gets a Basic challenge (headless Chromium then fails the navigation: no one to ask).
+    const res = await fetch(`${p.url}/admin/queues`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const outcome = await page.goto(`${p.url}/admin/queues`).then(
+      (r) => String(r?.status()),
+      (e: Error) => e.message,
+    );
+    expect(outcome).toMatch(/401|ERR_INVALID_AUTH_CREDENTIALS/);
+    await context.close();
+  });
+
+  it('Bull Board, after authenticating, shows every queue and the completed generation at 100%', async () => {
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: p.apiKey },
+      viewport: { width: 1400, height: 900 },
+    });
+    const page = await context.newPage();
+    const res = await page.goto(`${p.url}/admin/queues`);
+    expect(res?.status()).toBe(200);
+    for (const queue of p.platform.queues.all().map((q) => q.name)) {
+      await page.getByText(queue, { exact: true }).first().waitFor({ timeout: 20_000 });
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, 'bull-board.png'), fullPage: true });
+
+    await page.goto(`${p.url}/admin/queues/queue/generation?status=completed`);
+    await page.getByText('generation.finalize').first().waitFor({ timeout: 20_000 });
+    await page.getByText('100%').first().waitFor({ timeout: 20_000 });
+    expect(await page.content()).toContain(generationId);
+    await page.screenshot({ path: join(SCREENSHOTS, 'bull-board-generation.png'), fullPage: true });
+    await context.close();
+  });
+
+  it('/docs renders the API reference from the platform itself', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const external: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(p.url) && !r.url().startsWith('data:')) external.push(r.url());
+    });
+    await page.goto(`${p.url}/docs/`);
+    await page.getByText('promo API').first().waitFor({ timeout: 20_000 });
+    await page.getByText('/v1/campaigns/{id}/generations').first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'api-docs.png') });
+    expect(external).toEqual([]);
+    await context.close();
+  });
+});
