@@ -61,13 +61,16 @@ async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> 
     if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
   };
 
-  // Vouchers with a date of their own: the partial index hands out the due ones; skipped (locked) rows stay due.
+  // Vouchers with a date of their own, in (expiration_date, id) order along the partial index. A keyset cursor keeps
+  // every batch's scan short; rows skipped because a redemption holds them stay due for the next run.
+  let cursor: DueCursor | null = null;
   for (;;) {
     if (!budgetLeft()) return { ...result, complete: false };
-    const expired = await expireDueVouchers(db, now, batchSize);
-    if (expired === 0) break;
-    await afterBatch(expired);
-    if (expired < batchSize) break;
+    const batch = await expireDueVouchers(db, now, batchSize, cursor);
+    if (batch.claimed === 0) break;
+    cursor = batch.cursor;
+    if (batch.expired > 0) await afterBatch(batch.expired);
+    if (batch.claimed < batchSize) break;
   }
 
   // Campaigns past their date: first their vouchers without a date of their own, then the campaign itself.
@@ -90,12 +93,23 @@ async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> 
   return result;
 }
 
-/** One batch of vouchers past their own expiration date; returns how many were expired. */
-export async function expireDueVouchers(db: Queryable, now: Date, limit: number): Promise<number> {
-  const { rows } = await db.query<{ expired: number }>(
+export interface DueCursor {
+  expirationDate: string;
+  id: string;
+}
+
+/** One batch of vouchers past their own expiration date, after `cursor`; returns how many were claimed and expired. */
+export async function expireDueVouchers(
+  db: Queryable,
+  now: Date,
+  limit: number,
+  cursor: DueCursor | null = null,
+): Promise<{ claimed: number; expired: number; cursor: DueCursor | null }> {
+  const { rows } = await db.query<{ claimed: number; expired: number; last_exp: string | null; last_id: string | null }>(
     `with due as (
-       select id from vouchers
+       select id, expiration_date from vouchers
        where status = 'active' and expiration_date is not null and expiration_date <= $1
+         and ($4::timestamptz is null or (expiration_date, id) > ($4::timestamptz, $5::bigint))
        order by expiration_date, id
        limit $2
        for update skip locked
@@ -103,11 +117,16 @@ export async function expireDueVouchers(db: Queryable, now: Date, limit: number)
        update vouchers v set status = 'expired', updated_at = $1
        from due where v.id = due.id and v.status = 'active'
        returning v.id, v.code, v.campaign_id, v.expiration_date
+     ), last as (
+       select expiration_date, id from due order by expiration_date desc, id desc limit 1
      )${expiryRecords('expired')}
-     select count(*)::int as expired from expired`,
-    [now, limit, SWEEP_ACTOR],
+     select (select count(*)::int from due) as claimed, (select count(*)::int from expired) as expired,
+            (select to_json(expiration_date) #>> '{}' from last) as last_exp, (select id::text from last) as last_id`,
+    [now, limit, SWEEP_ACTOR, cursor?.expirationDate ?? null, cursor?.id ?? null],
   );
-  return rows[0]?.expired ?? 0;
+  const row = rows[0];
+  const next = row?.last_exp && row.last_id ? { expirationDate: row.last_exp, id: row.last_id } : cursor;
+  return { claimed: row?.claimed ?? 0, expired: row?.expired ?? 0, cursor: next };
 }
 
 /**
