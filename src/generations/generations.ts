@@ -81,7 +81,7 @@ export async function requestGeneration(
   db: Database,
   queues: QueueSet,
   input: RequestGenerationInput,
-): Promise<{ generation: GenerationRow; created: boolean }> {
+): Promise<{ generation: GenerationRow; created: boolean; enqueued: boolean }> {
   const campaign = await getCampaign(em, input.campaignId);
   const shape = validatedShape(campaign.codeConfig as CodeConfig);
   const result = await db.transaction(async (tx) => {
@@ -110,8 +110,15 @@ export async function requestGeneration(
     ]);
     return { generation: raced.rows[0] as GenerationRow, created: false };
   });
-  if (result.generation.status === 'queued') await enqueueGeneration(queues, result.generation);
-  return result;
+  let enqueued = result.generation.status !== 'queued';
+  if (!enqueued) {
+    // The row is committed: if Redis is unreachable now, the recovery job enqueues it later.
+    enqueued = await enqueueGeneration(queues, result.generation).then(
+      () => true,
+      () => false,
+    );
+  }
+  return { ...result, enqueued };
 }
 
 function spaceError(
@@ -136,6 +143,10 @@ function spaceError(
       );
 }
 
+export function parentJobId(generationId: string): string {
+  return `gen-${generationId}`;
+}
+
 export function chunkJobId(generationId: string, index: number): string {
   return `gen-${generationId}-chunk-${index}`;
 }
@@ -158,7 +169,7 @@ export async function enqueueGeneration(queues: QueueSet, g: GenerationRow): Pro
     name: JOB_NAMES.generationFinalize,
     queueName: 'generation',
     data,
-    opts: { ...defaultJobOptions, jobId: `gen-${g.id}` },
+    opts: { ...defaultJobOptions, jobId: parentJobId(g.id) },
     children,
   });
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requeueLostGenerations } from '../../src/generations/recovery.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 /** Worker processes as operators run them (`npm run worker`), sharing this file's database and queue prefix. */
@@ -93,5 +94,23 @@ describe('generation across worker processes', () => {
       [id],
     );
     expect(chunks.rows[0]).toEqual({ n: '40', rows: '200000' });
+  });
+
+  it('re-enqueues a generation whose flow Redis lost, and it still ends exact', async () => {
+    // No worker runs while the flow is lost.
+    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+    for (const child of running) child.kill('SIGTERM');
+    await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    const id = await generate(20_000);
+    // Redis loses the flow before any worker ran it (or the intake could not enqueue at all).
+    for (const name of ['generation-chunk', 'generation'] as const) await p.platform.queues.get(name).obliterate({ force: true });
+    await p.platform.db.query(`update generations set created_at = now() - interval '1 minute' where id = $1`, [id]);
+    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toEqual([id]);
+    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toEqual([]);
+    startWorker();
+    expect(await finished(id)).toMatchObject({ status: 'completed', generated: 20_000 });
+    expect(await codeCounts(id)).toEqual({ total: '20000', distinct_codes: '20000' });
+    const schedulers = await p.platform.queues.get('generation').getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('generation-recover');
   });
 });

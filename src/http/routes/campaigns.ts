@@ -37,12 +37,14 @@ export const campaignRoutes: RouteModule = (router, { platform }) => {
 
   router.post('/campaigns/:id/generations', async (req, res) => {
     const { count } = parse(createGenerationSchema, req.body);
-    const { generation, created } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
+    const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
       campaignId: req.params.id,
       count,
       idempotencyKey: idempotencyKey(req),
       chunkSize: platform.config.GENERATION_CHUNK_SIZE,
     });
+    if (!enqueued)
+      platform.logger.warn({ generationId: generation.id }, 'generation recorded but not enqueued; the recovery job will enqueue it');
     res
       .status(202)
       .location(`/v1/generations/${generation.id}`)
