@@ -11,6 +11,7 @@ export interface Schedule {
 }
 
 export const schedules: Schedule[] = [
+  { id: 'generation-recover', queue: 'generation', job: JOB_NAMES.generationRecover, pattern: () => '*/30 * * * * *' },
   { id: 'expiry-sweep', queue: 'maintenance', job: JOB_NAMES.expirySweep, pattern: (p) => p.config.EXPIRY_SWEEP_CRON },
   {
     id: 'report-daily',

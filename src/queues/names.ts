@@ -7,6 +7,7 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export const JOB_NAMES = {
   generationFinalize: 'generation.finalize',
   generationChunk: 'generation.chunk',
+  generationRecover: 'generation.recover',
   deliveryEmail: 'delivery.email',
   deliverySms: 'delivery.sms',
   deliveryRequeue: 'delivery.requeue',
