@@ -78,7 +78,7 @@ function demoConfig(): { config: Config; env: Record<string, string> } {
     QUEUE_PREFIX: process.env.DEMO_QUEUE_PREFIX ?? 'promo_demo',
     PORT: process.env.DEMO_PORT ?? '3000',
     HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     PROMO_BOOTSTRAP_KEY: process.env.PROMO_BOOTSTRAP_KEY ?? `pk_demo_${randomBytes(12).toString('hex')}`,
     MAIL_DIR: process.env.MAIL_DIR ?? path.join(ROOT, 'var', 'demo-mail'),
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -281,10 +281,18 @@ async function main(): Promise<void> {
     'Publish a code to a customer by e-mail',
     async () => {
       const before = new Set(await readdir(mailDir).catch(() => []));
+      const template = await api.post('/v1/templates', {
+        name: 'Demo welcome',
+        channel: 'email',
+        subject: 'Your code for {{ campaign.name }}',
+        text: 'Hello {{ customer.name }},\n\nyour code is {{ voucher.code }}.\n',
+        html: '<p>Hello {{ customer.name }},</p><p>your code is <strong>{{ voucher.code }}</strong>.</p><p><img src="{{ voucher.qr_url }}" alt="QR code"></p>',
+      });
       const p = await api.post('/v1/publications', {
         campaign_id: campaign.id,
         customer: { id: 'demo-customer-9', email: 'ada@example.com', name: 'Ada' },
         channel: 'email',
+        template_id: template.id,
       });
       let file: string | undefined;
       for (let i = 0; i < 100 && !file; i++) {
