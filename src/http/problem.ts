@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
+import { loggablePath } from '../observability/http.ts';
 import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 
@@ -67,7 +68,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (error?.type === 'entity.parse.failed') return sendProblem(res, problem(400, 'invalid_json', 'The request body is not valid JSON.'));
     if (error?.type === 'entity.too.large') return sendProblem(res, problem(413, 'payload_too_large', 'The request body is too large.'));
     if (status >= 400 && status < 500) return sendProblem(res, problem(status, 'bad_request', String(error?.message ?? 'Bad request')));
-    logger.error({ err: error, url: req.originalUrl }, 'unhandled error');
+    // Never the raw URL: it can carry a full code (/v1/vouchers/:code) or a query string.
+    logger.error({ err: error, path: loggablePath(req.originalUrl) }, 'unhandled error');
     sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.'));
   };
 }
