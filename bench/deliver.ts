@@ -61,11 +61,11 @@ async function api(base: string, path: string, body?: unknown, headers: Record<s
   return res.json();
 }
 
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -97,6 +97,7 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
     DISTRIBUTION_CHUNK_SIZE: '1000',
     GENERATION_CHUNK_SIZE: '50000',
     MAIL_FROM: 'bench@promo.example',
+    DATABASE_POOL_SIZE: '20',
   };
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
   const worker = spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
@@ -127,7 +128,7 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
         console.error(`  … ${d.sent} sent, ${d.queued} queued, chunks ${d.chunks.done}/${d.chunks.total}`);
       }
       return d.status === 'completed';
-    }, 1_800_000);
+    }, 1_800_000, 1_000);
     const ms = performance.now() - started;
     return { ms, report: await sink.report('r') };
   } finally {

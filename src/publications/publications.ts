@@ -119,7 +119,8 @@ export async function upsertCustomers(tx: Queryable, customers: CustomerInput[])
   const byId = new Map<string, CustomerInput>();
   for (const c of customers) byId.set(c.id, c);
   if (byId.size === 0) return;
-  const list = [...byId.values()];
+  // Sorted, so concurrent batches lock customer rows in the same order and cannot deadlock each other.
+  const list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await tx.query(
     `insert into customers (id, email, phone, name, metadata)
      select id, email, phone, name, coalesce(metadata, '{}'::jsonb)
@@ -243,7 +244,9 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
   }
 
   // Insert publications for every assigned item; unique indexes decide races with concurrent transactions.
-  const order = [...assigned.keys()];
+  // Sorted by customer for the same reason: unique-index waits between concurrent batches happen in one order.
+  const customerOf = (i: number) => (items[i] as PublishItem).customer.id;
+  const order = [...assigned.keys()].sort((a, b) => (customerOf(a) < customerOf(b) ? -1 : customerOf(a) > customerOf(b) ? 1 : a - b));
   const inserted = new Map<string, PublicationRow>();
   const lostRace = new Set<number>();
   if (order.length > 0) {
