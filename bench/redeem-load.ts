@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 interface Job {
   url: string;
   apiKey: string;
-  mode: 'validate' | 'redeem' | 'lookup';
+  mode: 'validate' | 'redeem' | 'lookup' | 'healthz';
   connections: number;
   duration: number;
   /** Validation and lookup draw codes from [1, validRange]; redemptions take distinct codes from redeemFrom on. */
@@ -19,7 +19,8 @@ const job = JSON.parse(process.argv[2] as string) as Job;
 const code = (n: number) => `BENCH${String(n).padStart(9, '0')}`;
 let next = job.redeemFrom;
 
-const path = job.mode === 'validate' ? '/v1/validations' : job.mode === 'redeem' ? '/v1/redemptions' : '/lookup';
+const paths = { validate: '/v1/validations', redeem: '/v1/redemptions', lookup: '/lookup', healthz: '/healthz' };
+const path = paths[job.mode];
 const result = await autocannon({
   url: job.url,
   connections: job.connections,
@@ -27,9 +28,10 @@ const result = await autocannon({
   headers: { authorization: `Bearer ${job.apiKey}`, 'content-type': 'application/json' },
   requests: [
     {
-      method: 'POST',
+      method: job.mode === 'healthz' ? 'GET' : 'POST',
       path,
       setupRequest: (req) => {
+        if (job.mode === 'healthz') return req;
         const n = job.mode === 'redeem' ? next++ : 1 + Math.floor(Math.random() * job.validRange);
         const customer = `cust-${n % 50_000}`;
         const body =

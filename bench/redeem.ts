@@ -4,7 +4,8 @@
  * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
  * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit);
  * 3. baselines: the bare indexed lookup `select … from vouchers where code = $1` through the same pg pool
- *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1).
+ *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1);
+ *    for context, GET /healthz through the platform's own HTTP stack (no auth, no database).
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -32,7 +33,7 @@ interface Load {
   timeouts: number;
 }
 
-function load(url: string, mode: 'validate' | 'redeem' | 'lookup', redeemFrom = validRange + 1): Promise<Load> {
+function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz', redeemFrom = validRange + 1): Promise<Load> {
   const job = { url, apiKey, mode, connections, duration, validRange, redeemFrom };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/redeem-load.ts', JSON.stringify(job)], {
@@ -116,8 +117,12 @@ try {
   await new Promise<void>((r) => bare?.listen(0, '127.0.0.1', () => r()));
   const httpLookup = await load(`http://127.0.0.1:${(bare.address() as AddressInfo).port}`, 'lookup');
 
+  // Context: the platform's HTTP stack alone (edge middleware, no auth, no database).
+  const healthz = await load(base, 'healthz');
   const validate = await load(base, 'validate');
   const redeem = await load(base, 'redeem');
+  // Requests the load generator abandoned at the end of the phase are still running: let them finish.
+  await new Promise((r) => setTimeout(r, 3000));
   const redeemed = Number(
     (await platform.db.query<{ n: string }>("select count(*) as n from redemptions where status = 'succeeded'")).rows[0]?.n,
   );
@@ -135,6 +140,7 @@ try {
     http_lookup_rps: Math.round(httpLookup.rps),
     http_lookup_p99_ms: httpLookup.p99,
     validate_ratio_vs_http_lookup: Number((validate.rps / httpLookup.rps).toFixed(3)),
+    healthz_rps: Math.round(healthz.rps),
     codes,
     connections,
     duration_s: duration,
@@ -150,6 +156,7 @@ try {
     ['redeem (distinct codes)', `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}`],
     ['baseline: pool lookup', `${result.baseline_lookup_rps} req/s  p99 ${result.baseline_lookup_p99_ms} ms`],
     ['baseline: bare HTTP lookup', `${result.http_lookup_rps} req/s  p99 ${httpLookup.p99} ms`],
+    ['context: GET /healthz', `${result.healthz_rps} req/s  p99 ${healthz.p99} ms`],
     ['validate / pool lookup', String(result.validate_ratio)],
     ['validate / bare HTTP lookup', String(result.validate_ratio_vs_http_lookup)],
   ]);

@@ -7,7 +7,8 @@ import { listCampaignVouchers, voucherView } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
-const pageQuery = z.object({
+/** Cursor paging for campaign listings (also read by the OpenAPI document). */
+export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(200).optional(),
 });
