@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runExpirySweep, SWEEP_ACTOR } from '../../src/expiry/sweep.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
@@ -100,6 +101,14 @@ describe('standalone vouchers and the lifecycle log', () => {
     await p.call(`/v1/vouchers/${code}/enable`, { method: 'POST' });
     const redeemed = await p.call('/v1/redemptions', { method: 'POST', json: { code, customer: { id: 'life-1' } } });
     await p.call(`/v1/redemptions/${redeemed.body.id}/rollback`, { method: 'POST', json: { reason: 'returned' } });
+    // Past its expiration date the expiry sweep (issue 6's use-case) marks it expired, logged the same way.
+    clock.set('2027-01-01T00:00:00Z');
+    try {
+      await runExpirySweep(p.platform.db, { now: clock.now(), batchSize: 100 });
+      expect((await p.call('/v1/validations', { method: 'POST', json: { code } })).body.reason).toBe('expired');
+    } finally {
+      clock.set('2026-05-04T12:05:00Z');
+    }
     const timeline = await p.call(`/v1/vouchers/${code}/events`);
     expect(timeline.status).toBe(200);
     const events = timeline.body.data;
@@ -111,9 +120,11 @@ describe('standalone vouchers and the lifecycle log', () => {
       'enabled',
       'redeemed',
       'rolled_back',
+      'expired',
     ]);
     const keyId = (await p.platform.db.query<{ id: string }>('select id from api_keys limit 1')).rows[0]?.id;
-    expect(new Set(events.map((e: { actor: string }) => e.actor))).toEqual(new Set([keyId]));
+    expect(new Set(events.slice(0, -1).map((e: { actor: string }) => e.actor))).toEqual(new Set([keyId]));
+    expect(events.at(-1).actor).toBe(SWEEP_ACTOR);
     expect(events[1].details).toEqual({
       rules: { from: {}, to: { redemption: { per_code_limit: 2 } } },
       expiration_date: { from: null, to: '2026-12-31T00:00:00.000Z' },
