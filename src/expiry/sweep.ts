@@ -61,6 +61,8 @@ async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> 
     if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
   };
 
+  // (Statements below reach rows by `id = any(array(...))` so the planner always takes the primary key, never a
+  // hash join over the whole table.)
   // Vouchers with a date of their own, in (expiration_date, id) order along the partial index. A keyset cursor keeps
   // every batch's scan short; rows skipped because a redemption holds them stay due for the next run.
   let cursor: DueCursor | null = null;
@@ -115,7 +117,7 @@ export async function expireDueVouchers(
        for update skip locked
      ), expired as (
        update vouchers v set status = 'expired', updated_at = $1
-       from due where v.id = due.id and v.status = 'active'
+       where v.id = any(array(select id from due)) and v.status = 'active'
        returning v.id, v.code, v.campaign_id, v.expiration_date
      ), last as (
        select expiration_date, id from due order by expiration_date desc, id desc limit 1
@@ -144,12 +146,12 @@ async function expireCampaignVouchers(
     `with window_ as (
        select id from vouchers where campaign_id = $4 and id > $5 order by id limit $2
      ), due as (
-       select v.id from vouchers v join window_ w on w.id = v.id
-       where v.status = 'active' and v.expiration_date is null
-       for update of v skip locked
+       select id from vouchers
+       where id = any(array(select id from window_)) and status = 'active' and expiration_date is null
+       for update skip locked
      ), expired as (
        update vouchers v set status = 'expired', updated_at = $1
-       from due where v.id = due.id and v.status = 'active' and v.expiration_date is null
+       where v.id = any(array(select id from due)) and v.status = 'active' and v.expiration_date is null
        returning v.id, v.code, v.campaign_id, v.expiration_date
      )${expiryRecords('expired')}
      select (select count(*)::int from window_) as scanned, (select count(*)::int from expired) as expired,
