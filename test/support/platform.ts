@@ -110,6 +110,13 @@ export async function dropIsolation(iso: Isolation): Promise<void> {
   const name = new URL(iso.env.DATABASE_URL as string).pathname.slice(1);
   const client = new pg.Client({ connectionString: `${TEST_PG}/postgres` });
   await client.connect();
+  // pg's pool.end() resolves before its sockets finish closing: let them go, so `with (force)` does not hit a
+  // client that is still ending (its FATAL would surface as an unhandled error in the test process).
+  for (let i = 0; i < 30; i++) {
+    const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+    if (rows[0]?.n === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`).catch(() => undefined);
   await client.end();
   const redis = new Redis(iso.env.REDIS_URL as string);
