@@ -155,7 +155,7 @@ async function main() {
       ['vouchers past expiry', count],
       ['load codes / concurrency', `${loadCodes} / ${concurrency}`],
       ['seed (insert + vacuum)', `${seedMs} ms`],
-      ['sweep job (batches of ' + batch + ')', `${sweepMs} ms, ${result?.batches} batches, events + outbox + stats written`],
+      [`sweep job (batches of ${batch})`, `${sweepMs} ms, ${result?.batches} batches, events + outbox + stats written`],
       ['baseline plain UPDATE', `${baselineMs} ms, no events`],
       ['ratio sweep / baseline', ratio],
       [
