@@ -7,6 +7,8 @@
  *
  *   npm run demo                      # 1,000,000 codes; keeps running so you can open Bull Board; Ctrl-C to stop
  *   npm run demo -- --count 200000 --exit
+ * It uses its own database (promo_demo on the configured server) and queue prefix (promo_demo), reset at each
+ * run unless --keep; DEMO_DATABASE_URL points it at another database (never reset).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +18,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { type Config, loadConfig } from '../config/index.ts';
 import { ApiError, PromoClient } from '../src/cli/client.ts';
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
   options: {
     count: { type: 'string', default: '1000000' },
     exit: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
   },
 });
@@ -85,6 +90,32 @@ function demoConfig(): { config: Config; env: Record<string, string> } {
     EXPIRY_SWEEP_CRON: process.env.EXPIRY_SWEEP_CRON ?? '0 */5 * * * *',
   };
   return { config: loadConfig(env), env };
+}
+
+/** The demo's own database and queue prefix start empty on every run (never the ones `npm start` uses). */
+async function resetDemoStores(config: Config): Promise<void> {
+  const dbUrl = new URL(config.DATABASE_URL);
+  const name = dbUrl.pathname.slice(1);
+  const admin = new URL(dbUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.QUEUE_PREFIX}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function startPlatform(config: Config): Promise<Running> {
@@ -152,6 +183,10 @@ async function main(): Promise<void> {
     ),
   );
 
+  if (!process.env.DEMO_DATABASE_URL && !args.keep) {
+    await resetDemoStores(config);
+    say(dim('demo database and queues reset (--keep to keep the previous run)'));
+  }
   const running = await startPlatform(config);
   const url = running.url as string;
   const extraWorkers: ChildProcess[] = [];

@@ -3,6 +3,13 @@ import cliProgress from 'cli-progress';
 // CommonJS package: named imports are not available under Node's ESM loader.
 const { Format, SingleBar } = cliProgress;
 
+function duration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
 export interface ProgressReporter {
   update(done: number, total: number): void;
   stop(): void;
@@ -15,12 +22,11 @@ export function progressBar(unit: string, options: { quiet?: boolean; stream?: N
   const started = Date.now();
   const bar = new SingleBar({
     stream,
-    format: `{bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} | {elapsed}`,
+    format: `{bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_text} | {elapsed}`,
     barsize: 30,
     hideCursor: true,
     noTTYOutput: true,
     notTTYSchedule: 2_000,
-    etaBuffer: 20,
     formatValue: (v, o, type) =>
       type === 'value' || type === 'total' ? Number(v).toLocaleString('en-US') : Format.ValueFormat(v, o, type),
   });
@@ -28,7 +34,10 @@ export function progressBar(unit: string, options: { quiet?: boolean; stream?: N
   return {
     update(done, total) {
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      const payload = { rate: Math.round(done / seconds).toLocaleString('en-US'), elapsed: `${seconds.toFixed(1)}s` };
+      const rate = done / seconds;
+      // The average rate since the start: steadier than cli-progress's windowed ETA while chunks land in bursts.
+      const eta = done >= total ? '0s' : rate > 0 ? duration((total - done) / rate) : '--';
+      const payload = { rate: Math.round(rate).toLocaleString('en-US'), elapsed: `${seconds.toFixed(1)}s`, eta_text: eta };
       if (!begun) {
         bar.start(Math.max(total, 1), done, payload);
         begun = true;

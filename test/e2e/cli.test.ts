@@ -70,9 +70,8 @@ describe('promo CLI', () => {
     expect(created.code).toBe(0);
     campaignId = json(created).id;
     expect(campaignId).toBeTruthy();
-    const shown = await promo(['campaigns', 'show', campaignId, '--json']);
+    const [shown, listed] = await Promise.all([promo(['campaigns', 'show', campaignId, '--json']), promo(['campaigns', 'list'])]);
     expect(json(shown)).toMatchObject({ id: campaignId, name: 'CLI spring' });
-    const listed = await promo(['campaigns', 'list']);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('CLI spring');
   });
@@ -88,35 +87,38 @@ describe('promo CLI', () => {
   it('generate shows progress (percent, codes/s, ETA) on stderr for people', async () => {
     const r = await promo(['generate', campaignId, '--count', '10000', '--interval', '100']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/100% \| 10,000\/10,000 codes \| [\d,]+ codes\/s \| ETA/);
+    expect(r.stderr).toMatch(/100% \| 10,000\/10,000 codes \| [\d,]+ codes\/s \| ETA 0s \| [\d.]+s/);
     expect(r.stdout).toContain('completed: 10,000 of 10,000 codes');
   });
 
   it('exits non-zero with one clear line when the API refuses', async () => {
-    const missing = await promo(['campaigns', 'show', '00000000-0000-4000-8000-000000000000']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr.trim()).toMatch(/^promo: error: 404 campaign_not_found: .+$/);
-    noStack(missing);
-
-    const invalid = await promo(['generate', campaignId, '--count', '99999999999']);
-    expect(invalid.code).toBe(1);
-    expect(invalid.stderr.trim()).toMatch(/^promo: error: 400 validation_failed: .*\(count: .+\)$/);
-
-    const badKey = await promo(['campaigns', 'list'], { PROMO_API_KEY: 'pk_not_a_real_key_000' });
-    expect(badKey.code).toBe(1);
-    expect(badKey.stderr.trim()).toBe('promo: error: 401 unauthorized: The API key is not valid.');
-
     const closedPort = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const { port } = s.address() as AddressInfo;
         s.close(() => resolve(port));
       });
     });
-    const down = await promo(['campaigns', 'list'], { PROMO_URL: `http://127.0.0.1:${closedPort}` });
+    // Independent failures, spawned side by side.
+    const [missing, invalid, badKey, down, usage] = await Promise.all([
+      promo(['campaigns', 'show', '00000000-0000-4000-8000-000000000000']),
+      promo(['generate', campaignId, '--count', '99999999999']),
+      promo(['campaigns', 'list'], { PROMO_API_KEY: 'pk_not_a_real_key_000' }),
+      promo(['campaigns', 'list'], { PROMO_URL: `http://127.0.0.1:${closedPort}` }),
+      promo(['generate', campaignId]),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toMatch(/^promo: error: 404 campaign_not_found: .+$/);
+    noStack(missing);
+
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr.trim()).toMatch(/^promo: error: 400 validation_failed: .*\(count: .+\)$/);
+
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr.trim()).toBe('promo: error: 401 unauthorized: The API key is not valid.');
+
     expect(down.code).toBe(1);
     expect(down.stderr.trim()).toBe(`promo: error: cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED`);
 
-    const usage = await promo(['generate', campaignId]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("required option '--count <n>'");
   });
@@ -127,15 +129,18 @@ describe('promo CLI', () => {
     expect(created.code).toBe(0);
     const key = json(created);
     expect(key.key).toMatch(/^pk_/);
-    const listed = json(await promo(['keys', 'list', '--json']));
+    const [listedRun, asStandard, standardRead] = await Promise.all([
+      promo(['keys', 'list', '--json']),
+      promo(['keys', 'list'], { PROMO_API_KEY: key.key }),
+      promo(['campaigns', 'list'], { PROMO_API_KEY: key.key }),
+    ]);
+    const listed = json(listedRun);
     const row = listed.data.find((k: { id: string }) => k.id === key.id);
     expect(row).toMatchObject({ name: 'checkout', role: 'standard', revoked_at: null });
     expect(JSON.stringify(listed)).not.toContain(key.key);
-
-    const asStandard = await promo(['keys', 'list'], { PROMO_API_KEY: key.key });
     expect(asStandard.code).toBe(1);
     expect(asStandard.stderr.trim()).toMatch(/^promo: error: 403 forbidden: /);
-    expect((await promo(['campaigns', 'list'], { PROMO_API_KEY: key.key })).code).toBe(0);
+    expect(standardRead.code).toBe(0);
 
     expect((await promo(['keys', 'revoke', key.id])).code).toBe(0);
     const revoked = await promo(['campaigns', 'list'], { PROMO_API_KEY: key.key });
@@ -147,9 +152,9 @@ describe('promo CLI', () => {
     // A job nobody handles fails at once (UnrecoverableError): the operator's view of a poisoned job.
     await p.platform.queues.get('generation').add('cli.unhandled', {}, { jobId: 'cli-poison-1', attempts: 1 });
     await waitFor(async () => (await p.platform.queues.get('generation').getJobState('cli-poison-1')) === 'failed');
-    const failed = json(await promo(['jobs', 'failed', '--json']));
+    const [failedRun, human] = await Promise.all([promo(['jobs', 'failed', '--json']), promo(['jobs', 'failed', '--queue', 'generation'])]);
+    const failed = json(failedRun);
     expect(failed.data).toContainEqual(expect.objectContaining({ queue: 'generation', id: 'cli-poison-1', name: 'cli.unhandled' }));
-    const human = await promo(['jobs', 'failed', '--queue', 'generation']);
     expect(human.stdout).toContain('cli-poison-1');
 
     const retried = await promo(['jobs', 'retry', 'generation', 'cli-poison-1', '--json']);
