@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
-import { Database } from './db/sql.ts';
+import { createPool, Database } from './db/sql.ts';
 import { createProducerConnection } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
@@ -33,7 +33,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = new Database(await orm.em.getConnection().getNativeClient());
+  const db = new Database(createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE));
   const redis = createProducerConnection(config.REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const queues = createQueues(redis, config.QUEUE_PREFIX);
@@ -48,6 +48,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     async close() {
       await queues.close();
       redis.disconnect();
+      await db.pool.end();
       await orm.close(true);
     },
   };

@@ -1,11 +1,29 @@
-import type pg from 'pg';
+import pg from 'pg';
 
 /** The one thing a statement needs: a pool or a client inside a transaction. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-/** Raw SQL access over the ORM's own connection pool, for statements that must be atomic or bulk. */
+const DATE = 1082;
+const INTERVAL = 1186;
+
+/**
+ * Type parsing for raw SQL: timestamps become Date (so they serialize as ISO 8601), while calendar dates
+ * and intervals stay strings ('2026-11-24'), never shifted by a time zone.
+ */
+function typeOverrides(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(DATE, (value: string) => value);
+  types.setTypeParser(INTERVAL, (value: string) => value);
+  return types;
+}
+
+export function createPool(connectionString: string, max: number): pg.Pool {
+  return new pg.Pool({ connectionString, max, types: typeOverrides(), idleTimeoutMillis: 30_000 });
+}
+
+/** Raw SQL access, for statements that must be atomic or bulk (its own pool; the ORM keeps its own). */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
 

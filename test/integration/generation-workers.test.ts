@@ -4,7 +4,7 @@ import { requeueLostGenerations } from '../../src/generations/recovery.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 /** Worker processes as operators run them (`npm run worker`), sharing this file's database and queue prefix. */
-describe('generation across worker processes', () => {
+describe('generation across worker processes', { timeout: 180_000 }, () => {
   let p: TestPlatform;
   const children: ChildProcess[] = [];
   const workerEnv = { GENERATION_CHUNK_SIZE: '5000', GENERATION_CONCURRENCY: '2', WORKER_LOCK_DURATION_MS: '2000', LOG_LEVEL: 'warn' };
@@ -69,12 +69,12 @@ describe('generation across worker processes', () => {
 
   it('a worker killed (SIGKILL) mid-generation and restarted still ends with the exact count and no duplicates', async () => {
     const victim = startWorker();
-    const id = await generate(200_000);
+    const id = await generate(100_000);
     // Kill while chunks are being written: some done, not all.
     await waitFor(
       async () => {
         const g = (await p.call(`/v1/generations/${id}`)).body;
-        return g.generated >= 20_000 && g.generated < 200_000;
+        return g.generated >= 10_000 && g.generated < 100_000;
       },
       60_000,
       20,
@@ -83,17 +83,17 @@ describe('generation across worker processes', () => {
     await new Promise((resolve) => victim.once('exit', resolve));
     const partial = (await p.call(`/v1/generations/${id}`)).body;
     expect(partial.status).toBe('running');
-    expect(partial.generated).toBeLessThan(200_000);
+    expect(partial.generated).toBeLessThan(100_000);
 
     startWorker();
     const g = await finished(id);
-    expect(g).toMatchObject({ status: 'completed', generated: 200_000 });
-    expect(await codeCounts(id)).toEqual({ total: '200000', distinct_codes: '200000' });
+    expect(g).toMatchObject({ status: 'completed', generated: 100_000 });
+    expect(await codeCounts(id)).toEqual({ total: '100000', distinct_codes: '100000' });
     const chunks = await p.platform.db.query<{ n: string; rows: string }>(
       'select count(*) as n, sum(inserted) as rows from generation_chunks where generation_id = $1',
       [id],
     );
-    expect(chunks.rows[0]).toEqual({ n: '40', rows: '200000' });
+    expect(chunks.rows[0]).toEqual({ n: '20', rows: '100000' });
   });
 
   it('re-enqueues a generation whose flow Redis lost, and it still ends exact', async () => {
@@ -105,8 +105,8 @@ describe('generation across worker processes', () => {
     // Redis loses the flow before any worker ran it (or the intake could not enqueue at all).
     for (const name of ['generation-chunk', 'generation'] as const) await p.platform.queues.get(name).obliterate({ force: true });
     await p.platform.db.query(`update generations set created_at = now() - interval '1 minute' where id = $1`, [id]);
-    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toEqual([id]);
-    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toEqual([]);
+    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toContain(id);
+    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).not.toContain(id);
     startWorker();
     expect(await finished(id)).toMatchObject({ status: 'completed', generated: 20_000 });
     expect(await codeCounts(id)).toEqual({ total: '20000', distinct_codes: '20000' });
