@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { z } from 'zod';
+import { z } from 'zod';
 import * as authSchemas from '../auth/schemas.ts';
 import * as campaignsSchemas from '../campaigns/schemas.ts';
 import * as deliverySchemas from '../delivery/schemas.ts';
@@ -85,7 +85,7 @@ const examples = {
     id: 'delivery-812',
     name: 'webhook.deliver',
     failed_reason: 'receiver answered 500',
-    attempts_made: 8,
+    attempisoTsmade: 8,
     failed_at: ts,
     created_at: ts,
   },
@@ -105,6 +105,117 @@ const examples = {
     expires_at: '2026-03-08T09:30:00.000Z',
   },
 };
+
+/** Response shapes of the main resources (documentation; the routes build them in each capability's *View()). */
+const isoTs = z.string().describe('ISO 8601 timestamp');
+const uuid = z.string().describe('UUID');
+const views = {
+  campaign: z.object({
+    id: uuid,
+    name: z.string(),
+    code_config: z.record(z.string(), z.unknown()),
+    code_template: z.string().describe('The resolved pattern, # = one random character'),
+    charset: z.string().describe('The alphabet random characters are drawn from'),
+    allow_guessable: z.boolean(),
+    active: z.boolean(),
+    status: z.string(),
+    start_date: isoTs.nullable(),
+    expiration_date: isoTs.nullable(),
+    timezone: z.string(),
+    rules: z.record(z.string(), z.unknown()),
+    issued_count: z.number().int(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: isoTs,
+    updated_at: isoTs,
+  }),
+  generation: z.object({
+    id: uuid,
+    campaign_id: uuid,
+    status: z.enum(['queued', 'running', 'completed', 'failed', 'exhausted']),
+    requested: z.number().int(),
+    generated: z.number().int(),
+    progress: z.number().int().min(0).max(100),
+    collisions: z.number().int().describe('Codes that collided with existing ones and were regenerated'),
+    chunk_size: z.number().int(),
+    chunk_count: z.number().int(),
+    entropy_bits: z.number(),
+    guess_probability: z.number().describe('Chance that one random guess hits an issued code'),
+    created_at: isoTs,
+    started_at: isoTs.nullable(),
+    finished_at: isoTs.nullable(),
+    error: z.string().optional(),
+  }),
+  voucher: z.object({
+    code: z.string(),
+    campaign_id: uuid.nullable(),
+    generation_id: uuid.nullable(),
+    status: z.enum(['active', 'expired']),
+    active: z.boolean().describe('false when disabled'),
+    redemption_count: z.number().int(),
+    start_date: isoTs.nullable(),
+    expiration_date: isoTs.nullable(),
+    rules: z.record(z.string(), z.unknown()),
+    holder_customer_id: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: isoTs,
+    updated_at: isoTs,
+  }),
+  redemption: z.object({
+    id: uuid,
+    status: z.enum(['succeeded', 'rolled_back']),
+    code: z.string(),
+    campaign_id: uuid,
+    customer: z.object({ id: z.string(), email: z.string().optional() }).nullable(),
+    order: z.object({ amount: z.number().int(), currency: z.string() }).nullable(),
+    discount: z.record(z.string(), z.unknown()).nullable(),
+    discount_amount: z.number().int().nullable().describe('Minor units'),
+    currency: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: isoTs,
+    rolled_back_at: isoTs.nullable(),
+    rollback_reason: z.string().nullable(),
+  }),
+  apiKey: z.object({
+    id: uuid,
+    name: z.string(),
+    role: z.enum(['admin', 'standard']),
+    key_prefix: z.string().describe('First characters of the key, to recognise it'),
+    created_at: isoTs,
+    last_used_at: isoTs.nullable(),
+    revoked_at: isoTs.nullable(),
+    key: z.string().optional().describe('Only in the creation response'),
+  }),
+  failedJob: z.object({
+    queue: z.string(),
+    id: z.string(),
+    name: z.string(),
+    failed_reason: z.string(),
+    attempisoTsmade: z.number().int(),
+    failed_at: isoTs.nullable(),
+    created_at: isoTs.nullable(),
+  }),
+  export: z.object({
+    id: uuid,
+    campaign_id: uuid,
+    format: z.literal('csv'),
+    filter: z.record(z.string(), z.unknown()),
+    status: z.enum(['queued', 'running', 'completed', 'failed', 'expired']),
+    progress: z.object({ exported_rows: z.number().int(), total_rows: z.number().int().nullable(), percent: z.number().int() }),
+    file_size: z.number().int().nullable(),
+    download_url: z.string().nullable(),
+    error: z.string().nullable(),
+    created_at: isoTs,
+    started_at: isoTs.nullable(),
+    finished_at: isoTs.nullable(),
+    expires_at: isoTs.nullable(),
+  }),
+};
+const one = (description: string, schema: z.ZodType, example: unknown): ResponseSpec => ({ description, schema, example });
+const list = (description: string, schema: z.ZodType, example: unknown): ResponseSpec => ({
+  description,
+  schema: z.object({ data: z.array(schema), next_cursor: z.string().nullable().optional() }),
+  example: { data: [example], next_cursor: null },
+});
 
 const obj = (description: string, example?: unknown): ResponseSpec => ({
   description,
@@ -230,7 +341,9 @@ export function routeSpecs(): RouteSpec[] {
       summary: 'Create an API key (its value is returned once)',
       body: zodExport(authSchemas, 'createApiKeySchema'),
       bodyExample: { name: 'checkout', role: 'standard' },
-      responses: { 201: { ...obj('Created; `key` is shown only now', { ...examples.apiKey, key: 'pk_Qz8Ya…' }), headers: location } },
+      responses: {
+        201: { ...one('Created; `key` is shown only now', views.apiKey, { ...examples.apiKey, key: 'pk_Qz8Ya…' }), headers: location },
+      },
     },
     {
       method: 'get',
@@ -238,7 +351,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'api keys',
       auth: 'admin',
       summary: 'List API keys (prefix only, never the value)',
-      responses: { 200: page('Keys', examples.apiKey) },
+      responses: { 200: list('Keys', views.apiKey, examples.apiKey) },
     },
     {
       method: 'delete',
@@ -256,7 +369,7 @@ export function routeSpecs(): RouteSpec[] {
       auth: 'admin',
       summary: 'Jobs that failed after all retries, across queues',
       query: zodExport(queuesFailedJobs, 'failedJobsQuery'),
-      responses: { 200: page('Failed jobs, newest first', examples.failedJob) },
+      responses: { 200: list('Failed jobs, newest first', views.failedJob, examples.failedJob) },
     },
     {
       method: 'post',
@@ -286,7 +399,7 @@ export function routeSpecs(): RouteSpec[] {
       summary: 'Create a campaign',
       body: zodExport(campaignsSchemas, 'createCampaignSchema'),
       bodyExample: { name: 'Spring sale', code_config: { pattern: 'SPRING-####-####' }, metadata: { channel: 'newsletter' } },
-      responses: { 201: { ...obj('Created', examples.campaign), headers: location } },
+      responses: { 201: { ...one('Created', views.campaign, examples.campaign), headers: location } },
     },
     {
       method: 'get',
@@ -294,7 +407,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'campaigns',
       summary: 'List campaigns',
       query: zodExport(campaignRoutesModule, 'pageQuery'),
-      responses: { 200: page('Campaigns', examples.campaign) },
+      responses: { 200: list('Campaigns', views.campaign, examples.campaign) },
     },
     {
       method: 'get',
@@ -302,7 +415,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'campaigns',
       params: ID,
       summary: 'Get a campaign',
-      responses: { 200: obj('The campaign', examples.campaign) },
+      responses: { 200: one('The campaign', views.campaign, examples.campaign) },
     },
     {
       method: 'patch',
@@ -312,7 +425,7 @@ export function routeSpecs(): RouteSpec[] {
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: zodExport(campaignsSchemas, 'updateCampaignSchema'),
       errors: [409, 422],
-      responses: { 200: obj('Updated', examples.campaign) },
+      responses: { 200: one('Updated', views.campaign, examples.campaign) },
     },
     {
       method: 'post',
@@ -326,7 +439,7 @@ export function routeSpecs(): RouteSpec[] {
       errors: [409, 422],
       responses: {
         202: {
-          ...obj('Accepted', { ...examples.generation, status: 'queued', generated: 0, progress: 0 }),
+          ...one('Accepted', views.generation, { ...examples.generation, status: 'queued', generated: 0, progress: 0 }),
           headers: { ...location, ...replayed },
         },
       },
@@ -337,7 +450,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'generation',
       params: ID,
       summary: 'Generation status and progress',
-      responses: { 200: obj('queued | running | completed | failed | exhausted', examples.generation) },
+      responses: { 200: one('queued | running | completed | failed | exhausted', views.generation, examples.generation) },
     },
     {
       method: 'get',
@@ -346,7 +459,7 @@ export function routeSpecs(): RouteSpec[] {
       params: ID,
       summary: "A campaign's codes, by cursor",
       query: zodExport(campaignRoutesModule, 'pageQuery'),
-      responses: { 200: page('Codes', examples.voucher) },
+      responses: { 200: list('Codes', views.voucher, examples.voucher) },
     },
 
     // vouchers
@@ -356,7 +469,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'vouchers',
       summary: 'Search vouchers',
       query: zodExport(vouchersSchemas, 'listVouchersQuery'),
-      responses: { 200: page('Vouchers', examples.voucher) },
+      responses: { 200: list('Vouchers', views.voucher, examples.voucher) },
     },
     {
       method: 'post',
@@ -365,7 +478,7 @@ export function routeSpecs(): RouteSpec[] {
       summary: 'Create a single voucher with a chosen code',
       body: zodExport(vouchersSchemas, 'createVoucherSchema'),
       errors: [409, 422],
-      responses: { 201: { ...obj('Created', examples.voucher), headers: location } },
+      responses: { 201: { ...one('Created', views.voucher, examples.voucher), headers: location } },
     },
     {
       method: 'get',
@@ -374,7 +487,7 @@ export function routeSpecs(): RouteSpec[] {
       params: CODE,
       summary: 'Look a code up',
       errors: [429],
-      responses: { 200: obj('The voucher', examples.voucher) },
+      responses: { 200: one('The voucher', views.voucher, examples.voucher) },
     },
     {
       method: 'patch',
@@ -384,7 +497,7 @@ export function routeSpecs(): RouteSpec[] {
       summary: "Update a voucher's dates, rules or metadata",
       body: zodExport(vouchersSchemas, 'updateVoucherSchema'),
       errors: [409, 422],
-      responses: { 200: obj('Updated', examples.voucher) },
+      responses: { 200: one('Updated', views.voucher, examples.voucher) },
     },
     {
       method: 'post',
@@ -476,13 +589,20 @@ export function routeSpecs(): RouteSpec[] {
       errors: [409, 422, 429],
       responses: {
         201: {
-          ...obj('Redeemed', {
+          ...one('Redeemed', views.redemption, {
             id: '7b6a5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+            status: 'succeeded',
             code: 'SPRING-7KQ2-M9XD',
             campaign_id: CAMPAIGN_ID,
-            customer_id: 'cust_42',
-            status: 'succeeded',
+            customer: { id: 'cust_42' },
+            order: { amount: 5000, currency: 'EUR' },
+            discount: { type: 'percent', percent_off: 15 },
+            discount_amount: 750,
+            currency: 'EUR',
+            metadata: {},
             created_at: ts,
+            rolled_back_at: null,
+            rollback_reason: null,
           }),
           headers: { ...location, ...replayed },
         },
@@ -494,7 +614,12 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'redemption',
       summary: 'List redemptions',
       query: zodExport(redemptionsSchemas, 'listRedemptionsQuery'),
-      responses: { 200: page('Redemptions') },
+      responses: {
+        200: {
+          description: 'Redemptions, newest first',
+          schema: z.object({ data: z.array(views.redemption), next_cursor: z.string().nullable() }),
+        },
+      },
     },
     {
       method: 'get',
@@ -502,7 +627,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'redemption',
       params: ID,
       summary: 'Get a redemption',
-      responses: { 200: obj('The redemption') },
+      responses: { 200: { description: 'The redemption', schema: views.redemption } },
     },
     {
       method: 'post',
@@ -783,7 +908,10 @@ export function routeSpecs(): RouteSpec[] {
       body: zodExport(exportsSchemas, 'createExportSchema'),
       bodyExample: { format: 'csv', filter: { status: 'active' } },
       responses: {
-        202: { ...obj('Accepted', { ...examples.export, status: 'queued', download_url: null }), headers: { ...location, ...replayed } },
+        202: {
+          ...one('Accepted', views.export, { ...examples.export, status: 'queued', download_url: null }),
+          headers: { ...location, ...replayed },
+        },
       },
     },
     {
@@ -792,7 +920,7 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'exports',
       params: ID,
       summary: 'Export status and progress',
-      responses: { 200: obj('The export', examples.export) },
+      responses: { 200: one('The export', views.export, examples.export) },
     },
     {
       method: 'get',
