@@ -31,6 +31,7 @@ export const configSchema = z.object({
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
     .default('1mb'),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.min(100).default(30_000),
+  HTTP_UPLOAD_TIMEOUT_MS: positiveInt.min(1_000).default(600_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().default('false'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

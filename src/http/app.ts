@@ -22,7 +22,7 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   app.set('trust proxy', trustProxySetting(config.TRUST_PROXY));
   app.use(requestLogging(platform.logger));
   app.use(httpMetrics());
-  app.use(requestTimeout(config.HTTP_REQUEST_TIMEOUT_MS));
+  app.use(requestTimeout(config.HTTP_REQUEST_TIMEOUT_MS, config.HTTP_UPLOAD_TIMEOUT_MS));
   app.use(securityHeaders());
   const cors = corsFromConfig(config.CORS_ORIGINS);
   if (cors) app.use(cors);

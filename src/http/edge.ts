@@ -46,17 +46,23 @@ export function corsFromConfig(setting: string): RequestHandler | undefined {
   });
 }
 
+/** Streamed uploads (CSV recipient lists) legitimately take longer than a JSON call; HTTP_UPLOAD_TIMEOUT_MS bounds them. */
+function isStreamedUpload(contentType: string | undefined): boolean {
+  return /^(text|application)\/csv\b/i.test(contentType ?? '');
+}
+
 /**
  * A request that has not answered within `ms` gets a 503 `request_timeout` problem, so a stuck dependency
  * cannot hold connections (and graceful shutdown) forever. Streaming responses that already started are left alone.
  */
-export function requestTimeout(ms: number): RequestHandler {
+export function requestTimeout(ms: number, uploadMs: number = ms): RequestHandler {
   return (req, res, next) => {
+    const limit = isStreamedUpload(req.headers['content-type']) ? Math.max(ms, uploadMs) : ms;
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       res.setHeader('Connection', 'close');
-      sendProblem(res, problem(503, 'request_timeout', `The request took longer than ${ms} ms.`, { instance: req.originalUrl }));
-    }, ms);
+      sendProblem(res, problem(503, 'request_timeout', `The request took longer than ${limit} ms.`));
+    }, limit);
     const clear = () => clearTimeout(timer);
     res.once('finish', clear);
     res.once('close', clear);

@@ -46,8 +46,8 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     });
-    // Slow clients cannot hold a connection open: the whole request must arrive within the timeout.
-    server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+    // Slow clients cannot hold a connection open: the whole request must arrive in time (streamed uploads: their own limit).
+    server.requestTimeout = Math.max(config.HTTP_REQUEST_TIMEOUT_MS, config.HTTP_UPLOAD_TIMEOUT_MS);
     server.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 60_000);
     const { port } = server.address() as AddressInfo;
     url = `http://127.0.0.1:${port}`;

@@ -139,6 +139,26 @@ describe('HTTP edge', () => {
     }
   });
 
+  it('gives streamed CSV uploads HTTP_UPLOAD_TIMEOUT_MS instead', async () => {
+    const { server } = await listen(running.platform, { HTTP_REQUEST_TIMEOUT_MS: 200, HTTP_UPLOAD_TIMEOUT_MS: 60_000 });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const csv = 'email\nada@example.com\n';
+      const { socket, response } = rawRequest(
+        port,
+        `POST /v1/campaigns/00000000-0000-4000-8000-000000000000/distributions?channel=email HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${iso.apiKey}\r\nContent-Type: text/csv\r\nContent-Length: ${csv.length}\r\nConnection: close\r\n\r\nemail\n`,
+      );
+      // Well past the JSON timeout, the upload is still being received.
+      await new Promise((r) => setTimeout(r, 600));
+      socket.write(csv.slice('email\n'.length));
+      const text = await response;
+      expect(text).not.toContain('request_timeout');
+      expect(text).toMatch(/^HTTP\/1\.1 (4\d\d|202)/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('trusts X-Forwarded-For only when TRUST_PROXY says so', async () => {
     const trusted = await listen(running.platform, { TRUST_PROXY: 'loopback' });
     try {
