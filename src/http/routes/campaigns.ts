@@ -3,6 +3,7 @@ import { campaignView, createCampaign, getCampaign, listCampaigns, updateCampaig
 import { createCampaignSchema, updateCampaignSchema } from '../../campaigns/schemas.ts';
 import { generationView, requestGeneration } from '../../generations/generations.ts';
 import { createGenerationSchema } from '../../generations/schemas.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import { listCampaignVouchers, voucherView } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
 import { idempotencyKey, parse } from '../validate.ts';
@@ -38,6 +39,9 @@ export const campaignRoutes: RouteModule = (router, { platform }) => {
 
   router.post('/campaigns/:id/generations', async (req, res) => {
     const { count } = parse(createGenerationSchema, req.body);
+    if (count > platform.config.GENERATION_MAX_COUNT) {
+      throw new ValidationError([{ field: 'count', message: `at most ${platform.config.GENERATION_MAX_COUNT} codes per generation` }]);
+    }
     const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
       campaignId: req.params.id,
       count,
