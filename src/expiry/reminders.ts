@@ -84,9 +84,12 @@ export async function queueExpiryReminders(db: Database, queues: QueueSet, confi
                   'expiration_date', d.expiration_date, 'customer_id', d.customer_id, 'publication_id', d.publication_id,
                   'channel', d.channel, 'days_before', d.days_before)
            from due d join reminded x on x.voucher_id = d.id
+         ), notified as (
+           select pg_notify('promo_outbox', '') from (select 1 from reminded limit 1) any_row
          )
          select d.id as voucher_id, d.customer_id, d.publication_id, d.channel, d.template_id, d.recipient
-         from due d join reminded x on x.voucher_id = d.id`,
+         from due d join reminded x on x.voucher_id = d.id
+         where (select count(*) from notified) >= 0`,
         [now, limit],
       );
       const queued: { id: string; channel: 'email' | 'sms' }[] = [];

@@ -123,6 +123,7 @@ export async function expireDueVouchers(
        select expiration_date, id from due order by expiration_date desc, id desc limit 1
      )${expiryRecords('expired')}
      select (select count(*)::int from due) as claimed, (select count(*)::int from expired) as expired,
+            (select count(*) from notified) as notified,
             (select to_json(expiration_date) #>> '{}' from last) as last_exp, (select id::text from last) as last_id`,
     [now, limit, SWEEP_ACTOR, cursor?.expirationDate ?? null, cursor?.id ?? null],
   );
@@ -155,6 +156,7 @@ async function expireCampaignVouchers(
        returning v.id, v.code, v.campaign_id, v.expiration_date
      )${expiryRecords('expired')}
      select (select count(*)::int from window_) as scanned, (select count(*)::int from expired) as expired,
+            (select count(*) from notified) as notified,
             (select max(id)::text from window_) as last_id`,
     [now, limit, SWEEP_ACTOR, campaignId, after],
   );
@@ -177,6 +179,9 @@ function expiryRecords(source: string): string {
      ), deltas as (
        insert into campaign_stat_deltas (campaign_id, hour, expired)
        select campaign_id, date_trunc('hour', $1::timestamptz, 'UTC'), count(*) from ${source} group by campaign_id
+     ), notified as (
+       -- Wakes the outbox relay at commit (as emitEvent does), once per batch.
+       select pg_notify('promo_outbox', '') from (select 1 from ${source} limit 1) any_row
      )`;
 }
 
