@@ -163,13 +163,57 @@ function queryParameters(schema: z.ZodType): Record<string, unknown>[] {
   });
 }
 
+/** A plausible example built from a JSON Schema, for operations whose spec gives none. */
+export function sampleFromSchema(schema: unknown, depth = 0): unknown {
+  const js = (schema ?? {}) as Record<string, any>;
+  if (depth > 6) return null;
+  if (js.example !== undefined) return js.example;
+  if (Array.isArray(js.examples) && js.examples.length > 0) return js.examples[0];
+  if (js.default !== undefined) return js.default;
+  if (js.const !== undefined) return js.const;
+  if (Array.isArray(js.enum) && js.enum.length > 0) return js.enum[0];
+  for (const key of ['anyOf', 'oneOf', 'allOf']) {
+    const options = (js[key] ?? []).filter((o: Record<string, unknown>) => o?.type !== 'null');
+    if (options.length > 0) {
+      if (key !== 'allOf') return sampleFromSchema(options[0], depth + 1);
+      return Object.assign({}, ...options.map((o: unknown) => sampleFromSchema(o, depth + 1)));
+    }
+  }
+  const type = Array.isArray(js.type) ? js.type.find((t: string) => t !== 'null') : js.type;
+  switch (type) {
+    case 'object': {
+      const props = (js.properties ?? {}) as Record<string, unknown>;
+      const required = new Set<string>(js.required ?? []);
+      const keys = Object.keys(props);
+      // Required fields, or every field when none are required (so the example shows the shape).
+      const shown = keys.filter((k) => required.has(k));
+      return Object.fromEntries((shown.length > 0 ? shown : keys).map((k) => [k, sampleFromSchema(props[k], depth + 1)]));
+    }
+    case 'array':
+      return [sampleFromSchema(js.items, depth + 1)];
+    case 'integer':
+    case 'number':
+      return typeof js.minimum === 'number' ? js.minimum : typeof js.exclusiveMinimum === 'number' ? js.exclusiveMinimum + 1 : 1;
+    case 'boolean':
+      return true;
+    case 'string':
+      if (js.format === 'email') return 'ada@example.com';
+      if (js.format === 'uuid') return '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11';
+      if (js.format === 'date-time') return '2026-03-01T09:30:00Z';
+      if (js.format === 'uri') return 'https://example.com/hooks/promo';
+      return 'string';
+    default:
+      return null;
+  }
+}
+
 function responseObject(spec: ResponseSpec): Record<string, unknown> {
   const out: Record<string, unknown> = { description: spec.description };
   if (spec.headers) out.headers = spec.headers;
   if (spec.content) out.content = spec.content;
   else if (spec.schema || spec.example !== undefined) {
     const schema = spec.schema ? (isZod(spec.schema) ? jsonSchema(spec.schema, 'output') : spec.schema) : { type: 'object' };
-    out.content = { 'application/json': { schema, ...(spec.example !== undefined ? { example: spec.example } : {}) } };
+    out.content = { 'application/json': { schema, example: spec.example !== undefined ? spec.example : sampleFromSchema(schema) } };
   }
   return out;
 }
@@ -233,11 +277,10 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: DocumentInfo): R
     else if (auth === 'basic') operation.security = [{ basicAuth: [] }];
     if (route.body || route.bodyContent) {
       const content: Record<string, unknown> = {};
-      if (route.body)
-        content['application/json'] = {
-          schema: jsonSchema(route.body),
-          ...(route.bodyExample !== undefined ? { example: route.bodyExample } : {}),
-        };
+      if (route.body) {
+        const schema = jsonSchema(route.body);
+        content['application/json'] = { schema, example: route.bodyExample !== undefined ? route.bodyExample : sampleFromSchema(schema) };
+      }
       Object.assign(content, route.bodyContent ?? {});
       operation.requestBody = { required: true, content };
     }

@@ -78,7 +78,14 @@ describe('OpenAPI document', () => {
           expect(statuses, `${method} ${path} errors`).toContain('401');
           expect(statuses, `${method} ${path} errors`).toContain('503');
         }
-        if (op.requestBody?.content?.['application/json']) expect(statuses, `${method} ${path}`).toContain('400');
+        if (op.requestBody?.content?.['application/json']) {
+          expect(statuses, `${method} ${path}`).toContain('400');
+          expect(op.requestBody.content['application/json'].example, `${method} ${path} request example`).toBeDefined();
+        }
+        for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+          const json = response.content?.['application/json'];
+          if (json) expect(json.example, `${method} ${path} ${status} example`).toBeDefined();
+        }
       }
     }
     const problem = doc.components.responses.BadRequest.content['application/problem+json'];
