@@ -251,6 +251,10 @@ const CODE = { code: 'Voucher code (case-insensitive)' };
  * A request schema exported by a capability. Looked up when the document is built (not at import), so a renamed
  * export breaks /openapi.json and its test, never the platform's startup.
  */
+function refusalReasons(): readonly string[] {
+  return ((redemptionsSchemas as Record<string, unknown>).REFUSAL_REASONS as readonly string[] | undefined) ?? [];
+}
+
 function zodExport(module: object, name: string): z.ZodType {
   const value = (module as Record<string, unknown>)[name];
   if (typeof value !== 'object' || value === null || !('_zod' in value)) throw new Error(`OpenAPI: no zod schema exported as ${name}`);
@@ -565,7 +569,9 @@ export function routeSpecs(): RouteSpec[] {
       path: '/v1/validations',
       tag: 'redemption',
       summary: 'Check a code against its rules without redeeming it',
-      description: `An invalid code answers 200 with \`valid: false\` and a \`reason\`: one of ${(((redemptionsSchemas as Record<string, unknown>).REFUSAL_REASONS as readonly string[] | undefined) ?? []).map((r) => `\`${r}\``).join(', ')}.`,
+      description: `An invalid code answers 200 with \`valid: false\` and a \`reason\`: one of ${refusalReasons()
+        .map((r) => `\`${r}\``)
+        .join(', ')}.`,
       body: zodExport(redemptionsSchemas, 'validationRequestSchema'),
       bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
       errors: [429],
@@ -586,8 +592,26 @@ export function routeSpecs(): RouteSpec[] {
       summary: 'Redeem a code (atomic; refusals are 422 with the reason as `code`)',
       body: zodExport(redemptionsSchemas, 'redemptionRequestSchema'),
       bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
-      errors: [409, 422, 429],
+      errors: [409, 429],
       responses: {
+        422: {
+          description: `Refused: \`code\` (and \`reason\`) is one of ${refusalReasons()
+            .map((r) => `\`${r}\``)
+            .join(', ')}.`,
+          content: {
+            'application/problem+json': {
+              schema: { $ref: '#/components/schemas/Problem' },
+              example: {
+                type: 'urn:promo:problem:quantity_exceeded',
+                title: 'Unprocessable Content',
+                status: 422,
+                code: 'quantity_exceeded',
+                detail: 'The voucher has been redeemed as many times as it allows.',
+                reason: 'quantity_exceeded',
+              },
+            },
+          },
+        },
         201: {
           ...one('Redeemed', views.redemption, {
             id: '7b6a5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
