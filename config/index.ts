@@ -100,7 +100,17 @@ export const configSchema = z.object({
   EXPIRY_SWEEP_BATCH_SIZE: positiveInt.max(50_000).default(2_000),
   EXPIRY_SWEEP_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   REPORT_CRON: z.string().min(9).default('0 5 0 * * *'),
-  REPORT_TIMEZONE: z.string().min(1).default('UTC'),
+  REPORT_TIMEZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone such as Europe/Berlin')
+    .default('UTC'),
   REPORT_EMAIL_TO: z.string().optional(),
   REPORT_DIR: z.string().default('var/reports'),
   EXPORT_DIR: z.string().default('var/exports'),

@@ -31,8 +31,8 @@ export function adminStatsRouter(platform: Platform): Router {
   router.get('/', async (req, res) => {
     const days = Math.min(366, Math.max(1, Number.parseInt(String(req.query.days ?? '30'), 10) || 30));
     const selected = typeof req.query.campaign === 'string' && UUID.test(req.query.campaign) ? req.query.campaign : undefined;
-    const tzParam = typeof req.query.timezone === 'string' ? req.query.timezone : 'UTC';
-    const timezone = isTimeZone(tzParam) ? tzParam : 'UTC';
+    const tzParam = typeof req.query.timezone === 'string' ? req.query.timezone : platform.config.REPORT_TIMEZONE;
+    const timezone = isTimeZone(tzParam) ? tzParam : platform.config.REPORT_TIMEZONE;
     const now = platform.clock.now();
     const to = localDate(now, timezone);
     const from = addDays(to, -(days - 1));
