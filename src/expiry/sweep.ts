@@ -26,7 +26,7 @@ export interface SweepResult {
 
 /**
  * Moves vouchers past their expiration date (their own, or their campaign's when they have none) and campaigns past
- * theirs to `expired`. Each batch is one statement in one transaction: claim with FOR UPDATE SKIP LOCKED, update,
+ * theirs, with all their codes, to `expired`. Each batch is one statement in one transaction: claim with FOR UPDATE SKIP LOCKED, update,
  * and write the lifecycle events, outbox events and stat deltas of exactly the rows updated. A sweep killed anywhere
  * leaves every voucher either expired with its events or untouched; the next run picks up the rest.
  */
@@ -75,7 +75,8 @@ async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> 
     if (batch.claimed < batchSize) break;
   }
 
-  // Campaigns past their date: first their vouchers without a date of their own, then the campaign itself.
+  // Campaigns past their date: the end of a campaign ends all its codes (a code's own date can only end it earlier),
+  // so first every still-active voucher of it, then the campaign itself.
   const { rows: campaigns } = await db.query<{ id: string }>(
     `select id from campaigns where status <> 'expired' and expiration_date <= $1 order by expiration_date, id`,
     [now],
@@ -133,7 +134,7 @@ export async function expireDueVouchers(
 }
 
 /**
- * One batch along a campaign's vouchers (keyset on id) that have no date of their own. Rows locked by a redemption
+ * One batch along an ended campaign's vouchers (keyset on id) that are still active. Rows locked by a redemption
  * are skipped here and caught by the check in finishCampaign (the campaign stays due until none is left).
  */
 async function expireCampaignVouchers(
@@ -148,11 +149,11 @@ async function expireCampaignVouchers(
        select id from vouchers where campaign_id = $4 and id > $5 order by id limit $2
      ), due as (
        select id from vouchers
-       where id = any(array(select id from window_)) and status = 'active' and expiration_date is null
+       where id = any(array(select id from window_)) and status = 'active'
        for update skip locked
      ), expired as (
        update vouchers v set status = 'expired', updated_at = $1
-       where v.id = any(array(select id from due)) and v.status = 'active' and v.expiration_date is null
+       where v.id = any(array(select id from due)) and v.status = 'active'
        returning v.id, v.code, v.campaign_id, v.expiration_date
      )${expiryRecords('expired')}
      select (select count(*)::int from window_) as scanned, (select count(*)::int from expired) as expired,
@@ -185,7 +186,7 @@ function expiryRecords(source: string): string {
      )`;
 }
 
-/** Marks a campaign expired once none of its dateless vouchers is still active; false when some remain (retry later). */
+/** Marks a campaign expired once none of its vouchers is still active; false when some remain (retry later). */
 async function finishCampaign(db: Database, campaignId: string, now: Date): Promise<boolean> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; name: string; expiration_date: Date }>(
@@ -194,9 +195,7 @@ async function finishCampaign(db: Database, campaignId: string, now: Date): Prom
     );
     const campaign = rows[0];
     if (!campaign) return false;
-    const left = await tx.query(`select 1 from vouchers where campaign_id = $1 and status = 'active' and expiration_date is null limit 1`, [
-      campaignId,
-    ]);
+    const left = await tx.query(`select 1 from vouchers where campaign_id = $1 and status = 'active' limit 1`, [campaignId]);
     if ((left.rowCount ?? 0) > 0) return false;
     await tx.query(`update campaigns set status = 'expired', updated_at = $2 where id = $1`, [campaignId, now]);
     await emitEvent(tx, 'campaign.expired', {

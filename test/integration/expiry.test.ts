@@ -61,16 +61,19 @@ describe('expiry sweep', () => {
     expect(await expiryConsistency(p.platform.db, c)).toMatchObject({ expired: 2_300, active: 50, bad: 0 });
   });
 
-  it('expires a campaign past its date with its dateless vouchers; own later dates still win', async () => {
+  it("expires a campaign past its date with all its codes; a code's own date only ends it earlier", async () => {
     clock.set(T0);
     const c = await campaign('ends', hours(100));
     await seedVouchers(p.platform.db, c, 1_500, { prefix: 'CA', expirationDate: null });
     await seedVouchers(p.platform.db, c, 20, { prefix: 'CB', expirationDate: hours(500) });
+    await seedVouchers(p.platform.db, c, 30, { prefix: 'CC', expirationDate: hours(50) });
     expect((await sweep()).campaignsExpired).toBe(0);
+    clock.set(hours(50));
+    expect(await sweep()).toMatchObject({ vouchersExpired: 30, campaignsExpired: 0 });
     clock.set(hours(100));
     const result = await sweep();
-    expect(result).toMatchObject({ vouchersExpired: 1_500, campaignsExpired: 1, complete: true });
-    expect(await expiryConsistency(p.platform.db, c)).toMatchObject({ expired: 1_500, active: 20, bad: 0 });
+    expect(result).toMatchObject({ vouchersExpired: 1_520, campaignsExpired: 1, complete: true });
+    expect(await expiryConsistency(p.platform.db, c)).toMatchObject({ expired: 1_550, active: 0, bad: 0 });
     const { rows } = await p.platform.db.query('select status from campaigns where id = $1', [c]);
     expect(rows[0]?.status).toBe('expired');
     const events = await p.platform.db.query(
