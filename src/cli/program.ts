@@ -147,6 +147,11 @@ Examples:
     .option('--postfix <postfix>', 'text after each code')
     .option('--allow-guessable', 'allow a code space where codes are easy to guess')
     .option('--metadata <json>', 'metadata as a JSON object', jsonArg)
+    .option('--start-date <date>', 'codes work from this date (ISO 8601)')
+    .option('--expiration-date <date>', 'codes expire at this date (ISO 8601)')
+    .option('--timezone <zone>', 'IANA time zone for validity windows (default UTC)')
+    .option('--rules <json>', 'redemption rules as a JSON object (discount, limits, order rules)', jsonArg)
+    .option('--inactive', 'create the campaign disabled')
     .action(async (opts, cmd: Command) => {
       const code_config = Object.fromEntries(
         Object.entries({
@@ -160,6 +165,11 @@ Examples:
       const body: Record<string, unknown> = { name: opts.name, code_config };
       if (opts.allowGuessable) body.allow_guessable = true;
       if (opts.metadata) body.metadata = opts.metadata;
+      if (opts.startDate) body.start_date = opts.startDate;
+      if (opts.expirationDate) body.expiration_date = opts.expirationDate;
+      if (opts.timezone) body.timezone = opts.timezone;
+      if (opts.rules) body.rules = opts.rules;
+      if (opts.inactive) body.active = false;
       const campaign = await client(cmd).post('/v1/campaigns', body);
       show(cmd, campaign, () => `created campaign ${campaign.id}\n${fields(campaign)}`);
     });

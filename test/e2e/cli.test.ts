@@ -66,12 +66,25 @@ describe('promo CLI', () => {
   });
 
   it('creates, lists and shows campaigns', async () => {
-    const created = await promo(['campaigns', 'create', '--name', 'CLI spring', '--pattern', 'CLI-####-####', '--json']);
+    const created = await promo([
+      'campaigns',
+      'create',
+      '--name',
+      'CLI spring',
+      '--pattern',
+      'CLI-####-####',
+      '--expiration-date',
+      '2030-01-01T00:00:00Z',
+      '--metadata',
+      '{"channel":"cli"}',
+      '--json',
+    ]);
     expect(created.code).toBe(0);
     campaignId = json(created).id;
     expect(campaignId).toBeTruthy();
     const [shown, listed] = await Promise.all([promo(['campaigns', 'show', campaignId, '--json']), promo(['campaigns', 'list'])]);
-    expect(json(shown)).toMatchObject({ id: campaignId, name: 'CLI spring' });
+    expect(json(shown)).toMatchObject({ id: campaignId, name: 'CLI spring', metadata: { channel: 'cli' } });
+    expect(new Date(json(shown).expiration_date).toISOString()).toBe('2030-01-01T00:00:00.000Z');
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('CLI spring');
   });
