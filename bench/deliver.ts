@@ -100,7 +100,7 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
     DATABASE_POOL_SIZE: '20',
   };
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-  const worker = spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
   try {
     const base = running.url as string;
     const campaign = await api(base, '/v1/campaigns', { name: 'bench', code_config: { length: 12 } });

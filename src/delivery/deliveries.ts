@@ -4,6 +4,7 @@ import type { Platform } from '../platform.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { messages } from '../shared/metrics.ts';
+import { Batcher } from './batcher.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
 import { createSmsProvider, type SmsProvider } from './sms.ts';
@@ -146,6 +147,76 @@ export function closeSenders(config: Config): void {
   senders.delete(config);
 }
 
+type ClaimedRow = DeliveryRow & { ctx: ContextRow | null };
+
+interface DeliveryBatchers {
+  claim: Batcher<string, ClaimedRow | undefined>;
+  recordSent: Batcher<{ id: string; provider: string; providerMessageId: string }, void>;
+}
+const batchers = new WeakMap<Config, DeliveryBatchers>();
+
+/**
+ * Claims and "sent" records of concurrent sends share statements (group commit): at high volume that halves
+ * nothing in semantics (each row is still claimed by its own conditional update, committed before its send) but
+ * divides the round trips by the batch size.
+ */
+function batchersFor(platform: Platform): DeliveryBatchers {
+  let b = batchers.get(platform.config);
+  if (b) return b;
+  const { db, config } = platform;
+  b = {
+    claim: new Batcher(
+      async (ids: string[]) => {
+        const { rows } = await db.query<ClaimedRow>(
+          `with claimed as (
+             update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
+                    sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+             where id = any($1::uuid[]) and status = 'queued'
+               and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+               and unconfirmed + (sending_started_at is not null)::int <= 1
+             returning *)
+           select claimed.*, (
+             select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
+                      'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
+                      'c_metadata', c.metadata,
+                      'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
+                                                             'metadata', cu.metadata)
+                                   from customers cu where cu.id = claimed.customer_id))
+             from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
+             where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
+           from claimed`,
+          [[...new Set(ids)], config.DELIVERY_SEND_LEASE_MS],
+        );
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        // The same id twice in one batch (a duplicate job): only the first caller gets the claim.
+        return ids.map((id) => {
+          const row = byId.get(id);
+          byId.delete(id);
+          return row;
+        });
+      },
+      100,
+      2,
+    ),
+    recordSent: new Batcher(
+      async (items: { id: string; provider: string; providerMessageId: string }[]) => {
+        await db.query(
+          `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
+                  sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
+           from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
+           where d.id = u.id and d.status = 'queued'`,
+          [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
+        );
+        return items.map(() => undefined);
+      },
+      100,
+      2,
+    ),
+  };
+  batchers.set(config, b);
+  return b;
+}
+
 export type SendResult = 'sent' | 'failed' | 'bounced' | `already_${DeliveryStatus}` | 'in_doubt_failed';
 
 export class AttemptInFlightError extends Error {
@@ -169,41 +240,15 @@ const IN_DOUBT_ERROR =
  * a third: the delivery is recorded as failed with the reason.
  */
 export async function sendDelivery(platform: Platform, deliveryId: string, attempt: { number: number; max: number }): Promise<SendResult> {
-  const { db, config } = platform;
-  // Claim and read everything the message needs in one round trip.
-  const claimed = await db.query<DeliveryRow & { ctx: ContextRow | null }>(
-    `with claimed as (
-       update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
-              sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-       where id = $1 and status = 'queued'
-         and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
-         and unconfirmed + (sending_started_at is not null)::int <= 1
-       returning *)
-     select claimed.*, (
-       select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
-                'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
-                'c_metadata', c.metadata,
-                'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
-                                                       'metadata', cu.metadata)
-                             from customers cu where cu.id = claimed.customer_id))
-       from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
-       where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
-     from claimed`,
-    [deliveryId, config.DELIVERY_SEND_LEASE_MS],
-  );
-  const delivery = claimed.rows[0];
+  const { db } = platform;
+  const delivery = await batchersFor(platform).claim.add(deliveryId);
   if (!delivery) return settleUnclaimed(platform, deliveryId);
 
   const channel = delivery.channel;
   let result: SendResult;
   try {
     const { provider, providerMessageId } = await deliver(platform, delivery, delivery.ctx);
-    await db.query(
-      `update deliveries set status = 'sent', provider = $2, provider_message_id = $3, error = null, sending_started_at = null,
-              sent_at = clock_timestamp(), updated_at = clock_timestamp()
-       where id = $1 and status = 'queued'`,
-      [deliveryId, provider, providerMessageId],
-    );
+    await batchersFor(platform).recordSent.add({ id: deliveryId, provider, providerMessageId });
     result = 'sent';
   } catch (error) {
     const failure = error instanceof SendFailure ? error : new SendFailure('temporary', (error as Error).message);
