@@ -253,7 +253,7 @@ async function main(): Promise<void> {
           `  generation ${accepted.id}: ${accepted.chunk_count} chunks of ${fmt(accepted.chunk_size)}, ${accepted.entropy_bits} bits of entropy per code`,
         ),
       );
-      const { generation: g, ms } = await followGeneration(api, accepted.id, { intervalMs: 250, quiet: false });
+      const { generation: g, ms } = await followGeneration(api, accepted.id, { intervalMs: 250, quiet: false, interruptHint: false });
       genMs = ms;
       if (g.status !== 'completed') throw new Error(`generation ended ${g.status}: ${g.error ?? ''}`);
       return g;

@@ -86,10 +86,17 @@ export interface GenerationView {
 export async function followGeneration(
   client: PromoClient,
   id: string,
-  options: { intervalMs: number; quiet: boolean },
+  options: { intervalMs: number; quiet: boolean; interruptHint?: boolean },
 ): Promise<{ generation: GenerationView; ms: number }> {
   const started = Date.now();
   const bar = progressBar('codes', { quiet: options.quiet });
+  // Ctrl-C stops watching, not the generation: say how to pick it up again.
+  const onInterrupt = () => {
+    bar.stop();
+    process.stderr.write(`\nstopped following; generation ${id} continues on the workers (promo generations follow ${id})\n`);
+    process.exit(130);
+  };
+  if (options.interruptHint !== false) process.once('SIGINT', onInterrupt);
   try {
     for (;;) {
       const g = await client.get<GenerationView>(`/v1/generations/${encodeURIComponent(id)}`);
@@ -98,6 +105,7 @@ export async function followGeneration(
       await sleep(options.intervalMs);
     }
   } finally {
+    process.removeListener('SIGINT', onInterrupt);
     bar.stop();
   }
 }
@@ -231,6 +239,35 @@ Examples:
       if (generation.status === 'exhausted') {
         throw new CliFailure(`generation ${generation.id} exhausted the code space after ${generation.generated} codes`, EXIT.exhausted);
       }
+    });
+
+  // generations
+  const generations = program.command('generations').description('look at a generation, or follow one (e.g. after generate --no-follow)');
+  generations
+    .command('show')
+    .description('status, counts and progress of a generation')
+    .argument('<generation>', 'generation id')
+    .action(async (id: string, _opts, cmd: Command) => {
+      const g = await client(cmd).get(`/v1/generations/${encodeURIComponent(id)}`);
+      show(cmd, g, () => fields(g));
+    });
+  generations
+    .command('follow')
+    .description('follow a generation with a progress bar until it ends (exit status as for generate)')
+    .argument('<generation>', 'generation id')
+    .option('--interval <ms>', 'polling interval', positiveInt('--interval'), 500)
+    .action(async (id: string, opts, cmd: Command) => {
+      const { generation, ms } = await followGeneration(client(cmd), id, { intervalMs: opts.interval, quiet: isJson(cmd) });
+      show(
+        cmd,
+        { ...generation, elapsed_ms: ms },
+        () =>
+          `generation ${generation.id} ${generation.status}: ${generation.generated.toLocaleString('en-US')} of ${generation.requested.toLocaleString('en-US')} codes`,
+      );
+      if (generation.status === 'failed')
+        throw new CliFailure(`generation ${generation.id} failed: ${generation.error ?? 'unknown error'}`);
+      if (generation.status === 'exhausted')
+        throw new CliFailure(`generation ${generation.id} exhausted the code space after ${generation.generated} codes`, EXIT.exhausted);
     });
 
   // export

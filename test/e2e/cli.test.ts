@@ -97,6 +97,16 @@ describe('promo CLI', () => {
     expect(result.elapsed_ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('generate --no-follow, then generations follow/show', async () => {
+    const accepted = json(await promo(['generate', campaignId, '--count', '5000', '--no-follow', '--json']));
+    expect(accepted).toMatchObject({ requested: 5000 });
+    const followed = await promo(['generations', 'follow', accepted.id, '--interval', '100', '--json']);
+    expect(followed.code).toBe(0);
+    expect(json(followed)).toMatchObject({ id: accepted.id, status: 'completed', generated: 5000 });
+    const shown = await promo(['generations', 'show', accepted.id]);
+    expect(shown.stdout).toMatch(/status\s+completed/);
+  });
+
   it('generate shows progress (percent, codes/s, ETA) on stderr for people', async () => {
     const r = await promo(['generate', campaignId, '--count', '10000', '--interval', '100']);
     expect(r.code).toBe(0);
@@ -186,9 +196,9 @@ describe('promo CLI', () => {
     const r = await promo(['export', campaignId, '--out', out, '--interval', '100', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(json(r)).toMatchObject({ file: out, rows: 30000 });
+    expect(json(r)).toMatchObject({ file: out, rows: 35000 });
     const lines = (await readFile(out, 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(30001);
+    expect(lines).toHaveLength(35001);
     expect(lines[1]).toMatch(/^CLI-[A-Z0-9]{4}-[A-Z0-9]{4},/);
   });
 });
