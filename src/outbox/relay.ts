@@ -81,29 +81,50 @@ export async function relayOutbox(platform: Platform, budgetMs = 20_000): Promis
  * retries): its job is added again, retried, or replaced. Jobs that are waiting, delayed or running are left alone.
  */
 export async function requeueOverdueDeliveries(platform: Platform, limit = 200): Promise<number> {
-  const cutoff = new Date(platform.clock.now().getTime() - platform.config.WEBHOOK_REQUEUE_AFTER_MS);
-  const { rows } = await platform.db.query<{ id: string; round: number; attempts: number }>(
-    `select id, round, attempts from webhook_deliveries
-      where status = 'pending' and next_attempt_at < $1 order by next_attempt_at limit $2`,
-    [cutoff, limit],
-  );
-  const queue = platform.queues.get('webhook');
-  let requeued = 0;
-  for (const row of rows) {
-    const jobId = deliverJobId(row.id, row.round, row.attempts + 1);
-    const existing = await queue.getJob(jobId);
-    const state = existing ? await existing.getState() : 'missing';
-    if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children')
-      continue;
-    if (state === 'failed' && existing) {
-      await existing.retry('failed');
-    } else {
-      if (existing) await existing.remove().catch(() => undefined);
-      const job = deliverJob(row.id, row.round, row.attempts + 1);
-      await queue.add(job.name, job.data, job.opts);
+  // One sweeper at a time across all processes; the others skip this round.
+  const lock = `${platform.config.QUEUE_PREFIX}:webhook-sweep-lock`;
+  if ((await platform.redis.set(lock, '1', 'PX', 10_000, 'NX')) !== 'OK') return 0;
+  try {
+    const cutoff = new Date(platform.clock.now().getTime() - platform.config.WEBHOOK_REQUEUE_AFTER_MS);
+    const { rows } = await platform.db.query<{ id: string; round: number; attempts: number }>(
+      `select id, round, attempts from webhook_deliveries
+        where status = 'pending' and next_attempt_at < $1 order by next_attempt_at limit $2`,
+      [cutoff, limit],
+    );
+    const queue = platform.queues.get('webhook');
+    const suspects: { id: string; round: number; attempts: number; state: string }[] = [];
+    for (const row of rows) {
+      const job = await queue.getJob(deliverJobId(row.id, row.round, row.attempts + 1));
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'completed' || state === 'failed' || state === 'missing' || state === 'unknown') suspects.push({ ...row, state });
     }
-    requeued += 1;
+    if (suspects.length === 0) return 0;
+    // A job completes only after its attempt is recorded, so a row still unchanged after its job was seen
+    // finished (or gone) really has no job; one that changed in between was just being worked on.
+    const { rows: still } = await platform.db.query<{ id: string; round: number; attempts: number }>(
+      `select id, round, attempts from webhook_deliveries where id = any($1::uuid[]) and status = 'pending'`,
+      [suspects.map((s) => s.id)],
+    );
+    const unchanged = new Set(still.map((r) => `${r.id}/${r.round}/${r.attempts}`));
+    const states: Record<string, number> = {};
+    let requeued = 0;
+    for (const suspect of suspects) {
+      if (!unchanged.has(`${suspect.id}/${suspect.round}/${suspect.attempts}`)) continue;
+      const jobId = deliverJobId(suspect.id, suspect.round, suspect.attempts + 1);
+      const existing = await queue.getJob(jobId);
+      if (suspect.state === 'failed' && existing) {
+        await existing.retry('failed');
+      } else {
+        if (existing) await existing.remove().catch(() => undefined);
+        const job = deliverJob(suspect.id, suspect.round, suspect.attempts + 1);
+        await queue.add(job.name, job.data, job.opts);
+      }
+      states[suspect.state] = (states[suspect.state] ?? 0) + 1;
+      requeued += 1;
+    }
+    if (requeued > 0) platform.logger.warn({ requeued, states }, 'webhook deliveries re-queued after their jobs were lost');
+    return requeued;
+  } finally {
+    await platform.redis.del(lock).catch(() => undefined);
   }
-  if (requeued > 0) platform.logger.warn({ requeued }, 'webhook deliveries re-queued after their jobs were lost');
-  return requeued;
 }

@@ -55,6 +55,7 @@ interface DeliveryRow {
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Timestamp | null;
+  failing_since: Timestamp | null;
   event_id: string;
   event_type: string;
   event_data: unknown;
@@ -63,7 +64,7 @@ interface DeliveryRow {
 
 const LOAD = `
   select d.id, d.endpoint_id, d.status, d.round, d.attempts, d.next_attempt_at,
-         e.url, e.enabled, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
+         e.url, e.enabled, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at, e.failing_since,
          o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at
     from webhook_deliveries d
     join webhook_endpoints e on e.id = d.endpoint_id
@@ -139,13 +140,11 @@ export async function deliverWebhook(
   const pacer = pacerFor(platform);
   const holder = deliverJobId(row.id, row.round, job.attempt);
   const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
-  if (!reserved) {
-    const waitMs = await pacer.reserve(row.endpoint_id);
-    if (waitMs > 0) return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
-  }
-  if (!(await pacer.acquire(row.endpoint_id, holder))) {
+  const pace = await pacer.take(row.endpoint_id, holder, !reserved);
+  if (pace.waitMs > 0) return { status: 'deferred', waitMs: pace.waitMs, slotAt: Date.now() + pace.waitMs };
+  if (!pace.acquired) {
     // Every in-flight slot of this endpoint is busy: come back shortly without taking a worker slot meanwhile.
-    const waitMs = 100 + Math.floor(Math.random() * 400);
+    const waitMs = 50 + Math.floor(Math.random() * 200);
     return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
   }
 
@@ -179,51 +178,50 @@ export async function deliverWebhook(
         ? 'dead_lettered'
         : 'retry_scheduled';
 
-  const recorded = await db.transaction(async (tx) => {
-    const updated = await tx.query(
-      `update webhook_deliveries
+  // The attempt and the delivery's new state in one statement (atomic without a transaction round trip).
+  const recorded = await db.query(
+    `with d as (
+       update webhook_deliveries
           set status = $5, attempts = attempts + 1, total_attempts = total_attempts + 1, next_attempt_at = $6,
               last_status_code = $7, last_error = $8, delivered_at = case when $5 = 'succeeded' then $4 else delivered_at end,
               updated_at = $4
-        where id = $1 and round = $2 and attempts = $3 and status = 'pending'`,
-      [
-        row.id,
-        row.round,
-        job.attempt - 1,
-        now,
-        outcome === 'retry_scheduled' ? 'pending' : ok ? 'succeeded' : 'failed',
-        new Date(now.getTime() + (delay ?? 0)),
-        code ?? null,
-        gone
-          ? 'endpoint returned 410 Gone: disabled'
-          : outcome === 'dead_lettered'
-            ? `dead-lettered after ${job.attempt} attempts: ${error}`
-            : error,
-      ],
-    );
-    if (updated.rowCount === 0) return false;
-    await tx.query(
-      `insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [row.id, row.round, job.attempt, attemptedAt, code ?? null, result.latencyMs, ok ? null : error, result.responseBody ?? null],
-    );
-    if (ok) {
-      await tx.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [row.endpoint_id]);
-    } else if (gone) {
-      await disableEndpoint(tx, row.endpoint_id, 'gone', now);
-    } else {
-      const { rows } = await tx.query<{ failing_since: Timestamp }>(
-        `update webhook_endpoints set failing_since = coalesce(failing_since, $2) where id = $1 returning failing_since`,
-        [row.endpoint_id, attemptedAt],
-      );
-      const since = rows[0]?.failing_since;
-      if (since && now.getTime() - ms(since) >= config.WEBHOOK_DISABLE_AFTER_MS) {
-        await disableEndpoint(tx, row.endpoint_id, 'failing', now);
-      }
-    }
-    return true;
-  });
-  if (!recorded) return { status: 'stale' };
+        where id = $1 and round = $2 and attempts = $3 and status = 'pending'
+        returning id)
+     insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
+     select d.id, $2, $3 + 1, $9, $7, $10, $11, $12 from d`,
+    [
+      row.id,
+      row.round,
+      job.attempt - 1,
+      now,
+      outcome === 'retry_scheduled' ? 'pending' : ok ? 'succeeded' : 'failed',
+      new Date(now.getTime() + (delay ?? 0)),
+      code ?? null,
+      gone
+        ? 'endpoint returned 410 Gone: disabled'
+        : outcome === 'dead_lettered'
+          ? `dead-lettered after ${job.attempt} attempts: ${error}`
+          : error,
+      attemptedAt,
+      result.latencyMs,
+      ok ? null : error,
+      result.responseBody ?? null,
+    ],
+  );
+  if (recorded.rowCount === 0) return { status: 'stale' };
+  // Endpoint health: written only when it changes, so a healthy endpoint's row is never contended.
+  if (ok && row.failing_since !== null) {
+    await db.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [row.endpoint_id]);
+  } else if (gone) {
+    await db.transaction((tx) => disableEndpoint(tx, row.endpoint_id, 'gone', now));
+  } else if (!ok && row.failing_since === null) {
+    await db.query('update webhook_endpoints set failing_since = $2 where id = $1 and failing_since is null', [
+      row.endpoint_id,
+      attemptedAt,
+    ]);
+  } else if (!ok && row.failing_since !== null && now.getTime() - ms(row.failing_since) >= config.WEBHOOK_DISABLE_AFTER_MS) {
+    await db.transaction((tx) => disableEndpoint(tx, row.endpoint_id, 'failing', now));
+  }
   webhookDeliveries.inc({ outcome });
   if (outcome === 'retry_scheduled' && delay !== undefined) {
     await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, job.attempt + 1, delay)));

@@ -6,35 +6,26 @@ import type { Redis } from 'ioredis';
  * the endpoint's observed latency divided by its in-flight cap, so a slow receiver's backlog waits in BullMQ's
  * delayed set at its own pace instead of occupying worker slots that other endpoints need.
  */
-const RESERVE = `
+const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local latency = tonumber(redis.call('GET', KEYS[2]) or '0')
 local cap = tonumber(ARGV[2])
-local interval = math.max(1000 / tonumber(ARGV[1]), latency / cap)
-local burst = interval * cap
-if tat < now then tat = now end
-local wait = tat - now - burst
-if wait < 0 then wait = 0 end
-local nexttat = tat + interval
-redis.call('SET', KEYS[1], tostring(nexttat), 'PX', math.ceil(nexttat - now) + 60000)
-return {now, math.ceil(wait)}
-`;
-
-/** A crash-safe in-flight count: members expire on their own if a worker dies holding one. */
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-  return 1
+if ARGV[5] == '1' then
+  local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local latency = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local interval = math.max(1000 / tonumber(ARGV[1]), latency / cap)
+  if tat < now then tat = now end
+  local wait = tat - now - interval * cap
+  local nexttat = tat + interval
+  redis.call('SET', KEYS[1], tostring(nexttat), 'PX', math.ceil(nexttat - now) + 60000)
+  if wait > 0 then return {math.ceil(wait), 0} end
 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-return 1
+-- A crash-safe in-flight count: members expire on their own if a worker dies holding one.
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if not redis.call('ZSCORE', KEYS[3], ARGV[3]) and redis.call('ZCARD', KEYS[3]) >= cap then return {0, 0} end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
+return {0, 1}
 `;
 
 /** Exponentially weighted latency, which stretches the endpoint's spacing when it answers slowly. */
@@ -63,29 +54,24 @@ export class EndpointPacer {
     this.#limits = limits;
   }
 
-  /** Reserves this endpoint's next send slot; returns how long to wait for it (0 = now). */
-  async reserve(endpointId: string): Promise<number> {
-    const [, wait] = (await this.#redis.eval(
-      RESERVE,
-      2,
+  /**
+   * Reserves this endpoint's next send slot (unless `reserve` is false: the job already holds one) and takes an
+   * in-flight slot, in one round trip. `waitMs` > 0: come back then; `acquired` false: the endpoint is busy.
+   */
+  async take(endpointId: string, holder: string, reserve: boolean): Promise<{ waitMs: number; acquired: boolean }> {
+    const [waitMs, acquired] = (await this.#redis.eval(
+      TAKE,
+      3,
       `${this.#prefix}:tat:${endpointId}`,
       `${this.#prefix}:latency:${endpointId}`,
+      `${this.#prefix}:inflight:${endpointId}`,
       this.#limits.ratePerSecond,
       this.#limits.maxInFlight,
-    )) as [number, number];
-    return wait;
-  }
-
-  async acquire(endpointId: string, holder: string): Promise<boolean> {
-    const ok = await this.#redis.eval(
-      ACQUIRE,
-      1,
-      `${this.#prefix}:inflight:${endpointId}`,
       holder,
-      this.#limits.maxInFlight,
       this.#limits.slotTtlMs,
-    );
-    return ok === 1;
+      reserve ? '1' : '0',
+    )) as [number, number];
+    return { waitMs, acquired: acquired === 1 };
   }
 
   async release(endpointId: string, holder: string, latencyMs: number): Promise<void> {

@@ -1,0 +1,238 @@
+/**
+ * npm run bench:webhooks [-- --events 20000] [--workers 2] [--concurrency 64] [--emitters 8]
+ * 20,000 events (each its own committed transaction) to 3 local receivers in a separate process: fast, slow
+ * (BENCH_SLOW_MS, default 50 ms per response) and flaky (500 half the time, at random). Measures delivered
+ * deliveries per second (event × endpoint, 2xx only) through the outbox relay, BullMQ and worker processes, the
+ * p99 from commit to the first attempt at the receiver, and as a same-run baseline plain unsigned POSTs from one
+ * process to the same receivers at the same concurrency. `lost` counts event × endpoint pairs never answered 2xx.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/index.ts';
+import { run } from '../src/main/runtime.ts';
+import { emitEvent } from '../src/shared/events.ts';
+import { createEndpoint } from '../src/webhooks/endpoints.ts';
+import { argValue, benchDatabase, printTable } from './support.ts';
+
+const events = argValue('events', 20_000);
+const workerCount = argValue('workers', 2);
+const concurrency = argValue('concurrency', 64);
+const emitters = argValue('emitters', 8);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const db = benchDatabase('promo_bench_webhooks');
+const env: Record<string, string> = {
+  DATABASE_URL: db.url,
+  QUEUE_PREFIX: `promo_${db.name}`,
+  LOG_LEVEL: 'warn',
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_DELIVERY_CONCURRENCY: String(concurrency),
+  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(Math.max(1, Math.floor(concurrency / 2))),
+  WEBHOOK_ENDPOINT_RATE_PER_S: '10000',
+  // Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery).
+  WEBHOOK_RETRY_DELAYS_MS: [50, 100, 200, 400, 800, ...Array(15).fill(1000)].join(','),
+  WEBHOOK_REQUEUE_AFTER_MS: '30000',
+  OUTBOX_RELAY_INTERVAL_MS: '250',
+  OUTBOX_RELAY_BATCH_SIZE: '1000',
+  WORKER_QUEUES: 'outbox,webhook',
+  DATABASE_POOL_SIZE: '20',
+};
+
+type ReceiverName = 'fast' | 'slow' | 'flaky';
+interface ReceiverStats {
+  first: [string, number][];
+  delivered: number;
+  requests: number;
+}
+
+function request<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { type: string } & T) => {
+      if (message.type !== type) return;
+      child.off('message', onMessage);
+      resolve(message);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+/** Plain unsigned POSTs, round-robin over the receivers, `concurrency` in flight, keep-alive: the ceiling. */
+async function baseline(urls: string[], total: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const body = JSON.stringify({ id: 'baseline', type: 'bench.baseline', created_at: new Date().toISOString(), data: { n: 1 } });
+  let next = 0;
+  const post = (url: string) =>
+    new Promise<void>((resolve) => {
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
+      req.on('error', () => resolve());
+      req.end(body);
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        await post(urls[i % urls.length] as string);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return total / seconds;
+}
+
+const receivers = fork(`${root}bench/webhook-receivers.ts`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const { ports } = await new Promise<{ ports: Record<ReceiverName, number> }>((resolve) =>
+  receivers.once('message', (m: { ports: Record<ReceiverName, number> }) => resolve(m)),
+);
+const urls = (['fast', 'slow', 'flaky'] as const).map((name) => `http://127.0.0.1:${ports[name]}/${name}`);
+
+const running = await run(loadConfig({ ...process.env, ...env, PORT: '0', HOST: '127.0.0.1' }), { api: false, workers: false });
+const { platform } = running;
+const workers: ChildProcess[] = [];
+try {
+  for (const url of urls) await createEndpoint(platform, { url, events: ['bench.*'] });
+  for (let i = 0; i < workerCount; i++) {
+    workers.push(spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }));
+  }
+
+  // Workers up and relaying before the clock starts: one warm-up event reaches every receiver.
+  await platform.db.transaction((tx) => emitEvent(tx, 'bench.warmup', {}));
+  for (;;) {
+    const { rows } = await platform.db.query<{ n: number }>(`select count(*)::int as n from webhook_deliveries where status = 'succeeded'`);
+    if ((rows[0]?.n ?? 0) >= urls.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  // Baseline first, on warm receivers.
+  const baselinePerS = await baseline(urls, Math.min(events * 3, 30_000));
+  await request(receivers, 'reset');
+
+  const committedAt = new Map<string, number>();
+  const started = Date.now();
+  let produced = 0;
+  await Promise.all(
+    Array.from({ length: emitters }, async () => {
+      while (produced < events) {
+        const n = produced++;
+        const id = await platform.db.transaction((tx) => emitEvent(tx, 'bench.voucher.redeemed', { n, code: `BENCH-${n}` }));
+        committedAt.set(id, Date.now());
+      }
+    }),
+  );
+  const producedMs = Date.now() - started;
+
+  const expected = events * urls.length;
+  let lastProgress = 0;
+  for (;;) {
+    const { rows } = await platform.db.query<{ succeeded: number; failed: number }>(
+      `select count(*) filter (where status = 'succeeded')::int as succeeded, count(*) filter (where status = 'failed')::int as failed
+         from webhook_deliveries where event_type = 'bench.voucher.redeemed'`,
+    );
+    const { succeeded, failed } = rows[0] as { succeeded: number; failed: number };
+    if (succeeded + failed >= expected) break;
+    if (Date.now() - lastProgress > 10_000) {
+      console.log(`… ${succeeded}/${expected} delivered after ${Math.round((Date.now() - started) / 1000)} s`);
+      lastProgress = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (process.env.BENCH_DEBUG) {
+    const done = await platform.queues.get('webhook').getJobs(['completed'], 0, 20000);
+    const tally: Record<string, number> = {};
+    for (const j of done) tally[String(j.returnvalue?.status)] = (tally[String(j.returnvalue?.status)] ?? 0) + 1;
+    console.log('outcomes', tally);
+    for (const w of workers) {
+      const fields = (await import('node:fs')).readFileSync(`/proc/${w.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      console.log('worker cpu s', (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+    const q = async (sql: string) => console.log(sql.slice(0, 60), JSON.stringify((await platform.db.query(sql)).rows));
+    await q(
+      `select percentile_disc(array[0.5,0.99,1]) within group (order by extract(epoch from dispatched_at - created_at)) as relay_s from outbox_events`,
+    );
+    await q(
+      `select percentile_disc(array[0.5,0.99,1]) within group (order by extract(epoch from a.first - d.created_at)) as queue_s from webhook_deliveries d join (select delivery_id, min(attempted_at) as first from webhook_attempts group by delivery_id) a on a.delivery_id = d.id`,
+    );
+    await q(`select percentile_disc(array[0.5,0.99,1]) within group (order by latency_ms) as latency from webhook_attempts`);
+    await q(`select min(created_at)::text, max(created_at)::text, min(dispatched_at)::text, max(dispatched_at)::text from outbox_events`);
+  }
+  const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');
+  let lastSuccess = 0;
+  const { rows: last } = await platform.db.query<{ at: string }>(`select max(delivered_at)::text as at from webhook_deliveries where event_type = 'bench.voucher.redeemed'`);
+  lastSuccess = new Date(last[0]?.at ?? Date.now()).getTime();
+  const elapsedS = (lastSuccess - started) / 1000;
+
+  const firstAttempt: number[] = [];
+  let delivered = 0;
+  const rowsOut: [string, string | number][] = [];
+  for (const name of ['fast', 'slow', 'flaky'] as const) {
+    const s = stats[name];
+    delivered += s.delivered;
+    for (const [id, at] of s.first) {
+      const committed = committedAt.get(id);
+      if (committed !== undefined) firstAttempt.push(at - committed);
+    }
+    rowsOut.push([`${name}: delivered / requests`, `${s.delivered} / ${s.requests}`]);
+  }
+  firstAttempt.sort((a, b) => a - b);
+  const { rows: attempts } = await platform.db.query<{ n: number }>(`select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_type = 'bench.voucher.redeemed'`);
+  const lost = expected - delivered;
+  const deliveredPerS = delivered / elapsedS;
+  printTable([
+    ['events (committed transactions)', events],
+    ['endpoints', urls.length],
+    ['worker processes × delivery concurrency', `${workerCount} × ${concurrency}`],
+    ['events produced in', `${(producedMs / 1000).toFixed(1)} s`],
+    ['all delivered in', `${elapsedS.toFixed(1)} s`],
+    ['attempts (incl. retries)', attempts[0]?.n ?? 0],
+    ...rowsOut,
+    ['delivered per second (event × endpoint)', deliveredPerS.toFixed(0)],
+    [
+      'first attempt after commit p50 / p99 / max',
+      `${percentile(firstAttempt, 50)} / ${percentile(firstAttempt, 99)} / ${percentile(firstAttempt, 100)} ms`,
+    ],
+    ['baseline: plain POSTs per second, one process', baselinePerS.toFixed(0)],
+    ['lost', lost],
+  ]);
+  console.log(
+    JSON.stringify({
+      events,
+      delivered_per_s: Math.round(deliveredPerS),
+      p99_first_attempt_ms: percentile(firstAttempt, 99),
+      baseline_post_per_s: Math.round(baselinePerS),
+      ratio: Number((deliveredPerS / baselinePerS).toFixed(3)),
+      lost,
+      p50_first_attempt_ms: percentile(firstAttempt, 50),
+      attempts: attempts[0]?.n ?? 0,
+      workers: workerCount,
+    }),
+  );
+} finally {
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+  receivers.kill();
+  await platform.queues
+    .get('outbox')
+    .removeJobScheduler('outbox-relay')
+    .catch(() => undefined);
+  for (const name of ['outbox', 'webhook'] as const)
+    await platform.queues
+      .get(name)
+      .obliterate({ force: true })
+      .catch(() => undefined);
+  await running.stop();
+  await db.drop();
+}
