@@ -70,7 +70,7 @@ export const configSchema = z.object({
   DELIVERY_SEND_LEASE_MS: positiveInt.min(100).default(60_000),
   DISTRIBUTION_CHUNK_SIZE: positiveInt.max(10_000).default(500),
   // Outbox relay and webhooks (issue 4)
-  OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(1_000),
+  OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(500),
   OUTBOX_RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500),
   WEBHOOK_RETRY_DELAYS_MS: z
     .string()
@@ -112,7 +112,6 @@ export const configSchema = z.object({
     }, 'an IANA time zone such as Europe/Berlin')
     .default('UTC'),
   REPORT_EMAIL_TO: z.string().optional(),
-  REPORT_DIR: z.string().default('var/reports'),
   EXPORT_DIR: z.string().default('var/exports'),
   EXPORT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   EXPORT_CLEANUP_CRON: z.string().min(9).default('0 */10 * * * *'),

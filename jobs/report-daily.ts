@@ -1,3 +1,4 @@
+import { createEmailSender } from '../src/delivery/email.ts';
 import { JOB_NAMES } from '../src/queues/names.ts';
 import type { MaintenancePayload } from '../src/queues/payloads.ts';
 import { runDailyReport } from '../src/reports/daily.ts';
@@ -14,9 +15,7 @@ export const reportDailyJob: JobDefinition<MaintenancePayload & { day?: string }
       timezone: config.REPORT_TIMEZONE,
       day: job.data.day,
       emailTo: config.REPORT_EMAIL_TO,
-      smtpUrl: config.SMTP_URL,
-      mailFrom: config.MAIL_FROM,
-      reportDir: config.REPORT_DIR,
+      mailer: () => createEmailSender(config),
     });
   },
 };

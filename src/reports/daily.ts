@@ -1,8 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import nodemailer from 'nodemailer';
 import type { Queryable } from '../db/sql.ts';
+import type { EmailMessage, EmailSender } from '../delivery/email.ts';
 import { foldAllStatDeltas } from '../stats/rollup.ts';
 import { addDays, localDate } from '../stats/stats.ts';
 
@@ -13,10 +11,8 @@ export interface DailyReportOptions {
   day?: string;
   /** Comma-separated operator addresses; no email without it. */
   emailTo?: string;
-  smtpUrl?: string;
-  mailFrom: string;
-  /** Where the .eml goes when no SMTP server is configured. */
-  reportDir: string;
+  /** The delivery capability's sender: SMTP_URL, or an .eml in MAIL_DIR when no SMTP server is configured. */
+  mailer?: () => EmailSender;
 }
 
 export interface DailyReportResult {
@@ -102,30 +98,22 @@ export async function runDailyReport(db: Queryable, options: DailyReportOptions)
     ])
   ).rows[0];
   if (run?.emailed_at) return { ...result, email: 'already_sent' };
-  const message = reportMessage(rows, day, timezone, options);
-  let emailFile: string | undefined;
-  if (options.smtpUrl) {
-    const transport = nodemailer.createTransport(options.smtpUrl);
-    try {
-      await transport.sendMail(message);
-    } finally {
-      transport.close();
-    }
-  } else {
-    // No SMTP server configured: keep the message as an .eml an operator can open.
-    const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-    const info = await transport.sendMail(message);
-    await mkdir(options.reportDir, { recursive: true });
-    emailFile = path.resolve(options.reportDir, `report-${day}-${timezone.replaceAll('/', '_')}.eml`);
-    await writeFile(emailFile, info.message as Buffer);
+  if (!options.mailer) return result;
+  const sender = options.mailer();
+  let sent: { providerMessageId: string };
+  try {
+    sent = await sender.send(reportMessage(rows, day, timezone, options.emailTo));
+  } finally {
+    sender.close();
   }
-  // Marked after sending: a crash in between sends the summary again (at least once), never not at all.
+  const emailFile = sender.provider === 'maildir' ? sent.providerMessageId : undefined;
+  // Marked after sending: a crash in between sends the summary again (at least once; same Message-ID), never not at all.
   await db.query('update daily_report_runs set emailed_at = now(), email_file = $3 where day = $1 and timezone = $2', [
     day,
     timezone,
     emailFile ?? null,
   ]);
-  return { ...result, email: options.smtpUrl ? 'sent' : 'written', emailFile };
+  return { ...result, email: emailFile ? 'written' : 'sent', emailFile };
 }
 
 export const REPORT_CSV_COLUMNS = [
@@ -161,7 +149,7 @@ export function reportCsv(rows: DailyReportRow[]): string {
   );
 }
 
-function reportMessage(rows: DailyReportRow[], day: string, timezone: string, options: DailyReportOptions) {
+function reportMessage(rows: DailyReportRow[], day: string, timezone: string, to: string): EmailMessage {
   const sum = (field: 'redeemed' | 'rolled_back' | 'expired' | 'published') => rows.reduce((acc, r) => acc + Number(r[field]), 0);
   const lines = [
     `Promo daily report for ${day} (${timezone})`,
@@ -181,8 +169,8 @@ function reportMessage(rows: DailyReportRow[], day: string, timezone: string, op
     'The attached CSV has one row per campaign.',
   ];
   return {
-    from: options.mailFrom,
-    to: options.emailTo,
+    to,
+    messageId: `<promo-report-${day}-${timezone.replaceAll('/', '.')}@promo.local>`,
     subject: `Promo daily report ${day}`,
     text: lines.join('\n'),
     attachments: [{ filename: `promo-report-${day}.csv`, content: reportCsv(rows), contentType: 'text/csv; charset=utf-8' }],

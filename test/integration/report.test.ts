@@ -6,6 +6,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.ts';
+import { createEmailSender } from '../../src/delivery/email.ts';
 import { runDailyReport } from '../../src/reports/daily.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
@@ -39,7 +41,6 @@ describe('daily report', () => {
         REPORT_TIMEZONE: 'Europe/Berlin',
         REPORT_CRON: '0 5 0 * * *',
         REPORT_EMAIL_TO: 'ops@example.com, finance@example.com',
-        REPORT_DIR: dir,
         SMTP_URL: `smtp://127.0.0.1:${port}`,
         EXPIRY_SWEEP_CRON: '0 0 0 1 1 *',
         GUESS_LIMIT: '100000',
@@ -123,10 +124,11 @@ describe('daily report', () => {
       timezone: 'UTC',
       day: '2031-08-01',
       emailTo: 'ops@example.com',
-      mailFrom: 'Promo <no-reply@localhost>',
-      reportDir: dir,
+      // The delivery capability's sender as configured without SMTP_URL: an .eml in MAIL_DIR.
+      mailer: () => createEmailSender(loadConfig({ ...p.isolation.env, SMTP_URL: '', MAIL_DIR: dir })),
     });
     expect(result).toMatchObject({ day: '2031-08-01', timezone: 'UTC', email: 'written' });
+    expect(path.dirname(result.emailFile as string)).toBe(path.resolve(dir));
     const eml = await readFile(result.emailFile as string, 'utf8');
     expect(eml).toContain('Subject: Promo daily report 2031-08-01');
     expect(eml).toMatch(/Content-Type: text\/csv/i);
