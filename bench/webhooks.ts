@@ -32,10 +32,11 @@ const env: Record<string, string> = {
   // Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery).
   WEBHOOK_RETRY_DELAYS_MS: [50, 100, 200, 400, 800, ...Array(15).fill(1000)].join(','),
   WEBHOOK_REQUEUE_AFTER_MS: '30000',
-  OUTBOX_RELAY_INTERVAL_MS: '250',
+  OUTBOX_RELAY_INTERVAL_MS: '200',
   OUTBOX_RELAY_BATCH_SIZE: '1000',
   WORKER_QUEUES: 'outbox,webhook',
-  DATABASE_POOL_SIZE: '20',
+  // Small pools: PostgreSQL's connection limit is shared with everyone else on the machine.
+  DATABASE_POOL_SIZE: '6',
 };
 
 type ReceiverName = 'fast' | 'slow' | 'flaky';
@@ -171,7 +172,9 @@ try {
   }
   const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');
   let lastSuccess = 0;
-  const { rows: last } = await platform.db.query<{ at: string }>(`select max(delivered_at)::text as at from webhook_deliveries where event_type = 'bench.voucher.redeemed'`);
+  const { rows: last } = await platform.db.query<{ at: string }>(
+    `select max(delivered_at)::text as at from webhook_deliveries where event_type = 'bench.voucher.redeemed'`,
+  );
   lastSuccess = new Date(last[0]?.at ?? Date.now()).getTime();
   const elapsedS = (lastSuccess - started) / 1000;
 
@@ -188,7 +191,9 @@ try {
     rowsOut.push([`${name}: delivered / requests`, `${s.delivered} / ${s.requests}`]);
   }
   firstAttempt.sort((a, b) => a - b);
-  const { rows: attempts } = await platform.db.query<{ n: number }>(`select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_type = 'bench.voucher.redeemed'`);
+  const { rows: attempts } = await platform.db.query<{ n: number }>(
+    `select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_type = 'bench.voucher.redeemed'`,
+  );
   const lost = expected - delivered;
   const deliveredPerS = delivered / elapsedS;
   printTable([

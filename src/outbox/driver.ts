@@ -1,9 +1,13 @@
 import pg from 'pg';
 import type { Platform } from '../platform.ts';
+import type { QueueSet } from '../queues/queues.ts';
 
 export const OUTBOX_RELAY_JOB = 'outbox.relay';
 export const OUTBOX_RELAY_SCHEDULER = 'outbox-relay';
-/** emitEvent notifies this channel; PostgreSQL delivers the notification only when the transaction commits. */
+/**
+ * A bulk writer may `select pg_notify('promo_outbox', '')` once in its transaction to have the relay run as soon as
+ * it commits. emitEvent does not: a notifying commit takes a cluster-wide lock, which serializes busy writers.
+ */
 export const OUTBOX_CHANNEL = 'promo_outbox';
 
 const relayJobOptions = { removeOnComplete: true, removeOnFail: { count: 100 } } as const;
@@ -13,10 +17,18 @@ export interface RelayDriver {
 }
 
 /**
+ * Asks for a relay run now instead of at the next tick (after a commit that emitted events, or when Redis comes
+ * back). Calls within the same 50 ms share one job.
+ */
+export async function wakeRelay(queues: QueueSet): Promise<void> {
+  await queues.get('outbox').add(OUTBOX_RELAY_JOB, {}, { ...relayJobOptions, jobId: `relay-wake-${Math.floor(Date.now() / 50)}` });
+}
+
+/**
  * Keeps the relay running from every worker process that serves the `outbox` queue, so no single process is
- * needed: a BullMQ job scheduler every OUTBOX_RELAY_INTERVAL_MS (upserted again periodically and on every Redis
- * reconnect, in case Redis restarted empty), plus a wake-up job as soon as a transaction that emitted events
- * commits (LISTEN/NOTIFY), so delivery does not wait for the next tick.
+ * needed: a BullMQ job scheduler every OUTBOX_RELAY_INTERVAL_MS, upserted at start, periodically and on every Redis
+ * reconnect (a Redis that restarted empty gets it back), plus an immediate run when Redis comes back or a
+ * transaction that notified OUTBOX_CHANNEL commits.
  */
 export function startRelayDriver(platform: Platform): RelayDriver {
   const { config, logger } = platform;
@@ -36,25 +48,24 @@ export function startRelayDriver(platform: Platform): RelayDriver {
     }
   };
 
-  let wakeQueued = false;
-  const wake = () => {
-    if (closed || wakeQueued) return;
-    wakeQueued = true;
-    // Coalesces a burst of commits into one relay job; a job already waiting covers them all.
-    setTimeout(() => {
-      wakeQueued = false;
-      queue.add(OUTBOX_RELAY_JOB, {}, { ...relayJobOptions, jobId: `relay-wake-${Math.floor(Date.now() / 50)}` }).catch(() => undefined);
-    }, 20);
-  };
-
   const onRedisReady = () => {
     void upsertScheduler();
-    wake();
+    wakeRelay(platform.queues).catch(() => undefined);
   };
   platform.redis.on('ready', onRedisReady);
   void upsertScheduler();
   const refresh = setInterval(() => void upsertScheduler(), Math.max(5_000, config.OUTBOX_RELAY_INTERVAL_MS * 10));
   refresh.unref();
+
+  let wakeQueued = false;
+  const wake = () => {
+    if (closed || wakeQueued) return;
+    wakeQueued = true;
+    setTimeout(() => {
+      wakeQueued = false;
+      wakeRelay(platform.queues).catch(() => undefined);
+    }, 20);
+  };
 
   let listener: pg.Client | undefined;
   let reconnect: NodeJS.Timeout | undefined;
@@ -73,8 +84,6 @@ export function startRelayDriver(platform: Platform): RelayDriver {
       await client.query(`listen ${OUTBOX_CHANNEL}`);
       listener = client;
       if (closed) await client.end();
-      // Events committed while nobody listened are picked up by this wake or the next tick.
-      wake();
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'outbox listener could not connect; the scheduler still relays');
       client.end().catch(() => undefined);
