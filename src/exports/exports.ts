@@ -88,9 +88,31 @@ export async function requestExport(
       ])
     ).rows[0];
   if (!row) throw new Error('export vanished after insert');
-  // Deterministic job id: a replayed request (or a retried enqueue) never queues a second run.
-  await queues.get('exports').add('export.run', { exportId: row.id }, { jobId: `export-${row.id}` });
+  await enqueueExport(queues, row.id);
   return { export: row, created: inserted.rows.length > 0 };
+}
+
+/** Deterministic job id: a replayed request, a retried enqueue or a recovery never queues a second run. */
+export async function enqueueExport(queues: QueueSet, exportId: string): Promise<void> {
+  await queues.get('exports').add('export.run', { exportId }, { jobId: `export-${exportId}` });
+}
+
+/**
+ * Re-enqueues exports still queued or running whose job is gone (Redis lost, or the process died between the
+ * insert and the enqueue). Safe at any time: the job re-checks the row.
+ */
+export async function requeueStrandedExports(db: Queryable, queues: QueueSet, now: Date, olderThanMs = 60_000): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from exports where status in ('queued', 'running') and created_at <= $1 order by created_at limit 1000`,
+    [new Date(now.getTime() - olderThanMs)],
+  );
+  let requeued = 0;
+  for (const { id } of rows) {
+    if (await queues.get('exports').getJob(`export-${id}`)) continue;
+    await enqueueExport(queues, id);
+    requeued += 1;
+  }
+  return requeued;
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {

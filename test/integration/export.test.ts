@@ -178,4 +178,17 @@ describe('exports', () => {
     expect(gone.body.code).toBe('export_expired');
     expect(await readdir(dir)).toEqual([]);
   });
+
+  it('re-enqueues an export whose job was lost (Redis lost, or a crash between insert and enqueue)', async () => {
+    const { rows } = await p.platform.db.query<{ id: string }>(
+      `insert into exports (campaign_id, filter, created_at) values ($1, '{"status": "expired"}', $2) returning id`,
+      [campaignId, new Date(clock.now().getTime() - 5 * 60_000)],
+    );
+    const id = rows[0]?.id as string;
+    const job = await p.platform.queues.get('maintenance').add('export.cleanup', {});
+    await waitFor(() => job.isCompleted());
+    expect((await p.platform.queues.get('maintenance').getJob(job.id as string))?.returnvalue).toMatchObject({ requeued: 1 });
+    const done = await finished(id);
+    expect(done.progress.exported_rows).toBe(2_000);
+  });
 });
