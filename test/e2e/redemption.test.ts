@@ -7,7 +7,7 @@ describe('redemption', () => {
   beforeAll(async () => {
     // One customer races itself here; in-flight lookups hold a guess reservation, so the guess limit is raised
     // (the guessing defence has its own test file).
-    p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '20', GUESS_LIMIT: '1000' } });
+    p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '10', GUESS_LIMIT: '1000' } });
   });
   afterAll(async () => {
     await p?.destroy();
