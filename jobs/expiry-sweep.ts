@@ -2,6 +2,7 @@ import { queueExpiryReminders } from '../src/expiry/reminders.ts';
 import { runExpirySweep } from '../src/expiry/sweep.ts';
 import { JOB_NAMES } from '../src/queues/names.ts';
 import type { MaintenancePayload } from '../src/queues/payloads.ts';
+import { vouchersExpired } from '../src/shared/metrics.ts';
 import { foldAllStatDeltas } from '../src/stats/rollup.ts';
 import type { JobDefinition } from './registry.ts';
 
@@ -18,7 +19,8 @@ export const expirySweepJob: JobDefinition<MaintenancePayload> = {
       batchSize: config.EXPIRY_SWEEP_BATCH_SIZE,
       pauseMs: config.EXPIRY_SWEEP_BATCH_PAUSE_MS,
       // Progress shows in Bull Board on long sweeps.
-      onBatch: async () => {
+      onBatch: async (expired) => {
+        vouchersExpired.inc(expired);
         batches += 1;
         if (batches % 10 === 0) await job.updateProgress({ batches }).catch(() => undefined);
       },

@@ -10,6 +10,12 @@ export const codesGenerated = new Counter({
   registers: [registry],
 });
 
+export const vouchersExpired = new Counter({
+  name: 'promo_vouchers_expired_total',
+  help: 'Vouchers moved to expired by the expiry sweep',
+  registers: [registry],
+});
+
 export const validations = new Counter({
   name: 'promo_validations_total',
   help: 'Validations by result (valid/invalid) and reason',
