@@ -28,7 +28,8 @@ export interface PlatformOptions {
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   await ensureDatabase(config.DATABASE_URL);
-  const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE });
+  // The ORM serves plain CRUD only; hot paths use the raw pool, so the ORM's pool stays small.
+  const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)) });
   if (config.RUN_MIGRATIONS) {
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');

@@ -32,7 +32,7 @@ export function isolation(overrides: Record<string, string> = {}): Isolation {
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       PROMO_BOOTSTRAP_KEY: apiKey,
-      DATABASE_POOL_SIZE: '20',
+      DATABASE_POOL_SIZE: '10',
       ...overrides,
     },
   };
