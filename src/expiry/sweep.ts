@@ -26,9 +26,10 @@ export interface SweepResult {
 
 /**
  * Moves vouchers past their expiration date (their own, or their campaign's when they have none) and campaigns past
- * theirs, with all their codes, to `expired`. Each batch is one statement in one transaction: claim with FOR UPDATE SKIP LOCKED, update,
- * and write the lifecycle events, outbox events and stat deltas of exactly the rows updated. A sweep killed anywhere
- * leaves every voucher either expired with its events or untouched; the next run picks up the rest.
+ * theirs, with all their codes, to `expired`. Each batch is one statement in one transaction: claim with FOR UPDATE
+ * SKIP LOCKED, update, and write the lifecycle events, outbox events and stat deltas of exactly the rows updated.
+ * A sweep killed anywhere leaves every voucher either expired with its events or untouched; the next run picks up
+ * the rest.
  */
 export async function runExpirySweep(db: Database, options: SweepOptions): Promise<SweepResult> {
   const lockClient = await db.pool.connect();
