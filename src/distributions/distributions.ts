@@ -300,11 +300,18 @@ function toItem(r: RecipientRow, d: DistributionRow, defaultCountry: string): Pu
   return { customer, sourceId: recipientSourceId(d.id, r.ord), channel: d.channel, templateId: d.template_id, recipient };
 }
 
-/** All chunks ran (or failed for good): the distribution moves on to delivering. */
+/**
+ * All chunks ran (or failed for good): the distribution moves on to delivering what was published, or is marked
+ * failed, naming how many chunks never completed (their recipients got nothing).
+ */
 export async function finalizeDistribution(platform: Platform, distributionId: string): Promise<string> {
   const { rows } = await platform.db.query<{ status: string }>(
-    `update distributions set status = 'delivering', published_at = coalesce(published_at, now())
-     where id = $1 and status in ('queued', 'running') returning status`,
+    `with done as (select count(*)::int as n from distribution_chunks where distribution_id = $1)
+     update distributions d set
+       status = case when done.n < d.chunk_count then 'failed' else 'delivering' end,
+       error = case when done.n < d.chunk_count then (d.chunk_count - done.n) || ' of ' || d.chunk_count || ' chunks could not be processed' end,
+       published_at = coalesce(d.published_at, now())
+     from done where d.id = $1 and d.status in ('queued', 'running') returning d.status`,
     [distributionId],
   );
   return rows[0]?.status ?? 'unchanged';

@@ -2,7 +2,13 @@ import type { Queryable } from '../db/sql.ts';
 import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
-import { campaignForPublishing, type PublicationChannel, publishBatch, resolveRecipient } from '../publications/publications.ts';
+import {
+  campaignForPublishing,
+  type PublicationChannel,
+  publishBatch,
+  resolveRecipient,
+  upsertCustomers,
+} from '../publications/publications.ts';
 import { JOB_NAMES } from '../queues/names.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
@@ -140,6 +146,8 @@ export async function processBusinessEvent(
   const event = rows[0];
   if (!event) return 'missing';
   if (event.status === 'processed') return 'already_processed';
+  // Every event keeps the customer record current, whether or not a trigger issues anything.
+  await upsertCustomers(db, [event.customer]);
   const triggers = await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [
     event.type,
   ]);
