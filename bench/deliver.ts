@@ -100,7 +100,11 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
     DATABASE_POOL_SIZE: '20',
   };
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' });
+  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main/worker.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
   try {
     const base = running.url as string;
     const campaign = await api(base, '/v1/campaigns', { name: 'bench', code_config: { length: 12 } });
@@ -121,14 +125,18 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
       { 'content-type': 'text/csv' },
     );
     let last = 0;
-    await waitUntil(async () => {
-      const d = await api(base, `/v1/distributions/${distribution.id}`);
-      if (Date.now() - last > 10_000) {
-        last = Date.now();
-        console.error(`  … ${d.sent} sent, ${d.queued} queued, chunks ${d.chunks.done}/${d.chunks.total}`);
-      }
-      return d.status === 'completed';
-    }, 1_800_000, 1_000);
+    await waitUntil(
+      async () => {
+        const d = await api(base, `/v1/distributions/${distribution.id}`);
+        if (Date.now() - last > 10_000) {
+          last = Date.now();
+          console.error(`  … ${d.sent} sent, ${d.queued} queued, chunks ${d.chunks.done}/${d.chunks.total}`);
+        }
+        return d.status === 'completed';
+      },
+      1_800_000,
+      1_000,
+    );
     const ms = performance.now() - started;
     return { ms, report: await sink.report('r') };
   } finally {

@@ -91,16 +91,14 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     fake.requests.push({ accountSid: match[1] as string, auth: req.headers.authorization ?? '', form });
     const refusal = fake.onMessage?.(form.get('To') ?? '');
     if (refusal) {
-      res
-        .writeHead(refusal.status, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            code: refusal.code,
-            message: refusal.message,
-            more_info: 'https://www.twilio.com/docs/errors',
-            status: refusal.status,
-          }),
-        );
+      res.writeHead(refusal.status, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          code: refusal.code,
+          message: refusal.message,
+          more_info: 'https://www.twilio.com/docs/errors',
+          status: refusal.status,
+        }),
+      );
       return;
     }
     seq += 1;
