@@ -2,6 +2,7 @@ import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSenders, queueMessage, requeueStrandedDeliveries, sendDelivery } from '../../src/delivery/deliveries.ts';
+import { registry } from '../../src/shared/metrics.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
@@ -93,6 +94,8 @@ describe('email delivery through a real SMTP server', () => {
     expect(adaHtml).not.toContain('<script>');
     const bobHtml = sink.received.find((m) => m.to.includes('bob@example.com'))?.parsed.html as string;
     expect(bobHtml).toContain('Bob &amp; Co');
+    const metric = await registry.getSingleMetricAsString('promo_messages_total');
+    expect(metric).toMatch(/promo_messages_total\{channel="email",outcome="sent"\} [1-9]/);
   });
 
   it('retries temporary SMTP refusals (4xx) with backoff and records permanent ones (5xx) without retrying', async () => {

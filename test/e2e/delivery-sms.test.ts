@@ -33,6 +33,8 @@ describe('SMS delivery', () => {
         SMS_FROM: '+15005550006',
         SMS_DEFAULT_COUNTRY: 'US',
         DELIVERY_BACKOFF_MS: '100',
+        SMS_RATE_MAX: '7',
+        SMS_RATE_DURATION_MS: '2000',
       },
     });
   });
@@ -92,6 +94,13 @@ describe('SMS delivery', () => {
     expect(bounced).toMatchObject({ status: 'bounced', attempts: 1 });
     expect(bounced.error).toContain('21211');
     expect(seen.get('+14155550000')).toBe(1);
+  });
+
+  it("limits the provider's send rate with BullMQ's limiter on the channel's queue", () => {
+    const sms = p.workers?.workers.find((w) => w.name === 'delivery-sms');
+    expect(sms?.opts.limiter).toEqual({ max: 7, duration: 2000 });
+    const email = p.workers?.workers.find((w) => w.name === 'delivery-email');
+    expect(email?.opts.limiter).toEqual({ max: 1000, duration: 1000 });
   });
 
   it('normalizePhone reads national numbers in the default country and rejects junk', () => {
