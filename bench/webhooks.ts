@@ -1,5 +1,5 @@
 /**
- * npm run bench:webhooks [-- --events 20000] [--workers 2] [--concurrency 64] [--emitters 8]
+ * npm run bench:webhooks [-- --events 20000] [--workers 2] [--concurrency 64] [--emitters 8] [--rate 0]
  * 20,000 events (each its own committed transaction) to 3 local receivers in a separate process: fast, slow
  * (BENCH_SLOW_MS, default 50 ms per response) and flaky (500 half the time, at random). Measures delivered
  * deliveries per second (event × endpoint, 2xx only) through the outbox relay, BullMQ and worker processes, the
@@ -19,6 +19,8 @@ const events = argValue('events', 20_000);
 const workerCount = argValue('workers', 2);
 const concurrency = argValue('concurrency', 64);
 const emitters = argValue('emitters', 8);
+/** Events per second to produce at (0: as fast as 8 writers can commit, a burst). */
+const rate = process.argv.includes('--rate') ? argValue('rate', 1) : 0;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_webhooks');
 const env: Record<string, string> = {
@@ -36,7 +38,7 @@ const env: Record<string, string> = {
   OUTBOX_RELAY_BATCH_SIZE: '1000',
   WORKER_QUEUES: 'outbox,webhook',
   // Small pools: PostgreSQL's connection limit is shared with everyone else on the machine.
-  DATABASE_POOL_SIZE: '6',
+  DATABASE_POOL_SIZE: '10',
 };
 
 type ReceiverName = 'fast' | 'slow' | 'flaky';
@@ -107,7 +109,8 @@ const workers: ChildProcess[] = [];
 try {
   for (const url of urls) await createEndpoint(platform, { url, events: ['bench.*'] });
   for (let i = 0; i < workerCount; i++) {
-    workers.push(spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }));
+    const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
+    workers.push(spawn(process.execPath, [...nodeArgs, 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }));
   }
 
   // Workers up and relaying before the clock starts: one warm-up event reaches every receiver.
@@ -129,6 +132,10 @@ try {
     Array.from({ length: emitters }, async () => {
       while (produced < events) {
         const n = produced++;
+        if (rate > 0) {
+          const due = started + (n * 1000) / rate;
+          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        }
         const id = await platform.db.transaction((tx) => emitEvent(tx, 'bench.voucher.redeemed', { n, code: `BENCH-${n}` }));
         committedAt.set(id, Date.now());
       }
@@ -200,7 +207,7 @@ try {
     ['events (committed transactions)', events],
     ['endpoints', urls.length],
     ['worker processes × delivery concurrency', `${workerCount} × ${concurrency}`],
-    ['events produced in', `${(producedMs / 1000).toFixed(1)} s`],
+    ['events produced in', `${(producedMs / 1000).toFixed(1)} s (${rate ? `paced at ${rate}/s` : 'burst'})`],
     ['all delivered in', `${elapsedS.toFixed(1)} s`],
     ['attempts (incl. retries)', attempts[0]?.n ?? 0],
     ...rowsOut,
@@ -223,6 +230,7 @@ try {
       p50_first_attempt_ms: percentile(firstAttempt, 50),
       attempts: attempts[0]?.n ?? 0,
       workers: workerCount,
+      production_rate_per_s: rate || 'burst',
     }),
   );
 } finally {

@@ -4,7 +4,7 @@ import type { WebhookDeliverPayload } from '../src/queues/payloads.ts';
 import { deliverWebhook } from '../src/webhooks/deliveries.ts';
 import type { JobDefinition } from './registry.ts';
 
-/** The relay enqueues inside its transaction, so a fast worker can see the job before the delivery row commits. */
+/** A relay that enqueued and then rolled back retries soon; after this the lost-job sweeper takes over. */
 const UNCOMMITTED_GRACE_MS = 60_000;
 
 async function delay(job: Job<WebhookDeliverPayload>, waitMs: number, data: WebhookDeliverPayload): Promise<never> {
@@ -20,7 +20,7 @@ export const webhookDeliverJob: JobDefinition<WebhookDeliverPayload> = {
   async handle(job, platform) {
     const outcome = await deliverWebhook(platform, job.data, { slotAt: job.data.slotAt });
     if (outcome.status === 'deferred') return delay(job, outcome.waitMs, { ...job.data, slotAt: outcome.slotAt });
-    if (outcome.status === 'missing' && Date.now() - job.timestamp < UNCOMMITTED_GRACE_MS) return delay(job, 100, job.data);
+    if (outcome.status === 'not_yet_relayed' && Date.now() - job.timestamp < UNCOMMITTED_GRACE_MS) return delay(job, 1_000, job.data);
     return outcome;
   },
 };

@@ -6,7 +6,7 @@ import { emitEvent } from '../shared/events.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
-import { decryptSecret, secretEncryptionKey } from './secrets.ts';
+import { cachedDecryptSecret, secretEncryptionKey } from './secrets.ts';
 import { signedHeaders, webhookBody } from './signing.ts';
 import { iso, ms, type Timestamp } from './time.ts';
 
@@ -72,7 +72,7 @@ const LOAD = `
    where d.id = $1`;
 
 export type DeliveryOutcome =
-  | { status: 'missing' | 'stale' | 'cancelled' | 'already_attempted' }
+  | { status: 'missing' | 'not_yet_relayed' | 'stale' | 'cancelled' | 'already_attempted' }
   | { status: 'deferred'; waitMs: number; slotAt: number }
   | { status: 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone'; statusCode?: number; nextAttemptInMs?: number };
 
@@ -110,15 +110,22 @@ export async function deliverWebhook(
   options: DeliverOptions = {},
 ): Promise<DeliveryOutcome> {
   const { db, config, clock } = platform;
-  let row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+  let row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
   if (!row && job.eventId) {
-    // The relay enqueues inside its transaction: wait for it to commit (it holds the event row FOR UPDATE), then look again.
-    await db.transaction(async (tx) => {
+    // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
+    const relayed = await db.transaction(async (tx) => {
       await tx.query(`set local lock_timeout = '10s'`);
-      await tx.query('select 1 from outbox_events where id = $1 for key share', [job.eventId]);
+      const { rows } = await tx.query<{ dispatched: boolean }>(
+        'select dispatched_at is not null as dispatched from outbox_events where id = $1 for key share',
+        [job.eventId],
+      );
+      return rows[0]?.dispatched ?? true;
     });
-    row = (await db.query<DeliveryRow>(LOAD, [job.deliveryId])).rows[0];
+    row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
+    // Not relayed: that relay rolled back and the next one creates this same delivery.
+    if (!row && !relayed) return { status: 'not_yet_relayed' };
   }
+  // Gone for good: its endpoint was deleted.
   if (!row) return { status: 'missing' };
   if (row.status !== 'pending' || row.round !== job.round) return { status: 'stale' };
   if (row.attempts >= job.attempt) {
@@ -150,9 +157,9 @@ export async function deliverWebhook(
 
   const key = secretEncryptionKey(config);
   const attemptedAt = clock.now();
-  const secrets = [decryptSecret(key, row.secret_encrypted)];
+  const secrets = [cachedDecryptSecret(key, row.secret_encrypted)];
   if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
-    secrets.push(decryptSecret(key, row.previous_secret_encrypted));
+    secrets.push(cachedDecryptSecret(key, row.previous_secret_encrypted));
   }
   const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
   // The signature timestamp is wall-clock time: receivers compare it with theirs.
@@ -179,8 +186,10 @@ export async function deliverWebhook(
         : 'retry_scheduled';
 
   // The attempt and the delivery's new state in one statement (atomic without a transaction round trip).
-  const recorded = await db.query(
-    `with d as (
+  // A named statement: parsed and planned once per connection.
+  const recorded = await db.pool.query({
+    name: 'webhook-delivery-record',
+    text: `with d as (
        update webhook_deliveries
           set status = $5, attempts = attempts + 1, total_attempts = total_attempts + 1, next_attempt_at = $6,
               last_status_code = $7, last_error = $8, delivered_at = case when $5 = 'succeeded' then $4 else delivered_at end,
@@ -189,7 +198,7 @@ export async function deliverWebhook(
         returning id)
      insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
      select d.id, $2, $3 + 1, $9, $7, $10, $11, $12 from d`,
-    [
+    values: [
       row.id,
       row.round,
       job.attempt - 1,
@@ -207,7 +216,7 @@ export async function deliverWebhook(
       ok ? null : error,
       result.responseBody ?? null,
     ],
-  );
+  });
   if (recorded.rowCount === 0) return { status: 'stale' };
   // Endpoint health: written only when it changes, so a healthy endpoint's row is never contended.
   if (ok && row.failing_since !== null) {

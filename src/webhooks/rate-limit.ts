@@ -29,12 +29,19 @@ return {0, 1}
 `;
 
 /** Exponentially weighted latency, which stretches the endpoint's spacing when it answers slowly. */
-const OBSERVE = `
-local old = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
-local value = old * 0.8 + tonumber(ARGV[1]) * 0.2
-redis.call('SET', KEYS[1], tostring(value), 'PX', 3600000)
+/** Frees the in-flight slot and folds the latency into the endpoint's exponentially weighted average. */
+const RELEASE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+local old = tonumber(redis.call('GET', KEYS[2]) or ARGV[2])
+local value = old * 0.8 + tonumber(ARGV[2]) * 0.2
+redis.call('SET', KEYS[2], tostring(value), 'PX', 3600000)
 return 1
 `;
+
+interface PacerCommands {
+  webhookPaceTake(...args: (string | number)[]): Promise<[number, number]>;
+  webhookPaceRelease(...args: (string | number)[]): Promise<number>;
+}
 
 export interface EndpointLimits {
   ratePerSecond: number;
@@ -49,6 +56,9 @@ export class EndpointPacer {
   readonly #limits: EndpointLimits;
 
   constructor(redis: Redis, prefix: string, limits: EndpointLimits) {
+    // Defined commands run by EVALSHA: the script text is not sent on every call.
+    redis.defineCommand('webhookPaceTake', { numberOfKeys: 3, lua: TAKE });
+    redis.defineCommand('webhookPaceRelease', { numberOfKeys: 2, lua: RELEASE });
     this.#redis = redis;
     this.#prefix = `${prefix}:webhook-pace`;
     this.#limits = limits;
@@ -59,9 +69,7 @@ export class EndpointPacer {
    * in-flight slot, in one round trip. `waitMs` > 0: come back then; `acquired` false: the endpoint is busy.
    */
   async take(endpointId: string, holder: string, reserve: boolean): Promise<{ waitMs: number; acquired: boolean }> {
-    const [waitMs, acquired] = (await this.#redis.eval(
-      TAKE,
-      3,
+    const [waitMs, acquired] = await (this.#redis as unknown as PacerCommands).webhookPaceTake(
       `${this.#prefix}:tat:${endpointId}`,
       `${this.#prefix}:latency:${endpointId}`,
       `${this.#prefix}:inflight:${endpointId}`,
@@ -70,15 +78,16 @@ export class EndpointPacer {
       holder,
       this.#limits.slotTtlMs,
       reserve ? '1' : '0',
-    )) as [number, number];
+    );
     return { waitMs, acquired: acquired === 1 };
   }
 
   async release(endpointId: string, holder: string, latencyMs: number): Promise<void> {
-    await this.#redis
-      .multi()
-      .zrem(`${this.#prefix}:inflight:${endpointId}`, holder)
-      .eval(OBSERVE, 1, `${this.#prefix}:latency:${endpointId}`, latencyMs)
-      .exec();
+    await (this.#redis as unknown as PacerCommands).webhookPaceRelease(
+      `${this.#prefix}:inflight:${endpointId}`,
+      `${this.#prefix}:latency:${endpointId}`,
+      holder,
+      latencyMs,
+    );
   }
 }

@@ -33,6 +33,19 @@ export function encryptSecret(key: Buffer, secret: string): string {
   return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
 }
 
+const decrypted = new Map<string, string>();
+
+/** decryptSecret with a small cache: every delivery signs, and its endpoint's secret rarely changes. */
+export function cachedDecryptSecret(key: Buffer, stored: string): string {
+  let secret = decrypted.get(stored);
+  if (secret === undefined) {
+    secret = decryptSecret(key, stored);
+    if (decrypted.size >= 1_000) decrypted.clear();
+    decrypted.set(stored, secret);
+  }
+  return secret;
+}
+
 export function decryptSecret(key: Buffer, stored: string): string {
   const [version, iv, tag, ciphertext] = stored.split('.');
   if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new Error('unrecognised webhook secret format');
