@@ -147,7 +147,7 @@ export function closeSenders(config: Config): void {
   senders.delete(config);
 }
 
-type ClaimedRow = DeliveryRow & { ctx: ContextRow | null };
+type ClaimedRow = DeliveryRow & { ctx: ContextRow | null; interrupted_attempt_at: Date | null };
 
 interface DeliveryBatchers {
   claim: Batcher<string, ClaimedRow | undefined>;
@@ -169,12 +169,14 @@ function batchersFor(platform: Platform): DeliveryBatchers {
       async (ids: string[]) => {
         const { rows } = await db.query<ClaimedRow>(
           `with claimed as (
-             update deliveries set attempts = attempts + 1, unconfirmed = unconfirmed + (sending_started_at is not null)::int,
+             update deliveries d set attempts = d.attempts + 1, unconfirmed = d.unconfirmed + (d.sending_started_at is not null)::int,
                     sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-             where id = any($1::uuid[]) and status = 'queued'
-               and (sending_started_at is null or sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
-               and unconfirmed + (sending_started_at is not null)::int <= 1
-             returning *)
+             from deliveries old
+             where old.id = d.id and d.id = any($1::uuid[]) and d.status = 'queued'
+               and (d.sending_started_at is null or d.sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+               and d.unconfirmed + (d.sending_started_at is not null)::int <= 1
+             -- old.* is the row before this update: an attempt still open there was cut off by a crash.
+             returning d.*, old.sending_started_at as interrupted_attempt_at)
            select claimed.*, (
              select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
                       'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
@@ -247,7 +249,8 @@ export async function sendDelivery(platform: Platform, deliveryId: string, attem
   const channel = delivery.channel;
   let result: SendResult;
   try {
-    const { provider, providerMessageId } = await deliver(platform, delivery, delivery.ctx);
+    const { provider, providerMessageId, reconciled } = await deliver(platform, delivery);
+    if (reconciled) messages.inc({ channel, outcome: 'reconciled' });
     await batchersFor(platform).recordSent.add({ id: deliveryId, provider, providerMessageId });
     result = 'sent';
   } catch (error) {
@@ -343,14 +346,18 @@ function messageDomain(from: string): string {
   return match?.[1] ?? 'promo.local';
 }
 
-async function deliver(
-  platform: Platform,
-  d: DeliveryRow,
-  row: ContextRow | null,
-): Promise<{ provider: string; providerMessageId: string }> {
+interface Handover {
+  provider: string;
+  providerMessageId: string;
+  /** The provider already had the message from an interrupted attempt: nothing was sent this time. */
+  reconciled: boolean;
+}
+
+async function deliver(platform: Platform, d: ClaimedRow): Promise<Handover> {
   const { config } = platform;
-  const { template, context } = contextFromRow(config, d, row);
+  const { template, context } = contextFromRow(config, d, d.ctx);
   const s = sendersFor(config);
+  const interrupted = d.interrupted_attempt_at ? new Date(d.interrupted_attempt_at) : null;
   if (d.channel === 'email') {
     const inlineQr = usesQrInHtml(template);
     const cid = `qr-${d.id}@promo`;
@@ -359,25 +366,36 @@ async function deliver(
       throw new SendFailure('permanent', e.message);
     });
     s.email ??= createEmailSender(config);
-    const sent = await s.email.send({
+    const message = {
       to: d.recipient,
       subject: rendered.subject ?? '',
       text: rendered.text,
       html: rendered.html,
       messageId: `<${d.id}@${messageDomain(config.MAIL_FROM)}>`,
       headers: { 'X-Promo-Delivery-Id': d.id },
+    };
+    const found = interrupted && s.email.findSent ? await s.email.findSent(message) : null;
+    if (found) return { provider: s.email.provider, providerMessageId: found.providerMessageId, reconciled: true };
+    const sent = await s.email.send({
+      ...message,
       attachments: inlineQr
         ? [{ filename: 'code.png', content: await symbolFor('qr', 'png', context.voucher.code), contentType: 'image/png', cid }]
         : undefined,
     });
-    return { provider: s.email.provider, providerMessageId: sent.providerMessageId };
+    return { provider: s.email.provider, providerMessageId: sent.providerMessageId, reconciled: false };
   }
   const rendered = await renderTemplate(template, context).catch((e: Error) => {
     throw new SendFailure('permanent', e.message);
   });
   s.sms ??= createSmsProvider(config);
-  const sent = await s.sms.send({ to: d.recipient, body: rendered.text, reference: d.id });
-  return { provider: s.sms.name, providerMessageId: sent.providerMessageId };
+  const message = { to: d.recipient, body: rendered.text, reference: d.id };
+  if (interrupted && s.sms.findSent) {
+    // Look back a minute before the interrupted attempt: provider clocks are not ours.
+    const found = await s.sms.findSent(message, new Date(interrupted.getTime() - 60_000)).catch(() => null);
+    if (found) return { provider: s.sms.name, providerMessageId: found.providerMessageId, reconciled: true };
+  }
+  const sent = await s.sms.send(message);
+  return { provider: s.sms.name, providerMessageId: sent.providerMessageId, reconciled: false };
 }
 
 export function deliveryView(d: DeliveryRow) {

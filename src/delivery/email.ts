@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Config } from '../../config/index.ts';
@@ -18,6 +18,8 @@ export interface EmailMessage {
 export interface EmailSender {
   readonly provider: string;
   send(message: EmailMessage): Promise<{ providerMessageId: string }>;
+  /** Whether an interrupted attempt already produced this message (SMTP cannot tell: undefined). */
+  findSent?(message: EmailMessage): Promise<{ providerMessageId: string } | null>;
   close(): void;
 }
 
@@ -66,10 +68,22 @@ class MailDirSender implements EmailSender {
   async send(message: EmailMessage): Promise<{ providerMessageId: string }> {
     const info = await this.#transport.sendMail(mailOptions(this.#config, message));
     await mkdir(this.#dir, { recursive: true });
-    const file = path.join(this.#dir, `${message.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._@-]/g, '_')}.eml`);
+    const file = this.#file(message);
     // Same Message-ID, same file: a resend after a crash overwrites instead of duplicating.
     await writeFile(file, info.message as Buffer);
     return { providerMessageId: file };
+  }
+  async findSent(message: EmailMessage): Promise<{ providerMessageId: string } | null> {
+    const file = this.#file(message);
+    return (await access(file).then(
+      () => true,
+      () => false,
+    ))
+      ? { providerMessageId: file }
+      : null;
+  }
+  #file(message: EmailMessage): string {
+    return path.join(this.#dir, `${message.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._@-]/g, '_')}.eml`);
   }
   close(): void {
     this.#transport.close();

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Liquid } from 'liquidjs';
 import twilio from 'twilio';
@@ -17,6 +17,11 @@ export interface SmsMessage {
 export interface SmsProvider {
   readonly name: string;
   send(message: SmsMessage): Promise<{ providerMessageId: string }>;
+  /**
+   * After a crash between handing a message over and recording it: asks the provider whether it already has
+   * this message (same recipient and body, since the interrupted attempt). Null when it does not, or cannot tell.
+   */
+  findSent?(message: SmsMessage, since: Date): Promise<{ providerMessageId: string } | null>;
 }
 
 export function createSmsProvider(config: Config): SmsProvider {
@@ -67,6 +72,12 @@ export class TwilioProvider implements SmsProvider {
       if (typeof e.code === 'number' && TWILIO_BAD_NUMBER.has(e.code)) throw new SendFailure('bounced', text);
       throw new SendFailure('permanent', text);
     }
+  }
+  async findSent(message: SmsMessage, since: Date): Promise<{ providerMessageId: string } | null> {
+    // DateSent filters by day; older days cannot hold an attempt made after `since`.
+    const recent = await this.#client.messages.list({ to: message.to, dateSentAfter: since, limit: 50 });
+    const match = recent.find((m) => m.body === message.body);
+    return match ? { providerMessageId: match.sid } : null;
   }
 }
 
@@ -123,5 +134,17 @@ export class SmsFileProvider implements SmsProvider {
     const file = path.join(this.#dir, `${message.reference.replace(/[^A-Za-z0-9._-]/g, '_')}.txt`);
     await writeFile(file, `To: ${message.to}\n\n${message.body}\n`);
     return { providerMessageId: file };
+  }
+  async findSent(message: SmsMessage): Promise<{ providerMessageId: string } | null> {
+    const file = this.#file(message);
+    return (await access(file).then(
+      () => true,
+      () => false,
+    ))
+      ? { providerMessageId: file }
+      : null;
+  }
+  #file(message: SmsMessage): string {
+    return path.join(this.#dir, `${message.reference.replace(/[^A-Za-z0-9._-]/g, '_')}.txt`);
   }
 }

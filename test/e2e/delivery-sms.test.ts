@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
+import { sendDelivery } from '../../src/delivery/deliveries.ts';
 import { SendFailure } from '../../src/delivery/outcome.ts';
 import { normalizePhone } from '../../src/delivery/phone.ts';
 import { HttpGatewayProvider } from '../../src/delivery/sms.ts';
@@ -94,6 +95,27 @@ describe('SMS delivery', () => {
     expect(bounced).toMatchObject({ status: 'bounced', attempts: 1 });
     expect(bounced.error).toContain('21211');
     expect(seen.get('+14155550000')).toBe(1);
+  });
+
+  it('after a crash between hand-over and record, asks Twilio before resending and finds the message sent', async () => {
+    const campaignId = await campaignWithCodes(p, 3);
+    const t = await p.call('/v1/templates', { method: 'POST', json: { name: 'sms', channel: 'sms', text: 'Code {{ voucher.code }}' } });
+    const res = await p.call('/v1/publications', {
+      method: 'POST',
+      json: { campaign_id: campaignId, customer: { id: 'crash', phone: '+1 212 555 0199' }, channel: 'sms', template_id: t.body.id },
+    });
+    const first = await settled(res.body.id);
+    expect(first.status).toBe('sent');
+    const posts = twilio.requests.length;
+    // The worker handed the message over, then died before recording it: the attempt is still open.
+    await p.platform.db.query(
+      `update deliveries set status = 'queued', provider_message_id = null, sending_started_at = now() - interval '1 hour' where id = $1`,
+      [first.id],
+    );
+    expect(await sendDelivery(p.platform, first.id, { number: 1, max: 5 })).toBe('sent');
+    expect(twilio.requests.length).toBe(posts);
+    const after = (await p.platform.db.query('select * from deliveries where id = $1', [first.id])).rows[0];
+    expect(after).toMatchObject({ status: 'sent', provider_message_id: first.provider_message_id, unconfirmed: 1 });
   });
 
   it("limits the provider's send rate with BullMQ's limiter on the channel's queue", () => {

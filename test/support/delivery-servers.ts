@@ -65,6 +65,8 @@ export interface TwilioRequest {
 export interface FakeTwilio {
   url: string;
   requests: TwilioRequest[];
+  /** Messages accepted, as the API returns them. */
+  sent: Record<string, unknown>[];
   /** Answer for a given To: status and Twilio error code, or nothing to accept. */
   onMessage?: (to: string) => { status: number; code: number; message: string } | undefined;
   close(): Promise<void>;
@@ -72,7 +74,7 @@ export interface FakeTwilio {
 
 /** A local HTTP server speaking Twilio's Messages API (POST /2010-04-01/Accounts/{sid}/Messages.json). */
 export async function startFakeTwilio(): Promise<FakeTwilio> {
-  const fake: FakeTwilio = { url: '', requests: [], close: async () => undefined };
+  const fake: FakeTwilio = { url: '', requests: [], sent: [], close: async () => undefined };
   let seq = 0;
   const server: Server = createServer(async (req: IncomingMessage, res) => {
     const body = await new Promise<string>((resolve) => {
@@ -82,7 +84,27 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       });
       req.on('end', () => resolve(data));
     });
-    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
+    const url = new URL(req.url ?? '/', 'http://twilio.local');
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(url.pathname);
+    if (req.method === 'GET' && match) {
+      // Messages list (used to reconcile after a crash): filtered by To, newest first.
+      const to = url.searchParams.get('To');
+      const messages = [...fake.sent].reverse().filter((m) => !to || m.to === to);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          messages,
+          first_page_uri: url.pathname,
+          next_page_uri: null,
+          previous_page_uri: null,
+          page: 0,
+          page_size: 50,
+          start: 0,
+          end: messages.length,
+          uri: url.pathname,
+        }),
+      );
+      return;
+    }
     if (req.method !== 'POST' || !match) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 20404, message: 'not found', status: 404 }));
       return;
@@ -103,21 +125,21 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     }
     seq += 1;
     const sid = `SM${String(seq).padStart(32, '0')}`;
-    res.writeHead(201, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        sid,
-        account_sid: match[1],
-        to: form.get('To'),
-        from: form.get('From'),
-        body: form.get('Body'),
-        status: 'queued',
-        num_segments: '1',
-        direction: 'outbound-api',
-        api_version: '2010-04-01',
-        date_created: new Date().toUTCString(),
-        uri: `/2010-04-01/Accounts/${match[1]}/Messages/${sid}.json`,
-      }),
-    );
+    const message = {
+      sid,
+      account_sid: match[1],
+      to: form.get('To'),
+      from: form.get('From'),
+      body: form.get('Body'),
+      status: 'queued',
+      num_segments: '1',
+      direction: 'outbound-api',
+      api_version: '2010-04-01',
+      date_created: new Date().toUTCString(),
+      uri: `/2010-04-01/Accounts/${match[1]}/Messages/${sid}.json`,
+    };
+    fake.sent.push(message);
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(message));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
