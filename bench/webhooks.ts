@@ -110,7 +110,9 @@ try {
   for (const url of urls) await createEndpoint(platform, { url, events: ['bench.*'] });
   for (let i = 0; i < workerCount; i++) {
     const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
-    workers.push(spawn(process.execPath, [...nodeArgs, 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }));
+    workers.push(
+      spawn(process.execPath, [...nodeArgs, 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
+    );
   }
 
   // Workers up and relaying before the clock starts: one warm-up event reaches every receiver.
