@@ -10,11 +10,14 @@ import {
 } from '../../webhooks/endpoints.ts';
 import { requestReplay } from '../../webhooks/replay.ts';
 import { createWebhookSchema, deliveryPageQuerySchema, replayWebhookSchema, updateWebhookSchema } from '../../webhooks/schemas.ts';
+import { secretEncryptionKey } from '../../webhooks/secrets.ts';
 import type { RouteModule } from '../context.ts';
 import { parse } from '../validate.ts';
 
 /** Webhook endpoints and their deliveries. Secrets appear in a response only when created or rotated. */
 export const webhookRoutes: RouteModule = (router, { platform }) => {
+  // Fails at startup, not at the first registration, when production has no WEBHOOK_SECRET_ENCRYPTION_KEY.
+  secretEncryptionKey(platform.config);
   const now = () => platform.clock.now();
 
   router.post('/webhooks', async (req, res) => {
