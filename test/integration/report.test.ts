@@ -33,6 +33,7 @@ describe('daily report', () => {
         }, callback);
       },
     });
+    smtp.on('error', () => undefined);
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
     const { port } = smtp.server.address() as AddressInfo;
     p = await startTestPlatform({
