@@ -1,22 +1,11 @@
 import { DomainError } from '../shared/errors.ts';
+import type { VoucherRow } from '../vouchers/vouchers.ts';
 import type { Discount, RefusalReason, Rules, ValidityWindow } from './schemas.ts';
 
 /** A voucher joined with its campaign: everything a decision reads, from one indexed lookup. */
-export interface Candidate {
-  id: string;
-  code: string;
-  campaign_id: string;
-  generation_id: string | null;
-  status: string;
-  active: boolean;
-  redemption_count: number;
-  start_date: Date | string | null;
-  expiration_date: Date | string | null;
+export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_id'> {
   rules: Rules | null;
-  metadata: Record<string, unknown> | null;
   holder_customer_id: string | null;
-  created_at: Date | string;
-  updated_at: Date | string | null;
   campaign_active: boolean;
   campaign_status: string;
   campaign_start_date: Date | string | null;
