@@ -332,6 +332,12 @@ export function routeSpecs(): RouteSpec[] {
       tag: 'operations',
       auth: 'basic',
       summary: 'Statistics page (admin key as Basic password)',
+      // The page reads these by hand (src/http/admin-stats.ts); documented here.
+      query: z.object({
+        days: z.number().int().min(1).max(366).default(30).optional().describe('How many days of history'),
+        campaign: z.string().optional().describe('A campaign id to focus on'),
+        timezone: z.string().optional().describe('IANA time zone for day boundaries (default REPORT_TIMEZONE)'),
+      }),
       errors: [403],
       responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
