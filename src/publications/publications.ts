@@ -225,6 +225,7 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
       `with picked as (
          select id from vouchers
          where campaign_id = $1 and published_at is null and holder_customer_id is null and active and status = 'active'
+           and redemption_count = 0
            and (expiration_date is null or expiration_date > $2)
          order by id limit $3 for update skip locked),
        numbered as (select id, row_number() over (order by id) as rn from picked),

@@ -50,6 +50,22 @@ describe('publications', () => {
     expect(rows[0]).toEqual({ n: 40, d: 40 });
   });
 
+  it('never hands out a code that was already redeemed or disabled', async () => {
+    const campaignId = await campaignWithCodes(p, 3);
+    const { rows } = await p.platform.db.query<{ code: string }>('select code from vouchers where campaign_id = $1 order by id', [
+      campaignId,
+    ]);
+    const [redeemed, disabled, fresh] = rows.map((r) => r.code);
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code: redeemed, customer: { id: 'walk-in' } } })).status).toBe(201);
+    expect((await p.call(`/v1/vouchers/${disabled}/disable`, { method: 'POST' })).status).toBe(200);
+    const first = await publish({ campaign_id: campaignId, customer: { id: 'new-1' } });
+    expect(first.status).toBe(201);
+    expect(first.body.code).toBe(fresh);
+    const second = await publish({ campaign_id: campaignId, customer: { id: 'new-2' } });
+    expect(second.status).toBe(422);
+    expect(second.body.code).toBe('campaign_exhausted');
+  });
+
   it('the same source_id returns the same publication and code, retried or raced', async () => {
     const campaignId = await campaignWithCodes(p, 20);
     const body = { campaign_id: campaignId, customer: { id: 'racer' }, source_id: 'signup-42' };
