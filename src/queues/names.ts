@@ -1,5 +1,17 @@
 /** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
-export const QUEUE_NAMES = ['generation', 'generation-chunk', 'delivery-email', 'delivery-sms', 'distribution', 'distribution-chunk', 'business-events', 'outbox', 'webhook', 'maintenance', 'exports'] as const;
+export const QUEUE_NAMES = [
+  'generation',
+  'generation-chunk',
+  'delivery-email',
+  'delivery-sms',
+  'distribution',
+  'distribution-chunk',
+  'business-events',
+  'outbox',
+  'webhook',
+  'maintenance',
+  'exports',
+] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];
 

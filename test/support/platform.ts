@@ -53,7 +53,6 @@ export interface TestPlatform extends Running {
 
 export interface ApiResult {
   status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: test bodies are asserted field by field
   body: any;
   headers: Headers;
 }
