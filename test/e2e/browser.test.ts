@@ -1,19 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.ts';
 import { ROOT, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 
 describe('operator UIs in headless Chromium', () => {
@@ -23,7 +14,7 @@ describe('operator UIs in headless Chromium', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '5000' } });
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     await mkdir(SCREENSHOTS, { recursive: true });
     const campaign = await p.call('/v1/campaigns', {
       method: 'POST',

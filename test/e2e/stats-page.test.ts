@@ -1,18 +1,8 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('/admin/stats in headless Chromium', () => {
   let p: TestPlatform;
@@ -22,7 +12,7 @@ describe('/admin/stats in headless Chromium', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform({ clock, workers: false, env: { GUESS_LIMIT: '100000' } });
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const created = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'Summer <b>sale</b>' } });
     campaignId = created.body.id;
     await p.platform.db.query(

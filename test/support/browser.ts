@@ -1,0 +1,21 @@
+import { type Browser, chromium } from 'playwright-core';
+
+/**
+ * Debian's Chromium, headless, through playwright-core (no browser download). Background networking is off:
+ * this machine's closed network would otherwise refuse Chromium's own connections at every start.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
