@@ -150,8 +150,8 @@ describe('webhooks', () => {
     expect(d.attempts).toBe(3);
     expect(d.attempt_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500, 204]);
     expect(d.attempt_log[0].error).toBe('HTTP 500');
-    // The endpoint recovered: no longer counted as failing.
-    expect((await p.call(`/v1/webhooks/${ep.id}`)).body.failing_since).toBeNull();
+    // The endpoint recovered: no longer counted as failing (health is written just after the attempt's record).
+    await waitFor(async () => (await p.call(`/v1/webhooks/${ep.id}`)).body.failing_since === null, 10_000);
   });
 
   it('honours Retry-After on 429', async () => {
