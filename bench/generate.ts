@@ -15,7 +15,7 @@ import voucherCodes from 'voucher-code-generator';
 import { loadConfig } from '../config/index.ts';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, peakRssMb, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const workerCount = argValue('workers', 1);
@@ -25,12 +25,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase();
 const apiKey = `pk_bench_${Date.now()}`;
 const env = {
-  DATABASE_URL: db.url,
-  QUEUE_PREFIX: `promo_${db.name}`,
-  PORT: '0',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  PROMO_BOOTSTRAP_KEY: apiKey,
+  ...benchEnv(db, apiKey),
   GENERATION_CHUNK_SIZE: String(chunk),
   GENERATION_CONCURRENCY: String(concurrency),
 };

@@ -38,3 +38,15 @@ export function printTable(rows: [string, string | number][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
+
+/** The environment that gives a benchmark run its own database and queue prefix, API on a free loopback port. */
+export function benchEnv(db: { name: string; url: string }, apiKey: string): Record<string, string> {
+  return {
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: `promo_${db.name}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    PROMO_BOOTSTRAP_KEY: apiKey,
+  };
+}

@@ -3,6 +3,7 @@ import type { Platform } from '../platform.ts';
 import type { WebhookDeliverPayload } from '../queues/payloads.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
+import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
@@ -35,7 +36,7 @@ export function deliverJob(deliveryId: string, round: number, attempt: number, d
 }
 
 /** Backoff with ±20% jitter so retries of many deliveries do not arrive together; Retry-After wins when longer. */
-export function retryDelay(delays: readonly number[], attempt: number, retryAfterMs?: number, random = Math.random): number | undefined {
+export function retryDelay(delays: readonly number[], attempt: number, retryAfterMs?: number, random = uniformRandom): number | undefined {
   const base = delays[attempt - 1];
   if (base === undefined) return undefined;
   const jittered = Math.round(base * (0.8 + 0.4 * random()));
@@ -151,7 +152,7 @@ export async function deliverWebhook(
   if (pace.waitMs > 0) return { status: 'deferred', waitMs: pace.waitMs, slotAt: Date.now() + pace.waitMs };
   if (!pace.acquired) {
     // Every in-flight slot of this endpoint is busy: come back shortly without taking a worker slot meanwhile.
-    const waitMs = 50 + Math.floor(Math.random() * 200);
+    const waitMs = 50 + Math.floor(uniformRandom() * 200);
     return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
   }
 
