@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
 
 const count = argValue('count', 100_000);
 const connections = argValue('connections', 5);
@@ -84,12 +84,7 @@ function csvRows(n: number, domain: string): Readable {
 
 async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ ms: number; report: Report }> {
   const env = {
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `promo_${db.name}`,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    PROMO_BOOTSTRAP_KEY: apiKey,
+    ...benchEnv(db, apiKey),
     SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
     SMTP_POOL_MAX_CONNECTIONS: String(connections),
     DELIVERY_CONCURRENCY: String(concurrency),

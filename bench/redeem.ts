@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
 
 const codes = argValue('codes', 1_000_000);
 const connections = argValue('connections', 50);
@@ -53,12 +53,7 @@ function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz', r
 const running = await run(
   loadConfig({
     ...process.env,
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `promo_${db.name}`,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    PROMO_BOOTSTRAP_KEY: apiKey,
+    ...benchEnv(db, apiKey),
     DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
   }),
   { api: true, workers: false },

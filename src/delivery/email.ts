@@ -1,7 +1,8 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Config } from '../../config/index.ts';
+import { sentFile } from './file-sink.ts';
 import { SendFailure } from './outcome.ts';
 
 export interface EmailMessage {
@@ -73,14 +74,8 @@ class MailDirSender implements EmailSender {
     await writeFile(file, info.message as Buffer);
     return { providerMessageId: file };
   }
-  async findSent(message: EmailMessage): Promise<{ providerMessageId: string } | null> {
-    const file = this.#file(message);
-    return (await access(file).then(
-      () => true,
-      () => false,
-    ))
-      ? { providerMessageId: file }
-      : null;
+  findSent(message: EmailMessage): Promise<{ providerMessageId: string } | null> {
+    return sentFile(this.#file(message));
   }
   #file(message: EmailMessage): string {
     return path.join(this.#dir, `${message.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._@-]/g, '_')}.eml`);

@@ -1,8 +1,9 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Liquid } from 'liquidjs';
 import twilio from 'twilio';
 import type { Config } from '../../config/index.ts';
+import { sentFile } from './file-sink.ts';
 import { SendFailure } from './outcome.ts';
 
 export interface SmsMessage {
@@ -131,18 +132,12 @@ export class SmsFileProvider implements SmsProvider {
   }
   async send(message: SmsMessage): Promise<{ providerMessageId: string }> {
     await mkdir(this.#dir, { recursive: true });
-    const file = path.join(this.#dir, `${message.reference.replace(/[^A-Za-z0-9._-]/g, '_')}.txt`);
+    const file = this.#file(message);
     await writeFile(file, `To: ${message.to}\n\n${message.body}\n`);
     return { providerMessageId: file };
   }
-  async findSent(message: SmsMessage): Promise<{ providerMessageId: string } | null> {
-    const file = this.#file(message);
-    return (await access(file).then(
-      () => true,
-      () => false,
-    ))
-      ? { providerMessageId: file }
-      : null;
+  findSent(message: SmsMessage): Promise<{ providerMessageId: string } | null> {
+    return sentFile(this.#file(message));
   }
   #file(message: SmsMessage): string {
     return path.join(this.#dir, `${message.reference.replace(/[^A-Za-z0-9._-]/g, '_')}.txt`);

@@ -282,15 +282,17 @@ export interface DeliveryView {
   last_error: string | null;
   delivered_at: string | null;
   created_at: string;
-  attempt_log: {
-    attempt: number;
-    round: number;
-    attempted_at: string;
-    status_code: number | null;
-    latency_ms: number;
-    error: string | null;
-    response_body: string | null;
-  }[];
+  attempt_log: AttemptLogEntry[];
+}
+
+interface AttemptLogEntry {
+  attempt: number;
+  round: number;
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_body: string | null;
 }
 
 interface DeliveryListRow {
@@ -305,15 +307,7 @@ interface DeliveryListRow {
   last_error: string | null;
   delivered_at: Timestamp | null;
   created_at: Timestamp;
-  attempt_log: {
-    attempt: number;
-    round: number;
-    attempted_at: string;
-    status_code: number | null;
-    latency_ms: number;
-    error: string | null;
-    response_body: string | null;
-  }[];
+  attempt_log: AttemptLogEntry[];
 }
 
 const DELIVERY_VIEW_SQL = `
