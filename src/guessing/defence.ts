@@ -4,6 +4,8 @@ import type { Config } from '../../config/index.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { guessFailures } from '../shared/metrics.ts';
+import { tickBatcher } from '../shared/tick-batch.ts';
+import { batchedCallCounter } from './call-counter.ts';
 
 /** A 429: the caller may retry after `retryAfterSeconds` (sent as the Retry-After header). */
 export class RateLimitedError extends DomainError {
@@ -20,26 +22,33 @@ export interface Shopper {
   customerId?: string;
 }
 
-/** The points a lookup reserved; settle() keeps them when the lookup was a guess and gives them back otherwise. */
-export interface GuessTicket {
-  keys: { limiter: RateLimiterRedis; key: string }[];
-  settled: boolean;
-}
+type ShopperKey = { limiter: RateLimiterRedis; key: string };
+
+const TOO_MANY_GUESSES = 'Too many failed code lookups; try again later.';
 
 /**
  * Counts guesses (failed lookups) per shopper IP and per customer in Redis with rate-limiter-flexible, and caps
- * total calls per API key. A lookup reserves one point per key before it runs (atomic in Redis, so parallel
- * guesses cannot overshoot the limit) and refunds it when the code turned out real; past the limit every lookup,
- * even of a correct code, is refused until the window passes. The calling server's own address is never a key.
+ * total calls per API key. The calling server's own address is never a key.
+ *
+ * A lookup is admitted when its API key is under its cap and none of its shopper keys has used up its guesses
+ * (a read). A lookup that turns out to be a guess then consumes a point under each shopper key, atomically in
+ * Redis: the one that takes a key past its limit is answered 429 instead of its result, so parallel guesses
+ * cannot overshoot the limit. Past the limit every lookup, even of a correct code, is refused until the window
+ * passes. Legitimate lookups never write to Redis, and API-key counts are sent once per event-loop turn.
  */
 export class GuessingDefence {
   readonly #byIp: RateLimiterRedis;
   readonly #byCustomer: RateLimiterRedis;
-  readonly #byApiKey: RateLimiterRedis;
+  readonly #countCall: (apiKeyId: string) => Promise<void>;
+  /** The limiters' own counters read with one MGET per turn of the event loop (their `get` builds a MULTI each). */
+  readonly #readCounter: (redisKey: string) => Promise<string | null>;
   readonly #logger: Logger;
+  /** Shopper keys seen past their limit, until their window ends: a locked-out attacker costs Redis nothing more. */
+  readonly #lockedUntil = new Map<string, number>();
 
   constructor(redis: Redis, config: Config, logger: Logger) {
     this.#logger = logger;
+    this.#readCounter = tickBatcher((keys) => redis.mget(keys));
     const guesses = { points: config.GUESS_LIMIT, duration: config.GUESS_WINDOW_SECONDS };
     const calls = { points: config.VALIDATION_API_KEY_LIMIT, duration: config.VALIDATION_API_KEY_WINDOW_SECONDS };
     // If Redis is unreachable, each process keeps counting in memory instead of failing checkout or opening the gate.
@@ -52,53 +61,88 @@ export class GuessingDefence {
       });
     this.#byIp = limiter('ip', guesses);
     this.#byCustomer = limiter('customer', guesses);
-    this.#byApiKey = limiter('apikey', calls);
+    this.#countCall = batchedCallCounter(limiter('apikey', calls));
   }
 
-  /** Counts the call against the API key's cap and reserves a guess for the shopper; throws a RateLimitedError past either. */
-  async admit(apiKeyId: string, shopper: Shopper): Promise<GuessTicket> {
-    const keys: GuessTicket['keys'] = [];
+  /**
+   * Counts the call against the API key's cap and checks that the shopper still has guesses left; throws a
+   * RateLimitedError past either. Changes nothing for the shopper.
+   */
+  async admit(apiKeyId: string, shopper: Shopper): Promise<void> {
+    const keys = this.#shopperKeys(shopper);
+    const [call, ...states] = await Promise.allSettled([this.#countCall(apiKeyId), ...keys.map((k) => this.#remaining(k))]);
+    if (call?.status === 'rejected')
+      throw this.#limited(call.reason, 'rate_limited', 'Too many validation calls for this API key; slow down.');
+    for (const state of states) {
+      if (state.status === 'rejected') throw state.reason;
+      if (state.value > 0) throw new RateLimitedError('too_many_guesses', TOO_MANY_GUESSES, secondsFrom(state.value));
+    }
+  }
+
+  /**
+   * A lookup was a guess: counts it per campaign and consumes a point under each shopper key. Throws a
+   * RateLimitedError when that goes past a limit; the points taken under keys still within theirs are given back.
+   */
+  async recordGuess(shopper: Shopper, campaignId: string | null | undefined): Promise<void> {
+    guessFailures.inc({ campaign_id: campaignId ?? 'unknown' });
+    const keys = this.#shopperKeys(shopper);
+    const results = await Promise.allSettled(keys.map(({ limiter, key }) => limiter.consume(key)));
+    const refused = results.find((r) => r.status === 'rejected');
+    if (!refused) return;
+    results.forEach((r, i) => {
+      if (r.status === 'rejected' && r.reason instanceof RateLimiterRes) this.#lock(keys[i] as ShopperKey, r.reason.msBeforeNext);
+    });
+    await Promise.all(results.map((r, i) => (r.status === 'fulfilled' ? this.#refund(keys[i] as ShopperKey) : undefined)));
+    throw this.#limited(refused.reason, 'too_many_guesses', TOO_MANY_GUESSES);
+  }
+
+  #shopperKeys(shopper: Shopper): ShopperKey[] {
+    const keys: ShopperKey[] = [];
     if (shopper.ip) keys.push({ limiter: this.#byIp, key: shopper.ip });
     if (shopper.customerId) keys.push({ limiter: this.#byCustomer, key: shopper.customerId });
-    // One round trip's worth of latency: the API-key count and the guess reservations go to Redis together.
-    const [call, ...results] = await Promise.allSettled([
-      this.#byApiKey.consume(apiKeyId),
-      ...keys.map(({ limiter, key }) => limiter.consume(key)),
-    ]);
-    const refused = results.find((r) => r.status === 'rejected');
-    if (call?.status === 'rejected' || refused) {
-      // Give back what was reserved under keys that are not over their limit.
-      await Promise.all(
-        results.map((r, i) => (r.status === 'fulfilled' ? this.#refund(keys[i] as GuessTicket['keys'][number]) : undefined)),
-      );
-      if (call?.status === 'rejected')
-        throw this.#limited(call.reason, 'rate_limited', 'Too many validation calls for this API key; slow down.');
-      throw this.#limited(refused?.reason, 'too_many_guesses', 'Too many failed code lookups; try again later.');
-    }
-    return { keys, settled: false };
+    return keys;
   }
 
-  /** After the lookup: a guess keeps its points (and is counted per campaign); anything else is refunded. */
-  async settle(ticket: GuessTicket, outcome: { guess: boolean; campaignId?: string | null }): Promise<void> {
-    if (ticket.settled) return;
-    ticket.settled = true;
-    if (outcome.guess) {
-      guessFailures.inc({ campaign_id: outcome.campaignId ?? 'unknown' });
-      return;
+  /** Milliseconds until the key may look up again: 0 while it has guesses left. */
+  async #remaining(shopperKey: ShopperKey): Promise<number> {
+    const { limiter, key } = shopperKey;
+    const memo = limiter.getKey(key);
+    const until = this.#lockedUntil.get(memo);
+    if (until !== undefined) {
+      if (until > Date.now()) return until - Date.now();
+      this.#lockedUntil.delete(memo);
     }
-    await Promise.all(ticket.keys.map((k) => this.#refund(k)));
+    // The time left is only asked for a key that is locked out. Without Redis, the limiter's fallback answers.
+    let consumed: number;
+    try {
+      consumed = Number((await this.#readCounter(memo)) ?? 0);
+    } catch {
+      const state = await limiter.get(key);
+      consumed = state?.consumedPoints ?? 0;
+    }
+    if (consumed < limiter.points) return 0;
+    const ms = (await limiter.get(key))?.msBeforeNext ?? 1000;
+    this.#lock(shopperKey, ms);
+    return Math.max(1, ms);
   }
 
-  async #refund({ limiter, key }: GuessTicket['keys'][number]): Promise<void> {
+  #lock({ limiter, key }: ShopperKey, ms: number): void {
+    if (this.#lockedUntil.size >= 100_000) this.#lockedUntil.clear();
+    this.#lockedUntil.set(limiter.getKey(key), Date.now() + Math.max(1, ms));
+  }
+
+  async #refund({ limiter, key }: ShopperKey): Promise<void> {
     await limiter.reward(key, 1).catch((error: Error) => this.#logger.warn({ err: error.message }, 'guess refund failed'));
   }
 
   #limited(error: unknown, code: string, message: string): Error {
-    if (error instanceof RateLimiterRes) {
-      return new RateLimitedError(code, message, Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
-    }
+    if (error instanceof RateLimiterRes) return new RateLimitedError(code, message, secondsFrom(error.msBeforeNext));
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+function secondsFrom(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** The shopper's IP: the first address in the configured forwarding header, as the calling server set it. */

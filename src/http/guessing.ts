@@ -1,10 +1,19 @@
 import type { Request, Response } from 'express';
-import { type GuessTicket, guessingDefenceFor, RateLimitedError, shopperIp } from '../guessing/defence.ts';
+import { guessingDefenceFor, RateLimitedError, type Shopper, shopperIp } from '../guessing/defence.ts';
 import type { Platform } from '../platform.ts';
 
+export interface GuessingOptions {
+  /**
+   * The lookup changes nothing (validation), so it may run while admission is checked; its result is only
+   * shown once the shopper is admitted. A lookup that changes state (redemption) runs after admission.
+   */
+  readOnly?: boolean;
+}
+
 /**
- * Runs one code lookup under the guessing defence: admits it (429 with Retry-After past a limit), runs it,
- * and settles the reserved guess by what the lookup found. A lookup that throws is not counted as a guess.
+ * Runs one code lookup under the guessing defence: admits it (429 with Retry-After past a limit), runs it, and
+ * when it was a guess counts it, answering 429 instead if that guess went past the shopper's limit. A lookup
+ * that throws is not counted as a guess.
  */
 export async function withGuessingDefence<T>(
   platform: Platform,
@@ -13,25 +22,24 @@ export async function withGuessingDefence<T>(
   customerId: string | undefined,
   lookup: () => Promise<T>,
   classify: (result: T) => { guess: boolean; campaignId?: string | null },
+  options: GuessingOptions = {},
 ): Promise<T> {
   const defence = guessingDefenceFor(platform);
-  let ticket: GuessTicket;
+  const shopper: Shopper = { ip: shopperIp(req.headers[platform.config.GUESS_IP_HEADER]), customerId };
   try {
-    ticket = await defence.admit(req.apiKey?.id ?? 'anonymous', {
-      ip: shopperIp(req.headers[platform.config.GUESS_IP_HEADER]),
-      customerId,
-    });
+    const admission = defence.admit(req.apiKey?.id ?? 'anonymous', shopper);
+    let result: T;
+    if (options.readOnly) {
+      [, result] = await Promise.all([admission, lookup()]);
+    } else {
+      await admission;
+      result = await lookup();
+    }
+    const outcome = classify(result);
+    if (outcome.guess) await defence.recordGuess(shopper, outcome.campaignId);
+    return result;
   } catch (error) {
     if (error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterSeconds));
     throw error;
-  }
-  let outcome: { guess: boolean; campaignId?: string | null } = { guess: false };
-  try {
-    const result = await lookup();
-    outcome = classify(result);
-    return result;
-  } finally {
-    // Not awaited: the answer does not wait for a refund; the reserved point simply lives a moment longer.
-    void defence.settle(ticket, outcome);
   }
 }

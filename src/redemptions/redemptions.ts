@@ -6,7 +6,7 @@ import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
 import { decodeCursor, encodeCursor, isoTime, voucherView } from '../vouchers/vouchers.ts';
-import { customerCounts, findCandidate, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
+import { type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
 import { type AppliedDiscount, applyDiscount, type Candidate, effectiveRules, heldByAnother, refusalReason } from './rules.ts';
 import type { RedemptionRequest, RefusalReason, ValidationRequest } from './schemas.ts';
 
@@ -29,9 +29,9 @@ export type ValidationOutcome =
   | { valid: false; code: string; reason: RefusalReason; candidate: Candidate | null; guess: boolean };
 
 /** Validation changes nothing: one indexed statement, then the rules in memory. */
-export async function validateCode(db: Queryable, input: ValidationRequest, now: Date): Promise<ValidationOutcome> {
+export async function validateCode(candidates: CandidateLookup, input: ValidationRequest, now: Date): Promise<ValidationOutcome> {
   const code = normalizeCode(input.code);
-  const candidate = await findCandidate(db, code, input.customer?.id);
+  const candidate = await candidates.find(code, input.customer?.id);
   const outcome = decide(candidate, code, input, now, {
     code: candidate?.customer_code_count ?? 0,
     campaign: candidate?.customer_campaign_count ?? 0,

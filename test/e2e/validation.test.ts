@@ -188,6 +188,39 @@ describe('validation', () => {
     expect((await validate({ code, order: { amount: 5000, currency: 'EUR' } })).body.valid).toBe(true);
   });
 
+  it('answers validations that arrive together (one batched lookup) each for its own code and customer', async () => {
+    const campaign = await createCampaign(p, { rules: { redemption: { per_code_limit: null, per_customer_limit: 1 } } });
+    const [shared, off] = [uniqueCode('BATCH'), uniqueCode('BATCH')];
+    await createVoucher(p, campaign, shared);
+    await createVoucher(p, campaign, off, { active: false });
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code: shared, customer: { id: 'used-it' } } })).status).toBe(201);
+    const requests = Array.from({ length: 60 }, (_, i) => {
+      switch (i % 5) {
+        case 0:
+          return { code: shared, customer: { id: 'used-it' } };
+        case 1:
+          return { code: ` ${shared.toLowerCase()}`, customer: { id: `new-${i}` } };
+        case 2:
+          return { code: `${shared}-NOPE-${i}` };
+        case 3:
+          return { code: off, customer: { id: `new-${i}` } };
+        default:
+          return { code: shared };
+      }
+    });
+    const together = await Promise.all(requests.map((json) => validate(json)));
+    const alone: unknown[] = [];
+    for (const json of requests) alone.push((await validate(json)).body);
+    expect(together.map((r) => r.body)).toEqual(alone);
+    expect(together.map((r) => r.body.reason ?? 'valid').slice(0, 5)).toEqual([
+      'customer_limit_exceeded',
+      'valid',
+      'not_found',
+      'disabled',
+      'customer_required',
+    ]);
+  });
+
   it('rejects malformed requests and unknown time zones with field errors', async () => {
     const bad = await validate({ code: '', order: { amount: -1, currency: 'EURO' } });
     expect(bad.status).toBe(400);
