@@ -173,6 +173,28 @@ describe('HTTP edge', () => {
     }
   });
 
+  it("binds handlers' log lines to the request id, and logs a hang-up as a warning", async () => {
+    await fetch(`${url}/v1/api-keys`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json', 'x-request-id': 'bound-1' },
+      body: JSON.stringify({ name: 'log binding', role: 'standard' }),
+    });
+    const handlerLine = await waitFor(async () => lines.find((l) => l.msg === 'api key created' && l.reqId === 'bound-1'));
+    expect(handlerLine.level).toBe(30);
+    const access = await waitFor(async () => lines.find((l) => l.req?.id === 'bound-1'));
+    expect(access).toMatchObject({ msg: 'request completed', res: { statusCode: 201 }, route: '/v1/api-keys' });
+    expect(access.responseTime).toBeGreaterThanOrEqual(0);
+    // A client that leaves before the answer (here: while the body is still coming).
+    const { socket } = rawRequest(
+      Number(new URL(url).port),
+      `POST /v1/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${iso.apiKey}\r\nX-Request-Id: hangup-1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const aborted = await waitFor(async () => lines.find((l) => l.req?.id === 'hangup-1'));
+    expect(aborted).toMatchObject({ msg: 'request aborted', level: 40 });
+  });
+
   it('never logs API keys, query strings or full codes', async () => {
     const code = 'SECRETCODE7X9';
     await fetch(`${url}/v1/vouchers/${code}?code=${code}`, { headers: { ...auth(), 'x-request-id': 'masking-1' } });
