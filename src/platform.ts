@@ -34,7 +34,11 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = new Database(createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE));
+  const db = new Database(
+    createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, (error) =>
+      logger.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
+    ),
+  );
   const redis = createProducerConnection(config.REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const queues = createQueues(redis, config.QUEUE_PREFIX);

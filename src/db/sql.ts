@@ -19,8 +19,15 @@ function typeOverrides(): pg.CustomTypesConfig {
   return types;
 }
 
-export function createPool(connectionString: string, max: number): pg.Pool {
-  return new pg.Pool({ connectionString, max, types: typeOverrides(), idleTimeoutMillis: 30_000 });
+/**
+ * A pool for raw SQL. An idle connection that PostgreSQL closes (a restart, a failover, an administrator's
+ * `pg_terminate_backend`) is reported to `onIdleError` and replaced on next use; without a listener, pg-pool's
+ * 'error' event would end the process.
+ */
+export function createPool(connectionString: string, max: number, onIdleError: (error: Error) => void): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, types: typeOverrides(), idleTimeoutMillis: 30_000 });
+  pool.on('error', onIdleError);
+  return pool;
 }
 
 /** Raw SQL access, for statements that must be atomic or bulk (its own pool; the ORM keeps its own). */

@@ -12,35 +12,65 @@ interface Pending<I, O> {
   reject(reason: unknown): void;
 }
 
+export interface TickBatchOptions {
+  /** Most items in one batch (default 500). */
+  maxBatch?: number;
+  /**
+   * Most batches running at once (default 4). While that many are out, new calls wait and join the next batch,
+   * which leaves as soon as one comes back: the busier the server on the other side, the larger the batches.
+   */
+  maxInFlight?: number;
+}
+
 /**
- * Collects the calls made in one turn of the event loop and runs them as one batch (at most `maxBatch` each):
- * under load, concurrent requests share one round trip to PostgreSQL or Redis, and one wake-up of the server on
- * the other side, instead of paying one each. Alone, a call waits only until the end of the current turn.
- * `run` answers the items in order; a BatchRefusal in its answer rejects that item; if `run` throws, every
- * call in the batch rejects with that error.
+ * Collects concurrent calls and runs them as batches: under load, concurrent requests share one round trip to
+ * PostgreSQL or Redis, and one wake-up of the server on the other side, instead of paying one each. A call waits
+ * for the end of the current turn of the event loop, or, when `maxInFlight` batches are already out, for one of
+ * them to come back. `run` answers the items in order; a BatchRefusal in its answer rejects that item; if `run`
+ * throws, every call in the batch rejects with that error.
  */
-export function tickBatcher<I, O>(run: (items: I[]) => Promise<(O | BatchRefusal)[]>, maxBatch = 500): (item: I) => Promise<O> {
+export function tickBatcher<I, O>(
+  run: (items: I[]) => Promise<(O | BatchRefusal)[]>,
+  options: TickBatchOptions = {},
+): (item: I) => Promise<O> {
+  const maxBatch = options.maxBatch ?? 500;
+  const maxInFlight = options.maxInFlight ?? 4;
   let pending: Pending<I, O>[] = [];
+  let scheduled = false;
+  let inFlight = 0;
+  const send = (batch: Pending<I, O>[]) => {
+    inFlight++;
+    run(batch.map((p) => p.item))
+      .then(
+        (answers) =>
+          batch.forEach((p, i) => {
+            const answer = answers[i] as O | BatchRefusal;
+            if (answer instanceof BatchRefusal) p.reject(answer.reason);
+            else p.resolve(answer);
+          }),
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        flush();
+      });
+  };
   const flush = () => {
-    const batch = pending;
-    if (batch.length === 0) return;
-    pending = [];
-    run(batch.map((p) => p.item)).then(
-      (answers) =>
-        batch.forEach((p, i) => {
-          const answer = answers[i] as O | BatchRefusal;
-          if (answer instanceof BatchRefusal) p.reject(answer.reason);
-          else p.resolve(answer);
-        }),
-      (error: unknown) => {
-        for (const p of batch) p.reject(error);
-      },
-    );
+    scheduled = false;
+    while (pending.length > 0 && inFlight < maxInFlight) {
+      const batch = pending.length <= maxBatch ? pending : pending.slice(0, maxBatch);
+      pending = batch === pending ? [] : pending.slice(maxBatch);
+      send(batch);
+    }
   };
   return (item) =>
     new Promise<O>((resolve, reject) => {
-      if (pending.length === 0) setImmediate(flush);
       pending.push({ item, resolve, reject });
-      if (pending.length >= maxBatch) flush();
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     });
 }

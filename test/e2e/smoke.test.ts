@@ -1,5 +1,6 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { startTestPlatform, TEST_PG, type TestPlatform, waitFor } from '../support/platform.ts';
 
 describe('smoke', () => {
   let p: TestPlatform;
@@ -23,5 +24,29 @@ describe('smoke', () => {
       return g.status === 'completed' ? g : undefined;
     });
     expect(done.generated).toBe(25000);
+  });
+
+  it('survives PostgreSQL closing its idle connections, and keeps answering', async () => {
+    const campaigns = () => p.call('/v1/campaigns');
+    expect((await campaigns()).status).toBe(200);
+    const { rows } = await p.platform.db.query<{ db: string }>('select current_database() as db');
+    const admin = new pg.Client({ connectionString: `${TEST_PG}/postgres` });
+    await admin.connect();
+    try {
+      const killed = await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state = 'idle'",
+        [rows[0]?.db],
+      );
+      expect(killed.rowCount).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    // The process is still here and the pools hand out fresh connections.
+    const again = await waitFor(async () => {
+      const res = await campaigns();
+      return res.status === 200 ? res : undefined;
+    });
+    expect(again.status).toBe(200);
+    expect((await p.call('/v1/validations', { method: 'POST', json: { code: 'AFTER-RESTART' } })).body.reason).toBe('not_found');
   });
 });

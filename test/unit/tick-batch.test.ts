@@ -20,13 +20,44 @@ describe('tickBatcher', () => {
 
   it('caps a batch at maxBatch and fails every call of a batch whose run throws', async () => {
     const sizes: number[] = [];
-    const fail = tickBatcher(async (items: number[]) => {
-      sizes.push(items.length);
-      throw new Error('down');
-    }, 4);
+    const fail = tickBatcher(
+      async (items: number[]) => {
+        sizes.push(items.length);
+        throw new Error('down');
+      },
+      { maxBatch: 4 },
+    );
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => fail(i)));
     expect(results.every((r) => r.status === 'rejected' && (r.reason as Error).message === 'down')).toBe(true);
     expect(sizes).toEqual([4, 4, 2]);
+  });
+});
+
+describe('tickBatcher with batches out', () => {
+  it('holds new calls while maxInFlight batches are out, then sends them together', async () => {
+    const batches: number[][] = [];
+    const gates: (() => void)[] = [];
+    const echo = tickBatcher(
+      (items: number[]) => {
+        batches.push(items);
+        return new Promise<number[]>((resolve) => gates.push(() => resolve(items)));
+      },
+      { maxInFlight: 1 },
+    );
+    const first = echo(1);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1]]);
+    const later = [echo(2), echo(3)];
+    await new Promise((r) => setImmediate(r));
+    const last = echo(4);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1]]);
+    gates.shift()?.();
+    expect(await first).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    gates.shift()?.();
+    expect(await Promise.all([...later, last])).toEqual([2, 3, 4]);
   });
 });
 
