@@ -46,14 +46,7 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', checks: { postgres, redis } });
   });
 
-  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
-  if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
-
-  mountApiDocs(app, openApiDocument);
-
-  app.use(BULL_BOARD_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), bullBoardRouter(platform.queues));
-  app.use(ADMIN_STATS_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), adminStatsRouter(platform));
-
+  // The API first: express tries mounts in order, and checkout traffic should not walk past the UIs' routes.
   const v1 = express.Router();
   v1.use(requireApiKey(ctx.authenticator));
   // Up to 10,000 inline recipients per distribution need more than the general body limit.
@@ -61,6 +54,14 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   for (const mount of v1RouteModules) mount(v1, ctx);
   app.use('/v1', v1);
+
+  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
+  if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
+
+  mountApiDocs(app, openApiDocument);
+
+  app.use(BULL_BOARD_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), bullBoardRouter(platform.queues));
+  app.use(ADMIN_STATS_PATH, requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' }), adminStatsRouter(platform));
 
   app.use((req, res) => sendProblem(res, problem(404, 'route_not_found', `No route for ${req.method} ${req.path}.`)));
   app.use(errorHandler(platform.logger));
