@@ -48,7 +48,10 @@ export class GuessingDefence {
 
   constructor(redis: Redis, config: Config, logger: Logger) {
     this.#logger = logger;
-    this.#readCounter = tickBatcher((keys) => redis.mget(keys));
+    this.#readCounter = tickBatcher(async (keys) => {
+      if (redis.status !== 'ready') throw new Error('Redis connection is not ready');
+      return redis.mget(keys);
+    });
     const guesses = { points: config.GUESS_LIMIT, duration: config.GUESS_WINDOW_SECONDS };
     const calls = { points: config.VALIDATION_API_KEY_LIMIT, duration: config.VALIDATION_API_KEY_WINDOW_SECONDS };
     // If Redis is unreachable, each process keeps counting in memory instead of failing checkout or opening the gate.
@@ -57,6 +60,8 @@ export class GuessingDefence {
         storeClient: redis,
         keyPrefix: `${config.QUEUE_PREFIX}:guess:${name}`,
         ...opts,
+        // Straight to the fallback while the connection is down, instead of waiting out reconnection attempts.
+        rejectIfRedisNotReady: true,
         insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${name}-insurance`, ...opts }),
       });
     this.#byIp = limiter('ip', guesses);

@@ -1,45 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../src/shared/events.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A Redis of this test's own, without persistence: a restart comes back empty, like losing the Redis host. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  await waitFor(async () => {
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      probe.disconnect();
-      return false;
-    }
-  }, 10_000);
-  probe.disconnect();
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('webhooks survive a Redis outage', () => {
   let port: number;
@@ -66,7 +30,7 @@ describe('webhooks survive a Redis outage', () => {
     await r?.close();
     if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
     await p?.destroy();
-    await stop(redis);
+    await stopRedis(redis);
   });
 
   it('delivers every event produced before, during and after Redis was stopped and restarted empty', async () => {
@@ -80,7 +44,7 @@ describe('webhooks survive a Redis outage', () => {
 
     // Stop Redis for real while deliveries are still queued in it.
     for (let i = 0; i < 20; i++) expected.push(await emit('racing', i));
-    await stop(redis);
+    await stopRedis(redis);
 
     // State changes keep committing: the outbox is in PostgreSQL.
     for (let i = 0; i < 20; i++) expected.push(await emit('during', i));
