@@ -1,12 +1,12 @@
 /**
- * npm run bench:redeem -- [--codes 1000000] [--connections 50] [--duration 10] [--rounds 3]
+ * npm run bench:redeem -- [--codes 1000000] [--connections 50] [--duration 10] [--rounds 3] [--warmup 5]
  * Starts the platform (API in this process, load generator in a child process, both over loopback):
  * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
  * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit);
  * 3. baselines: the bare indexed lookup `select … from vouchers where code = $1` through the same pg pool
  *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1);
  *    for context, GET /healthz through the platform's own HTTP stack (no auth, no database).
- * The pool baseline and validation alternate for --rounds rounds, so a machine whose speed drifts during the run
+ * After a --warmup seconds validation warm-up (printed, not counted), the pool baseline and validation alternate for --rounds rounds, so a machine whose speed drifts during the run
  * (shared cores) moves both alike; the reported figures are the medians over the rounds, and every round is printed.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +21,7 @@ const codes = argValue('codes', 1_000_000);
 const connections = argValue('connections', 50);
 const duration = argValue('duration', 10);
 const rounds = argValue('rounds', 3);
+const warmupSeconds = argValue('warmup', 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_redeem');
 const apiKey = `pk_bench_${Date.now()}_redeem`;
@@ -36,8 +37,8 @@ interface Load {
   timeouts: number;
 }
 
-function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz', redeemFrom = validRange + 1): Promise<Load> {
-  const job = { url, apiKey, mode, connections, duration, validRange, redeemFrom };
+function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz', seconds = duration): Promise<Load> {
+  const job = { url, apiKey, mode, connections, duration: seconds, validRange, redeemFrom: validRange + 1 };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/redeem-load.ts', JSON.stringify(job)], {
       cwd: root,
@@ -119,6 +120,8 @@ try {
 
   // Context: the platform's HTTP stack alone (edge middleware, no auth, no database).
   const healthz = await load(base, 'healthz');
+  // Warm-up, not counted: JIT, each pooled connection's prepared statement, PostgreSQL's buffer cache.
+  const warmup = await load(base, 'validate', warmupSeconds);
   const paired: { pool: { rps: number; p99: number }; validate: Load }[] = [];
   for (let round = 0; round < rounds; round++) paired.push({ pool: await poolLookup(), validate: await load(base, 'validate') });
   const redeem = await load(base, 'redeem');
@@ -160,6 +163,7 @@ try {
     connections,
     duration_s: duration,
     rounds,
+    warmup_s: warmupSeconds,
     validate_non2xx: validate.non2xx + validate.errors,
     redeem_non2xx: redeem.non2xx + redeem.errors,
     redeemed_rows: redeemed,
@@ -168,6 +172,7 @@ try {
     ['codes in campaign', codes.toLocaleString('en')],
     ['seed (insert + analyze)', `${seedSeconds.toFixed(1)} s`],
     ['connections / duration', `${connections} / ${duration} s per phase, ${rounds} rounds of pool lookup + validate`],
+    ['warm-up: validate (not counted)', `${Math.round(warmup.rps)} req/s for ${warmupSeconds} s`],
     ...paired.map((r, i): [string, string] => [
       `round ${i + 1}: pool lookup / validate`,
       `${Math.round(r.pool.rps)} / ${Math.round(r.validate.rps)} req/s (validate p99 ${r.validate.p99} ms)  ratio ${(r.validate.rps / r.pool.rps).toFixed(3)}`,
