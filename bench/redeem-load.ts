@@ -38,7 +38,9 @@ const result = await autocannon({
           job.mode === 'lookup'
             ? { code: code(n) }
             : { code: code(n), customer: { id: customer }, order: { amount: 1000 + (n % 9000), currency: 'EUR' } };
-        return { ...req, body: JSON.stringify(body) };
+        // As a checkout server sends it: the shopper's IP, so both guess counters (IP and customer) are read.
+        const shopperIp = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+        return { ...req, headers: { ...req.headers, 'x-forwarded-for': shopperIp }, body: JSON.stringify(body) };
       },
     },
   ],
