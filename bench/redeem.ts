@@ -8,6 +8,8 @@
  *    for context, GET /healthz through the platform's own HTTP stack (no auth, no database).
  * After a --warmup seconds validation warm-up (printed, not counted), the pool baseline and validation alternate for --rounds rounds, so a machine whose speed drifts during the run
  * (shared cores) moves both alike; the reported figures are the medians over the rounds, and every round is printed.
+ * Each validation round also reports the server's CPU per request and how many validations shared one PostgreSQL
+ * statement. To see where that CPU goes: `npx node --cpu-prof --cpu-prof-dir=/tmp/prof bench/redeem.ts --rounds 1`.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -15,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
+import { CandidateLookup } from '../src/redemptions/lookup.ts';
 import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
 
 const codes = argValue('codes', 1_000_000);
@@ -122,8 +125,26 @@ try {
   const healthz = await load(base, 'healthz');
   // Warm-up, not counted: JIT, each pooled connection's prepared statement, PostgreSQL's buffer cache.
   const warmup = await load(base, 'validate', warmupSeconds);
-  const paired: { pool: { rps: number; p99: number }; validate: Load }[] = [];
-  for (let round = 0; round < rounds; round++) paired.push({ pool: await poolLookup(), validate: await load(base, 'validate') });
+  // The server's own CPU per validation (this process: API, pg and ioredis clients) and how many validations
+  // shared one PostgreSQL statement (the batched lookup's executions, counted at the pool).
+  let lookupStatements = 0;
+  const query = platform.db.pool.query.bind(platform.db.pool) as (...args: unknown[]) => unknown;
+  (platform.db.pool as { query: unknown }).query = (...args: unknown[]) => {
+    if ((args[0] as { name?: string }).name === CandidateLookup.STATEMENT.name) lookupStatements++;
+    return query(...args);
+  };
+  const measuredValidate = async () => {
+    const [cpu, statements] = [process.cpuUsage(), lookupStatements];
+    const result = await load(base, 'validate');
+    const used = process.cpuUsage(cpu);
+    return {
+      ...result,
+      cpuMsPerRequest: (used.user + used.system) / 1000 / result.total,
+      perStatement: result.total / Math.max(1, lookupStatements - statements),
+    };
+  };
+  const paired: { pool: { rps: number; p99: number }; validate: Load & { cpuMsPerRequest: number; perStatement: number } }[] = [];
+  for (let round = 0; round < rounds; round++) paired.push({ pool: await poolLookup(), validate: await measuredValidate() });
   const redeem = await load(base, 'redeem');
   // Requests the load generator abandoned at the end of the phase are still running: let them finish.
   await new Promise((r) => setTimeout(r, 3000));
@@ -159,6 +180,8 @@ try {
     validate_ratio_vs_http_lookup: Number((validate.rps / httpLookup.rps).toFixed(3)),
     healthz_rps: Math.round(healthz.rps),
     rounds_validate_ratio: paired.map((r) => Number((r.validate.rps / r.pool.rps).toFixed(3))),
+    validate_server_cpu_ms_per_request: Number(median(paired.map((r) => r.validate.cpuMsPerRequest)).toFixed(3)),
+    validations_per_pg_statement: Number(median(paired.map((r) => r.validate.perStatement)).toFixed(1)),
     codes,
     connections,
     duration_s: duration,
@@ -175,7 +198,9 @@ try {
     ['warm-up: validate (not counted)', `${Math.round(warmup.rps)} req/s for ${warmupSeconds} s`],
     ...paired.map((r, i): [string, string] => [
       `round ${i + 1}: pool lookup / validate`,
-      `${Math.round(r.pool.rps)} / ${Math.round(r.validate.rps)} req/s (validate p99 ${r.validate.p99} ms)  ratio ${(r.validate.rps / r.pool.rps).toFixed(3)}`,
+      `${Math.round(r.pool.rps)} / ${Math.round(r.validate.rps)} req/s (validate p99 ${r.validate.p99} ms, ` +
+        `${r.validate.cpuMsPerRequest.toFixed(3)} ms server CPU/req, ${r.validate.perStatement.toFixed(1)} req/statement)  ` +
+        `ratio ${(r.validate.rps / r.pool.rps).toFixed(3)}`,
     ]),
     [
       'validate (median)',
