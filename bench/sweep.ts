@@ -48,7 +48,12 @@ function startLoad(platform: Platform, codes: string[]): Load {
         const r = await redeemVoucher(
           platform.db,
           { code, metadata: {} },
-          { actor: 'bench', apiKeyId: '00000000-0000-4000-8000-000000000000', now: new Date() },
+          {
+            actor: 'bench',
+            apiKeyId: '00000000-0000-4000-8000-000000000000',
+            idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
+            now: new Date(),
+          },
         );
         if (r.response.status !== 201) errors += 1;
       } catch {

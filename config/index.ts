@@ -115,6 +115,8 @@ export const configSchema = z.object({
   EXPORT_DIR: z.string().default('var/exports'),
   EXPORT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   EXPORT_CLEANUP_CRON: z.string().min(9).default('0 */10 * * * *'),
+  IDEMPOTENCY_KEY_TTL_SECONDS: positiveInt.default(24 * 3600),
+  IDEMPOTENCY_CLEANUP_CRON: z.string().min(9).default('0 */15 * * * *'),
   EXPORT_CONCURRENCY: positiveInt.max(16).default(1),
   EXPORT_BATCH_SIZE: positiveInt.max(100_000).default(10_000),
 });

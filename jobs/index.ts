@@ -9,6 +9,7 @@ import { exportRunJob } from './export-run.ts';
 import { generationChunkJob } from './generation-chunk.ts';
 import { generationFinalizeJob } from './generation-finalize.ts';
 import { generationRecoverJob } from './generation-recover.ts';
+import { idempotencyCleanupJob } from './idempotency-cleanup.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
 import type { JobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
@@ -33,4 +34,5 @@ export const jobDefinitions: JobDefinition<any>[] = [
   reportDailyJob,
   exportRunJob,
   exportCleanupJob,
+  idempotencyCleanupJob,
 ];

@@ -21,6 +21,12 @@ export const schedules: Schedule[] = [
     tz: (p) => p.config.REPORT_TIMEZONE,
   },
   { id: 'export-cleanup', queue: 'maintenance', job: JOB_NAMES.exportCleanup, pattern: (p) => p.config.EXPORT_CLEANUP_CRON },
+  {
+    id: 'idempotency-cleanup',
+    queue: 'maintenance',
+    job: JOB_NAMES.idempotencyCleanup,
+    pattern: (p) => p.config.IDEMPOTENCY_CLEANUP_CRON,
+  },
   // Queued deliveries whose job was lost (crash between commit and enqueue) get one again.
   { id: 'delivery-requeue', queue: 'distribution', job: JOB_NAMES.deliveryRequeue, pattern: () => '*/30 * * * * *' },
 ];

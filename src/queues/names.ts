@@ -33,6 +33,7 @@ export const JOB_NAMES = {
   reportDaily: 'report.daily',
   exportRun: 'export.run',
   exportCleanup: 'export.cleanup',
+  idempotencyCleanup: 'idempotency.cleanup',
 } as const;
 
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];

@@ -6,6 +6,7 @@ import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
 import { decodeCursor, encodeCursor, isoTime, voucherView } from '../vouchers/vouchers.ts';
+import { claimIdempotencyKey } from './idempotency-keys.ts';
 import { type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
 import { type AppliedDiscount, applyDiscount, type Candidate, effectiveRules, heldByAnother, refusalReason } from './rules.ts';
 import type { RedemptionRequest, RefusalReason, ValidationRequest } from './schemas.ts';
@@ -137,6 +138,8 @@ export interface RedeemContext {
   actor: Actor;
   apiKeyId: string;
   idempotencyKey?: string;
+  /** How long a key is remembered; an older one counts as new. */
+  idempotencyTtlSeconds: number;
   now: Date;
 }
 
@@ -170,12 +173,14 @@ export async function redeemVoucher(db: Database, input: RedemptionRequest, ctx:
   const result = await db.transaction(async (tx): Promise<RedeemResult> => {
     if (ctx.idempotencyKey) {
       const hash = requestHash({ ...input, code });
-      const claimed = await tx.query(
-        `insert into redemption_idempotency_keys (api_key_id, key, request_hash, created_at) values ($1, $2, $3, $4)
-         on conflict do nothing`,
-        [ctx.apiKeyId, ctx.idempotencyKey, hash, ctx.now],
-      );
-      if (claimed.rowCount === 0) {
+      const claimed = await claimIdempotencyKey(tx, {
+        apiKeyId: ctx.apiKeyId,
+        key: ctx.idempotencyKey,
+        requestHash: hash,
+        now: ctx.now,
+        ttlSeconds: ctx.idempotencyTtlSeconds,
+      });
+      if (!claimed) {
         // Another request with this key committed first (the insert waited for it): replay, or refuse a different body.
         const { rows } = await tx.query<{ request_hash: string; response_status: number; response_body: RedemptionResponse['body'] }>(
           'select request_hash, response_status, response_body from redemption_idempotency_keys where api_key_id = $1 and key = $2',

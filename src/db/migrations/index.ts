@@ -4,6 +4,7 @@ import { Migration0100Redemptions } from './Migration0100Redemptions.ts';
 import { Migration0200Webhooks } from './Migration0200Webhooks.ts';
 import { Migration0300Delivery } from './Migration0300Delivery.ts';
 import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
+import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0200Webhooks', class: Migration0200Webhooks },
   { name: 'Migration0300Delivery', class: Migration0300Delivery },
   { name: 'Migration0400ScheduledRuns', class: Migration0400ScheduledRuns },
+  { name: 'Migration0500IdempotencyRetention', class: Migration0500IdempotencyRetention },
 ];

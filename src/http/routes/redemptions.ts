@@ -15,7 +15,14 @@ export const redemptionRoutes: RouteModule = (router, { platform }) => {
       req,
       res,
       input.customer?.id,
-      () => redeemVoucher(platform.db, input, { actor: apiKeyId, apiKeyId, idempotencyKey: key, now: platform.clock.now() }),
+      () =>
+        redeemVoucher(platform.db, input, {
+          actor: apiKeyId,
+          apiKeyId,
+          idempotencyKey: key,
+          idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
+          now: platform.clock.now(),
+        }),
       (r) => ({ guess: r.guess, campaignId: r.campaignId }),
     );
     if (key) res.set('Idempotent-Replayed', String(result.replayed));
