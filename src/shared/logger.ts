@@ -8,6 +8,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { pid: process.pid },
+      serializers: { err: serializeError },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', '*.secret', '*.apiKey', '*.key', '*.authorization', '*.password'],
         censor: '[redacted]',
@@ -15,6 +16,18 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/**
+ * Errors as pino serializes them, without the fields in which PostgreSQL quotes row values (`detail`: "Key
+ * (code)=(SPRING-7Q4K) already exists.", `where`, `hint`): a logged constraint violation must not leak a code, an
+ * email address or a secret. The SQLSTATE `code`, `constraint`, `table` and `column` stay, which is what debugging needs.
+ */
+export function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown;
+  if (!serialized || typeof serialized !== 'object') return serialized;
+  const { detail: _detail, where: _where, hint: _hint, ...rest } = serialized as Record<string, unknown>;
+  return rest;
 }
 
 /** Masks a code for logs: enough to correlate, never enough to use. */
