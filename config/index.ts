@@ -39,6 +39,7 @@ export const configSchema = z.object({
   RUN_MIGRATIONS: bool.default(true),
   // Publications and delivery (issue 5)
   PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
+  PUBLIC_LINK_SECRET: z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   SMTP_URL: z.url().optional(),
   SMTP_POOL_MAX_CONNECTIONS: positiveInt.max(100).default(5),
   MAIL_FROM: z.string().min(3).default('Promo <no-reply@localhost>'),

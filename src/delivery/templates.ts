@@ -2,6 +2,7 @@ import { Liquid, type Template } from 'liquidjs';
 import type { Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { CreateTemplateInput } from './schemas.ts';
+import { type LinkSettings, voucherLinks } from './public-links.ts';
 
 /**
  * Liquid with the safety switches on: output HTML-escaped unless `| raw`, unknown variables and filters are
@@ -213,17 +214,12 @@ export function templateView(t: TemplateRow) {
   };
 }
 
-/** Public links to a voucher's renderings; email swaps qr_url for an inline image. */
-export function voucherLinks(baseUrl: string, code: string): { qr_url: string; barcode_url: string } {
-  const base = `${baseUrl.replace(/\/+$/, '')}/v1/vouchers/${encodeURIComponent(code)}`;
-  return { qr_url: `${base}/qr.png`, barcode_url: `${base}/barcode.png` };
-}
-
-export function sampleContext(baseUrl: string, customer?: Partial<RenderContext['customer']>, code = 'SAMPLE-CODE'): RenderContext {
+/** A context to preview a template with: a sample customer and voucher (links as real deliveries get them). */
+export function sampleContext(links: LinkSettings, customer?: Partial<RenderContext['customer']>, code = 'SAMPLE-CODE'): RenderContext {
   return {
     voucher: {
       code,
-      ...voucherLinks(baseUrl, code),
+      ...voucherLinks(links, code),
       expiration_date: new Date(Date.UTC(2030, 11, 31)),
       start_date: null,
       campaign_id: '00000000-0000-0000-0000-000000000000',

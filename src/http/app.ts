@@ -11,6 +11,7 @@ import { corsFromConfig, requestTimeout, securityHeaders, trustProxySetting } fr
 import { mountApiDocs } from './openapi.ts';
 import { openApiDocument } from './openapi-routes.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
+import { PUBLIC_PATH, publicLinksRouter } from './public-links.ts';
 import { v1RouteModules } from './routes/index.ts';
 
 export function createApp(platform: Platform): { app: Express; ctx: HttpContext } {
@@ -54,6 +55,7 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   for (const mount of v1RouteModules) mount(v1, ctx);
   app.use('/v1', v1);
+  app.use(PUBLIC_PATH, publicLinksRouter(platform));
 
   // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
   if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());

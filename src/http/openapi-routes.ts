@@ -569,6 +569,25 @@ export function routeSpecs(): RouteSpec[] {
       responses: { 200: image('image/png'), 304: { description: 'Not modified' } },
     },
 
+    ...(['qr', 'barcode'] as const).flatMap((kind) =>
+      (['png', 'svg'] as const).map(
+        (format): RouteSpec => ({
+          method: 'get',
+          path: `/public/vouchers/:code/${kind}.${format}`,
+          tag: 'vouchers',
+          auth: 'none',
+          params: { code: 'Voucher code, as in the signed link' },
+          query: z.object({ sig: z.string().describe('The signature from the link the platform made') }),
+          summary: `${kind === 'qr' ? 'QR code' : 'Barcode'} (${format.toUpperCase()}) behind a signed public link`,
+          description:
+            'The target of `{{ voucher.qr_url }}` / `{{ voucher.barcode_url }}` in templates when PUBLIC_LINK_SECRET is set. ' +
+            'No API key; a wrong or missing signature is 404 `link_not_found`.',
+          responses: { 200: image(format === 'png' ? 'image/png' : 'image/svg+xml') },
+          errors: [404],
+        }),
+      ),
+    ),
+
     // validation and redemption
     {
       method: 'post',

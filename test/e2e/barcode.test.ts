@@ -46,3 +46,47 @@ describe('voucher QR codes and barcodes', () => {
     expect((await p.api('/v1/vouchers/NOPE-NOPE/qr.png')).status).toBe(404);
   });
 });
+
+describe('signed public links to QR codes and barcodes (PUBLIC_LINK_SECRET)', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform({
+      workers: false,
+      env: { PUBLIC_BASE_URL: 'https://promo.example', PUBLIC_LINK_SECRET: 'test-link-secret-0123456789abcdefghij' },
+    });
+  });
+  afterAll(async () => {
+    await p?.destroy();
+  });
+
+  it('gives SMS and web templates public links that open without an API key, and only as signed', async () => {
+    const template = await p.call('/v1/templates', {
+      method: 'POST',
+      json: { name: 'SMS with QR', channel: 'sms', text: 'Your code {{ voucher.code }}: {{ voucher.qr_url }} {{ voucher.barcode_url }}' },
+    });
+    expect(template.status).toBe(201);
+    const preview = await p.call(`/v1/templates/${template.body.id}/preview`, { method: 'POST', json: { voucher: { code: 'SMS-7Q4K' } } });
+    const [qrUrl, barcodeUrl] = (preview.body.text as string).split(' ').slice(-2) as [string, string];
+    expect(qrUrl).toMatch(/^https:\/\/promo\.example\/public\/vouchers\/SMS-7Q4K\/qr\.png\?sig=[A-Za-z0-9_-]{22}$/);
+    const local = (url: string) => `${p.url}${new URL(url).pathname}${new URL(url).search}`;
+    const qr = await fetch(local(qrUrl));
+    expect(qr.status).toBe(200);
+    expect(qr.headers.get('content-type')).toBe('image/png');
+    expect(qr.headers.get('cache-control')).toContain('public');
+    expect(decodeQr(Buffer.from(await qr.arrayBuffer()))).toBe('SMS-7Q4K');
+    expect((await fetch(local(barcodeUrl))).status).toBe(200);
+    // Another code, another rendering, a changed or missing signature: the same 404.
+    const sig = new URL(qrUrl).searchParams.get('sig') as string;
+    const refused = [
+      `/public/vouchers/SMS-7Q4L/qr.png?sig=${sig}`,
+      `/public/vouchers/SMS-7Q4K/barcode.png?sig=${sig}`,
+      `/public/vouchers/SMS-7Q4K/qr.png?sig=${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`,
+      '/public/vouchers/SMS-7Q4K/qr.png',
+    ];
+    for (const path of refused) {
+      const res = await fetch(`${p.url}${path}`);
+      expect(res.status).toBe(404);
+      expect((await res.json()).code).toBe('link_not_found');
+    }
+  });
+});
