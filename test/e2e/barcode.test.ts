@@ -86,7 +86,7 @@ describe('signed public links to QR codes and barcodes (PUBLIC_LINK_SECRET)', ()
     for (const path of refused) {
       const res = await fetch(`${p.url}${path}`);
       expect(res.status).toBe(404);
-      expect((await res.json()).code).toBe('link_not_found');
+      expect(((await res.json()) as { code: string }).code).toBe('link_not_found');
     }
   });
 });
