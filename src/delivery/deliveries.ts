@@ -7,9 +7,9 @@ import { messages } from '../shared/metrics.ts';
 import { Batcher } from './batcher.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
+import { voucherLinks } from './public-links.ts';
 import { createSmsProvider, type SmsProvider } from './sms.ts';
 import { symbolFor } from './symbol-cache.ts';
-import { voucherLinks } from './public-links.ts';
 import { type RenderContext, renderTemplate, type TemplateRow, usesQrInHtml } from './templates.ts';
 
 export type DeliveryStatus = 'queued' | 'sent' | 'failed' | 'bounced';

@@ -1,8 +1,8 @@
 import { Liquid, type Template } from 'liquidjs';
 import type { Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { CreateTemplateInput } from './schemas.ts';
 import { type LinkSettings, voucherLinks } from './public-links.ts';
+import type { CreateTemplateInput } from './schemas.ts';
 
 /**
  * Liquid with the safety switches on: output HTML-escaped unless `| raw`, unknown variables and filters are

@@ -33,11 +33,14 @@ export const templateRoutes: RouteModule = (router, { platform }) => {
   router.post('/templates/:id/preview', async (req, res) => {
     const input = parse(previewTemplateSchema, req.body);
     const t = await getTemplate(platform.db, req.params.id);
-    const rendered = await renderTemplate(t, sampleContext(
+    const rendered = await renderTemplate(
+      t,
+      sampleContext(
         { baseUrl: platform.config.PUBLIC_BASE_URL, secret: platform.config.PUBLIC_LINK_SECRET },
         input.customer,
         input.voucher?.code,
-      ));
+      ),
+    );
     res.json({ template_id: t.id, channel: t.channel, ...rendered });
   });
 };
