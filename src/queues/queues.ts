@@ -18,9 +18,15 @@ export interface QueueSet {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string): QueueSet {
+/**
+ * One Queue per name and a FlowProducer, all on the shared producer connection. They re-emit that connection's
+ * errors; `onError` hears them (without a listener BullMQ prints them raw to stderr, outside the JSON logs).
+ */
+export function createQueues(connection: Redis, prefix: string, onError: (error: Error) => void): QueueSet {
   const queues = new Map<QueueName, Queue>(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })]));
   const flows = new FlowProducer({ connection, prefix });
+  for (const queue of queues.values()) queue.on('error', onError);
+  flows.on('error', onError);
   return {
     prefix,
     flows,
