@@ -81,6 +81,7 @@ export const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(15_000),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_SECRET_ENCRYPTION_KEY: z.string().optional(),
+  WEBHOOK_SECRET_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   WEBHOOK_DISABLE_AFTER_MS: positiveInt.default(5 * 24 * 3600 * 1000),
   WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),

@@ -10,6 +10,7 @@ import { createApp } from '../http/app.ts';
 import { startMetricsServer } from '../observability/metrics-endpoint.ts';
 import { createPlatform, type Platform, type PlatformOptions } from '../platform.ts';
 import { registerQueueSource } from '../shared/metrics.ts';
+import { reencryptWebhookSecrets } from '../webhooks/secret-rotation.ts';
 
 export interface RunOptions extends PlatformOptions {
   api: boolean;
@@ -34,6 +35,11 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
   const queues = options.workers ? selectedQueues(config.WORKER_QUEUES) : [];
   const platform = await createPlatform(config, options);
   if (config.PROMO_BOOTSTRAP_KEY) await ensureBootstrapKey(platform.db, config.PROMO_BOOTSTRAP_KEY);
+  if (config.WEBHOOK_SECRET_ENCRYPTION_KEY_PREVIOUS) {
+    const result = await reencryptWebhookSecrets(platform.db, config, platform.logger);
+    if (result.unreadable === 0) platform.logger.info(result, 'webhook secrets are under the current key; the previous key can go');
+    else platform.logger.error(result, 'some webhook secrets open with no configured key');
+  }
 
   const unregisterQueues = registerQueueSource(platform.queues);
   const workers = options.workers ? startWorkers(platform, registry, queues) : undefined;

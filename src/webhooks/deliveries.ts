@@ -7,7 +7,7 @@ import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
-import { cachedDecryptSecret, secretEncryptionKey } from './secrets.ts';
+import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
 import { signedHeaders, webhookBody } from './signing.ts';
 import { iso, ms, type Timestamp } from './time.ts';
 
@@ -156,11 +156,11 @@ export async function deliverWebhook(
     return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
   }
 
-  const key = secretEncryptionKey(config);
+  const keys = secretDecryptionKeys(config);
   const attemptedAt = clock.now();
-  const secrets = [cachedDecryptSecret(key, row.secret_encrypted)];
+  const secrets = [cachedDecryptSecret(keys, row.secret_encrypted)];
   if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
-    secrets.push(cachedDecryptSecret(key, row.previous_secret_encrypted));
+    secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
   }
   const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
   // The signature timestamp is wall-clock time: receivers compare it with theirs.

@@ -15,8 +15,25 @@ export function secretEncryptionKey(config: Config): Buffer {
       throw new Error('WEBHOOK_SECRET_ENCRYPTION_KEY must be set in production (32 bytes, hex or base64)');
     return DEV_KEY;
   }
+  return parseKey(raw, 'WEBHOOK_SECRET_ENCRYPTION_KEY');
+}
+
+/**
+ * Every key a stored secret may be encrypted under, current first: WEBHOOK_SECRET_ENCRYPTION_KEY, then the
+ * comma-separated WEBHOOK_SECRET_ENCRYPTION_KEY_PREVIOUS kept while a key change is rolled out.
+ */
+export function secretDecryptionKeys(config: Config): Buffer[] {
+  const previous = (config.WEBHOOK_SECRET_ENCRYPTION_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((k) => parseKey(k, 'WEBHOOK_SECRET_ENCRYPTION_KEY_PREVIOUS'));
+  return [secretEncryptionKey(config), ...previous];
+}
+
+function parseKey(raw: string, name: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
-  if (key.length !== 32) throw new Error('WEBHOOK_SECRET_ENCRYPTION_KEY must be 32 bytes (64 hex characters or base64)');
+  if (key.length !== 32) throw new Error(`${name} must be 32 bytes (64 hex characters or base64)`);
   return key;
 }
 
@@ -35,15 +52,28 @@ export function encryptSecret(key: Buffer, secret: string): string {
 
 const decrypted = new Map<string, string>();
 
-/** decryptSecret with a small cache: every delivery signs, and its endpoint's secret rarely changes. */
-export function cachedDecryptSecret(key: Buffer, stored: string): string {
+/** decryptWithAnyKey with a small cache: every delivery signs, and its endpoint's secret rarely changes. */
+export function cachedDecryptSecret(keys: readonly Buffer[], stored: string): string {
   let secret = decrypted.get(stored);
   if (secret === undefined) {
-    secret = decryptSecret(key, stored);
+    secret = decryptWithAnyKey(keys, stored).secret;
     if (decrypted.size >= 1_000) decrypted.clear();
     decrypted.set(stored, secret);
   }
   return secret;
+}
+
+/** Decrypts under the first key that opens it (GCM's tag fails for any other); `keyIndex` 0 is the current key. */
+export function decryptWithAnyKey(keys: readonly Buffer[], stored: string): { secret: string; keyIndex: number } {
+  let failure: unknown;
+  for (const [keyIndex, key] of keys.entries()) {
+    try {
+      return { secret: decryptSecret(key, stored), keyIndex };
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure ?? new Error('no webhook secret key configured');
 }
 
 export function decryptSecret(key: Buffer, stored: string): string {
