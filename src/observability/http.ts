@@ -8,8 +8,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** This request's id (also the X-Request-Id response header). */
     readonly id: string;
-    /** A logger bound to this request's id. */
-    readonly log: Logger;
+    /** A logger bound to this request's id (made on first use). */
+    readonly log: Logger | undefined;
   }
 }
 
@@ -73,7 +73,9 @@ function installRequestAccessors(): void {
     log: {
       configurable: true,
       get(this: TrackedRequest) {
-        this[CHILD_LOGGER] ??= (this[LOGGER] as Logger).child({ reqId: this.id });
+        // Undefined on a request that did not pass requestLogging (another express app in the same process).
+        const logger = this[LOGGER];
+        if (logger) this[CHILD_LOGGER] ??= logger.child({ reqId: this.id });
         return this[CHILD_LOGGER];
       },
     },
