@@ -7,7 +7,7 @@ import { messages } from '../shared/metrics.ts';
 import { Batcher } from './batcher.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
-import { voucherLinks } from './public-links.ts';
+import { linkSettings, voucherLinks } from './public-links.ts';
 import { createSmsProvider, type SmsProvider } from './sms.ts';
 import { symbolFor } from './symbol-cache.ts';
 import { type RenderContext, renderTemplate, type TemplateRow, usesQrInHtml } from './templates.ts';
@@ -324,7 +324,7 @@ function contextFromRow(config: Config, d: DeliveryRow, r: ContextRow | null): D
     context: {
       voucher: {
         code: r.code,
-        ...voucherLinks({ baseUrl: config.PUBLIC_BASE_URL, secret: config.PUBLIC_LINK_SECRET }, r.code),
+        ...voucherLinks(linkSettings(config), r.code),
         expiration_date: r.expiration_date ? new Date(r.expiration_date) : null,
         start_date: r.start_date ? new Date(r.start_date) : null,
         campaign_id: r.campaign_id,

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../../config/index.ts';
 import type { SymbolFormat, SymbolKind } from './symbols.ts';
 
 export interface LinkSettings {
@@ -7,12 +8,10 @@ export interface LinkSettings {
   secret?: string;
 }
 
-export const SYMBOL_FILES: { kind: SymbolKind; format: SymbolFormat }[] = [
-  { kind: 'qr', format: 'png' },
-  { kind: 'qr', format: 'svg' },
-  { kind: 'barcode', format: 'png' },
-  { kind: 'barcode', format: 'svg' },
-];
+/** The link settings a platform's configuration gives. */
+export function linkSettings(config: Pick<Config, 'PUBLIC_BASE_URL' | 'PUBLIC_LINK_SECRET'>): LinkSettings {
+  return { baseUrl: config.PUBLIC_BASE_URL, secret: config.PUBLIC_LINK_SECRET };
+}
 
 /** The signature of one rendering of one code: HMAC-SHA256, 128 bits in base64url. */
 function signature(secret: string, kind: SymbolKind, format: SymbolFormat, code: string): string {

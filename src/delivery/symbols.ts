@@ -4,6 +4,15 @@ import QRCode from 'qrcode';
 export type SymbolKind = 'qr' | 'barcode';
 export type SymbolFormat = 'svg' | 'png';
 
+/** Every rendering a voucher has, and the media type of each format. */
+export const SYMBOL_FILES: readonly { kind: SymbolKind; format: SymbolFormat }[] = [
+  { kind: 'qr', format: 'png' },
+  { kind: 'qr', format: 'svg' },
+  { kind: 'barcode', format: 'png' },
+  { kind: 'barcode', format: 'svg' },
+];
+export const SYMBOL_CONTENT_TYPES: Record<SymbolFormat, string> = { svg: 'image/svg+xml', png: 'image/png' };
+
 /** QR (error correction M, quiet zone included) or Code 128 with the human-readable code under the bars. */
 export async function renderSymbol(kind: SymbolKind, format: SymbolFormat, code: string): Promise<Buffer> {
   if (kind === 'qr') {

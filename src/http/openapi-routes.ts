@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as authSchemas from '../auth/schemas.ts';
 import * as campaignsSchemas from '../campaigns/schemas.ts';
 import * as deliverySchemas from '../delivery/schemas.ts';
+import { SYMBOL_CONTENT_TYPES, SYMBOL_FILES } from '../delivery/symbols.ts';
 import * as distributionsSchemas from '../distributions/schemas.ts';
 import * as expirySchemas from '../expiry/schemas.ts';
 import * as exportsSchemas from '../exports/schemas.ts';
@@ -569,23 +570,21 @@ export function routeSpecs(): RouteSpec[] {
       responses: { 200: image('image/png'), 304: { description: 'Not modified' } },
     },
 
-    ...(['qr', 'barcode'] as const).flatMap((kind) =>
-      (['png', 'svg'] as const).map(
-        (format): RouteSpec => ({
-          method: 'get',
-          path: `/public/vouchers/:code/${kind}.${format}`,
-          tag: 'vouchers',
-          auth: 'none',
-          params: { code: 'Voucher code, as in the signed link' },
-          query: z.object({ sig: z.string().describe('The signature from the link the platform made') }),
-          summary: `${kind === 'qr' ? 'QR code' : 'Barcode'} (${format.toUpperCase()}) behind a signed public link`,
-          description:
-            'The target of `{{ voucher.qr_url }}` / `{{ voucher.barcode_url }}` in templates when PUBLIC_LINK_SECRET is set. ' +
-            'No API key; a wrong or missing signature is 404 `link_not_found`.',
-          responses: { 200: image(format === 'png' ? 'image/png' : 'image/svg+xml') },
-          errors: [404],
-        }),
-      ),
+    ...SYMBOL_FILES.map(
+      ({ kind, format }): RouteSpec => ({
+        method: 'get',
+        path: `/public/vouchers/:code/${kind}.${format}`,
+        tag: 'vouchers',
+        auth: 'none',
+        params: { code: 'Voucher code, as in the signed link' },
+        query: z.object({ sig: z.string().describe('The signature from the link the platform made') }),
+        summary: `${kind === 'qr' ? 'QR code' : 'Barcode'} (${format.toUpperCase()}) behind a signed public link`,
+        description:
+          'The target of `{{ voucher.qr_url }}` / `{{ voucher.barcode_url }}` in templates when PUBLIC_LINK_SECRET is set. ' +
+          'No API key; a wrong or missing signature is 404 `link_not_found`.',
+        responses: { 200: image(SYMBOL_CONTENT_TYPES[format]) },
+        errors: [404],
+      }),
     ),
 
     // validation and redemption

@@ -1,12 +1,11 @@
 import express, { type Router } from 'express';
-import { SYMBOL_FILES, verifySymbolSignature } from '../delivery/public-links.ts';
+import { verifySymbolSignature } from '../delivery/public-links.ts';
 import { symbolFor } from '../delivery/symbol-cache.ts';
+import { SYMBOL_CONTENT_TYPES, SYMBOL_FILES } from '../delivery/symbols.ts';
 import type { Platform } from '../platform.ts';
 import { problem, sendProblem } from './problem.ts';
 
 export const PUBLIC_PATH = '/public';
-
-const CONTENT_TYPES = { svg: 'image/svg+xml', png: 'image/png' } as const;
 
 /**
  * `GET /public/vouchers/{code}/qr.png?sig=…` (and qr.svg, barcode.png, barcode.svg): the renderings behind the
@@ -24,7 +23,7 @@ export function publicLinksRouter(platform: Platform): Router {
         sendProblem(res, problem(404, 'link_not_found', 'This link is not valid.'));
         return;
       }
-      res.set('Cache-Control', 'public, max-age=86400, immutable').type(CONTENT_TYPES[format]);
+      res.set('Cache-Control', 'public, max-age=86400, immutable').type(SYMBOL_CONTENT_TYPES[format]);
       res.send(await symbolFor(kind, format, code));
     });
   }

@@ -1,3 +1,4 @@
+import { linkSettings } from '../../delivery/public-links.ts';
 import { createTemplateSchema, previewTemplateSchema } from '../../delivery/schemas.ts';
 import {
   createTemplate,
@@ -33,14 +34,7 @@ export const templateRoutes: RouteModule = (router, { platform }) => {
   router.post('/templates/:id/preview', async (req, res) => {
     const input = parse(previewTemplateSchema, req.body);
     const t = await getTemplate(platform.db, req.params.id);
-    const rendered = await renderTemplate(
-      t,
-      sampleContext(
-        { baseUrl: platform.config.PUBLIC_BASE_URL, secret: platform.config.PUBLIC_LINK_SECRET },
-        input.customer,
-        input.voucher?.code,
-      ),
-    );
+    const rendered = await renderTemplate(t, sampleContext(linkSettings(platform.config), input.customer, input.voucher?.code));
     res.json({ template_id: t.id, channel: t.channel, ...rendered });
   });
 };
