@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Platform } from '../platform.ts';
 import { DURABLE_WORK, type DurableWork, type FlowRequest, type JobName, jobIdOf, payloadProblem } from './catalog.ts';
-import { enqueueFlow, findJob } from './enqueue.ts';
+import { enqueueBulk, enqueueFlow, findJob } from './enqueue.ts';
 
 /**
  * PostgreSQL is the record of what is owed; Redis only schedules it. For every kind of durable work in the catalogue
@@ -28,6 +29,7 @@ export interface RecreatedJob {
 }
 
 const PAGE = 1_000;
+const ROUND_LOCK_MS = 30_000;
 /** Job lookups in flight at once (pipelined on the one producer connection). */
 const LOOKUPS = 200;
 
@@ -47,7 +49,23 @@ function kinds(only?: readonly JobName[]): Kind[] {
     .map(([name, spec]) => ({ name, spec }));
 }
 
-/** One round over every kind (or the `only` ones); returns the jobs it re-created. */
+/**
+ * The scheduled round: one at a time across every process (a round that runs longer than RECONCILE_INTERVAL_MS is
+ * not joined by the next tick); 'busy' when another round holds the lock. A process that dies mid-round leaves the
+ * lock to expire after ROUND_LOCK_MS.
+ */
+export async function reconcileRound(platform: Platform): Promise<RecreatedJob[] | 'busy'> {
+  const lock = `${platform.config.QUEUE_PREFIX}:reconcile:lock`;
+  const token = randomUUID();
+  if ((await platform.redis.set(lock, token, 'PX', ROUND_LOCK_MS, 'NX')) !== 'OK') return 'busy';
+  try {
+    return await reconcileLostWork(platform);
+  } finally {
+    if ((await platform.redis.get(lock).catch(() => null)) === token) await platform.redis.del(lock).catch(() => undefined);
+  }
+}
+
+/** One pass over every kind (or the `only` ones); returns the jobs it re-created. */
 export async function reconcileLostWork(platform: Platform, options: ReconcileOptions = {}): Promise<RecreatedJob[]> {
   const recreated: RecreatedJob[] = [];
   for (const kind of kinds(options.only)) recreated.push(...(await reconcileKind(platform, kind, options)));
@@ -155,16 +173,21 @@ async function recreate(platform: Platform, kind: Kind, due: Owed[], missingKey:
   // Read the rows again: one whose job finished or moved on meanwhile was being worked on, not lost.
   const { rows } = await platform.db.query<{ id: string }>(owedSql(kind.spec, 'id = any($1::uuid[])'), [due.map((o) => o.rowId)]);
   const still = new Map(rows.map((row) => [row.id, owedOf(platform, kind, row)]));
-  const recreated: RecreatedJob[] = [];
-  for (const owed of due) {
+  const lost = due.flatMap((owed) => {
     const now = still.get(owed.rowId);
-    if (!now || now.jobId !== owed.jobId) continue;
+    if (!now || now.jobId !== owed.jobId) return [];
+    // A row the catalogue cannot turn into a valid job is reported, not retried into a job that would only fail.
     const problem = invalidPayload(now.request);
-    if (problem) throw new Error(`durable work ${kind.name} built an invalid payload for row ${owed.rowId}: ${problem}`);
-    if (owed.finished) await owed.finished.remove().catch(() => undefined);
-    await enqueueFlow(platform.queues, now.request);
-    recreated.push({ name: kind.name, jobId: owed.jobId, rowId: owed.rowId });
-  }
+    if (problem) platform.logger.error({ kind: kind.name, rowId: owed.rowId, problem }, 'durable work row builds an invalid payload');
+    return problem ? [] : [{ ...owed, request: now.request }];
+  });
+  await Promise.all(lost.map((owed) => owed.finished?.remove().catch(() => undefined)));
+  // Single jobs in bulk; flows one by one (each is one MULTI with its children).
+  await enqueueBulk(
+    platform.queues,
+    lost.filter((owed) => !owed.request.children?.length).map((owed) => owed.request),
+  );
+  for (const owed of lost) if (owed.request.children?.length) await enqueueFlow(platform.queues, owed.request);
   await platform.redis.hdel(missingKey, ...due.map((o) => o.jobId));
-  return recreated;
+  return lost.map((owed) => ({ name: kind.name, jobId: owed.jobId, rowId: owed.rowId }));
 }
