@@ -86,7 +86,7 @@ describe('outbox relay', () => {
     const queue = platform.queues.get('webhook');
     const deliverJobId = (deliveryId: string, round: number, attempt: number) =>
       jobIdOf('webhook.deliver', { deliveryId, round, attempt }) as string;
-    const requeueOverdueDeliveries = async () => (await reconcileLostWork(platform, { only: ['webhook.deliver'], missingForMs: 0 })).length;
+    const reconcileWebhookAttempts = async () => (await reconcileLostWork(platform, { only: ['webhook.deliver'], missingForMs: 0 })).length;
     const { rows } = await platform.db.query<{ id: string }>(
       `update webhook_deliveries set next_attempt_at = now() - interval '1 hour' where status = 'pending' returning id`,
     );
@@ -97,10 +97,10 @@ describe('outbox relay', () => {
     const keptJob = await queue.getJob(deliverJobId(kept.id, 1, 1));
     expect(keptJob).toBeDefined();
 
-    expect(await requeueOverdueDeliveries()).toBe(1);
+    expect(await reconcileWebhookAttempts()).toBe(1);
     expect(await queue.getJob(deliverJobId(lost.id, 1, 1))).toBeDefined();
     expect((await queue.getJob(deliverJobId(kept.id, 1, 1)))?.timestamp).toBe(keptJob?.timestamp);
-    expect(await requeueOverdueDeliveries()).toBe(0);
+    expect(await reconcileWebhookAttempts()).toBe(0);
   });
 
   it('lists events in commit order: a slow transaction never lands behind a cursor', async () => {
