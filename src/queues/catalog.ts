@@ -78,12 +78,14 @@ const rowId = z.guid();
 const index = z.number().int().min(0);
 const noPayload = z.object({});
 
+/** A job about one row: its payload is `{ [key]: <row id> }`, its job id `<prefix>-<row id>`. */
+function rowJob<K extends string>(queue: QueueName, key: K, prefix: string, options?: JobSpec<z.ZodType>['options']) {
+  const payload = z.object({ [key]: rowId } as { [P in K]: typeof rowId });
+  return job({ queue, payload, options, jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}` });
+}
+
 const JOBS = {
-  'generation.finalize': job({
-    queue: 'generation',
-    payload: z.object({ generationId: rowId }),
-    jobId: (p) => `gen-${p.generationId}`,
-  }),
+  'generation.finalize': rowJob('generation', 'generationId', 'gen'),
   'generation.chunk': job({
     queue: 'generation-chunk',
     payload: z.object({ generationId: rowId, chunkIndex: index, size: z.number().int().positive() }),
@@ -91,34 +93,17 @@ const JOBS = {
     options: { ignoreDependencyOnFailure: true },
     jobId: (p) => `gen-${p.generationId}-chunk-${p.chunkIndex}`,
   }),
-  'delivery.email': job({
-    queue: 'delivery-email',
-    payload: z.object({ deliveryId: rowId }),
-    options: deliveryOptions,
-    jobId: (p) => `dlv-${p.deliveryId}`,
-  }),
-  'delivery.sms': job({
-    queue: 'delivery-sms',
-    payload: z.object({ deliveryId: rowId }),
-    options: deliveryOptions,
-    jobId: (p) => `dlv-${p.deliveryId}`,
-  }),
-  'distribution.finalize': job({
-    queue: 'distribution',
-    payload: z.object({ distributionId: rowId }),
-    jobId: (p) => `dist-${p.distributionId}`,
-  }),
+  // One message; a queue per channel so each provider has its own send rate.
+  'delivery.email': rowJob('delivery-email', 'deliveryId', 'dlv', deliveryOptions),
+  'delivery.sms': rowJob('delivery-sms', 'deliveryId', 'dlv', deliveryOptions),
+  'distribution.finalize': rowJob('distribution', 'distributionId', 'dist'),
   'distribution.chunk': job({
     queue: 'distribution-chunk',
     payload: z.object({ distributionId: rowId, chunkIndex: index }),
     options: { ignoreDependencyOnFailure: true },
     jobId: (p) => `dist-${p.distributionId}-chunk-${p.chunkIndex}`,
   }),
-  'business-event.process': job({
-    queue: 'business-events',
-    payload: z.object({ eventId: rowId }),
-    jobId: (p) => `evt-${p.eventId}`,
-  }),
+  'business-event.process': rowJob('business-events', 'eventId', 'evt'),
   'outbox.relay': job({
     queue: 'outbox',
     payload: noPayload,
@@ -161,11 +146,7 @@ const JOBS = {
     payload: z.object({ day: z.iso.date().optional() }),
     options: SCHEDULED_RUN,
   }),
-  'export.run': job({
-    queue: 'exports',
-    payload: z.object({ exportId: rowId }),
-    jobId: (p) => `export-${p.exportId}`,
-  }),
+  'export.run': rowJob('exports', 'exportId', 'export'),
   'export.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),

@@ -75,6 +75,17 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     return seen;
   };
 
+  /** Waits until some of the work is done and some is not: the moment to pull Redis out from under it. */
+  const midway = (done: () => Promise<number> | number, from: number, total: number) =>
+    waitFor(
+      async () => {
+        const n = await done();
+        return n >= from && n < total;
+      },
+      60_000,
+      5,
+    );
+
   async function flush(): Promise<void> {
     expect(await flushPrefix(TEST_REDIS, p.config.QUEUE_PREFIX)).toBeGreaterThan(0);
   }
@@ -85,14 +96,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     expect(requested.status).toBe(202);
     const id = requested.body.id as string;
     const generation = async () => (await p.call(`/v1/generations/${id}`)).body;
-    await waitFor(
-      async () => {
-        const g = await generation();
-        return g.generated >= 10_000 && g.generated < 150_000;
-      },
-      60_000,
-      10,
-    );
+    await midway(async () => (await generation()).generated, 10_000, 150_000);
     await flush();
     expect(await generation()).toMatchObject({ status: 'running' });
 
@@ -131,14 +135,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     expect(res.status).toBe(202);
     const id = res.body.id as string;
     const chunksDone = () => count('select count(*)::int as n from distribution_chunks where distribution_id = $1', [id]);
-    await waitFor(
-      async () => {
-        const done = await chunksDone();
-        return done >= 3 && done < 60;
-      },
-      60_000,
-      5,
-    );
+    await midway(chunksDone, 3, 60);
     await flush();
     const mine = () => sink.received.filter((m) => m.to[0]?.startsWith('dist'));
     expect(mine().length).toBeLessThan(600);
@@ -178,14 +175,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     const processed = () =>
       count(`select count(*)::int as n from business_events where type = 'order.flushed' and status = 'processed'`, []);
     const texted = () => twilio.requests.filter((r) => phones.includes(r.form.get('To') ?? ''));
-    await waitFor(
-      async () => {
-        const n = await processed();
-        return n >= 5 && n < 100;
-      },
-      60_000,
-      5,
-    );
+    await midway(processed, 5, 100);
     await flush();
     expect(texted().length).toBeLessThan(100);
 
@@ -215,7 +205,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
       });
     const early = await emit(300, 0);
     const [first] = endpoints as [WebhookReceiver, WebhookReceiver];
-    await waitFor(async () => first.received.length >= 30 && first.received.length < 300, 60_000, 5);
+    await midway(() => first.received.length, 30, 300);
     await flush();
     // Written while the relay's scheduler is gone: relayed once the scheduler is re-asserted.
     const late = await emit(20, 300);

@@ -11,9 +11,7 @@ describe('workers and schedules held to the catalogue', () => {
     // Schedules are re-asserted every 10 minutes here: only a reconnect can bring them back within the test.
     p = await startTestPlatform({ api: false, env: { RECONCILE_INTERVAL_MS: '600000', EXPIRY_SWEEP_CRON: '0 0 0 1 1 *' } });
   });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  afterAll(() => p?.destroy());
 
   it('fails a job whose payload does not match its schema at once, naming the job and the fields, and keeps working', async () => {
     // Straight onto the queue, as an old producer or a hand-written job might: enqueue would not compile this.
