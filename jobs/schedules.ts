@@ -1,6 +1,6 @@
 import type { Platform } from '../src/platform.ts';
 import { type QueueName, queueOf, SCHEDULE_IDS, scheduleOf } from '../src/queues/catalog.ts';
-import { assertSchedule } from '../src/queues/enqueue.ts';
+import { assertSchedule, retireSchedules } from '../src/queues/enqueue.ts';
 
 export interface ScheduleKeeper {
   /** Settles after the first attempt to assert every schedule (it logs and retries when Redis is away). */
@@ -33,12 +33,21 @@ export function keepSchedules(platform: Platform, served: readonly QueueName[]):
     }
   };
 
+  const retire = async () => {
+    try {
+      const retired = (await Promise.all(served.map((queue) => retireSchedules(platform.queues, queue)))).flat();
+      if (retired.length > 0) logger.info({ schedules: retired }, 'job schedulers the catalogue no longer has removed');
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'stale job schedulers not checked');
+    }
+  };
+
   const onReady = () => void assertAll();
   redis.on('ready', onReady);
   const timer = setInterval(onReady, config.RECONCILE_INTERVAL_MS);
   timer.unref();
   return {
-    ready: assertAll(),
+    ready: Promise.all([retire(), assertAll()]).then(() => undefined),
     close() {
       closed = true;
       clearInterval(timer);

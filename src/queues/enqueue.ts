@@ -9,6 +9,7 @@ import {
   jobIdOf,
   type QueueName,
   queueOf,
+  SCHEDULE_IDS,
   type ScheduleId,
   scheduleOf,
 } from './catalog.ts';
@@ -77,6 +78,17 @@ export async function parentOf(queues: QueueSet, job: Job): Promise<Job | undefi
   if (!job.parent?.id) return undefined;
   const queue = job.parent.queueKey.slice(queues.prefix.length + 1) as QueueName;
   return queues.get(queue).getJob(job.parent.id);
+}
+
+/**
+ * Removes the schedulers of a queue that the catalogue no longer has (a job renamed or retired by an upgrade), whose
+ * jobs would otherwise fail with no handler at every tick. Returns their ids.
+ */
+export async function retireSchedules(queues: QueueSet, queue: QueueName): Promise<string[]> {
+  const q = queues.get(queue);
+  const stale = (await q.getJobSchedulers()).map((s) => s.key).filter((key) => !(SCHEDULE_IDS as string[]).includes(key));
+  for (const key of stale) await q.removeJobScheduler(key);
+  return stale;
 }
 
 /** Creates the schedule's job scheduler, or updates it to the current configuration (idempotent per id). */

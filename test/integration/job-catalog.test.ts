@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_IDS } from '../../src/queues/catalog.ts';
-import { enqueue } from '../../src/queues/enqueue.ts';
+import { enqueue, retireSchedules } from '../../src/queues/enqueue.ts';
 import { startTestPlatform, TEST_REDIS, type TestPlatform, waitFor } from '../support/platform.ts';
 import { flushPrefix } from '../support/redis-server.ts';
 
@@ -41,5 +41,15 @@ describe('workers and schedules held to the catalogue', () => {
     p.platform.redis.disconnect(true);
     await waitFor(async () => (await scheduled()).length === SCHEDULE_IDS.length, 10_000);
     expect((await scheduled()).sort()).toEqual([...SCHEDULE_IDS].sort());
+  });
+
+  it('removes schedulers the catalogue no longer has (left by an earlier version), and only those', async () => {
+    const queue = p.platform.queues.get('generation');
+    // What the version before the catalogue registered: its job has no handler any more.
+    await queue.upsertJobScheduler('generation-recover', { pattern: '*/30 * * * * *' }, { name: 'generation.recover', data: {} });
+    expect(await retireSchedules(p.platform.queues, 'generation')).toEqual(['generation-recover']);
+    expect(await queue.getJobSchedulers()).toEqual([]);
+    expect(await retireSchedules(p.platform.queues, 'maintenance')).toEqual([]);
+    expect((await p.platform.queues.get('maintenance').getJobSchedulers()).map((s) => s.key)).toContain('work-reconcile');
   });
 });
