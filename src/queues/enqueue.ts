@@ -41,7 +41,9 @@ export async function enqueueBulk(queues: QueueSet, requests: readonly JobReques
   const byQueue = new Map<QueueName, JobRequest[]>();
   for (const request of requests) {
     const queue = queueOf(request.name);
-    byQueue.set(queue, [...(byQueue.get(queue) ?? []), request]);
+    const list = byQueue.get(queue);
+    if (list) list.push(request);
+    else byQueue.set(queue, [request]);
   }
   for (const [queue, list] of byQueue) {
     for (let i = 0; i < list.length; i += BULK_SIZE) {
