@@ -21,6 +21,14 @@ export const configSchema = z.object({
   GENERATION_CHUNK_SIZE: positiveInt.max(1_000_000).default(50_000),
   GENERATION_CONCURRENCY: positiveInt.max(64).default(2),
   GENERATION_MAX_COUNT: positiveInt.default(50_000_000),
+  // Imports of existing codes (issue 15)
+  IMPORT_CHUNK_SIZE: positiveInt.max(1_000_000).default(50_000),
+  IMPORT_CONCURRENCY: positiveInt.max(64).default(2),
+  IMPORT_MAX_ROWS: positiveInt.default(50_000_000),
+  IMPORT_JSON_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
+    .default('32mb'),
   WORKER_CONCURRENCY: positiveInt.max(256).default(8),
   WORKER_QUEUES: z.string().default('*'),
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),

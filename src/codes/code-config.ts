@@ -29,6 +29,13 @@ export function resolveCodeShape(config: CodeConfig = {}): CodeShape {
   return { alphabet, template, randomCount, spaceKey: `${template}|${alphabet}` };
 }
 
+/** The platform's rule for any code, whatever a campaign's shape: 1 to 96 printable ASCII characters, no spaces. */
+const WELL_FORMED_CODE = /^[\x21-\x7e]{1,96}$/;
+
+export function isWellFormedCode(code: string): boolean {
+  return WELL_FORMED_CODE.test(code);
+}
+
 /** The form codes are stored and compared in: trimmed and upper-cased. */
 export function normalizeCode(code: string): string {
   return code.trim().toUpperCase();
@@ -36,11 +43,25 @@ export function normalizeCode(code: string): string {
 
 /** Whether `code` (normalized) could have been produced by `shape`. */
 export function matchesShape(code: string, shape: CodeShape): boolean {
-  if (code.length !== shape.template.length) return false;
-  for (let i = 0; i < code.length; i++) {
-    const t = shape.template[i] as string;
-    const c = code[i] as string;
-    if (t === RANDOM_PLACEHOLDER ? !shape.alphabet.includes(c) : t !== c) return false;
+  return shapeMismatch(code, shape) === null;
+}
+
+/**
+ * Why `code` (normalized) could not have been produced by `shape`, or null when it could. The reason names the
+ * position and the template, never the code's own characters (it ends up in reports, and codes are secrets).
+ */
+export function shapeMismatch(code: string, shape: CodeShape): string | null {
+  const { template, alphabet } = shape;
+  if (code.length !== template.length) {
+    return `is ${code.length} characters long; the campaign's codes are ${template.length} (template ${template})`;
   }
-  return true;
+  for (let i = 0; i < code.length; i++) {
+    const t = template[i] as string;
+    if (t === RANDOM_PLACEHOLDER) {
+      if (!alphabet.includes(code[i] as string)) return `character ${i + 1} is not in the campaign's charset ${alphabet}`;
+    } else if (t !== code[i]) {
+      return `character ${i + 1} differs from the campaign's template ${template}`;
+    }
+  }
+  return null;
 }

@@ -52,6 +52,11 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   v1.use(requireApiKey(ctx.authenticator));
   // Up to 10,000 inline recipients per distribution need more than the general body limit.
   v1.use('/campaigns/:id/distributions', express.json({ limit: '8mb', type: ['application/json', 'application/*+json'] }));
+  // JSON imports are arrays of codes (CSV uploads are streamed, of any size).
+  v1.use(
+    '/campaigns/:id/imports',
+    express.json({ limit: config.IMPORT_JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+  );
   v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   for (const mount of v1RouteModules) mount(v1, ctx);
   app.use('/v1', v1);

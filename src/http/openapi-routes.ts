@@ -8,6 +8,7 @@ import * as distributionsSchemas from '../distributions/schemas.ts';
 import * as expirySchemas from '../expiry/schemas.ts';
 import * as exportsSchemas from '../exports/schemas.ts';
 import * as generationsSchemas from '../generations/schemas.ts';
+import * as importsSchemas from '../imports/schemas.ts';
 import * as publicationsSchemas from '../publications/schemas.ts';
 import * as queuesFailedJobs from '../queues/failed-jobs.ts';
 import * as redemptionsSchemas from '../redemptions/schemas.ts';
@@ -61,6 +62,7 @@ const examples = {
     code: 'SPRING-7KQ2-M9XD',
     campaign_id: CAMPAIGN_ID,
     generation_id: GENERATION_ID,
+    import_id: null,
     status: 'active',
     active: true,
     redemption_count: 0,
@@ -89,6 +91,21 @@ const examples = {
     attempisoTsmade: 8,
     failed_at: ts,
     created_at: ts,
+  },
+  import: {
+    id: '6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c',
+    campaign_id: CAMPAIGN_ID,
+    status: 'running',
+    source: 'csv',
+    code_shape: 'any',
+    progress: { received: 1000000, imported: 450000, rejected: 12, percent: 45 },
+    chunk_size: 50000,
+    chunk_count: 20,
+    errors_url: '/v1/imports/6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c/errors',
+    error: null,
+    created_at: ts,
+    started_at: ts,
+    finished_at: null,
   },
   export: {
     id: '3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b',
@@ -150,6 +167,7 @@ const views = {
     code: z.string(),
     campaign_id: uuid.nullable(),
     generation_id: uuid.nullable(),
+    import_id: uuid.nullable().describe('The import that brought the code, if it was imported'),
     status: z.enum(['active', 'expired']),
     active: z.boolean().describe('false when disabled'),
     redemption_count: z.number().int(),
@@ -969,6 +987,75 @@ export function routeSpecs(): RouteSpec[] {
       params: ID,
       summary: 'Export status and progress',
       responses: { 200: one('The export', views.export, examples.export) },
+    },
+    {
+      method: 'post',
+      path: '/v1/campaigns/:id/imports',
+      tag: 'imports',
+      params: ID,
+      idempotent: true,
+      summary: 'Import existing codes (a streamed CSV of any size, or a JSON array)',
+      description: [
+        '`Content-Type: text/csv`: a header row, then one code per row; columns `code` (required), `active`, `redemption_quantity`',
+        '(a number or `unlimited`), `redeemed_quantity`, `start_date`, `expiration_date` (ISO 8601 with a time zone), `metadata`',
+        '(a JSON object), `metadata.<key>` (string values), `holder` (a customer id). `application/json`: an array of the',
+        'elements below (up to IMPORT_JSON_BODY_LIMIT). The upload is stored before the 202; chunk jobs write the codes. Rows',
+        'that cannot be imported are rejected one by one (reasons in `GET /v1/imports/{id}/errors`); the others are imported.',
+        "`code_shape=any` takes codes that do not fit the campaign's code_config. See docs/imports.md.",
+      ].join(' '),
+      body: zodExport(importsSchemas, 'importJsonBodySchema'),
+      bodyExample: [
+        { code: 'SUMMER-2024-0001', redemption: { quantity: 3, redeemed_quantity: 1 }, holder: 'cust_42' },
+        { code: 'SUMMER-2024-0002', active: false, expiration_date: '2026-12-31T23:59:59Z', metadata: { origin: 'voucherify' } },
+      ],
+      bodyContent: {
+        'text/csv': {
+          schema: { type: 'string' },
+          example: 'code,redemption_quantity,redeemed_quantity,expiration_date,holder\nSUMMER-2024-0001,3,1,2026-12-31T23:59:59Z,cust_42\n',
+        },
+      },
+      query: zodExport(importsSchemas, 'importQuerySchema'),
+      errors: [415],
+      responses: {
+        202: {
+          ...one('Accepted: stored, queued for the chunk jobs', importsSchemas.importViewSchema, {
+            ...examples.import,
+            status: 'queued',
+            progress: { received: 1000000, imported: 0, rejected: 0, percent: 0 },
+            started_at: null,
+          }),
+          headers: { ...location, ...replayed },
+        },
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/imports/:id',
+      tag: 'imports',
+      params: ID,
+      summary: 'Import status and progress',
+      responses: { 200: one('The import', importsSchemas.importViewSchema, examples.import) },
+    },
+    {
+      method: 'get',
+      path: '/v1/imports/:id/errors',
+      tag: 'imports',
+      params: ID,
+      summary: 'The per-row error report (CSV stream)',
+      description:
+        'One row per rejected row, in row order: `row` (1 = the first row after the CSV header, or the first array element), `line` (the CSV line it starts on), `code` (masked), `reason` (stable), `message`.',
+      responses: {
+        200: {
+          description: 'CSV',
+          content: {
+            'text/csv': {
+              schema: { type: 'string' },
+              example:
+                'row,line,code,reason,message\n17,18,SU************01,code_exists,The code exists already (codes are unique across the platform).\n',
+            },
+          },
+        },
+      },
     },
     {
       method: 'get',

@@ -109,6 +109,16 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; examp
     description: 'The body exceeds HTTP_BODY_LIMIT (`payload_too_large`).',
     example: p(413, 'Content Too Large', 'payload_too_large', 'The request body is too large.'),
   },
+  415: {
+    name: 'UnsupportedMediaType',
+    description: 'The body is in a media type the route does not take (`unsupported_media_type`).',
+    example: p(
+      415,
+      'Unsupported Media Type',
+      'unsupported_media_type',
+      'Send the codes as text/csv, or as a JSON array (application/json).',
+    ),
+  },
   422: {
     name: 'Unprocessable',
     description: 'Well-formed but refused by a business rule (e.g. `code_space_exhausted`, a redemption refusal reason).',

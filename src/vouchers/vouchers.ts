@@ -7,6 +7,8 @@ export interface VoucherRow {
   code: string;
   campaign_id: string;
   generation_id: string | null;
+  /** The import that brought the code (src/imports/); null for generated and standalone codes. */
+  import_id?: string | null;
   status: string;
   active: boolean;
   redemption_count: number;
@@ -34,6 +36,7 @@ export function voucherView(v: VoucherRow) {
     code: v.code,
     campaign_id: v.campaign_id,
     generation_id: v.generation_id,
+    import_id: v.import_id ?? null,
     status: v.status,
     active: v.active,
     redemption_count: v.redemption_count,

@@ -1,0 +1,167 @@
+/**
+ * npm run bench:import -- --count 1000000 [--rounds 3] [--workers 1] [--chunk 50000] [--concurrency 2]
+ * Imports `count` existing codes (a CSV streamed to POST /v1/campaigns/{id}/imports, through BullMQ and separate
+ * worker processes, until the import is completed) and, in the same run, generates `count` codes the same way
+ * (POST /v1/campaigns/{id}/generations until completed): the baseline. Rounds alternate which goes first, so a burst
+ * of load from elsewhere hits both sides alike; `import_ratio` (generation time / import time) is the median of the
+ * rounds' ratios. `uptime` load averages are printed before and after.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/index.ts';
+import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
+import { run } from '../src/main/runtime.ts';
+import { argValue, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
+
+const count = argValue('count', 1_000_000);
+const rounds = argValue('rounds', 3);
+const workerCount = argValue('workers', 1);
+const chunk = argValue('chunk', 50_000);
+const concurrency = argValue('concurrency', 2);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const db = benchDatabase('promo_bench_import');
+const apiKey = `pk_bench_${Date.now()}`;
+const env = {
+  ...benchEnv(db, apiKey),
+  GENERATION_CHUNK_SIZE: String(chunk),
+  GENERATION_CONCURRENCY: String(concurrency),
+  IMPORT_CHUNK_SIZE: String(chunk),
+  IMPORT_CONCURRENCY: String(concurrency),
+};
+/** The imported codes' shape: another platform's codes, here of the campaign's own code_config. */
+const IMPORTED_SHAPE = { prefix: 'MIG-', length: 12 };
+
+async function api(base: string, path: string, init: { json?: unknown; csv?: Buffer[] } = {}): Promise<any> {
+  const body = init.json !== undefined ? JSON.stringify(init.json) : init.csv ? new Blob(init.csv) : undefined;
+  const res = await fetch(`${base}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': init.csv ? 'text/csv' : 'application/json' },
+    body,
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function until(base: string, path: string, done: (body: any) => boolean): Promise<any> {
+  for (;;) {
+    const body = await api(base, path);
+    if (done(body)) return body;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * A CSV of `count` distinct codes that no generation can draw (another prefix), in 1 MB pieces; every tenth code
+ * arrives half-used (`5,2`), the rest with the campaign's limit. Built before the clock starts.
+ */
+function importCsv(): Buffer[] {
+  const generator = new CodeGenerator(resolveCodeShape(IMPORTED_SHAPE));
+  const seen = new Set<string>();
+  const pieces: Buffer[] = [Buffer.from('code,redemption_quantity,redeemed_quantity\n')];
+  let lines: string[] = [];
+  let size = 0;
+  while (seen.size < count) {
+    for (const code of generator.generate(Math.min(100_000, count - seen.size))) {
+      if (seen.has(code)) continue;
+      seen.add(code);
+      const line = seen.size % 10 === 0 ? `${code},5,2\n` : `${code},,\n`;
+      lines.push(line);
+      size += line.length;
+      if (size >= 1 << 20) {
+        pieces.push(Buffer.from(lines.join(''), 'latin1'));
+        lines = [];
+        size = 0;
+      }
+    }
+  }
+  pieces.push(Buffer.from(lines.join(''), 'latin1'));
+  return pieces;
+}
+
+async function generate(base: string, round: number): Promise<number> {
+  const campaign = await api(base, '/v1/campaigns', { json: { name: `bench generation ${round}` } });
+  const started = performance.now();
+  const g = await api(base, `/v1/campaigns/${campaign.id}/generations`, { json: { count } });
+  const done = await until(base, `/v1/generations/${g.id}`, (b) => ['completed', 'failed', 'exhausted'].includes(b.status));
+  if (done.status !== 'completed' || done.generated !== count) throw new Error(`generation ended ${done.status} with ${done.generated}`);
+  return performance.now() - started;
+}
+
+async function importCodes(base: string, round: number): Promise<{ ms: number; uploadMs: number }> {
+  const campaign = await api(base, '/v1/campaigns', { json: { name: `bench import ${round}`, code_config: IMPORTED_SHAPE } });
+  const csv = importCsv();
+  const started = performance.now();
+  const accepted = await api(base, `/v1/campaigns/${campaign.id}/imports`, { csv });
+  const uploadMs = performance.now() - started;
+  const done = await until(base, `/v1/imports/${accepted.id}`, (b) => ['completed', 'failed'].includes(b.status));
+  if (done.status !== 'completed' || done.progress.imported !== count) {
+    throw new Error(`import ended ${done.status} with ${done.progress.imported} imported, ${done.progress.rejected} rejected`);
+  }
+  return { ms: performance.now() - started, uploadMs };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+
+const loadBefore = load();
+const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
+const workers: ChildProcess[] = Array.from({ length: workerCount }, () =>
+  spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
+);
+try {
+  const base = running.url as string;
+  // Workers connected and idle before the clock starts.
+  await new Promise((r) => setTimeout(r, 1500));
+  const results: { generateMs: number; importMs: number; uploadMs: number; ratio: number; first: string }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const importFirst = round % 2 === 1;
+    let generateMs = 0;
+    let imported = { ms: 0, uploadMs: 0 };
+    if (importFirst) imported = await importCodes(base, round);
+    generateMs = await generate(base, round);
+    if (!importFirst) imported = await importCodes(base, round);
+    const ratio = generateMs / imported.ms;
+    results.push({ generateMs, importMs: imported.ms, uploadMs: imported.uploadMs, ratio, first: importFirst ? 'import' : 'generate' });
+    console.log(
+      `round ${round} (${importFirst ? 'import' : 'generation'} first): import ${Math.round(imported.ms)} ms (upload ${Math.round(imported.uploadMs)} ms), generation ${Math.round(generateMs)} ms, ratio ${ratio.toFixed(3)}; load ${load()}`,
+    );
+  }
+  const rssMb = Math.max(...workers.map((w) => peakRssMb(w.pid as number)));
+  const result = {
+    count,
+    import_ms: Math.round(median(results.map((r) => r.importMs))),
+    generate_ms: Math.round(median(results.map((r) => r.generateMs))),
+    upload_ms: Math.round(median(results.map((r) => r.uploadMs))),
+    import_codes_per_s: Math.round(count / (median(results.map((r) => r.importMs)) / 1000)),
+    rounds_import_ratio: results.map((r) => Math.round(r.ratio * 1000) / 1000),
+    rounds_import_ms: results.map((r) => Math.round(r.importMs)),
+    rounds_generate_ms: results.map((r) => Math.round(r.generateMs)),
+    worker_peak_rss_mb: rssMb,
+    api_peak_rss_mb: peakRssMb(process.pid),
+    workers: workerCount,
+    chunk_size: chunk,
+    chunk_concurrency: concurrency,
+    load_before: loadBefore,
+    load_after: load(),
+    import_ratio: Math.round(median(results.map((r) => r.ratio)) * 1000) / 1000,
+  };
+  printTable([
+    ['codes', count.toLocaleString('en')],
+    ['import (CSV upload → completed), median', `${result.import_ms} ms (${result.import_codes_per_s.toLocaleString('en')} codes/s)`],
+    ['  of which the upload (→ 202), median', `${result.upload_ms} ms`],
+    ['generation (request → completed), median', `${result.generate_ms} ms`],
+    ['import_ratio (generation / import), median of rounds', `${result.import_ratio} (${result.rounds_import_ratio.join(', ')})`],
+    ['worker peak RSS / API process peak RSS', `${result.worker_peak_rss_mb} MB / ${result.api_peak_rss_mb} MB`],
+    ['load average before / after', `${result.load_before} / ${result.load_after}`],
+  ]);
+  console.log(JSON.stringify(result));
+} finally {
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+  await running.stop();
+  await db.drop();
+}

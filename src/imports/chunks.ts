@@ -1,0 +1,258 @@
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { validatedShape } from '../campaigns/campaigns.ts';
+import type { CodeConfig } from '../codes/index.ts';
+import type { Database } from '../db/sql.ts';
+import type { CustomerInput } from '../delivery/schemas.ts';
+import { campaignForPublishing, recordImportedPublications } from '../publications/publications.ts';
+import { emitEvent } from '../shared/events.ts';
+import { recordImportedStats } from '../stats/rollup.ts';
+import { type ImportRow, recordRejections } from './imports.ts';
+import { type AcceptedRow, checkChunk, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
+import { payloadLine, STAGING_COPY, STAGING_TABLE } from './staging.ts';
+
+export interface ImportChunkResult {
+  status: 'written' | 'already_written' | 'import_finished';
+  imported: number;
+  rejected: number;
+}
+
+interface ChunkCounts {
+  imported: number;
+  redeemed: string;
+  redeemed_codes: number;
+  expired: number;
+  held: number;
+  stateful: number;
+}
+
+/** An imported code that brought state along: uses, a holder, an expiry already past, or disabled. */
+const BROUGHT_STATE = `redeemed > 0 or holder_customer_id is not null or status <> 'active' or not active`;
+
+/** Which process wrote a chunk (host:pid), for operators following an import across workers. */
+const WRITER = `${hostname()}:${process.pid}`;
+
+/**
+ * Writes one chunk of an import in one transaction: its payload is COPY'd into a transaction-local staging table and
+ * moved into `vouchers` with INSERT … ON CONFLICT (code) DO NOTHING, in code order (two chunks holding each other's
+ * codes then wait in one order, never in a cycle); codes that brought state along get an `imported` lifecycle entry,
+ * held codes their publication, the uses they brought their stat deltas; rows whose code exists are rejected; the
+ * completion row, the counters and the payload's deletion commit with them. A chunk delivered twice, or retried
+ * after its worker died mid-write, writes exactly once.
+ */
+export async function writeImportChunk(db: Database, importId: string, chunkIndex: number, now: Date): Promise<ImportChunkResult> {
+  const started = await db.query<Pick<ImportRow, 'campaign_id' | 'actor' | 'source' | 'code_shape'> & { code_config: CodeConfig }>(
+    `update imports i set status = 'running', started_at = coalesce(started_at, now()) from campaigns c
+     where i.id = $1 and i.status in ('queued', 'running') and c.id = i.campaign_id
+     returning i.campaign_id, i.actor, i.source, i.code_shape, c.code_config`,
+    [importId],
+  );
+  const parent = started.rows[0];
+  if (!parent) return { status: 'import_finished', imported: 0, rejected: 0 };
+
+  return db.transaction(async (tx) => {
+    // Two deliveries of the same chunk serialize here; the second sees the first one's completion row.
+    await tx.query('select pg_advisory_xact_lock(hashtext($1), $2)', [importId, chunkIndex]);
+    const done = await tx.query<{ imported: number; rejected: number }>(
+      'select imported, rejected from import_chunks where import_id = $1 and chunk_index = $2',
+      [importId, chunkIndex],
+    );
+    if (done.rows[0]) return { status: 'already_written', ...done.rows[0] };
+    const stored = await storedChunk(tx, importId, chunkIndex, parent.source);
+    const { accepted, rejected: invalid } = checkChunk(
+      stored,
+      parent.code_shape === 'campaign' ? validatedShape(parent.code_config) : null,
+    );
+
+    await tx.query(STAGING_TABLE);
+    await tx.query(
+      'create temp table import_inserted (id bigint, code text, status text, active boolean, holder_customer_id text, redeemed integer) on commit drop',
+    );
+    if (accepted.length > 0) await pipeline(Readable.from(stagingPayload(accepted)), tx.query(copyFrom(STAGING_COPY)));
+    await tx.query(
+      `with inserted as (
+         insert into vouchers (code, campaign_id, import_id, status, active, redemption_count, imported_redemptions,
+                               start_date, expiration_date, rules, metadata, holder_customer_id, published_at, created_at)
+         select code, $1, $2, case when expiration_date <= $3 then 'expired' else 'active' end, active, redeemed, nullif(redeemed, 0),
+                start_date, expiration_date, rules, metadata, holder->>'id', case when holder is not null then $3::timestamptz end, $3
+         from import_staging order by code
+         on conflict (code) do nothing
+         returning id, code, status, active, holder_customer_id, redemption_count
+       )
+       insert into import_inserted select * from inserted`,
+      [parent.campaign_id, importId, now],
+    );
+    const counts = await tx.query<ChunkCounts>(
+      `select count(*)::int as imported, coalesce(sum(redeemed), 0) as redeemed, count(*) filter (where redeemed > 0)::int as redeemed_codes,
+              count(*) filter (where status = 'expired')::int as expired, count(holder_customer_id)::int as held,
+              count(*) filter (where ${BROUGHT_STATE})::int as stateful
+       from import_inserted`,
+    );
+    const c = counts.rows[0] as ChunkCounts;
+    // The lifecycle entry explains state a code brought along; a plain code's provenance is its import_id (as a
+    // generated code's is its generation_id): an entry per plain code would cost a third more per chunk (measured).
+    if (c.stateful > 0) {
+      await tx.query(
+        `insert into voucher_events (voucher_id, type, actor, details)
+         select id, 'imported', $1, jsonb_strip_nulls(jsonb_build_object('import_id', $2::text, 'status', nullif(status, 'active'),
+                'active', nullif(active, true), 'redeemed_quantity', nullif(redeemed, 0), 'holder_customer_id', holder_customer_id))
+         from import_inserted where ${BROUGHT_STATE}`,
+        [parent.actor, importId],
+      );
+    }
+    if (c.held > 0) await publishHeld(tx, parent.campaign_id, parent.actor, now);
+    await recordImportedStats(tx, parent.campaign_id, now, {
+      redeemed: Number(c.redeemed),
+      redeemedCodes: c.redeemed_codes,
+      expired: c.expired,
+    });
+    await recordRejections(tx, importId, invalid);
+    const rejected = invalid.length + (await rejectTaken(tx, importId));
+
+    await tx.query(`insert into import_chunks (import_id, chunk_index, imported, rejected, written_by) values ($1, $2, $3, $4, $5)`, [
+      importId,
+      chunkIndex,
+      c.imported,
+      rejected,
+      WRITER,
+    ]);
+    await tx.query('delete from import_payloads where import_id = $1 and chunk_index = $2', [importId, chunkIndex]);
+    await tx.query('update imports set imported = imported + $2, rejected = rejected + $3 where id = $1', [importId, c.imported, rejected]);
+    if (c.imported > 0)
+      await tx.query('update campaigns set issued_count = issued_count + $2 where id = $1', [parent.campaign_id, c.imported]);
+    return { status: 'written', imported: c.imported, rejected };
+  });
+}
+
+async function storedChunk(tx: pg.PoolClient, importId: string, chunkIndex: number, source: ImportRow['source']): Promise<StoredChunk> {
+  const { rows } = await tx.query<{ payload: string; first_row: number; first_line: number | null }>(
+    'select payload, first_row, first_line from import_payloads where import_id = $1 and chunk_index = $2',
+    [importId, chunkIndex],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`import ${importId} chunk ${chunkIndex} has neither a payload nor a completion row`);
+  return { source, payload: row.payload, firstRow: row.first_row, firstLine: row.first_line };
+}
+
+/** The staging COPY payload in pieces of 1,000 rows (one string of a whole chunk would be copied once more). */
+function* stagingPayload(rows: AcceptedRow[]): Generator<string> {
+  for (let i = 0; i < rows.length; i += 1_000)
+    yield rows
+      .slice(i, i + 1_000)
+      .map(payloadLine)
+      .join('');
+}
+
+async function publishHeld(tx: pg.PoolClient, campaignId: string, actor: string | null, now: Date): Promise<void> {
+  const { rows } = await tx.query<{ id: string; code: string; holder: CustomerInput }>(
+    `select i.id, i.code, s.holder from import_inserted i join import_staging s using (code) where i.holder_customer_id is not null`,
+  );
+  const campaign = await campaignForPublishing(tx, campaignId);
+  await recordImportedPublications(
+    tx,
+    campaign,
+    rows.map((r) => ({ voucherId: r.id, code: r.code, customer: r.holder })),
+    actor,
+    now,
+  );
+}
+
+/**
+ * The staged rows that were not inserted: their code existed before (codes are unique platform-wide), in another
+ * chunk of this import or anywhere else. Read in a statement of its own, so it sees codes that a concurrent
+ * transaction committed while the insert waited for it.
+ */
+async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number> {
+  const { rows } = await tx.query<{ row_number: number; line: number | null; code: string; same_import: boolean | null }>(
+    `select s.row_number, s.line, s.code, v.import_id = $1 as same_import
+     from import_staging s left join import_inserted i on i.code = s.code left join vouchers v on v.code = s.code
+     where i.code is null`,
+    [importId],
+  );
+  const rejected: RejectedRow[] = rows.map((r) =>
+    r.same_import
+      ? {
+          row: r.row_number,
+          line: r.line,
+          code: r.code,
+          reason: 'code_duplicated',
+          message: 'Another row of this import has the same code.',
+        }
+      : {
+          row: r.row_number,
+          line: r.line,
+          code: r.code,
+          reason: 'code_exists',
+          message: 'The code exists already (codes are unique across the platform).',
+        },
+  );
+  await recordRejections(tx, importId, rejected);
+  return rejected.length;
+}
+
+/** Every row of a chunk that could not be written, with its code where the row has one. */
+function unwritten(chunk: StoredChunk, count: number): (RowPosition & { code: string | null })[] {
+  try {
+    const { accepted, rejected } = checkChunk(chunk, null);
+    return [...accepted, ...rejected].map((r) => ({ row: r.row, line: r.line, code: r.code })).sort((a, b) => a.row - b.row);
+  } catch {
+    // A chunk that cannot even be read again is reported by row number alone.
+    return Array.from({ length: count }, (_, k) => ({ row: chunk.firstRow + k, line: null, code: null }));
+  }
+}
+
+/**
+ * Ends an import from what its chunks recorded: completed, or failed when some chunk never completed (its retries ran
+ * out), whose rows then go into the report as `not_processed` (to import again) and whose payloads are dropped.
+ * Idempotent: only an import still queued or running changes, and its outcome event is written in the same
+ * transaction: one `campaign.import.completed` (or `.failed`) with the counts, never an event per code.
+ */
+export async function finalizeImport(db: Database, importId: string): Promise<string> {
+  return db.transaction(async (tx) => {
+    const locked = await tx.query<ImportRow>('select * from imports where id = $1 for update', [importId]);
+    const i = locked.rows[0];
+    if (!i) return 'missing';
+    if (i.status !== 'queued' && i.status !== 'running') return i.status;
+    const left = await tx.query<{ chunk_index: number; payload: string; first_row: number; first_line: number | null; row_count: number }>(
+      `select p.chunk_index, p.payload, p.first_row, p.first_line, p.row_count from import_payloads p
+       where p.import_id = $1 and not exists (select 1 from import_chunks c where c.import_id = p.import_id and c.chunk_index = p.chunk_index)`,
+      [importId],
+    );
+    let notProcessed = 0;
+    for (const chunk of left.rows) {
+      const stored = { source: i.source, payload: chunk.payload, firstRow: chunk.first_row, firstLine: chunk.first_line };
+      const rows = unwritten(stored, chunk.row_count).map(
+        (r): RejectedRow => ({
+          ...r,
+          reason: 'not_processed',
+          message: `Chunk ${chunk.chunk_index} could not be written; import the row again.`,
+        }),
+      );
+      await recordRejections(tx, importId, rows);
+      notProcessed += rows.length;
+    }
+    await tx.query('delete from import_payloads where import_id = $1', [importId]);
+    const status = left.rows.length > 0 ? 'failed' : 'completed';
+    const error = status === 'failed' ? `${left.rows.length} of ${i.chunk_count} chunks could not be written` : null;
+    const { rows } = await tx.query<ImportRow>(
+      `update imports set status = $2, error = $3, rejected = rejected + $4, started_at = coalesce(started_at, now()), finished_at = now()
+       where id = $1 returning *`,
+      [importId, status, error, notProcessed],
+    );
+    const done = rows[0] as ImportRow;
+    await emitEvent(tx, status === 'failed' ? 'campaign.import.failed' : 'campaign.import.completed', {
+      import_id: done.id,
+      campaign_id: done.campaign_id,
+      status,
+      received: done.received,
+      imported: done.imported,
+      rejected: done.rejected,
+      errors_url: `/v1/imports/${done.id}/errors`,
+      ...(error ? { error } : {}),
+    });
+    return status;
+  });
+}
