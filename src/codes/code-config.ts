@@ -55,13 +55,32 @@ export function shapeMismatch(code: string, shape: CodeShape): string | null {
   if (code.length !== template.length) {
     return `is ${code.length} characters long; the campaign's codes are ${template.length} (template ${template})`;
   }
+  const inAlphabet = alphabetTable(shape);
   for (let i = 0; i < code.length; i++) {
-    const t = template[i] as string;
-    if (t === RANDOM_PLACEHOLDER) {
-      if (!alphabet.includes(code[i] as string)) return `character ${i + 1} is not in the campaign's charset ${alphabet}`;
-    } else if (t !== code[i]) {
+    const t = template.charCodeAt(i);
+    const c = code.charCodeAt(i);
+    if (t === PLACEHOLDER_CODE) {
+      if (c > 255 || inAlphabet[c] !== 1) return `character ${i + 1} is not in the campaign's charset ${alphabet}`;
+    } else if (t !== c) {
       return `character ${i + 1} differs from the campaign's template ${template}`;
     }
   }
   return null;
+}
+
+const PLACEHOLDER_CODE = RANDOM_PLACEHOLDER.charCodeAt(0);
+const alphabetTables = new WeakMap<CodeShape, Uint8Array>();
+
+/** A shape's alphabet as a byte table (alphabets are ASCII): checking a million codes stays a table lookup each. */
+function alphabetTable(shape: CodeShape): Uint8Array {
+  let table = alphabetTables.get(shape);
+  if (!table) {
+    table = new Uint8Array(256);
+    for (let i = 0; i < shape.alphabet.length; i++) {
+      const c = shape.alphabet.charCodeAt(i);
+      if (c < 256) table[c] = 1;
+    }
+    alphabetTables.set(shape, table);
+  }
+  return table;
 }

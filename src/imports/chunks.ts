@@ -11,8 +11,8 @@ import { campaignForPublishing, recordImportedPublications } from '../publicatio
 import { emitEvent } from '../shared/events.ts';
 import { recordImportedStats } from '../stats/rollup.ts';
 import { type ImportRow, recordRejections } from './imports.ts';
-import { type AcceptedRow, checkChunk, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
-import { payloadLine, STAGING_COPY, STAGING_TABLE } from './staging.ts';
+import { checkChunk, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
+import { STAGING_COPY, STAGING_TABLE, StagingPayload } from './staging.ts';
 
 export interface ImportChunkResult {
   status: 'written' | 'already_written' | 'import_finished';
@@ -62,16 +62,18 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
     );
     if (done.rows[0]) return { status: 'already_written', ...done.rows[0] };
     const stored = await storedChunk(tx, importId, chunkIndex, parent.source);
-    const { accepted, rejected: invalid } = checkChunk(
-      stored,
-      parent.code_shape === 'campaign' ? validatedShape(parent.code_config) : null,
-    );
+    const staging = new StagingPayload();
+    const invalid: RejectedRow[] = [];
+    checkChunk(stored, parent.code_shape === 'campaign' ? validatedShape(parent.code_config) : null, {
+      accepted: (row) => staging.add(row),
+      rejected: (row) => invalid.push(row),
+    });
 
     await tx.query(STAGING_TABLE);
     await tx.query(
       'create temp table import_inserted (id bigint, code text, status text, active boolean, holder_customer_id text, redeemed integer) on commit drop',
     );
-    if (accepted.length > 0) await pipeline(Readable.from(stagingPayload(accepted)), tx.query(copyFrom(STAGING_COPY)));
+    if (staging.rows > 0) await pipeline(Readable.from(staging.pieces()), tx.query(copyFrom(STAGING_COPY)));
     await tx.query(
       `with inserted as (
          insert into vouchers (code, campaign_id, import_id, status, active, redemption_count, imported_redemptions,
@@ -110,7 +112,8 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
       expired: c.expired,
     });
     await recordRejections(tx, importId, invalid);
-    const rejected = invalid.length + (await rejectTaken(tx, importId));
+    // Every staged code inserted: none was taken, and there is nothing to look up.
+    const rejected = invalid.length + (c.imported < staging.rows ? await rejectTaken(tx, importId) : 0);
 
     await tx.query(`insert into import_chunks (import_id, chunk_index, imported, rejected, written_by) values ($1, $2, $3, $4, $5)`, [
       importId,
@@ -137,15 +140,6 @@ async function storedChunk(tx: pg.PoolClient, importId: string, chunkIndex: numb
   return { source, payload: row.payload, firstRow: row.first_row, firstLine: row.first_line };
 }
 
-/** The staging COPY payload in pieces of 1,000 rows (one string of a whole chunk would be copied once more). */
-function* stagingPayload(rows: AcceptedRow[]): Generator<string> {
-  for (let i = 0; i < rows.length; i += 1_000)
-    yield rows
-      .slice(i, i + 1_000)
-      .map(payloadLine)
-      .join('');
-}
-
 async function publishHeld(tx: pg.PoolClient, campaignId: string, actor: string | null, now: Date): Promise<void> {
   const { rows } = await tx.query<{ id: string; code: string; holder: CustomerInput }>(
     `select i.id, i.code, s.holder from import_inserted i join import_staging s using (code) where i.holder_customer_id is not null`,
@@ -168,8 +162,8 @@ async function publishHeld(tx: pg.PoolClient, campaignId: string, actor: string 
 async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number> {
   const { rows } = await tx.query<{ row_number: number; line: number | null; code: string; same_import: boolean | null }>(
     `select s.row_number, s.line, s.code, v.import_id = $1 as same_import
-     from import_staging s left join import_inserted i on i.code = s.code left join vouchers v on v.code = s.code
-     where i.code is null`,
+     from (select * from import_staging s where not exists (select 1 from import_inserted i where i.code = s.code)) s
+     left join vouchers v on v.code = s.code`,
     [importId],
   );
   const rejected: RejectedRow[] = rows.map((r) =>
@@ -195,9 +189,11 @@ async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number>
 
 /** Every row of a chunk that could not be written, with its code where the row has one. */
 function unwritten(chunk: StoredChunk, count: number): (RowPosition & { code: string | null })[] {
+  const rows: (RowPosition & { code: string | null })[] = [];
+  const keep = (r: RowPosition & { code: string | null }) => rows.push({ row: r.row, line: r.line, code: r.code });
   try {
-    const { accepted, rejected } = checkChunk(chunk, null);
-    return [...accepted, ...rejected].map((r) => ({ row: r.row, line: r.line, code: r.code })).sort((a, b) => a.row - b.row);
+    checkChunk(chunk, null, { accepted: keep, rejected: keep });
+    return rows;
   } catch {
     // A chunk that cannot even be read again is reported by row number alone.
     return Array.from({ length: count }, (_, k) => ({ row: chunk.firstRow + k, line: null, code: null }));

@@ -55,11 +55,18 @@ export async function* csvPieces(source: AsyncIterable<Buffer | string>): AsyncG
   yield { text, start, records: [...parser.push(text), ...parser.end(text.length)] };
 }
 
-/** The records of a whole CSV text (a stored chunk: its header line, then its rows). */
-export function csvText(text: string): CsvRecord[] {
+/** The records of a whole CSV text (a stored chunk: its header line, then its rows), a batch per 64 KB read. */
+export function* csvText(text: string): Generator<CsvRecord[]> {
   const parser = new CsvParser();
-  return [...parser.push(text), ...parser.end(text.length)];
+  for (let at = 0; at < text.length; at += TEXT_SLICE) {
+    const records = parser.push(text.slice(at, at + TEXT_SLICE));
+    if (records.length > 0) yield records;
+  }
+  const last = parser.end(Math.min(TEXT_SLICE, text.length));
+  if (last.length > 0) yield last;
 }
+
+const TEXT_SLICE = 64 * 1024;
 
 class CsvParser {
   #field = '';

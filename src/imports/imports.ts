@@ -171,7 +171,7 @@ function emptyUpload(message: string): ValidationError {
  * A CSV upload as chunks of IMPORT_CHUNK_SIZE rows, each stored as the header line and the chunk's rows exactly as
  * they came (cut between records), so the upload costs one tokenizing pass and a copy of the text.
  */
-async function storeCsv(body: Readable, chunks: ChunkStore): Promise<void> {
+export async function storeCsv(body: Readable, chunks: ChunkSink): Promise<void> {
   let header: string | undefined;
   let pending: string[] = [];
   let rows = 0;
@@ -200,7 +200,7 @@ async function storeCsv(body: Readable, chunks: ChunkStore): Promise<void> {
 }
 
 /** A JSON upload (the array's elements) as chunks of IMPORT_CHUNK_SIZE elements, each stored as a JSON array. */
-async function storeJson(records: Iterable<unknown> | AsyncIterable<unknown>, chunks: ChunkStore): Promise<void> {
+async function storeJson(records: Iterable<unknown> | AsyncIterable<unknown>, chunks: ChunkSink): Promise<void> {
   let batch: unknown[] = [];
   for await (const record of records) {
     batch.push(record);
@@ -211,12 +211,18 @@ async function storeJson(records: Iterable<unknown> | AsyncIterable<unknown>, ch
   if (batch.length > 0) await chunks.store(batch.length, null, JSON.stringify(batch));
 }
 
+/** Where an upload's chunks go, as they are cut: `size` rows each (the last one shorter). */
+export interface ChunkSink {
+  readonly size: number;
+  store(rows: number, firstLine: number | null, payload: string): Promise<void>;
+}
+
 /**
  * Writes an upload's chunks (import_payloads) in the upload's transaction, numbering rows and chunks. A chunk is
  * written while the next one is being read; `store` waits only when one write is still running and another is due,
  * so memory stays at about two chunks.
  */
-class ChunkStore {
+class ChunkStore implements ChunkSink {
   readonly #tx: pg.PoolClient;
   readonly #importId: string;
   readonly #limits: ImportLimits;

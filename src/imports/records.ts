@@ -136,9 +136,18 @@ function acceptRecord(r: ImportRecord, at: RowPosition, shape: CodeShape | null)
   if (startDate && expirationDate && Date.parse(expirationDate) <= Date.parse(startDate)) {
     return reject(at, code, 'date_range_invalid', 'expiration_date is not after start_date.');
   }
-  const holder = r.holder ? (typeof r.holder === 'string' ? { id: r.holder } : r.holder) : null;
-  const metadata = r.metadata && Object.keys(r.metadata).length > 0 ? r.metadata : null;
-  return { ...at, code, active: r.active ?? true, quantity, redeemed, startDate, expirationDate, metadata, holder };
+  return {
+    row: at.row,
+    line: at.line,
+    code,
+    active: r.active ?? true,
+    quantity,
+    redeemed,
+    startDate,
+    expirationDate,
+    metadata: r.metadata && Object.keys(r.metadata).length > 0 ? r.metadata : null,
+    holder: r.holder ? (typeof r.holder === 'string' ? { id: r.holder } : r.holder) : null,
+  };
 }
 
 /** How a CSV column fills a record, or why its value cannot (the row is rejected with that reason). */
@@ -275,17 +284,16 @@ export function csvHeader(fields: string[]): CsvHeader {
 
 /** A CSV row checked like a JSON element (empty cells are absent), after converting its cells to the JSON types. */
 export function checkCsvRecord(header: CsvHeader, csv: CsvRecord, at: RowPosition, shape: CodeShape | null): AcceptedRow | RejectedRow {
-  const codeCell = header.codeIndex < csv.fields.length ? (csv.fields[header.codeIndex] as string) : '';
-  const code = normalizeCode(codeCell) || null;
+  const codeOf = () => normalizeCode(csv.fields[header.codeIndex] ?? '') || null;
   if (csv.fields.length !== header.readers.length) {
-    return reject(at, code, 'row_invalid', `The row has ${csv.fields.length} fields; the header has ${header.readers.length}.`);
+    return reject(at, codeOf(), 'row_invalid', `The row has ${csv.fields.length} fields; the header has ${header.readers.length}.`);
   }
   const record: Record<string, unknown> = {};
   for (let i = 0; i < csv.fields.length; i++) {
     const value = (csv.fields[i] as string).trim();
     if (value === '') continue;
     const problem = (header.readers[i] as ColumnReader)(record, value);
-    if (problem) return reject(at, code, problem.reason, problem.message);
+    if (problem) return reject(at, codeOf(), problem.reason, problem.message);
   }
   // Every cell is checked and typed by its reader: the record has the JSON element's shape without a second pass.
   if (record.code === undefined) return reject(at, null, 'code_missing', 'The row has no code.');
@@ -300,39 +308,51 @@ export interface StoredChunk {
   firstLine: number | null;
 }
 
+/** What a chunk's rows become, one row at a time (nothing of the chunk is kept but what the visitor keeps). */
+export interface ChunkVisitor {
+  accepted(row: AcceptedRow): void;
+  rejected(row: RejectedRow): void;
+}
+
 /**
- * Checks every row of a stored chunk; a code a second time within the chunk is rejected, naming the row that has it
- * first (duplicates across chunks are found when the chunk is written).
+ * Checks every row of a stored chunk, in order; a code a second time within the chunk is rejected, naming the row
+ * that has it first (duplicates across chunks are found when the chunk is written).
  */
-export function checkChunk(chunk: StoredChunk, shape: CodeShape | null): { accepted: AcceptedRow[]; rejected: RejectedRow[] } {
-  const checked: (AcceptedRow | RejectedRow)[] = [];
+export function checkChunk(chunk: StoredChunk, shape: CodeShape | null, visit: ChunkVisitor): void {
+  const firstRowOf = new Map<string, number>();
+  const take = (r: AcceptedRow | RejectedRow) => {
+    if (isRejected(r)) return visit.rejected(r);
+    const first = firstRowOf.get(r.code);
+    if (first !== undefined) {
+      return visit.rejected({
+        row: r.row,
+        line: r.line,
+        code: r.code,
+        reason: 'code_duplicated',
+        message: `The same code as row ${first}.`,
+      });
+    }
+    firstRowOf.set(r.code, r.row);
+    visit.accepted(r);
+  };
   if (chunk.source === 'json') {
     const records = JSON.parse(chunk.payload) as unknown[];
-    for (let i = 0; i < records.length; i++) checked.push(checkRecord(records[i], { row: chunk.firstRow + i, line: null }, shape));
-  } else {
-    const [head, ...records] = csvText(chunk.payload);
-    if (head && records.length > 0) {
-      const header = csvHeader(head.fields);
-      const shift = (chunk.firstLine ?? 0) - (records[0] as CsvRecord).line;
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i] as CsvRecord;
-        checked.push(checkCsvRecord(header, record, { row: chunk.firstRow + i, line: record.line + shift }, shape));
+    for (let i = 0; i < records.length; i++) take(checkRecord(records[i], { row: chunk.firstRow + i, line: null }, shape));
+    return;
+  }
+  let header: CsvHeader | undefined;
+  let row = chunk.firstRow;
+  let shift = 0;
+  for (const records of csvText(chunk.payload)) {
+    for (const record of records) {
+      if (!header) {
+        header = csvHeader(record.fields);
+        continue;
       }
+      // The stored text starts at its header line; the upload knew the first row's line in the whole file.
+      if (row === chunk.firstRow) shift = (chunk.firstLine ?? record.line) - record.line;
+      take(checkCsvRecord(header, record, { row, line: record.line + shift }, shape));
+      row++;
     }
   }
-  const accepted: AcceptedRow[] = [];
-  const rejected: RejectedRow[] = [];
-  const firstRowOf = new Map<string, number>();
-  for (const r of checked) {
-    if (isRejected(r)) {
-      rejected.push(r);
-      continue;
-    }
-    const first = firstRowOf.get(r.code);
-    if (first === undefined) {
-      firstRowOf.set(r.code, r.row);
-      accepted.push(r);
-    } else rejected.push({ row: r.row, line: r.line, code: r.code, reason: 'code_duplicated', message: `The same code as row ${first}.` });
-  }
-  return { accepted, rejected };
 }

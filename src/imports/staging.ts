@@ -34,6 +34,33 @@ function rulesOf(quantity: AcceptedRow['quantity']): string {
 }
 
 /** One accepted row as a line of the COPY payload. */
-export function payloadLine(r: AcceptedRow): string {
+function payloadLine(r: AcceptedRow): string {
   return `${r.row}\t${r.line ?? NULL}\t${escaped(r.code)}\t${r.active ? 't' : 'f'}\t${rulesOf(r.quantity)}\t${r.startDate ? escaped(r.startDate) : NULL}\t${r.expirationDate ? escaped(r.expirationDate) : NULL}\t${json(r.metadata)}\t${json(r.holder)}\t${r.redeemed}\n`;
+}
+
+/** A chunk's staging payload, built as rows are accepted, in pieces of 1,000 rows (for COPY's stream). */
+export class StagingPayload {
+  readonly #pieces: string[] = [];
+  #lines: string[] = [];
+  #rows = 0;
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(row: AcceptedRow): void {
+    this.#lines.push(payloadLine(row));
+    if (++this.#rows % 1_000 === 0) this.#cut();
+  }
+
+  /** The whole payload, in pieces. */
+  pieces(): string[] {
+    this.#cut();
+    return this.#pieces;
+  }
+
+  #cut(): void {
+    if (this.#lines.length > 0) this.#pieces.push(this.#lines.join(''));
+    this.#lines = [];
+  }
 }
