@@ -6,8 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import type { CodeConfig } from '../codes/index.ts';
 import type { Database } from '../db/sql.ts';
-import type { CustomerInput } from '../delivery/schemas.ts';
-import { campaignForPublishing, recordImportedPublications } from '../publications/publications.ts';
+import { campaignForPublishing, type HeldImportedCode, recordImportedPublications } from '../publications/publications.ts';
 import { emitEvent } from '../shared/events.ts';
 import { recordImportedStats } from '../stats/rollup.ts';
 import { type ImportRow, recordRejections } from './imports.ts';
@@ -25,23 +24,19 @@ interface ChunkCounts {
   redeemed: string;
   redeemed_codes: number;
   expired: number;
-  held: number;
-  stateful: number;
+  held: HeldImportedCode[];
 }
-
-/** An imported code that brought state along: uses, a holder, an expiry already past, or disabled. */
-const BROUGHT_STATE = `redeemed > 0 or holder_customer_id is not null or status <> 'active' or not active`;
 
 /** Which process wrote a chunk (host:pid), for operators following an import across workers. */
 const WRITER = `${hostname()}:${process.pid}`;
 
 /**
- * Writes one chunk of an import in one transaction: its payload is COPY'd into a transaction-local staging table and
- * moved into `vouchers` with INSERT … ON CONFLICT (code) DO NOTHING, in code order (two chunks holding each other's
- * codes then wait in one order, never in a cycle); codes that brought state along get an `imported` lifecycle entry,
- * held codes their publication, the uses they brought their stat deltas; rows whose code exists are rejected; the
- * completion row, the counters and the payload's deletion commit with them. A chunk delivered twice, or retried
- * after its worker died mid-write, writes exactly once.
+ * Writes one chunk of an import in one transaction: its stored rows are checked (bad ones go to the report), the
+ * good ones COPY'd into a transaction-local staging table and moved into `vouchers` with INSERT … ON CONFLICT (code)
+ * DO NOTHING, in code order (two chunks holding each other's codes then wait in one order, never in a cycle); codes
+ * that brought state along get an `imported` lifecycle entry, held codes their publication, the uses they brought
+ * their stat deltas; rows whose code exists are rejected; the completion row, the counters and the payload's deletion
+ * commit with them. A chunk delivered twice, or retried after its worker died mid-write, writes exactly once.
  */
 export async function writeImportChunk(db: Database, importId: string, chunkIndex: number, now: Date): Promise<ImportChunkResult> {
   const started = await db.query<Pick<ImportRow, 'campaign_id' | 'actor' | 'source' | 'code_shape'> & { code_config: CodeConfig }>(
@@ -70,11 +65,11 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
     });
 
     await tx.query(STAGING_TABLE);
-    await tx.query(
-      'create temp table import_inserted (id bigint, code text, status text, active boolean, holder_customer_id text, redeemed integer) on commit drop',
-    );
     if (staging.rows > 0) await pipeline(Readable.from(staging.pieces()), tx.query(copyFrom(STAGING_COPY)));
-    await tx.query(
+    // One statement: the codes, the lifecycle entries of those that brought state along, the counts, the held ones.
+    // A plain code gets no entry (its import_id says where it came from, as a generated code's generation_id does):
+    // an entry per plain code would cost a third more per chunk (measured).
+    const written = await tx.query<ChunkCounts>(
       `with inserted as (
          insert into vouchers (code, campaign_id, import_id, status, active, redemption_count, imported_redemptions,
                                start_date, expiration_date, rules, metadata, holder_customer_id, published_at, created_at)
@@ -82,30 +77,24 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
                 start_date, expiration_date, rules, metadata, holder->>'id', case when holder is not null then $3::timestamptz end, $3
          from import_staging order by code
          on conflict (code) do nothing
-         returning id, code, status, active, holder_customer_id, redemption_count
-       )
-       insert into import_inserted select * from inserted`,
-      [parent.campaign_id, importId, now],
-    );
-    const counts = await tx.query<ChunkCounts>(
-      `select count(*)::int as imported, coalesce(sum(redeemed), 0) as redeemed, count(*) filter (where redeemed > 0)::int as redeemed_codes,
-              count(*) filter (where status = 'expired')::int as expired, count(holder_customer_id)::int as held,
-              count(*) filter (where ${BROUGHT_STATE})::int as stateful
-       from import_inserted`,
-    );
-    const c = counts.rows[0] as ChunkCounts;
-    // The lifecycle entry explains state a code brought along; a plain code's provenance is its import_id (as a
-    // generated code's is its generation_id): an entry per plain code would cost a third more per chunk (measured).
-    if (c.stateful > 0) {
-      await tx.query(
-        `insert into voucher_events (voucher_id, type, actor, details)
-         select id, 'imported', $1, jsonb_strip_nulls(jsonb_build_object('import_id', $2::text, 'status', nullif(status, 'active'),
+         returning id, code, status, active, holder_customer_id, redemption_count as redeemed
+       ), logged as (
+         insert into voucher_events (voucher_id, type, actor, details)
+         select id, 'imported', $4, jsonb_strip_nulls(jsonb_build_object('import_id', $2::text, 'status', nullif(status, 'active'),
                 'active', nullif(active, true), 'redeemed_quantity', nullif(redeemed, 0), 'holder_customer_id', holder_customer_id))
-         from import_inserted where ${BROUGHT_STATE}`,
-        [parent.actor, importId],
-      );
+         from inserted where redeemed > 0 or holder_customer_id is not null or status <> 'active' or not active
+       )
+       select count(*)::int as imported, coalesce(sum(redeemed), 0) as redeemed, count(*) filter (where redeemed > 0)::int as redeemed_codes,
+              count(*) filter (where status = 'expired')::int as expired,
+              (select coalesce(json_agg(json_build_object('voucherId', i.id::text, 'code', i.code, 'customer', s.holder)), '[]')
+               from inserted i join import_staging s using (code) where i.holder_customer_id is not null) as held
+       from inserted`,
+      [parent.campaign_id, importId, now, parent.actor],
+    );
+    const c = written.rows[0] as ChunkCounts;
+    if (c.held.length > 0) {
+      await recordImportedPublications(tx, await campaignForPublishing(tx, parent.campaign_id), c.held, parent.actor, now);
     }
-    if (c.held > 0) await publishHeld(tx, parent.campaign_id, parent.actor, now);
     await recordImportedStats(tx, parent.campaign_id, now, {
       redeemed: Number(c.redeemed),
       redeemedCodes: c.redeemed_codes,
@@ -140,30 +129,17 @@ async function storedChunk(tx: pg.PoolClient, importId: string, chunkIndex: numb
   return { source, payload: row.payload, firstRow: row.first_row, firstLine: row.first_line };
 }
 
-async function publishHeld(tx: pg.PoolClient, campaignId: string, actor: string | null, now: Date): Promise<void> {
-  const { rows } = await tx.query<{ id: string; code: string; holder: CustomerInput }>(
-    `select i.id, i.code, s.holder from import_inserted i join import_staging s using (code) where i.holder_customer_id is not null`,
-  );
-  const campaign = await campaignForPublishing(tx, campaignId);
-  await recordImportedPublications(
-    tx,
-    campaign,
-    rows.map((r) => ({ voucherId: r.id, code: r.code, customer: r.holder })),
-    actor,
-    now,
-  );
-}
-
 /**
  * The staged rows that were not inserted: their code existed before (codes are unique platform-wide), in another
- * chunk of this import or anywhere else. Read in a statement of its own, so it sees codes that a concurrent
- * transaction committed while the insert waited for it.
+ * chunk of this import or anywhere else. A code's voucher is this chunk's own when this transaction wrote it
+ * (xmin); read in a statement of its own, so it sees codes a concurrent transaction committed while the insert
+ * waited for it.
  */
 async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number> {
-  const { rows } = await tx.query<{ row_number: number; line: number | null; code: string; same_import: boolean | null }>(
-    `select s.row_number, s.line, s.code, v.import_id = $1 as same_import
-     from (select * from import_staging s where not exists (select 1 from import_inserted i where i.code = s.code)) s
-     left join vouchers v on v.code = s.code`,
+  const { rows } = await tx.query<{ row_number: number; line: number | null; code: string; same_import: boolean }>(
+    `select s.row_number, s.line, s.code, v.import_id is not distinct from $1::uuid as same_import
+     from import_staging s join vouchers v on v.code = s.code
+     where v.xmin <> pg_current_xact_id()::xid`,
     [importId],
   );
   const rejected: RejectedRow[] = rows.map((r) =>
