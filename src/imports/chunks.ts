@@ -75,7 +75,7 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
                                start_date, expiration_date, rules, metadata, holder_customer_id, published_at, created_at)
          select code, $1, $2, case when expiration_date <= $3 then 'expired' else 'active' end, active, redeemed, nullif(redeemed, 0),
                 start_date, expiration_date, rules, metadata, holder->>'id', case when holder is not null then $3::timestamptz end, $3
-         from import_staging order by code
+         from import_staging order by code, row_number
          on conflict (code) do nothing
          returning id, code, status, active, holder_customer_id, redemption_count as redeemed
        ), logged as (
@@ -86,8 +86,9 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
        )
        select count(*)::int as imported, coalesce(sum(redeemed), 0) as redeemed, count(*) filter (where redeemed > 0)::int as redeemed_codes,
               count(*) filter (where status = 'expired')::int as expired,
-              (select coalesce(json_agg(json_build_object('voucherId', i.id::text, 'code', i.code, 'customer', s.holder)), '[]')
-               from inserted i join import_staging s using (code) where i.holder_customer_id is not null) as held
+              (select coalesce(json_agg(json_build_object('voucherId', id, 'code', code, 'customer', holder)), '[]') from (
+                 select distinct on (i.code) i.id::text, i.code, s.holder from inserted i join import_staging s using (code)
+                 where i.holder_customer_id is not null order by i.code, s.row_number) h) as held
        from inserted`,
       [parent.campaign_id, importId, now, parent.actor],
     );
@@ -130,35 +131,33 @@ async function storedChunk(tx: pg.PoolClient, importId: string, chunkIndex: numb
 }
 
 /**
- * The staged rows that were not inserted: their code existed before (codes are unique platform-wide), in another
- * chunk of this import or anywhere else. A code's voucher is this chunk's own when this transaction wrote it
- * (xmin); read in a statement of its own, so it sees codes a concurrent transaction committed while the insert
- * waited for it.
+ * The staged rows that were not inserted: a code that came earlier in this chunk (the first row wins: rows went in
+ * in code and row order), in another chunk of this import, or anywhere else (codes are unique platform-wide). A
+ * voucher is this chunk's own when this transaction wrote it (xmin). Read in a statement of its own, so it sees
+ * codes that a concurrent transaction committed while the insert waited for it.
  */
 async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number> {
-  const { rows } = await tx.query<{ row_number: number; line: number | null; code: string; same_import: boolean }>(
-    `select s.row_number, s.line, s.code, v.import_id is not distinct from $1::uuid as same_import
-     from import_staging s join vouchers v on v.code = s.code
-     where v.xmin <> pg_current_xact_id()::xid`,
+  const { rows } = await tx.query<{
+    row_number: number;
+    line: number | null;
+    code: string;
+    first_row: number;
+    ours: boolean;
+    same_import: boolean;
+  }>(
+    `select s.row_number, s.line, s.code, s.first_row, v.xmin = pg_current_xact_id()::xid as ours,
+            v.import_id is not distinct from $1::uuid as same_import
+     from (select *, min(row_number) over (partition by code) as first_row from import_staging) s
+     join vouchers v on v.code = s.code
+     where v.xmin <> pg_current_xact_id()::xid or s.row_number <> s.first_row`,
     [importId],
   );
-  const rejected: RejectedRow[] = rows.map((r) =>
-    r.same_import
-      ? {
-          row: r.row_number,
-          line: r.line,
-          code: r.code,
-          reason: 'code_duplicated',
-          message: 'Another row of this import has the same code.',
-        }
-      : {
-          row: r.row_number,
-          line: r.line,
-          code: r.code,
-          reason: 'code_exists',
-          message: 'The code exists already (codes are unique across the platform).',
-        },
-  );
+  const rejected = rows.map((r): RejectedRow => {
+    const at = { row: r.row_number, line: r.line, code: r.code };
+    if (r.ours) return { ...at, reason: 'code_duplicated', message: `The same code as row ${r.first_row}.` };
+    if (r.same_import) return { ...at, reason: 'code_duplicated', message: 'Another row of this import has the same code.' };
+    return { ...at, reason: 'code_exists', message: 'The code exists already (codes are unique across the platform).' };
+  });
   await recordRejections(tx, importId, rejected);
   return rejected.length;
 }

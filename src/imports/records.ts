@@ -315,26 +315,11 @@ export interface ChunkVisitor {
 }
 
 /**
- * Checks every row of a stored chunk, in order; a code a second time within the chunk is rejected, naming the row
- * that has it first (duplicates across chunks are found when the chunk is written).
+ * Checks every row of a stored chunk, in order. What needs the database (a code that exists, or comes again in this
+ * upload) is decided when the chunk is written.
  */
 export function checkChunk(chunk: StoredChunk, shape: CodeShape | null, visit: ChunkVisitor): void {
-  const firstRowOf = new Map<string, number>();
-  const take = (r: AcceptedRow | RejectedRow) => {
-    if (isRejected(r)) return visit.rejected(r);
-    const first = firstRowOf.get(r.code);
-    if (first !== undefined) {
-      return visit.rejected({
-        row: r.row,
-        line: r.line,
-        code: r.code,
-        reason: 'code_duplicated',
-        message: `The same code as row ${first}.`,
-      });
-    }
-    firstRowOf.set(r.code, r.row);
-    visit.accepted(r);
-  };
+  const take = (r: AcceptedRow | RejectedRow) => (isRejected(r) ? visit.rejected(r) : visit.accepted(r));
   if (chunk.source === 'json') {
     const records = JSON.parse(chunk.payload) as unknown[];
     for (let i = 0; i < records.length; i++) take(checkRecord(records[i], { row: chunk.firstRow + i, line: null }, shape));
