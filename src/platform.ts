@@ -1,7 +1,6 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
-import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
+import { ensureDatabase, runMigrations } from './db/migrator.ts';
 import { createPool, Database } from './db/sql.ts';
 import { createProducerConnection } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
@@ -12,7 +11,6 @@ import { createLogger, type Logger } from './shared/logger.ts';
 export interface Platform {
   readonly config: Config;
   readonly logger: Logger;
-  readonly orm: MikroORM;
   readonly db: Database;
   readonly redis: Redis;
   readonly queues: QueueSet;
@@ -28,17 +26,22 @@ export interface PlatformOptions {
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   await ensureDatabase(config.DATABASE_URL);
-  // The ORM serves plain CRUD only; hot paths use the raw pool, so the ORM's pool stays small.
-  const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)) });
+  // The one pool of the process: every statement, COPY and migration; DATABASE_POOL_SIZE connections at most.
+  const db = new Database(
+    createPool({
+      connectionString: config.DATABASE_URL,
+      max: config.DATABASE_POOL_SIZE,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      onConnectionLost: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool opens a new one on next use'),
+    }),
+  );
   if (config.RUN_MIGRATIONS) {
-    const applied = await migrate(orm);
+    const applied = await runMigrations(db).catch(async (error) => {
+      await db.pool.end();
+      throw error;
+    });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = new Database(
-    createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, (error) =>
-      logger.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
-    ),
-  );
   const redis = createProducerConnection(config.REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
@@ -46,7 +49,6 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   return {
     config,
     logger,
-    orm,
     db,
     redis,
     queues,
@@ -55,7 +57,6 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       await queues.close();
       redis.disconnect();
       await db.pool.end();
-      await orm.close(true);
     },
   };
 }

@@ -1,6 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { type CampaignEntity, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
-import { type CodeConfig, checkCodeSpace } from '../codes/index.ts';
+import { type CampaignRow, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
+import { checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { JOB_NAMES } from '../queues/names.ts';
 import type { GenerationChunkPayload, GenerationFinalizePayload } from '../queues/payloads.ts';
@@ -77,13 +76,12 @@ export interface RequestGenerationInput {
  * if it never started (job ids are deterministic, so a second enqueue is a no-op in BullMQ).
  */
 export async function requestGeneration(
-  em: EntityManager,
   db: Database,
   queues: QueueSet,
   input: RequestGenerationInput,
 ): Promise<{ generation: GenerationRow; created: boolean; enqueued: boolean }> {
-  const campaign = await getCampaign(em, input.campaignId);
-  const shape = validatedShape(campaign.codeConfig as CodeConfig);
+  const campaign = await getCampaign(db, input.campaignId);
+  const shape = validatedShape(campaign.code_config);
   const result = await db.transaction(async (tx) => {
     if (input.idempotencyKey) {
       const existing = await tx.query<GenerationRow>('select * from generations where campaign_id = $1 and idempotency_key = $2', [
@@ -94,7 +92,7 @@ export async function requestGeneration(
     }
     // One request at a time per code space, so two requests cannot both claim the last free codes.
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [shape.spaceKey]);
-    const verdict = checkCodeSpace(shape, await spaceUsage(tx, shape.spaceKey), BigInt(input.count), campaign.allowGuessable);
+    const verdict = checkCodeSpace(shape, await spaceUsage(tx, shape.spaceKey), BigInt(input.count), campaign.allow_guessable);
     if (!verdict.ok) throw spaceError(verdict.reason, campaign, verdict);
     const chunkCount = Math.ceil(input.count / input.chunkSize);
     const { rows } = await tx.query<GenerationRow>(
@@ -123,7 +121,7 @@ export async function requestGeneration(
 
 function spaceError(
   reason: 'code_space_exhausted' | 'code_space_too_small',
-  campaign: CampaignEntity,
+  campaign: CampaignRow,
   verdict: { space: bigint; available: bigint; entropyBits: number; guessProbability: number },
 ): DomainError {
   const details = {

@@ -22,7 +22,8 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
  * dozens of concurrent validations cost one round trip and one backend wake-up instead of one each. The
  * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes
- * (skipped without a customer). A failed batch fails each of its lookups with the same error.
+ * (skipped without a customer). A batch whose connection is lost is read again once; a batch PostgreSQL refuses
+ * (one code it cannot take) is answered lookup by lookup, so the one bad lookup fails alone.
  */
 export class CandidateLookup {
   static readonly STATEMENT = {
@@ -35,15 +36,18 @@ export class CandidateLookup {
   readonly #lookup: (item: { code: string; customerId: string | null }) => Promise<CandidateWithCounts | null>;
 
   constructor(db: Database) {
-    this.#lookup = tickBatcher(async (items) => {
-      const { rows } = await db.pool.query<CandidateWithCounts & { lookup_index: number }>({
-        ...CandidateLookup.STATEMENT,
-        values: [items.map((l) => l.code), items.map((l) => l.customerId)],
-      });
-      const found = new Map<number, CandidateWithCounts>();
-      for (const { lookup_index, ...candidate } of rows) found.set(lookup_index, candidate);
-      return items.map((_, i) => found.get(i + 1) ?? null);
-    });
+    this.#lookup = tickBatcher(
+      async (items) => {
+        const { rows } = await db.read<CandidateWithCounts & { lookup_index: number }>(CandidateLookup.STATEMENT, [
+          items.map((l) => l.code),
+          items.map((l) => l.customerId),
+        ]);
+        const found = new Map<number, CandidateWithCounts>();
+        for (const { lookup_index, ...candidate } of rows) found.set(lookup_index, candidate);
+        return items.map((_, i) => found.get(i + 1) ?? null);
+      },
+      { isolateFailures: true },
+    );
   }
 
   /** The voucher with this (normalized) code and its campaign, or null. */

@@ -1,3 +1,5 @@
+import { ServiceUnavailableError } from './errors.ts';
+
 /** An item's own refusal inside an otherwise successful batch: that one caller's promise rejects with `reason`. */
 export class BatchRefusal {
   readonly reason: unknown;
@@ -20,6 +22,13 @@ export interface TickBatchOptions {
    * which leaves as soon as one comes back: the busier the server on the other side, the larger the batches.
    */
   maxInFlight?: number;
+  /**
+   * When a batch of several fails, run each of its items again on its own, so one item the other side refuses (a
+   * string PostgreSQL cannot store) fails only its own caller. Only for `run`s that have no effect when they fail
+   * (one read, or one statement that rolled back); never for an outage (ServiceUnavailableError), which every item
+   * would meet again.
+   */
+  isolateFailures?: boolean;
 }
 
 /**
@@ -27,7 +36,7 @@ export interface TickBatchOptions {
  * PostgreSQL or Redis, and one wake-up of the server on the other side, instead of paying one each. A call waits
  * for the end of the current turn of the event loop, or, when `maxInFlight` batches are already out, for one of
  * them to come back. `run` answers the items in order; a BatchRefusal in its answer rejects that item; if `run`
- * throws, every call in the batch rejects with that error.
+ * throws, every call in the batch rejects with that error (unless `isolateFailures`).
  */
 export function tickBatcher<I, O>(
   run: (items: I[]) => Promise<(O | BatchRefusal)[]>,
@@ -38,18 +47,28 @@ export function tickBatcher<I, O>(
   let pending: Pending<I, O>[] = [];
   let scheduled = false;
   let inFlight = 0;
+  const answer = (batch: Pending<I, O>[], answers: (O | BatchRefusal)[]) =>
+    batch.forEach((p, i) => {
+      const result = answers[i] as O | BatchRefusal;
+      if (result instanceof BatchRefusal) p.reject(result.reason);
+      else p.resolve(result);
+    });
+  const alone = (p: Pending<I, O>) =>
+    run([p.item]).then(
+      (answers) => answer([p], answers),
+      (error: unknown) => p.reject(error),
+    );
   const send = (batch: Pending<I, O>[]) => {
     inFlight++;
     run(batch.map((p) => p.item))
       .then(
-        (answers) =>
-          batch.forEach((p, i) => {
-            const answer = answers[i] as O | BatchRefusal;
-            if (answer instanceof BatchRefusal) p.reject(answer.reason);
-            else p.resolve(answer);
-          }),
-        (error: unknown) => {
-          for (const p of batch) p.reject(error);
+        (answers) => answer(batch, answers),
+        async (error: unknown) => {
+          if (options.isolateFailures && batch.length > 1 && !(error instanceof ServiceUnavailableError)) {
+            await Promise.all(batch.map(alone));
+          } else {
+            for (const p of batch) p.reject(error);
+          }
         },
       )
       .finally(() => {

@@ -111,7 +111,7 @@ export async function deliverWebhook(
   options: DeliverOptions = {},
 ): Promise<DeliveryOutcome> {
   const { db, config, clock } = platform;
-  let row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
+  let row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
   if (!row && job.eventId) {
     // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
     const relayed = await db.transaction(async (tx) => {
@@ -122,7 +122,7 @@ export async function deliverWebhook(
       );
       return rows[0]?.dispatched ?? true;
     });
-    row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
+    row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
     // Not relayed: that relay rolled back and the next one creates this same delivery.
     if (!row && !relayed) return { status: 'not_yet_relayed' };
   }
@@ -188,7 +188,7 @@ export async function deliverWebhook(
 
   // The attempt and the delivery's new state in one statement (atomic without a transaction round trip).
   // A named statement: parsed and planned once per connection.
-  const recorded = await db.pool.query({
+  const recorded = await db.query({
     name: 'webhook-delivery-record',
     text: `with d as (
        update webhook_deliveries

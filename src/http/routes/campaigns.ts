@@ -17,24 +17,24 @@ export const pageQuery = z.object({
 export const campaignRoutes: RouteModule = (router, { platform }) => {
   router.post('/campaigns', async (req, res) => {
     const input = parse(createCampaignSchema, req.body);
-    const campaign = await createCampaign(platform.orm.em.fork(), input);
+    const campaign = await createCampaign(platform.db, input);
     res.status(201).location(`/v1/campaigns/${campaign.id}`).json(campaignView(campaign));
   });
 
   router.get('/campaigns', async (req, res) => {
     const { limit, cursor } = parse(pageQuery, req.query);
-    const campaigns = await listCampaigns(platform.orm.em.fork(), limit, cursor);
+    const campaigns = await listCampaigns(platform.db, limit, cursor);
     const last = campaigns.at(-1);
-    res.json({ data: campaigns.map(campaignView), next_cursor: campaigns.length === limit && last ? last.createdAt.toISOString() : null });
+    res.json({ data: campaigns.map(campaignView), next_cursor: campaigns.length === limit && last ? last.created_at.toISOString() : null });
   });
 
   router.get('/campaigns/:id', async (req, res) => {
-    res.json(campaignView(await getCampaign(platform.orm.em.fork(), req.params.id)));
+    res.json(campaignView(await getCampaign(platform.db, req.params.id)));
   });
 
   router.patch('/campaigns/:id', async (req, res) => {
     const patch = parse(updateCampaignSchema, req.body);
-    res.json(campaignView(await updateCampaign(platform.orm.em.fork(), req.params.id, patch)));
+    res.json(campaignView(await updateCampaign(platform.db, req.params.id, patch)));
   });
 
   router.post('/campaigns/:id/generations', async (req, res) => {
@@ -42,7 +42,7 @@ export const campaignRoutes: RouteModule = (router, { platform }) => {
     if (count > platform.config.GENERATION_MAX_COUNT) {
       throw new ValidationError([{ field: 'count', message: `at most ${platform.config.GENERATION_MAX_COUNT} codes per generation` }]);
     }
-    const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
+    const { generation, created, enqueued } = await requestGeneration(platform.db, platform.queues, {
       campaignId: req.params.id,
       count,
       idempotencyKey: idempotencyKey(req),
@@ -59,7 +59,7 @@ export const campaignRoutes: RouteModule = (router, { platform }) => {
 
   router.get('/campaigns/:id/vouchers', async (req, res) => {
     const { limit, cursor } = parse(pageQuery, req.query);
-    const campaign = await getCampaign(platform.orm.em.fork(), req.params.id);
+    const campaign = await getCampaign(platform.db, req.params.id);
     const page = await listCampaignVouchers(platform.db, campaign.id, limit, cursor);
     res.json({ data: page.data.map(voucherView), next_cursor: page.nextCursor });
   });
