@@ -1,6 +1,7 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
 export interface CampaignRow {
@@ -120,9 +121,4 @@ export function campaignView(c: CampaignRow) {
     created_at: c.created_at,
     updated_at: c.updated_at,
   };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }

@@ -9,6 +9,7 @@ import { campaignForPublishing, type PublishItem, publishBatch, resolveRecipient
 import { JOB_NAMES } from '../queues/names.ts';
 import { defaultJobOptions } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
@@ -317,11 +318,9 @@ export async function finalizeDistribution(platform: Platform, distributionId: s
   return rows[0]?.status ?? 'unchanged';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function getDistribution(platform: Platform, id: string) {
   const { db } = platform;
-  const { rows } = UUID.test(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
   const d = rows[0];
   if (!d) throw new NotFoundError('distribution', id);
   const [chunks, deliveries] = await Promise.all([

@@ -7,6 +7,7 @@ import { stringify } from 'csv-stringify';
 import type { Database, Queryable } from '../db/sql.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CreateExportInput } from './schemas.ts';
 
 export interface ExportRow {
@@ -62,15 +63,13 @@ export function exportView(e: ExportRow) {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Records an export and queues its job; a repeated Idempotency-Key returns the first export. */
 export async function requestExport(
   db: Database,
   queues: QueueSet,
   input: CreateExportInput & { campaignId: string; requestedBy: string | null; idempotencyKey?: string },
 ): Promise<{ export: ExportRow; created: boolean }> {
-  const campaign = UUID.test(input.campaignId)
+  const campaign = isUuid(input.campaignId)
     ? (await db.query('select id from campaigns where id = $1', [input.campaignId])).rows[0]
     : undefined;
   if (!campaign) throw new NotFoundError('campaign', input.campaignId);
@@ -116,7 +115,7 @@ export async function requeueStrandedExports(db: Queryable, queues: QueueSet, no
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
-  const row = UUID.test(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
+  const row = isUuid(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
   if (!row) throw new NotFoundError('export', id);
   return row;
 }

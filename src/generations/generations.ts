@@ -1,10 +1,11 @@
-import { type CampaignRow, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
+import { type CampaignRow, getCampaign, validatedShape } from '../campaigns/campaigns.ts';
 import { checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { JOB_NAMES } from '../queues/names.ts';
 import type { GenerationChunkPayload, GenerationFinalizePayload } from '../queues/payloads.ts';
 import { defaultJobOptions, type QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { isUuid } from '../shared/uuid.ts';
 
 export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
 

@@ -1,7 +1,9 @@
 import express, { type Router } from 'express';
 import type { Platform } from '../platform.ts';
+import { isTimeZone } from '../rules/index.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { HOURLY_WITH_PENDING } from '../stats/rollup.ts';
-import { addDays, type DayStats, getCampaignStats, isTimeZone, localDate } from '../stats/stats.ts';
+import { addDays, type DayStats, getCampaignStats, localDate } from '../stats/stats.ts';
 
 export const ADMIN_STATS_PATH = '/admin/stats';
 
@@ -20,8 +22,6 @@ interface CampaignRow {
 const escapeHtml = (value: unknown): string =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A read-only page for operators: campaigns with their counts and an inline SVG chart of redemptions per day.
  * Server-rendered with no script and no external asset, so it works under the API's strict CSP and offline.
@@ -30,7 +30,7 @@ export function adminStatsRouter(platform: Platform): Router {
   const router = express.Router();
   router.get('/', async (req, res) => {
     const days = Math.min(366, Math.max(1, Number.parseInt(String(req.query.days ?? '30'), 10) || 30));
-    const selected = typeof req.query.campaign === 'string' && UUID.test(req.query.campaign) ? req.query.campaign : undefined;
+    const selected = typeof req.query.campaign === 'string' && isUuid(req.query.campaign) ? req.query.campaign : undefined;
     const tzParam = typeof req.query.timezone === 'string' ? req.query.timezone : platform.config.REPORT_TIMEZONE;
     const timezone = isTimeZone(tzParam) ? tzParam : platform.config.REPORT_TIMEZONE;
     const now = platform.clock.now();

@@ -11,6 +11,7 @@ import * as generationsSchemas from '../generations/schemas.ts';
 import * as publicationsSchemas from '../publications/schemas.ts';
 import * as queuesFailedJobs from '../queues/failed-jobs.ts';
 import * as redemptionsSchemas from '../redemptions/schemas.ts';
+import { REFUSAL_REASONS } from '../rules/index.ts';
 import * as statsSchemas from '../stats/schemas.ts';
 import * as triggersSchemas from '../triggers/schemas.ts';
 import * as vouchersSchemas from '../vouchers/schemas.ts';
@@ -253,7 +254,7 @@ const CODE = { code: 'Voucher code (case-insensitive)' };
  * export breaks /openapi.json and its test, never the platform's startup.
  */
 function refusalReasons(): readonly string[] {
-  return ((redemptionsSchemas as Record<string, unknown>).REFUSAL_REASONS as readonly string[] | undefined) ?? [];
+  return REFUSAL_REASONS;
 }
 
 function zodExport(module: object, name: string): z.ZodType {

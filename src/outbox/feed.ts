@@ -1,6 +1,6 @@
 import type { Platform } from '../platform.ts';
 import { DomainError } from '../shared/errors.ts';
-import { isUuid } from '../webhooks/deliveries.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { iso, type Timestamp } from '../webhooks/time.ts';
 
 export interface EventView {

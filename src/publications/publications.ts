@@ -6,6 +6,7 @@ import { normalizePhone } from '../delivery/phone.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
+import { isUuid } from '../shared/uuid.ts';
 
 export type PublicationChannel = 'email' | 'sms' | 'none';
 
@@ -59,14 +60,12 @@ export class CampaignExhaustedError extends DomainError {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The campaign and its publishing settings. Settings live in campaign_publishing; `join_once` and
  * `generate_on_demand` in campaigns.rules are honoured too, so either place can switch them on.
  */
 export async function campaignForPublishing(q: Queryable, campaignId: string): Promise<CampaignForPublishing> {
-  const { rows } = UUID.test(campaignId)
+  const { rows } = isUuid(campaignId)
     ? await q.query<CampaignForPublishing & { join_once: boolean; generate_on_demand: boolean }>(
         `select c.id, c.name, c.active, c.status, c.code_config, c.expiration_date,
                 coalesce(s.join_once, false) or coalesce((c.rules->>'join_once')::boolean, false) as join_once,
@@ -421,7 +420,7 @@ export function publicationView(p: PublicationRow, delivery?: { id: string; stat
 }
 
 export async function getPublication(q: Queryable, id: string): Promise<PublicationRow> {
-  const { rows } = UUID.test(id) ? await q.query<PublicationRow>('select * from publications where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await q.query<PublicationRow>('select * from publications where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('publication', id);
   return rows[0];
 }

@@ -1,6 +1,16 @@
 import type { Database, Queryable } from '../db/sql.ts';
+import type { DecisionSubject, Rules } from '../rules/index.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
-import type { Candidate } from './rules.ts';
+import type { VoucherRow } from '../vouchers/vouchers.ts';
+
+/** A voucher joined with its campaign: everything a decision reads, from one indexed lookup. */
+export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_id'>, DecisionSubject {
+  rules: Rules | null;
+  holder_customer_id: string | null;
+  campaign_start_date: Date | string | null;
+  campaign_expiration_date: Date | string | null;
+  campaign_rules: Rules | null;
+}
 
 const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,

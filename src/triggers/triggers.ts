@@ -12,6 +12,7 @@ import {
 import { JOB_NAMES } from '../queues/names.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { BusinessEventInput, CreateTriggerInput } from './schemas.ts';
 
 export interface TriggerRow {
@@ -55,7 +56,7 @@ export async function listTriggers(db: Queryable, campaignId: string): Promise<T
 }
 
 export async function deleteTrigger(db: Queryable, campaignId: string, triggerId: string): Promise<void> {
-  const { rowCount } = /^[0-9a-f-]{36}$/i.test(triggerId)
+  const { rowCount } = isUuid(triggerId)
     ? await db.query('delete from campaign_triggers where campaign_id = $1 and id = $2', [campaignId, triggerId])
     : { rowCount: 0 };
   if (!rowCount) throw new NotFoundError('trigger', triggerId);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rulesSchema } from '../redemptions/schemas.ts';
+import { rulesSchema } from '../rules/index.ts';
 
 const metadataSchema = z.record(z.string(), z.unknown());
 const customCode = z

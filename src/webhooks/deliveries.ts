@@ -5,6 +5,7 @@ import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
 import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
@@ -399,8 +400,4 @@ export async function retryDelivery(platform: Platform, id: string): Promise<Del
   if (round === undefined) throw new DomainError('conflict', 'webhook_delivery_pending', 'The delivery is already being attempted.');
   await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(id, round, 1)));
   return getDelivery(platform, id);
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

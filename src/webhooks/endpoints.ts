@@ -1,6 +1,6 @@
 import type { Platform } from '../platform.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { isUuid } from './deliveries.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CreateWebhookInput, UpdateWebhookInput } from './schemas.ts';
 import { encryptSecret, generateSigningSecret, secretEncryptionKey } from './secrets.ts';
 import { iso, ms, type Timestamp } from './time.ts';

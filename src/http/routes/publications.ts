@@ -3,6 +3,7 @@ import { campaignForPublishing, getPublication, publicationView, setPublishingSe
 import { publishToCustomer } from '../../publications/publish.ts';
 import { createPublicationSchema, publishingSettingsSchema } from '../../publications/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/uuid.ts';
 import type { RouteModule } from '../context.ts';
 import { parse } from '../validate.ts';
 
@@ -37,7 +38,7 @@ export const publicationRoutes: RouteModule = (router, { platform }) => {
   });
 
   router.get('/deliveries/:id', async (req, res) => {
-    const { rows } = /^[0-9a-f-]{36}$/i.test(req.params.id)
+    const { rows } = isUuid(req.params.id)
       ? await platform.db.query<DeliveryRow>('select * from deliveries where id = $1', [req.params.id])
       : { rows: [] };
     if (!rows[0]) throw new NotFoundError('delivery', req.params.id);
