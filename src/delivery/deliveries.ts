@@ -4,6 +4,7 @@ import type { Platform } from '../platform.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { messages } from '../shared/metrics.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { Batcher } from './batcher.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
@@ -50,25 +51,79 @@ export interface QueueMessageInput {
 }
 
 /**
- * Records one message to send, inside the caller's transaction. After commit, pass the result to
- * `dispatchDeliveries` (a row that never got its job is picked up again by `requeueStrandedDeliveries`).
+ * Records messages to send, inside the caller's transaction, in one statement (`at`: their created time, the
+ * caller's clock; the database's by default). After commit, pass the result to `dispatchDeliveries` (a row that
+ * never got its job is picked up again by `requeueStrandedDeliveries`). This module is the one writer of `deliveries`.
  */
-export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
-  const { rows } = await tx.query<{ id: string }>(
-    `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+export async function queueMessages(
+  tx: Queryable,
+  inputs: QueueMessageInput[],
+  at?: Date,
+): Promise<{ id: string; channel: 'email' | 'sms'; publicationId: string | null }[]> {
+  if (inputs.length === 0) return [];
+  const { rows } = await tx.query<{ id: string; channel: 'email' | 'sms'; publication_id: string | null }>(
+    `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose,
+                             created_at, updated_at)
+     select channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose,
+            coalesce($9::timestamptz, now()), coalesce($9::timestamptz, now())
+     from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[], $6::uuid[], $7::uuid[], $8::text[])
+       with ordinality as t(channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose, n)
+     order by n
+     returning id, channel, publication_id`,
     [
-      input.channel,
-      input.recipient,
-      input.customerId ?? null,
-      input.voucherId,
-      input.publicationId ?? null,
-      input.distributionId ?? null,
-      input.templateId,
-      input.purpose ?? 'publication',
+      inputs.map((i) => i.channel),
+      inputs.map((i) => i.recipient),
+      inputs.map((i) => i.customerId ?? null),
+      inputs.map((i) => i.voucherId),
+      inputs.map((i) => i.publicationId ?? null),
+      inputs.map((i) => i.distributionId ?? null),
+      inputs.map((i) => i.templateId),
+      inputs.map((i) => i.purpose ?? 'publication'),
+      at ?? null,
     ],
   );
-  return { id: (rows[0] as { id: string }).id, channel: input.channel };
+  return rows.map((r) => ({ id: r.id, channel: r.channel, publicationId: r.publication_id }));
+}
+
+/** One message to send, inside the caller's transaction (see queueMessages). */
+export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
+  const [queued] = await queueMessages(tx, [input]);
+  const { id, channel } = queued as { id: string; channel: 'email' | 'sms' };
+  return { id, channel };
+}
+
+export async function getDelivery(q: Queryable, id: string): Promise<DeliveryRow> {
+  const { rows } = isUuid(id) ? await q.query<DeliveryRow>('select * from deliveries where id = $1', [id]) : { rows: [] };
+  if (!rows[0]) throw new NotFoundError('delivery', id);
+  return rows[0];
+}
+
+/** A publication's message (its first, should there be several), or null when it was published without one. */
+export async function deliveryOfPublication(q: Queryable, publicationId: string): Promise<{ id: string; status: DeliveryStatus } | null> {
+  const { rows } = await q.query<{ id: string; status: DeliveryStatus }>(
+    'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
+    [publicationId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The messages of these publications that still wait to be sent. */
+export async function queuedDeliveriesOf(q: Queryable, publicationIds: string[]): Promise<{ id: string; channel: 'email' | 'sms' }[]> {
+  if (publicationIds.length === 0) return [];
+  const { rows } = await q.query<{ id: string; channel: 'email' | 'sms' }>(
+    `select id, channel from deliveries where publication_id = any($1::uuid[]) and status = 'queued'`,
+    [publicationIds],
+  );
+  return rows;
+}
+
+/** How many of a distribution's messages are in each status. */
+export async function deliveryCountsOfDistribution(q: Queryable, distributionId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
+  const { rows } = await q.query<{ status: DeliveryStatus; n: number }>(
+    'select status, count(*)::int as n from deliveries where distribution_id = $1 group by status',
+    [distributionId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
 export function deliveryJobId(id: string): string {

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../shared/events.ts';
+import { voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 
 export const SWEEP_ACTOR = 'system:expiry-sweep';
 /** Session advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
@@ -162,9 +163,13 @@ async function expireCampaignVouchers(
  * (so the same transaction) as the update that produced them. Parameters: $1 now, $3 actor.
  */
 function expiryRecords(source: string): string {
+  const events = voucherEventsFromRows(source, {
+    type: `'expired'`,
+    actor: '$3',
+    details: `jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz)`,
+  });
   return `, events as (
-       insert into voucher_events (voucher_id, type, actor, details)
-       select id, 'expired', $3, jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
+       ${events}
      ), outbox as (
        insert into outbox_events (type, data)
        select 'voucher.expired', jsonb_build_object('code', code, 'campaign_id', campaign_id,

@@ -4,25 +4,6 @@ import type { Queryable } from '../db/sql.ts';
 export type Actor = string | null;
 
 /**
- * Appends to a voucher's lifecycle log. Call it inside the transaction that makes the change,
- * so the log and the state can never disagree.
- */
-export async function recordVoucherEvent(
-  tx: Queryable,
-  voucherId: number | string,
-  type: string,
-  actor: Actor,
-  details: Record<string, unknown> = {},
-): Promise<void> {
-  await tx.query('insert into voucher_events (voucher_id, type, actor, details) values ($1, $2, $3, $4)', [
-    voucherId,
-    type,
-    actor,
-    details,
-  ]);
-}
-
-/**
  * Writes an externally visible event to the transactional outbox. Call it inside the transaction
  * that makes the change: a relay delivers it after commit, and never if the change rolled back.
  */

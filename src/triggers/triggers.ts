@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/sql.ts';
-import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
 import {
@@ -9,6 +8,7 @@ import {
   resolveRecipient,
   upsertCustomers,
 } from '../publications/publications.ts';
+import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { JOB_NAMES } from '../queues/names.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
@@ -153,7 +153,6 @@ export async function processBusinessEvent(
     event.type,
   ]);
   const outcomes: TriggerOutcome[] = [];
-  const toDispatch: { id: string; channel: 'email' | 'sms' }[] = [];
   for (const t of triggers.rows) {
     const base = { trigger_id: t.id, campaign_id: t.campaign_id };
     if (!matches(t, event)) {
@@ -173,24 +172,19 @@ export async function processBusinessEvent(
       continue;
     }
     const customer = t.channel === 'sms' && recipient ? { ...event.customer, phone: recipient } : event.customer;
-    const [o] = await db.transaction((tx) =>
-      publishBatch(tx, [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }], {
-        campaign,
-        actor: `trigger:${t.id}`,
-        now: platform.clock.now(),
-      }),
-    );
+    const { result: o } = await publishThenDispatch(platform, async (tx) => {
+      const published = await publishBatch(
+        tx,
+        [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }],
+        { campaign, actor: `trigger:${t.id}`, now: platform.clock.now() },
+      );
+      return { result: published[0], publicationIds: publicationIdsOf(published) };
+    });
     if (!o) continue;
     if (o.status === 'published' || o.status === 'existing') {
       outcomes.push({ ...base, status: o.status, code: o.publication.code, publication_id: o.publication.id });
-      const queued = await db.query<{ id: string; channel: 'email' | 'sms' }>(
-        `select id, channel from deliveries where publication_id = $1 and status = 'queued'`,
-        [o.publication.id],
-      );
-      toDispatch.push(...queued.rows);
     } else outcomes.push({ ...base, status: o.status });
   }
-  await dispatchDeliveries(platform.queues, config, toDispatch);
   await db.query(`update business_events set status = 'processed', result = $2, processed_at = now() where id = $1`, [
     eventId,
     JSON.stringify(outcomes),

@@ -2,8 +2,9 @@ import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator, normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
+import { type Actor, emitEvent } from '../shared/events.ts';
 import type { CreateVoucherInput, UpdateVoucherInput } from './schemas.ts';
+import { recordVoucherEvent } from './voucher-events.ts';
 import { decodeCursor, encodeCursor, isoTime, type VoucherRow, voucherView } from './vouchers.ts';
 
 const DRAW_ATTEMPTS = 20;

@@ -1,9 +1,7 @@
-import { type DeliveryRow, deliveryView } from '../../delivery/deliveries.ts';
+import { deliveryOfPublication, deliveryView, getDelivery } from '../../delivery/deliveries.ts';
 import { campaignForPublishing, getPublication, publicationView, setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
 import { createPublicationSchema, publishingSettingsSchema } from '../../publications/schemas.ts';
-import { NotFoundError } from '../../shared/errors.ts';
-import { isUuid } from '../../shared/uuid.ts';
 import type { RouteModule } from '../context.ts';
 import { parse } from '../validate.ts';
 
@@ -20,11 +18,7 @@ export const publicationRoutes: RouteModule = (router, { platform }) => {
 
   router.get('/publications/:id', async (req, res) => {
     const p = await getPublication(platform.db, req.params.id);
-    const { rows } = await platform.db.query<{ id: string; status: string }>(
-      'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
-      [p.id],
-    );
-    res.json(publicationView(p, rows[0] ?? null));
+    res.json(publicationView(p, await deliveryOfPublication(platform.db, p.id)));
   });
 
   router.get('/campaigns/:id/publishing', async (req, res) => {
@@ -38,10 +32,6 @@ export const publicationRoutes: RouteModule = (router, { platform }) => {
   });
 
   router.get('/deliveries/:id', async (req, res) => {
-    const { rows } = isUuid(req.params.id)
-      ? await platform.db.query<DeliveryRow>('select * from deliveries where id = $1', [req.params.id])
-      : { rows: [] };
-    if (!rows[0]) throw new NotFoundError('delivery', req.params.id);
-    res.json(deliveryView(rows[0]));
+    res.json(deliveryView(await getDelivery(platform.db, req.params.id)));
   });
 };
