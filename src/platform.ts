@@ -6,6 +6,7 @@ import { createProducerConnection } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import { ProcessResources } from './shared/process-resources.ts';
 
 /** Everything a use-case, route or job needs, created once per process. */
 export interface Platform {
@@ -15,6 +16,8 @@ export interface Platform {
   readonly redis: Redis;
   readonly queues: QueueSet;
   readonly clock: Clock;
+  /** What this process holds open beyond the pool and Redis (SMTP pools, batchers, pacers), closed by close(). */
+  readonly resources: ProcessResources<Platform>;
   close(): Promise<void>;
 }
 
@@ -46,17 +49,21 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
   const queues = createQueues(redis, config.QUEUE_PREFIX, (error) => logger.debug({ err: error.message }, 'queue error'));
-  return {
+  const resources = new ProcessResources<Platform>(() => platform);
+  const platform: Platform = {
     config,
     logger,
     db,
     redis,
     queues,
     clock: options.clock ?? systemClock,
+    resources,
     async close() {
+      await resources.close().catch((error) => logger.warn({ err: (error as Error).message }, 'a process resource did not close cleanly'));
       await queues.close();
       redis.disconnect();
       await db.pool.end();
     },
   };
+  return platform;
 }

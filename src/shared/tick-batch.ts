@@ -15,8 +15,14 @@ interface Pending<I, O> {
 }
 
 export interface TickBatchOptions {
-  /** Most items in one batch (default 500). */
+  /** Most items in one batch (default 500); a batch that fills up leaves at once. */
   maxBatch?: number;
+  /**
+   * How long a batch collects before it leaves, in ms. Without it, until the end of the current turn of the event
+   * loop: calls made together (one request's burst, concurrent requests) share a batch. With it, calls arriving over
+   * a few milliseconds (workers' jobs, which do not start in one turn) do.
+   */
+  windowMs?: number;
   /**
    * Most batches running at once (default 4). While that many are out, new calls wait and join the next batch,
    * which leaves as soon as one comes back: the busier the server on the other side, the larger the batches.
@@ -32,10 +38,10 @@ export interface TickBatchOptions {
 }
 
 /**
- * Collects concurrent calls and runs them as batches: under load, concurrent requests share one round trip to
- * PostgreSQL or Redis, and one wake-up of the server on the other side, instead of paying one each. A call waits
- * for the end of the current turn of the event loop, or, when `maxInFlight` batches are already out, for one of
- * them to come back. `run` answers the items in order; a BatchRefusal in its answer rejects that item; if `run`
+ * Collects concurrent calls and runs them as batches (group commit): under load, concurrent requests share one round
+ * trip to PostgreSQL or Redis, and one wake-up of the server on the other side, instead of paying one each. A call
+ * waits for the end of the current turn of the event loop (or `windowMs`), or, when `maxInFlight` batches are
+ * already out, for one of them to come back. `run` answers the items in order; a BatchRefusal in its answer rejects that item; if `run`
  * throws, every call in the batch rejects with that error (unless `isolateFailures`).
  */
 export function tickBatcher<I, O>(
@@ -76,8 +82,10 @@ export function tickBatcher<I, O>(
         flush();
       });
   };
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     scheduled = false;
+    clearTimeout(timer);
     while (pending.length > 0 && inFlight < maxInFlight) {
       const batch = pending.length <= maxBatch ? pending : pending.slice(0, maxBatch);
       pending = batch === pending ? [] : pending.slice(maxBatch);
@@ -87,9 +95,11 @@ export function tickBatcher<I, O>(
   return (item) =>
     new Promise<O>((resolve, reject) => {
       pending.push({ item, resolve, reject });
-      if (!scheduled) {
+      if (pending.length >= maxBatch) flush();
+      else if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        if (options.windowMs === undefined) setImmediate(flush);
+        else timer = setTimeout(flush, options.windowMs);
       }
     });
 }

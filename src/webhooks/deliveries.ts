@@ -5,6 +5,7 @@ import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
 import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
+import { resourceKind } from '../shared/process-resources.ts';
 import { isUuid } from '../shared/uuid.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
@@ -83,19 +84,16 @@ export interface DeliverOptions {
   slotAt?: number;
 }
 
-const pacers = new WeakMap<Platform['redis'], EndpointPacer>();
-function pacerFor(platform: Platform): EndpointPacer {
-  let pacer = pacers.get(platform.redis);
-  if (!pacer) {
-    pacer = new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
+/** One pacer per platform: it defines its scripts on the platform's Redis connection once. */
+const endpointPacer = resourceKind(
+  'webhook endpoint pacer',
+  (platform: Platform) =>
+    new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
       ratePerSecond: platform.config.WEBHOOK_ENDPOINT_RATE_PER_S,
       maxInFlight: platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT,
       slotTtlMs: platform.config.WEBHOOK_TIMEOUT_MS + 5_000,
-    });
-    pacers.set(platform.redis, pacer);
-  }
-  return pacer;
-}
+    }),
+);
 
 function webhookQueue(platform: Platform): Queue {
   return platform.queues.get('webhook');
@@ -146,7 +144,7 @@ export async function deliverWebhook(
     return { status: 'cancelled' };
   }
 
-  const pacer = pacerFor(platform);
+  const pacer = platform.resources.get(endpointPacer);
   const holder = deliverJobId(row.id, row.round, job.attempt);
   const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
   const pace = await pacer.take(row.endpoint_id, holder, !reserved);
