@@ -20,8 +20,8 @@ export interface VoucherRow {
 }
 
 /**
- * A timestamp as ISO 8601, whether it comes from the raw pool (Date) or from the ORM's pool, which keeps
- * timestamptz as text ('2026-03-02 16:00:00+00'): views always answer in one format.
+ * A timestamp as ISO 8601, whether it comes from a column (Date) or from inside a jsonb value (text): views
+ * always answer in one format.
  */
 export function isoTime(value: Date | string): string;
 export function isoTime(value: Date | string | null): string | null;
