@@ -28,6 +28,7 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  let closed = false;
   await ensureDatabase(config.DATABASE_URL);
   // The one pool of the process: every statement, COPY and migration; DATABASE_POOL_SIZE connections at most.
   const db = new Database(
@@ -35,7 +36,10 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       connectionString: config.DATABASE_URL,
       max: config.DATABASE_POOL_SIZE,
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-      onConnectionLost: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool opens a new one on next use'),
+      onConnectionLost: (error) => {
+        // Connections still closing after close() (a database dropped at once, say) are no news.
+        if (!closed) logger.warn({ err: error.message }, 'database connection lost; the pool opens a new one on next use');
+      },
     }),
   );
   if (config.RUN_MIGRATIONS) {
@@ -59,6 +63,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     clock: options.clock ?? systemClock,
     resources,
     async close() {
+      closed = true;
       await resources.close().catch((error) => logger.warn({ err: (error as Error).message }, 'a process resource did not close cleanly'));
       await queues.close();
       redis.disconnect();
