@@ -5,8 +5,8 @@ import pg from 'pg';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './sql.ts';
 
-/** Session advisory lock that serializes migrations across processes, so parallel starts are safe. */
-const MIGRATION_LOCK = [0x70726f6d, 0x6d696772] as const;
+/** Session advisory lock that serializes migrations across processes, so parallel starts are safe (every version's key). */
+const MIGRATION_LOCK = 7428100;
 
 /** Creates the database named in the URL when it does not exist yet (connecting to the `postgres` maintenance DB). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {

@@ -105,6 +105,9 @@ function run<R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, statement
   return typeof statement === 'string' ? on.query<R>(statement, params) : on.query<R>({ ...statement, values: params ?? statement.values });
 }
 
+/** A session advisory lock: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart). */
+export type AdvisoryLockKey = number | readonly [number, number];
+
 /** SQL on the process's one pool; a lost connection surfaces as DatabaseUnavailableError. */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
@@ -144,10 +147,15 @@ export class Database implements Queryable {
       client.release();
       return result;
     } catch (error) {
-      const lost = isConnectionLoss(error) || (await client.query('rollback').then(() => false, isConnectionLoss));
-      // A client whose connection is gone is destroyed, not handed to the next caller.
-      client.release(lost ? (error as Error) : undefined);
-      throw lost ? asUnavailable(error) : error;
+      const rolledBack =
+        !isConnectionLoss(error) &&
+        (await client.query('rollback').then(
+          () => true,
+          () => false,
+        ));
+      // A client whose connection is gone, or whose state is unknown, is destroyed, not handed to the next caller.
+      client.release(!rolledBack);
+      throw asUnavailable(error);
     }
   }
 
@@ -157,7 +165,7 @@ export class Database implements Queryable {
    * connection, and with it the lock, is lost: `work` should stop at its next step.
    */
   async withAdvisoryLock<T>(
-    key: readonly [number, number],
+    key: AdvisoryLockKey,
     options: { wait: boolean },
     work: (session: pg.PoolClient, lost: AbortSignal) => Promise<T>,
   ): Promise<{ locked: true; result: T } | { locked: false }> {
@@ -167,13 +175,14 @@ export class Database implements Queryable {
     client.on('error', onLost);
     let broken = false;
     try {
-      const sql = options.wait ? 'select pg_advisory_lock($1, $2), true as locked' : 'select pg_try_advisory_lock($1, $2) as locked';
-      const { rows } = await client.query<{ locked: boolean }>(sql, [...key]);
+      const [args, params] = typeof key === 'number' ? ['$1', [key]] : ['$1, $2', [...key]];
+      const sql = options.wait ? `select pg_advisory_lock(${args}), true as locked` : `select pg_try_advisory_lock(${args}) as locked`;
+      const { rows } = await client.query<{ locked: boolean }>(sql, params);
       if (!rows[0]?.locked) return { locked: false };
       try {
         return { locked: true, result: await work(client, lost.signal) };
       } finally {
-        await client.query('select pg_advisory_unlock($1, $2)', [...key]).catch(() => {
+        await client.query(`select pg_advisory_unlock(${args})`, params).catch(() => {
           broken = true;
         });
       }
