@@ -105,8 +105,11 @@ function run<R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, statement
   return typeof statement === 'string' ? on.query<R>(statement, params) : on.query<R>({ ...statement, values: params ?? statement.values });
 }
 
-/** A session advisory lock: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart). */
-export type AdvisoryLockKey = number | readonly [number, number];
+/**
+ * A session advisory lock: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart), the second of
+ * which may be text that PostgreSQL hashes (`hashtext`), to lock one row's id.
+ */
+export type AdvisoryLockKey = number | readonly [number, number | string];
 
 /** SQL on the process's one pool; a lost connection surfaces as DatabaseUnavailableError. */
 export class Database implements Queryable {
@@ -175,7 +178,8 @@ export class Database implements Queryable {
     client.on('error', onLost);
     let broken = false;
     try {
-      const [args, params] = typeof key === 'number' ? ['$1', [key]] : ['$1, $2', [...key]];
+      const [args, params] =
+        typeof key === 'number' ? ['$1', [key]] : [typeof key[1] === 'string' ? '$1, hashtext($2)' : '$1, $2', [...key]];
       const sql = options.wait ? `select pg_advisory_lock(${args}), true as locked` : `select pg_try_advisory_lock(${args}) as locked`;
       const { rows } = await client.query<{ locked: boolean }>(sql, params);
       if (!rows[0]?.locked) return { locked: false };

@@ -9,7 +9,7 @@ import {
   upsertCustomers,
 } from '../publications/publications.ts';
 import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
-import { JOB_NAMES } from '../queues/names.ts';
+import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
 import { isUuid } from '../shared/uuid.ts';
@@ -75,10 +75,6 @@ export function triggerView(t: TriggerRow) {
   };
 }
 
-export function eventJobId(id: string): string {
-  return `evt-${id}`;
-}
-
 /**
  * Intake only: records the event (once per source_id), writes it to the outbox, and enqueues its processing.
  * Publishing and delivery happen in the job.
@@ -108,9 +104,7 @@ export async function recordBusinessEvent(
     return { event: existing.rows[0] as BusinessEventRow, created: false };
   });
   if (result.event.status === 'received') {
-    await platform.queues
-      .get('business-events')
-      .add(JOB_NAMES.businessEventProcess, { eventId: result.event.id }, { jobId: eventJobId(result.event.id) });
+    await enqueue(platform.queues, 'business-event.process', { eventId: result.event.id });
   }
   return result;
 }
