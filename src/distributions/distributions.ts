@@ -9,7 +9,8 @@ import { campaignForPublishing, type PublishItem, publishBatch, resolveRecipient
 import { JOB_NAMES } from '../queues/names.ts';
 import { defaultJobOptions } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { RecipientInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import type { DistributionView, RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
   id: string;
@@ -319,7 +320,7 @@ export async function finalizeDistribution(platform: Platform, distributionId: s
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function getDistribution(platform: Platform, id: string) {
+export async function getDistribution(platform: Platform, id: string): Promise<DistributionView> {
   const { db } = platform;
   const { rows } = UUID.test(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
   const d = rows[0];
@@ -349,7 +350,7 @@ export async function getDistribution(platform: Platform, id: string) {
     invalid: c.invalid,
     exhausted: c.exhausted,
   };
-  const status = d.status === 'delivering' && counts.queued === 0 ? 'completed' : d.status;
+  const status: DistributionView['status'] = d.status === 'delivering' && counts.queued === 0 ? 'completed' : d.status;
   const processed = counts.sent + counts.failed + counts.bounced + counts.skipped + counts.invalid + counts.exhausted;
   return {
     id: d.id,
@@ -364,8 +365,8 @@ export async function getDistribution(platform: Platform, id: string) {
     counts,
     ...counts,
     error: d.error,
-    created_at: d.created_at,
-    started_at: d.started_at,
-    published_at: d.published_at,
+    created_at: isoTime(d.created_at),
+    started_at: isoTime(d.started_at),
+    published_at: isoTime(d.published_at),
   };
 }
