@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { isTimeZone } from '../redemptions/rules.ts';
 import { rulesSchema } from '../redemptions/schemas.ts';
-import { idSchema, metadataSchema as storedMetadataSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
-
-export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const codeConfigSchema = z
   .strictObject({
@@ -28,7 +26,7 @@ export const createCampaignSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   code_config: codeConfigSchema.default({}),
   allow_guessable: z.boolean().default(false),
-  metadata: metadataSchema.default({}),
+  metadata: metadataInputSchema.default({}),
   active: z.boolean().default(true),
   start_date: z.coerce.date().nullable().default(null),
   expiration_date: z.coerce.date().nullable().default(null),
@@ -47,7 +45,7 @@ export const updateCampaignSchema = z
     expiration_date: z.coerce.date().nullable().optional(),
     timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').optional(),
     rules: rulesSchema.optional(),
-    metadata: metadataSchema.optional(),
+    metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
 
@@ -68,7 +66,7 @@ export const campaignViewSchema = z
     timezone: z.string(),
     rules: z.record(z.string(), z.unknown()).describe('Redemption rules (see the create request)'),
     issued_count: z.number().int(),
-    metadata: storedMetadataSchema,
+    metadata: metadataSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema,
   })

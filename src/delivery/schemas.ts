@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
 
 export const channelSchema = z.enum(['email', 'sms']);
 export const publicationChannelSchema = z.enum(['email', 'sms', 'none']);
@@ -18,7 +18,7 @@ export const customerSchema = z.strictObject({
   email: z.email().max(320).optional(),
   phone: z.string().trim().min(3).max(32).optional(),
   name: z.string().trim().max(200).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataInputSchema.optional(),
 });
 export type CustomerInput = z.infer<typeof customerSchema>;
 

@@ -10,6 +10,7 @@ import { JOB_NAMES } from '../queues/names.ts';
 import { defaultJobOptions } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { findUnstorable } from '../shared/storable.ts';
 import type { DistributionView, RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
@@ -125,6 +126,8 @@ export async function createDistributionFromCsv(
   let batch: RecipientInput[] = [];
   try {
     for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      const unstorable = findUnstorable(record, [`line ${count + batch.length + 2}`]);
+      if (unstorable) throw new ValidationError([unstorable], 'csv_invalid', 'The CSV upload holds text that cannot be stored.');
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(record)) if (!KNOWN_COLUMNS.has(k) && v !== '' && v !== undefined) metadata[k] = v;
       batch.push({

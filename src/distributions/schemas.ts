@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { channelSchema } from '../delivery/schemas.ts';
-import { idSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
 
 export const MAX_INLINE_RECIPIENTS = 10_000;
 
@@ -9,7 +9,7 @@ export const recipientSchema = z.strictObject({
   email: z.email().max(320).optional(),
   phone: z.string().trim().min(3).max(32).optional(),
   name: z.string().trim().max(200).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataInputSchema.optional(),
 });
 export type RecipientInput = z.infer<typeof recipientSchema>;
 

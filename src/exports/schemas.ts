@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
 
 /** `POST /v1/campaigns/{id}/exports`: which codes to write, and in which format (CSV for now). */
 export const createExportSchema = z.strictObject({
@@ -7,7 +7,7 @@ export const createExportSchema = z.strictObject({
   filter: z
     .strictObject({
       status: z.enum(['active', 'expired']).optional(),
-      metadata: z.record(z.string(), z.unknown()).optional(),
+      metadata: metadataInputSchema.optional(),
     })
     .default({}),
 });

@@ -49,6 +49,11 @@ const COMMON_ERRORS: Record<number, { name: string; description: string; example
   },
   401: { name: 'Unauthorized', description: 'Missing or invalid API key (`unauthorized`).', example: { code: 'unauthorized' } },
   403: { name: 'Forbidden', description: 'The key is valid but is not an admin key (`forbidden`).', example: { code: 'forbidden' } },
+  408: {
+    name: 'BodyTimeout',
+    description: 'The body did not all arrive in time, e.g. shorter than its Content-Length (`request_body_timeout`).',
+    example: { code: 'request_body_timeout' },
+  },
   413: {
     name: 'PayloadTooLarge',
     description: 'The body exceeds the body limit (`payload_too_large`).',

@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
-import { NotFoundError } from '../shared/errors.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { idSchema } from '../shared/fields.ts';
+import { findUnstorable } from '../shared/storable.ts';
 import { checkResponses } from './response-contract.ts';
 import { parse } from './validate.ts';
 
@@ -140,12 +141,19 @@ export function route<const O extends OperationSpec>(target: RouteTarget, spec: 
   target.operations.push(declared);
   const handle: RequestHandler = async (req, res) => {
     if (target.validateResponses) checkResponses(declared, req, res);
+    const jsonBody = spec.body !== undefined && !otherBody(spec, req);
+    // Before any schema (or anything recursive) sees them: every part of the request the operation reads, whole.
+    const unstorable =
+      (spec.params ? findUnstorable(req.params) : null) ??
+      (spec.query ? findUnstorable(req.query) : null) ??
+      (jsonBody ? findUnstorable(req.body) : null);
+    if (unstorable) throw new ValidationError([unstorable]);
     const input = {
       req,
       res,
       params: parseParams(spec, req.params as Record<string, string>),
       query: spec.query ? parse(spec.query, req.query) : undefined,
-      body: spec.body && !otherBody(spec, req) ? parse(spec.body, req.body) : undefined,
+      body: jsonBody && spec.body ? parse(spec.body, req.body) : undefined,
     } as RouteInput<O>;
     const reply = await handler(input);
     if (reply) send(res, spec, reply as { status: number; body?: unknown; headers?: Record<string, string> });

@@ -13,6 +13,7 @@ export const COMMON_CODES: Record<number, readonly string[]> = {
   400: ['validation_failed', 'invalid_json', 'bad_request'],
   401: ['unauthorized'],
   403: ['forbidden'],
+  408: ['request_body_timeout'],
   413: ['payload_too_large'],
 };
 
@@ -35,7 +36,10 @@ export function statusTable(op: DeclaredOperation): Map<number, StatusEntry> {
   };
   const resources = Object.values(spec.params ?? {}).flatMap((p) => (p.resource ? [`${p.resource}_not_found`] : []));
   if (spec.body || spec.query || spec.idempotent || spec.params) add(400, COMMON_CODES[400] as readonly string[]);
-  if (spec.body) add(413, COMMON_CODES[413] as readonly string[]);
+  if (spec.body || spec.otherBodies) {
+    add(408, COMMON_CODES[408] as readonly string[]);
+    add(413, COMMON_CODES[413] as readonly string[]);
+  }
   if (auth !== 'none') add(401, COMMON_CODES[401] as readonly string[]);
   if (auth === 'admin' || auth === 'basic') add(403, COMMON_CODES[403] as readonly string[]);
   if (resources.length > 0) add(404, resources);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, metadataSchema as storedMetadataSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
 /** Request and rule schemas for validation and redemption; exported for the OpenAPI document. */
@@ -77,20 +77,19 @@ export const orderSchema = z.strictObject({
 });
 
 const codeInput = z.string().trim().min(1).max(128);
-const metadataSchema = z.record(z.string(), z.unknown());
 
 export const validationRequestSchema = z.strictObject({
   code: codeInput,
   customer: customerSchema.optional(),
   order: orderSchema.optional(),
-  metadata: metadataSchema.optional(),
+  metadata: metadataInputSchema.optional(),
 });
 
 export const redemptionRequestSchema = z.strictObject({
   code: codeInput,
   customer: customerSchema.optional(),
   order: orderSchema.optional(),
-  metadata: metadataSchema.default({}),
+  metadata: metadataInputSchema.default({}),
 });
 
 export const rollbackRequestSchema = z.strictObject({
@@ -142,7 +141,7 @@ export const redemptionViewSchema = z
     discount: appliedDiscountSchema.nullable(),
     discount_amount: z.number().int().nullable().describe('Minor units'),
     currency: z.string().nullable(),
-    metadata: storedMetadataSchema,
+    metadata: metadataSchema,
     created_at: timestampSchema,
     rolled_back_at: timestampSchema.nullable(),
     rollback_reason: z.string().nullable(),

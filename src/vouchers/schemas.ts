@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { appliedDiscountSchema, REFUSAL_REASONS, rulesSchema } from '../redemptions/schemas.ts';
-import { idSchema, metadataSchema as storedMetadataSchema, timestampSchema } from '../shared/fields.ts';
+import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
-const metadataSchema = z.record(z.string(), z.unknown());
 const customCode = z
   .string()
   .trim()
@@ -19,7 +18,7 @@ export const createVoucherSchema = z.strictObject({
   start_date: z.coerce.date().nullable().optional(),
   expiration_date: z.coerce.date().nullable().optional(),
   rules: rulesSchema.default({}),
-  metadata: metadataSchema.default({}),
+  metadata: metadataInputSchema.default({}),
 });
 
 /** PATCH /v1/vouchers/{code}: fields given replace the stored ones; `rules` are the voucher's overrides as a whole. */
@@ -28,7 +27,7 @@ export const updateVoucherSchema = z
     start_date: z.coerce.date().nullable().optional(),
     expiration_date: z.coerce.date().nullable().optional(),
     rules: rulesSchema.optional(),
-    metadata: metadataSchema.optional(),
+    metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
 
@@ -91,7 +90,7 @@ export const voucherViewSchema = z
     expiration_date: timestampSchema.nullable(),
     rules: z.record(z.string(), z.unknown()).describe("Overrides of the campaign's rules"),
     holder_customer_id: z.string().nullable().describe('The customer it was published to'),
-    metadata: storedMetadataSchema,
+    metadata: metadataSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema.nullable().describe('null until first changed (bulk-generated codes)'),
   })
