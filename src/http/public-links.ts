@@ -5,7 +5,7 @@ import { SYMBOL_CONTENT_TYPES, SYMBOL_FILES } from '../delivery/symbols.ts';
 import type { Platform } from '../platform.ts';
 import { type RouteTarget, route } from './operation.ts';
 import { problem, sendProblem } from './problem.ts';
-import { symbolContent, symbolName } from './routes/voucher-symbols.ts';
+import { symbolName, symbolOperation } from './routes/voucher-symbols.ts';
 
 /**
  * `GET /public/vouchers/{code}/qr.png?sig=…` (and qr.svg, barcode.png, barcode.svg): the renderings behind the
@@ -18,9 +18,7 @@ export function publicLinkRoutes(routes: RouteTarget, platform: Platform): void 
     route(
       routes,
       {
-        method: 'get',
-        path: `/vouchers/:code/${kind}.${format}`,
-        tag: 'vouchers',
+        ...symbolOperation(kind, format, ['Cache-Control']),
         auth: 'none',
         params: { code: { description: 'Voucher code, as in the signed link' } },
         query: z.object({ sig: z.string().max(200).optional().describe('The signature from the link the platform made') }),
@@ -29,9 +27,6 @@ export function publicLinkRoutes(routes: RouteTarget, platform: Platform): void 
           'The target of `{{ voucher.qr_url }}` / `{{ voucher.barcode_url }}` in templates when PUBLIC_LINK_SECRET is set. ' +
           'No API key; a wrong or missing signature is 404 `link_not_found`.',
         errors: { 404: ['link_not_found'] },
-        responses: {
-          200: { description: `The code as ${SYMBOL_CONTENT_TYPES[format]}`, content: symbolContent(format), headers: ['Cache-Control'] },
-        },
       },
       async ({ res, params, query }) => {
         const secret = platform.config.PUBLIC_LINK_SECRET;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DeclaredOperation, ResponseSpec } from './operation.ts';
 
 /** One status an operation can answer. */
@@ -36,6 +37,8 @@ export function statusTable(op: DeclaredOperation): Map<number, StatusEntry> {
   };
   const resources = Object.values(spec.params ?? {}).flatMap((p) => (p.resource ? [`${p.resource}_not_found`] : []));
   if (spec.body || spec.query || spec.idempotent || spec.params) add(400, COMMON_CODES[400] as readonly string[]);
+  // A list route pages with the one cursor (shared/paging.ts), which refuses a cursor the API did not make.
+  if (spec.query instanceof z.ZodObject && 'cursor' in spec.query.shape) add(400, ['invalid_cursor']);
   if (spec.body || spec.otherBodies) {
     add(408, COMMON_CODES[408] as readonly string[]);
     add(413, COMMON_CODES[413] as readonly string[]);

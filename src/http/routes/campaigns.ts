@@ -44,7 +44,6 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       tag: 'campaigns',
       summary: 'List campaigns, newest first',
       query: listCampaignsQuery,
-      errors: { 400: ['invalid_cursor'] },
       responses: { 200: { description: 'Campaigns', schema: pageSchema(campaignViewSchema) } },
     },
     async ({ query }) => ({ status: 200, body: await listCampaigns(platform.orm.em.fork(), query.limit, query.cursor) }),
@@ -124,7 +123,6 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       params: campaignId,
       summary: "A campaign's codes, in the order they were made",
       query: campaignVouchersQuery,
-      errors: { 400: ['invalid_cursor'] },
       responses: { 200: { description: 'Codes', schema: pageSchema(voucherViewSchema) } },
     },
     async ({ params, query }) => {

@@ -65,7 +65,6 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
       tag: 'redemption',
       summary: 'List redemptions, newest first',
       query: listRedemptionsQuery,
-      errors: { 400: ['invalid_cursor'] },
       responses: { 200: { description: 'Redemptions', schema: pageSchema(redemptionViewSchema) } },
     },
     async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),

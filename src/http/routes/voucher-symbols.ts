@@ -3,12 +3,18 @@ import { symbolFor } from '../../delivery/symbol-cache.ts';
 import { SYMBOL_CONTENT_TYPES, SYMBOL_FILES, type SymbolFormat, type SymbolKind } from '../../delivery/symbols.ts';
 import { findVoucherByCode } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
-import { codeParam, type MediaType, route } from '../operation.ts';
+import { codeParam, type ResponseHeader, route } from '../operation.ts';
 
-/** A rendering as a response body, documented by its media type. */
-export function symbolContent(format: SymbolFormat): Record<string, MediaType> {
+/** What every route serving a rendering declares: its path under the code, and the image it answers with. */
+export function symbolOperation(kind: SymbolKind, format: SymbolFormat, headers: readonly ResponseHeader[]) {
   const type = SYMBOL_CONTENT_TYPES[format];
-  return { [type]: { schema: { type: 'string', ...(format === 'png' ? { contentMediaType: 'image/png' } : {}) } } };
+  const image = { type: 'string', ...(format === 'png' ? { contentMediaType: 'image/png' } : {}) };
+  return {
+    method: 'get',
+    path: `/vouchers/:code/${kind}.${format}`,
+    tag: 'vouchers',
+    responses: { 200: { description: `The code as ${type}`, content: { [type]: { schema: image } }, headers } },
+  } as const;
 }
 
 export function symbolName(kind: SymbolKind, format: SymbolFormat): string {
@@ -18,23 +24,15 @@ export function symbolName(kind: SymbolKind, format: SymbolFormat): string {
 /** QR and Code 128 renderings of a voucher's code: a pure function of the code, so cacheable for a day. */
 export const voucherSymbolRoutes: RouteModule = (routes, { platform }) => {
   for (const { kind, format } of SYMBOL_FILES) {
+    const operation = symbolOperation(kind, format, ['ETag', 'Cache-Control']);
     route(
       routes,
       {
-        method: 'get',
-        path: `/vouchers/:code/${kind}.${format}`,
-        tag: 'vouchers',
+        ...operation,
         params: { code: codeParam },
         summary: symbolName(kind, format),
         errors: { 404: ['voucher_not_found'] },
-        responses: {
-          200: {
-            description: `The code as ${SYMBOL_CONTENT_TYPES[format]}`,
-            content: symbolContent(format),
-            headers: ['ETag', 'Cache-Control'],
-          },
-          304: { description: 'Not modified (If-None-Match)' },
-        },
+        responses: { ...operation.responses, 304: { description: 'Not modified (If-None-Match)' } },
       },
       async ({ req, res, params }) => {
         const voucher = await findVoucherByCode(platform.db, params.code);

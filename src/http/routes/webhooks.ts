@@ -146,7 +146,6 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
       params: webhookId,
       summary: "An endpoint's deliveries, newest first, each with its attempts",
       query: deliveryPageQuerySchema,
-      errors: { 400: ['invalid_cursor'] },
       responses: { 200: { description: 'Deliveries', schema: pageSchema(webhookDeliveryViewSchema) } },
     },
     async ({ params, query }) => {
