@@ -42,7 +42,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const redis = createProducerConnection(config.REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
-  const queues = createQueues(redis, config.QUEUE_PREFIX, (error) => logger.debug({ err: error.message }, 'queue error'));
+  const queues = createQueues(redis, config, (error) => logger.debug({ err: error.message }, 'queue error'));
   return {
     config,
     logger,

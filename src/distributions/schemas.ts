@@ -45,7 +45,7 @@ export const distributionViewSchema = z
     template_id: idSchema,
     source: z.string().describe('inline or csv'),
     status: z.enum(['receiving', 'queued', 'running', 'delivering', 'completed', 'failed']),
-    job_id: z.string(),
+    job_id: z.string().nullable().describe('The BullMQ job that finishes it (see Bull Board)'),
     chunks: z.object({ total: z.number().int(), done: z.number().int() }),
     progress: z.number().min(0).max(1).describe('Share of recipients processed, 0 to 1'),
     counts: distributionCounts,
