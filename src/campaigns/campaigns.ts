@@ -1,8 +1,10 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
+import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
-import type { CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
+import type { CampaignView, CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
 export interface CampaignRow {
   id: string;
@@ -41,8 +43,11 @@ export function validatedShape(config: CodeConfig): CodeShape {
 export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
   const { rows } = await db.query<CampaignRow>(
-    `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning *`,
+    // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
+    `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
+                            created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
+     returning *`,
     [
       input.name,
       input.code_config,
@@ -79,7 +84,7 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
   const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');
   const { rows } = await db.query<CampaignRow>(
-    `update campaigns set ${assignments}, updated_at = now() where id = $1 and (${changed}) returning *`,
+    `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`,
     [id, ...given.map(([, value]) => value)],
   );
   return rows[0] ?? getCampaign(db, id);
@@ -91,34 +96,40 @@ export async function getCampaign(db: Database, id: string): Promise<CampaignRow
   return campaign;
 }
 
-export async function listCampaigns(db: Database, limit: number, cursor?: string): Promise<CampaignRow[]> {
-  const { rows } = cursor
-    ? await db.read<CampaignRow>('select * from campaigns where created_at < $1 order by created_at desc limit $2', [
-        new Date(cursor),
-        limit,
-      ])
-    : await db.read<CampaignRow>('select * from campaigns order by created_at desc limit $1', [limit]);
-  return rows;
+/** Newest first, a page at a time; `after` is the (created_at, id) of the last campaign of the previous page. */
+export async function listCampaigns(
+  db: Database,
+  limit: number,
+  after?: readonly [string, string],
+): Promise<{ data: CampaignView[]; next_cursor: string | null }> {
+  const { rows } = after
+    ? await db.read<CampaignRow>(
+        'select * from campaigns where (created_at, id) < ($1::timestamptz, $2::uuid) order by created_at desc, id desc limit $3',
+        [after[0], after[1], limit + 1],
+      )
+    : await db.read<CampaignRow>('select * from campaigns order by created_at desc, id desc limit $1', [limit + 1]);
+  const page = pageOf(rows, limit, (c) => [isoTime(c.created_at), c.id]);
+  return { data: page.data.map(campaignView), next_cursor: page.next_cursor };
 }
 
-export function campaignView(c: CampaignRow) {
+export function campaignView(c: CampaignRow): CampaignView {
   const shape = resolveCodeShape(c.code_config);
   return {
     id: c.id,
     name: c.name,
-    code_config: c.code_config,
+    code_config: c.code_config as Record<string, unknown>,
     code_template: shape.template,
     charset: shape.alphabet,
     allow_guessable: c.allow_guessable,
     active: c.active,
-    status: c.status,
-    start_date: c.start_date,
-    expiration_date: c.expiration_date,
+    status: c.status as CampaignView['status'],
+    start_date: isoTime(c.start_date),
+    expiration_date: isoTime(c.expiration_date),
     timezone: c.timezone,
     rules: c.rules,
     issued_count: Number(c.issued_count),
     metadata: c.metadata,
-    created_at: c.created_at,
-    updated_at: c.updated_at,
+    created_at: isoTime(c.created_at),
+    updated_at: isoTime(c.updated_at),
   };
 }

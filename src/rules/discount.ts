@@ -1,14 +1,17 @@
+import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
 import type { Discount, Order } from './schema.ts';
 
-export interface AppliedDiscount {
-  type: 'percent' | 'amount';
-  value: number;
-  max_amount?: number;
-  /** The discount on this order in minor units; null when no order was given for a percent discount. */
-  amount: number | null;
-  currency: string | null;
-}
+/** The discount applied to an order, as validations and redemptions answer it. */
+export const appliedDiscountSchema = z.object({
+  type: z.enum(['percent', 'amount']),
+  value: z.number(),
+  max_amount: z.number().int().optional(),
+  amount: z.number().int().nullable().describe('The discount on this order in minor units; null for a percent discount without an order'),
+  currency: z.string().nullable(),
+});
+
+export type AppliedDiscount = z.output<typeof appliedDiscountSchema>;
 
 /** An order in another currency than the rule or discount names: refused as a whole, never converted. */
 export function currencyMismatch(expected: string, given: string): DomainError {
