@@ -51,25 +51,30 @@ function compileRules(rules: CheckoutRules): CompiledRules {
 }
 
 const byIdentity = new WeakMap<CheckoutRules, CompiledRules>();
-const byJson = new Map<string, CompiledRules>();
+const byKey = new Map<string, CompiledRules>();
 const CACHE_SIZE = 1000;
 
 /**
  * The rules compiled, once per distinct rules: the same object is found by identity, an equal one (a fresh row
- * from the database) by its JSON. The JSON cache keeps the CACHE_SIZE most recently used.
+ * from the database) by its JSON, or by `key` when the caller has one that stands for exactly these rules (the
+ * rows' jsonb text, say), which spares serializing them. The keyed cache keeps the CACHE_SIZE most recently used.
+ * Rules objects are treated as immutable once compiled.
  */
-export function compileCheckoutRules(rules: CheckoutRules): CompiledRules {
+export function compileCheckoutRules(rules: CheckoutRules, key?: string): CompiledRules {
   const known = byIdentity.get(rules);
   if (known) return known;
-  const key = JSON.stringify([rules.order ?? null, rules.conditions ?? null, rules.discount ?? null, rules.stacking ?? null]);
-  let compiled = byJson.get(key);
+  const cacheKey =
+    key === undefined
+      ? `json:${JSON.stringify([rules.order ?? null, rules.conditions ?? null, rules.discount ?? null, rules.stacking ?? null])}`
+      : `key:${key}`;
+  let compiled = byKey.get(cacheKey);
   if (compiled) {
-    byJson.delete(key);
+    byKey.delete(cacheKey);
   } else {
     compiled = compileRules(rules);
-    if (byJson.size >= CACHE_SIZE) byJson.delete(byJson.keys().next().value as string);
+    if (byKey.size >= CACHE_SIZE) byKey.delete(byKey.keys().next().value as string);
   }
-  byJson.set(key, compiled);
+  byKey.set(cacheKey, compiled);
   byIdentity.set(rules, compiled);
   return compiled;
 }

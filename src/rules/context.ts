@@ -48,8 +48,24 @@ export function evaluationContext(input: EvaluationInput): EvaluationContext {
 
 /** The ISO weekday and minute of the day of `now` in the campaign's time zone. */
 export function localNow(ctx: EvaluationContext): { weekday: number; minutes: number } {
-  if (ctx.local === null) ctx.local = localTime(ctx.now, ctx.timeZone);
+  if (ctx.local === null) ctx.local = localMinute(ctx.now, ctx.timeZone);
   return ctx.local;
+}
+
+const lastLocalMinute = new Map<string, { minute: number; local: { weekday: number; minutes: number } }>();
+
+/**
+ * localTime remembered per time zone for the current minute: Intl's formatToParts costs microseconds, and every
+ * validation in one minute asks the same question (time zone offsets are whole minutes).
+ */
+function localMinute(now: Date, timeZone: string): { weekday: number; minutes: number } {
+  const minute = Math.floor(now.getTime() / 60_000);
+  const last = lastLocalMinute.get(timeZone);
+  if (last && last.minute === minute) return last.local;
+  const local = Object.freeze(localTime(now, timeZone));
+  if (lastLocalMinute.size >= 1000) lastLocalMinute.clear();
+  lastLocalMinute.set(timeZone, { minute, local });
+  return local;
 }
 
 /**

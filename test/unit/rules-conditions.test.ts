@@ -464,6 +464,10 @@ describe('checks', () => {
     expect(compileCheckoutRules(structuredClone(rules))).toBe(compiled);
     expect(compileCheckoutRules({ ...rules, discount: { type: 'percent', value: 11 } })).not.toBe(compiled);
     expect(compiled.checks.size).toBe(3);
+    const keyed = compileCheckoutRules(structuredClone(rules), 'campaign-1@v1');
+    expect(keyed).not.toBe(compiled);
+    expect(compileCheckoutRules(structuredClone(rules), 'campaign-1@v1')).toBe(keyed);
+    expect(compileCheckoutRules(structuredClone(rules), 'campaign-1@v2')).not.toBe(keyed);
   });
 });
 
