@@ -9,7 +9,8 @@ export const MAX_ORDER_ITEMS = 500;
 
 export type Metadata = Record<string, unknown>;
 
-export const metadataSchema = z.record(z.string(), z.unknown());
+/** Any JSON object (a looseObject parses several times faster than a record, which re-checks every key). */
+export const metadataSchema: z.ZodType<Metadata> = z.looseObject({});
 const identifier = z.string().trim().min(1).max(255);
 
 export const orderItemSchema = z.strictObject({

@@ -93,6 +93,8 @@ describe('order model', () => {
     expect(faults({ currency: 'EUR', items: [{ sku: '', quantity: 1, price: 1 }] })).toEqual(['items.0.sku']);
     expect(faults({ currency: 'EUR', items: [{ sku: 'a', quantity: 1, price: 1, colour: 'red' }] })).toEqual(['items.0']);
     expect(faults({ currency: 'EUR', items: [{ sku: 'a', quantity: 1, price: 1, categories: 'shoes' }] })).toEqual(['items.0.categories']);
+    expect(faults({ currency: 'EUR', amount: 1, metadata: [1] })).toEqual(['metadata']);
+    expect(faults({ currency: 'EUR', items: [{ sku: 'a', quantity: 1, price: 1, metadata: 'red' }] })).toEqual(['items.0.metadata']);
     const line = { sku: 'a', quantity: 1, price: 1 };
     expect(faults({ currency: 'EUR', items: Array(500).fill(line) })).toEqual([]);
     expect(faults({ currency: 'EUR', items: Array(501).fill(line) })).toEqual(['items']);
