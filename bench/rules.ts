@@ -15,10 +15,10 @@
  */
 import { applyDiscount, type Candidate, effectiveRules, refusalReason } from '../src/redemptions/rules.ts';
 import type { Rules } from '../src/redemptions/schemas.ts';
-import { type CheckoutRules, type CodeDecision, combineCodes, compileCheckoutRules } from '../src/rules/checkout.ts';
+import { type CheckoutRules, type CodeDecision, combineCodes, compileCheckoutRules, decideCode } from '../src/rules/checkout.ts';
 import { checksSchema } from '../src/rules/conditions.ts';
 import { evaluationContext, overlayCustomer } from '../src/rules/context.ts';
-import { normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
+import { type NormalizedOrder, normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
 import { discountSchema } from '../src/rules/order-discount.ts';
 import { SegmentCatalogue, segmentDefinitionSchema } from '../src/rules/segments.ts';
 import { argValue, printTable } from './support.ts';
@@ -135,22 +135,28 @@ function baseline(rows: Candidate[]): void {
   }
 }
 
-function single(pool: { row: Candidate; rules: CheckoutRules }[]): void {
-  const order = normalizeOrder({ amount: simpleOrder.amount, currency: simpleOrder.currency });
-  for (const { row, rules } of pool) {
-    const effective = effectiveRules(row);
-    const reason = refusalReason(
+/** One validation through the checkout core: per code, today's refusal checks (min_amount now a check), then its checks. */
+function checkout(
+  order: NormalizedOrder,
+  rows: Candidate[],
+  rules: CheckoutRules[],
+  keys: string[] | undefined,
+  catalogue: SegmentCatalogue | null,
+): void {
+  const customer = overlayCustomer(customerInput, storedCustomer);
+  const membership = catalogue ? catalogue.membership(customer) : null;
+  const decisions: CodeDecision[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Candidate;
+    const refused = refusalReason(
       row,
-      { ...effective, order: null },
-      {
-        customerId: 'cust-42',
-        now,
-        customerCodeCount: 0,
-        customerCampaignCount: 1,
-      },
+      { ...effectiveRules(row), order: null },
+      { customerId: customer?.id, now, customerCodeCount: 0, customerCampaignCount: 1 },
     );
-    const customer = overlayCustomer(customerInput, storedCustomer);
-    const compiled = compileCheckoutRules(rules);
+    if (refused) {
+      decisions.push({ code: row.code, refusal: { reason: refused } });
+      continue;
+    }
     const ctx = evaluationContext({
       order,
       customer,
@@ -158,51 +164,19 @@ function single(pool: { row: Candidate; rules: CheckoutRules }[]): void {
       customerRedemptionsInCampaign: 1,
       now,
       timeZone: row.timezone,
-      segments: null,
+      segments: membership,
     });
-    const failure = reason === null ? compiled.checks.firstFailure(ctx) : { reason };
-    const answer = combineCodes(
-      [failure === null ? { code: row.code, refusal: null, rules: compiled } : { code: row.code, refusal: failure }],
-      order,
-    );
-    sink += answer.order?.total_amount ?? 0;
+    decisions.push(decideCode(row.code, compileCheckoutRules(rules[i] as CheckoutRules, keys?.[i]), ctx));
   }
+  sink += combineCodes(decisions, order).order?.total_amount ?? 0;
+}
+
+function single(pool: { row: Candidate; rules: CheckoutRules }[]): void {
+  for (const { row, rules } of pool) checkout(normalizeOrder(simpleOrder), [row], [rules], undefined, null);
 }
 
 function rich(pool: { rows: Candidate[]; rules: CheckoutRules[]; keys?: string[] }[]): void {
-  for (const { rows, rules, keys } of pool) {
-    const order = normalizeOrder(parsedRichOrder);
-    const customer = overlayCustomer(customerInput, storedCustomer);
-    const membership = segments.membership(customer);
-    const decisions: CodeDecision[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as Candidate;
-      const refused = refusalReason(row, effectiveRules(row), {
-        customerId: customer?.id,
-        now,
-        customerCodeCount: 0,
-        customerCampaignCount: 1,
-      });
-      if (refused) {
-        decisions.push({ code: row.code, refusal: { reason: refused } });
-        continue;
-      }
-      const compiled = compileCheckoutRules(rules[i] as CheckoutRules, keys?.[i]);
-      const ctx = evaluationContext({
-        order,
-        customer,
-        redemptionMetadata: null,
-        customerRedemptionsInCampaign: 1,
-        now,
-        timeZone: row.timezone,
-        segments: membership,
-      });
-      const failure = compiled.checks.firstFailure(ctx);
-      decisions.push(failure === null ? { code: row.code, refusal: null, rules: compiled } : { code: row.code, refusal: failure });
-    }
-    const answer = combineCodes(decisions, order);
-    sink += answer.order?.total_amount ?? 0;
-  }
+  for (const { rows, rules, keys } of pool) checkout(normalizeOrder(parsedRichOrder), rows, rules, keys, segments);
 }
 
 function orderParse(count: number): void {

@@ -3,6 +3,7 @@ import { normalizeCode } from '../codes/index.ts';
 import { REFUSAL_REASONS, type RefusalReason } from '../redemptions/schemas.ts';
 import { type CheckSpec, CompiledChecks, minAmountCheck } from './checks.ts';
 import type { Check } from './conditions.ts';
+import type { EvaluationContext } from './context.ts';
 import type { NormalizedOrder } from './order.ts';
 import { type CompiledDiscount, compileDiscount, type Discount, OrderPricing, pricedOrderSchema } from './order-discount.ts';
 import { resolveStacking, type Stacking, type StackingInput, stackingOf } from './stacking.ts';
@@ -90,6 +91,12 @@ export interface CodeRefusal {
 
 /** One code's own decision: usable (with its compiled rules) or refused with a reason. */
 export type CodeDecision = { code: string; refusal: null; rules: CompiledRules } | { code: string; refusal: CodeRefusal };
+
+/** A code that passed today's refusal checks, decided by its rules' checks against what the request shows. */
+export function decideCode(code: string, rules: CompiledRules, ctx: EvaluationContext): CodeDecision {
+  const failure = rules.checks.firstFailure(ctx);
+  return failure === null ? { code, refusal: null, rules } : { code, refusal: failure };
+}
 
 const ruleSchema = z.object({ name: z.string(), message: z.string().optional() });
 

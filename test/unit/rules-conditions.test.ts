@@ -483,3 +483,13 @@ describe('customer overlay', () => {
     expect(overlayCustomer(undefined, { metadata: { tier: 'gold' } })).toBeNull();
   });
 });
+
+describe('schemas in the OpenAPI document', () => {
+  it('convert to JSON Schema as the OpenAPI builder converts them', () => {
+    const input = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+    const conditions = JSON.stringify(input(checksSchema));
+    for (const key of ['"all"', '"any"', '"not"', '"field"', '"op"', '"items"', '"min_quantity"', '"starts_with"'])
+      expect(conditions).toContain(key);
+    expect(JSON.stringify(input(segmentDefinitionSchema))).toContain('"when"');
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { applyDiscount } from '../../src/redemptions/rules.ts';
 import {
   type CheckoutRules,
@@ -310,5 +311,16 @@ describe('several codes in one order', () => {
     expect(paths(['a', 'b', 'c', 'd', 'e', 'f'])).toEqual(['']);
     expect(paths(['abc', 'def', ' ABC '])).toEqual(['2']);
     expect(paths(['abc', ''])).toEqual(['1']);
+  });
+});
+
+describe('schemas in the OpenAPI document', () => {
+  it('convert to JSON Schema as the OpenAPI builder converts them', () => {
+    const json = (schema: z.ZodType, io: 'input' | 'output') =>
+      JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }));
+    expect(json(discountSchema, 'input')).toContain('"fixed_price"');
+    expect(json(orderInputSchema, 'input')).toContain('"items"');
+    expect(json(codeListSchema, 'input')).toContain('"maxItems":5');
+    expect(json(checkoutAnswerSchema, 'output')).toContain('"not_combinable"');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CheckoutAnswer, type CodeDecision, combineCodes, compileCheckoutRules } from '../../src/rules/checkout.ts';
+import { type CheckoutAnswer, type CodeDecision, combineCodes, compileCheckoutRules, decideCode } from '../../src/rules/checkout.ts';
 import { checksSchema } from '../../src/rules/conditions.ts';
 import { evaluationContext, overlayCustomer } from '../../src/rules/context.ts';
 import { normalizeOrder, orderInputSchema } from '../../src/rules/order.ts';
@@ -38,8 +38,7 @@ function checkout(codes: [string, CampaignRules][], order: unknown, customer: { 
       timeZone: 'Europe/Paris',
       segments: membership,
     });
-    const failure = rules.checks.firstFailure(ctx);
-    return failure === null ? { code, refusal: null, rules } : { code, refusal: failure };
+    return decideCode(code, rules, ctx);
   });
   return combineCodes(decisions, normalized);
 }
