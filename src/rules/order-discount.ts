@@ -115,8 +115,9 @@ export class OrderPricing {
 
   /** Takes the discount off what is left and returns how much it took (0 when nothing it targets is left). */
   apply(discount: CompiledDiscount): number {
-    if (discount.currency !== null && discount.currency !== this.order.currency)
+    if (discount.currency !== null && discount.currency !== this.order.currency) {
       throw currencyMismatch(discount.currency, this.order.currency);
+    }
     if (discount.type === 'unit') return this.#freeUnits(discount.target, discount.quantity);
     const base = this.#selectTarget(discount.target);
     let amount: number;
