@@ -1,8 +1,11 @@
 import { Liquid, type Template } from 'liquidjs';
+import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { type LinkSettings, voucherLinks } from './public-links.ts';
-import type { CreateTemplateInput } from './schemas.ts';
+import type { CreateTemplateInput, templateViewSchema } from './schemas.ts';
 
 /**
  * Liquid with the safety switches on: output HTML-escaped unless `| raw`, unknown variables and filters are
@@ -174,10 +177,8 @@ export async function updateTemplate(db: Queryable, id: string, input: CreateTem
   return rows[0] as TemplateRow;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function getTemplate(db: Queryable, id: string): Promise<TemplateRow> {
-  const { rows } = UUID.test(id) ? await db.query<TemplateRow>('select * from message_templates where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await db.query<TemplateRow>('select * from message_templates where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('template', id);
   return rows[0];
 }
@@ -201,7 +202,7 @@ export async function templateForChannel(
   return t;
 }
 
-export function templateView(t: TemplateRow) {
+export function templateView(t: TemplateRow): z.output<typeof templateViewSchema> {
   return {
     id: t.id,
     name: t.name,
@@ -209,8 +210,8 @@ export function templateView(t: TemplateRow) {
     subject: t.subject,
     html: t.html,
     text: t.text,
-    created_at: t.created_at,
-    updated_at: t.updated_at,
+    created_at: isoTime(t.created_at),
+    updated_at: isoTime(t.updated_at),
   };
 }
 

@@ -4,11 +4,14 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
+import type { z } from 'zod';
 import type { Database, Queryable } from '../db/sql.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import type { CreateExportInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
+import type { CreateExportInput, exportViewSchema } from './schemas.ts';
 
 export interface ExportRow {
   id: string;
@@ -30,16 +33,9 @@ export interface ExportRow {
 
 export const EXPORT_COLUMNS = ['code', 'status', 'active', 'redemption_count', 'start_date', 'expiration_date', 'metadata', 'created_at'];
 
-/** node-postgres here hands timestamptz over as text ('2031-06-01 10:00:00.123+00'); the API speaks ISO 8601. */
-export function isoTime(value: Date | string | null): string | null {
-  if (value === null) return null;
-  if (value instanceof Date) return value.toISOString();
-  return new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
-}
-
 const ISO_SQL = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-export function exportView(e: ExportRow) {
+export function exportView(e: ExportRow): z.output<typeof exportViewSchema> {
   const total = e.total_rows === null ? null : Number(e.total_rows);
   const exported = Number(e.exported_rows);
   return {
@@ -63,15 +59,13 @@ export function exportView(e: ExportRow) {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Records an export and queues its job; a repeated Idempotency-Key returns the first export. */
 export async function requestExport(
   db: Database,
   queues: QueueSet,
   input: CreateExportInput & { campaignId: string; requestedBy: string | null; idempotencyKey?: string },
 ): Promise<{ export: ExportRow; created: boolean }> {
-  const campaign = UUID.test(input.campaignId)
+  const campaign = isUuid(input.campaignId)
     ? (await db.query('select id from campaigns where id = $1', [input.campaignId])).rows[0]
     : undefined;
   if (!campaign) throw new NotFoundError('campaign', input.campaignId);
@@ -99,7 +93,7 @@ export async function enqueueExport(queues: QueueSet, exportId: string): Promise
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
-  const row = UUID.test(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
+  const row = isUuid(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
   if (!row) throw new NotFoundError('export', id);
   return row;
 }
@@ -151,28 +145,8 @@ export async function runExport(
   exportId: string,
   options: ExportRunOptions,
 ): Promise<ExportRow['status'] | 'missing' | 'already_running'> {
-  const client = await db.pool.connect();
-  let broken = false;
-  const onError = () => {
-    broken = true;
-  };
-  client.on('error', onError);
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as locked', [
-      EXPORT_RUN_LOCK,
-      exportId,
-    ]);
-    if (!rows[0]?.locked) return 'already_running';
-    try {
-      return await writeExport(client, exportId, options);
-    } finally {
-      await client.query('select pg_advisory_unlock($1, hashtext($2))', [EXPORT_RUN_LOCK, exportId]).catch(onError);
-    }
-  } finally {
-    client.off('error', onError);
-    // A broken connection loses its session locks anyway; do not hand it back to the pool.
-    client.release(broken);
-  }
+  const run = await db.withAdvisoryLock([EXPORT_RUN_LOCK, exportId], { wait: false }, (session) => writeExport(session, exportId, options));
+  return run.locked ? run.result : 'already_running';
 }
 
 async function writeExport(db: Queryable, exportId: string, options: ExportRunOptions): Promise<ExportRow['status'] | 'missing'> {

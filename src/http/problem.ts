@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
+import { asUnavailable } from '../db/sql.ts';
 import { loggablePath } from '../observability/http.ts';
-import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
+import { DomainError, type ErrorKind, type FieldError, ServiceUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -20,7 +21,9 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
@@ -29,19 +32,29 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  instance?: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
+export const problemSchema = z
+  .looseObject({
+    type: z.string().meta({ examples: ['urn:promo:problem:validation_failed'] }),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('Stable error code to branch on'),
+    detail: z.string().describe('Human-readable explanation'),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .describe('Offending fields (400 validation_failed)'),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details, with a stable machine-readable `code`.' });
+
+export type Problem = z.output<typeof problemSchema>;
+
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
 }
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return { type: `urn:promo:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+  return { type: `urn:promo:problem:${code}`, title: statusTitle(status), status, code, detail, ...extra };
 }
 
 export function sendProblem(res: Response, body: Problem): void {
@@ -58,8 +71,11 @@ export function domainErrorToProblem(error: DomainError): Problem {
 
 /** The single place errors become HTTP: known errors keep their code, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (thrown, req, res, _next) => {
     if (res.headersSent) return;
+    // Infrastructure out of reach (a lost PostgreSQL connection, wrapped or not) is a 503 the client may retry.
+    const error = asUnavailable(thrown) as typeof thrown;
+    if (error instanceof ServiceUnavailableError) res.set('Retry-After', String(error.retryAfterSeconds));
     if (error instanceof DomainError) return sendProblem(res, { ...domainErrorToProblem(error), instance: req.originalUrl });
     if (error instanceof ZodError) {
       return sendProblem(res, problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(error) }));

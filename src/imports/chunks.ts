@@ -6,9 +6,10 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import type { CodeConfig } from '../codes/index.ts';
 import type { Database } from '../db/sql.ts';
+import { emitEvent } from '../events/outbox.ts';
 import { campaignForPublishing, type HeldImportedCode, recordImportedPublications } from '../publications/publications.ts';
-import { emitEvent } from '../shared/events.ts';
 import { recordImportedStats } from '../stats/rollup.ts';
+import { voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 import { type ImportRow, recordRejections } from './imports.ts';
 import { checkChunk, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
 import { STAGING_COPY, STAGING_TABLE, StagingPayload } from './staging.ts';
@@ -78,11 +79,15 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
          from import_staging order by code, row_number
          on conflict (code) do nothing
          returning id, code, status, active, holder_customer_id, redemption_count as redeemed
+       ), stateful as (
+         select * from inserted where redeemed > 0 or holder_customer_id is not null or status <> 'active' or not active
        ), logged as (
-         insert into voucher_events (voucher_id, type, actor, details)
-         select id, 'imported', $4, jsonb_strip_nulls(jsonb_build_object('import_id', $2::text, 'status', nullif(status, 'active'),
-                'active', nullif(active, true), 'redeemed_quantity', nullif(redeemed, 0), 'holder_customer_id', holder_customer_id))
-         from inserted where redeemed > 0 or holder_customer_id is not null or status <> 'active' or not active
+         ${voucherEventsFromRows('stateful', {
+           type: `'imported'`,
+           actor: '$4',
+           details: `jsonb_strip_nulls(jsonb_build_object('import_id', $2::text, 'status', nullif(status, 'active'),
+                     'active', nullif(active, true), 'redeemed_quantity', nullif(redeemed, 0), 'holder_customer_id', holder_customer_id))`,
+         })}
        )
        select count(*)::int as imported, coalesce(sum(redeemed), 0) as redeemed, count(*) filter (where redeemed > 0)::int as redeemed_codes,
               count(*) filter (where status = 'expired')::int as expired,
@@ -214,16 +219,16 @@ export async function finalizeImport(db: Database, importId: string): Promise<st
       [importId, status, error, notProcessed],
     );
     const done = rows[0] as ImportRow;
-    await emitEvent(tx, status === 'failed' ? 'campaign.import.failed' : 'campaign.import.completed', {
+    const outcome = {
       import_id: done.id,
       campaign_id: done.campaign_id,
-      status,
       received: done.received,
       imported: done.imported,
       rejected: done.rejected,
       errors_url: `/v1/imports/${done.id}/errors`,
-      ...(error ? { error } : {}),
-    });
+    };
+    if (error) await emitEvent(tx, 'campaign.import.failed', { ...outcome, status: 'failed', error });
+    else await emitEvent(tx, 'campaign.import.completed', { ...outcome, status: 'completed' });
     return status;
   });
 }

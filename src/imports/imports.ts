@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type pg from 'pg';
-import { isUuid } from '../campaigns/campaigns.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { importWork } from '../queues/catalog.ts';
@@ -9,9 +8,13 @@ import { enqueueFlow } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
 import { maskCode } from '../shared/logger.ts';
+import { jsonDepth, MAX_INPUT_DEPTH } from '../shared/storable.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { CsvSyntaxError, csvPieces } from './csv.ts';
 import { csvHeader, type RejectedRow } from './records.ts';
+import type { ImportView } from './schemas.ts';
 
 export type ImportStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -34,7 +37,7 @@ export interface ImportRow {
   finished_at: Date | null;
 }
 
-export function importView(i: ImportRow) {
+export function importView(i: ImportRow): ImportView {
   const processed = i.imported + i.rejected;
   const finished = i.status === 'completed' || i.status === 'failed';
   return {
@@ -53,9 +56,9 @@ export function importView(i: ImportRow) {
     chunk_count: i.chunk_count,
     errors_url: `/v1/imports/${i.id}/errors`,
     error: i.error,
-    created_at: i.created_at,
-    started_at: i.started_at,
-    finished_at: i.finished_at,
+    created_at: isoTime(i.created_at),
+    started_at: isoTime(i.started_at),
+    finished_at: isoTime(i.finished_at),
   };
 }
 
@@ -202,7 +205,13 @@ export async function storeCsv(body: Readable, chunks: ChunkSink): Promise<void>
 /** A JSON upload (the array's elements) as chunks of IMPORT_CHUNK_SIZE elements, each stored as a JSON array. */
 async function storeJson(records: Iterable<unknown> | AsyncIterable<unknown>, chunks: ChunkSink): Promise<void> {
   let batch: unknown[] = [];
+  let index = 0;
   for await (const record of records) {
+    // Deeper than any element can be (checked without recursion): refused whole, before JSON.stringify recurses into it.
+    if (jsonDepth(record) > MAX_INPUT_DEPTH) {
+      throw new ValidationError([{ field: String(index), message: `is nested deeper than ${MAX_INPUT_DEPTH} levels` }]);
+    }
+    index++;
     batch.push(record);
     if (batch.length < chunks.size) continue;
     await chunks.store(batch.length, null, JSON.stringify(batch));

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type CodeShape, isWellFormedCode, normalizeCode, shapeMismatch } from '../codes/index.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import { ValidationError } from '../shared/errors.ts';
+import { findUnstorable } from '../shared/storable.ts';
 import { type CsvRecord, csvText } from './csv.ts';
 import { type ImportRecord, importRecordSchema, MAX_QUANTITY } from './schemas.ts';
 
@@ -135,6 +136,12 @@ function acceptRecord(r: ImportRecord, at: RowPosition, shape: CodeShape | null)
   const expirationDate = r.expiration_date ?? null;
   if (startDate && expirationDate && Date.parse(expirationDate) <= Date.parse(startDate)) {
     return reject(at, code, 'date_range_invalid', 'expiration_date is not after start_date.');
+  }
+  // Text PostgreSQL cannot store (U+0000, lone surrogates) refuses the row, not the chunk around it.
+  const unstorable = (r.metadata && findUnstorable(r.metadata, ['metadata'])) || (r.holder && findUnstorable(r.holder, ['holder']));
+  if (unstorable) {
+    const reason = unstorable.field.startsWith('metadata') ? 'metadata_invalid' : 'holder_invalid';
+    return reject(at, code, reason, `${unstorable.field}: ${unstorable.message}.`);
   }
   return {
     row: at.row,

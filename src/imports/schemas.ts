@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { customerSchema } from '../delivery/schemas.ts';
+import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
 
 /** The largest per-code limit and use count a row may carry (the rule language's own bound). */
 export const MAX_QUANTITY = 1_000_000_000;
@@ -21,7 +22,7 @@ export const importRecordSchema = z.strictObject({
     .optional(),
   start_date: z.iso.datetime({ offset: true }).nullable().optional(),
   expiration_date: z.iso.datetime({ offset: true }).nullable().optional(),
-  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  metadata: metadataInputSchema.nullable().optional(),
   /** The customer the code was published to: a customer id, or a customer object. */
   holder: z
     .union([z.string().trim().min(1).max(200), customerSchema])
@@ -30,7 +31,7 @@ export const importRecordSchema = z.strictObject({
 });
 export type ImportRecord = z.infer<typeof importRecordSchema>;
 
-/** The request body of a JSON import: the codes, one element each. */
+/** The request body of a JSON import: the codes, one element each (documentation: elements are checked one by one). */
 export const importJsonBodySchema = z.array(importRecordSchema);
 
 /** Options of both forms of `POST /v1/campaigns/{id}/imports`, in the query string. */
@@ -43,26 +44,47 @@ export const importQuerySchema = z.strictObject({
 });
 export type ImportQuery = z.infer<typeof importQuerySchema>;
 
-const isoTs = z.iso.datetime();
-
 /** `GET /v1/imports/{id}` and the 202 of `POST /v1/campaigns/{id}/imports`. */
-export const importViewSchema = z.object({
-  id: z.uuid(),
-  campaign_id: z.uuid(),
-  status: z.enum(['queued', 'running', 'completed', 'failed']),
-  source: z.enum(['csv', 'json']),
-  code_shape: z.enum(['campaign', 'any']),
-  progress: z.object({
-    received: z.number().int().describe('Rows in the upload (after the CSV header)'),
-    imported: z.number().int().describe('Codes written so far'),
-    rejected: z.number().int().describe('Rows refused so far (each with its reason in the error report)'),
-    percent: z.number().int().describe('Share of the rows processed; 100 once the import has finished'),
-  }),
-  chunk_size: z.number().int(),
-  chunk_count: z.number().int(),
-  errors_url: z.string().describe('The per-row error report (CSV), available at any time'),
-  error: z.string().nullable(),
-  created_at: isoTs,
-  started_at: isoTs.nullable(),
-  finished_at: isoTs.nullable(),
-});
+export const importViewSchema = z
+  .object({
+    id: idSchema,
+    campaign_id: idSchema,
+    status: z.enum(['queued', 'running', 'completed', 'failed']),
+    source: z.enum(['csv', 'json']),
+    code_shape: z.enum(['campaign', 'any']),
+    progress: z.object({
+      received: z.number().int().describe('Rows in the upload (after the CSV header)'),
+      imported: z.number().int().describe('Codes written so far'),
+      rejected: z.number().int().describe('Rows refused so far (each with its reason in the error report)'),
+      percent: z.number().int().describe('Share of the rows processed; 100 once the import has finished'),
+    }),
+    chunk_size: z.number().int(),
+    chunk_count: z.number().int(),
+    errors_url: z.string().describe('The per-row error report (CSV), available at any time'),
+    error: z.string().nullable().describe('Why it failed'),
+    created_at: timestampSchema,
+    started_at: timestampSchema.nullable(),
+    finished_at: timestampSchema.nullable(),
+  })
+  .meta({
+    id: 'Import',
+    examples: [
+      {
+        id: '6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c',
+        campaign_id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11',
+        status: 'running',
+        source: 'csv',
+        code_shape: 'any',
+        progress: { received: 1000000, imported: 450000, rejected: 12, percent: 45 },
+        chunk_size: 50000,
+        chunk_count: 20,
+        errors_url: '/v1/imports/6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c/errors',
+        error: null,
+        created_at: '2026-03-01T09:30:00.000Z',
+        started_at: '2026-03-01T09:30:01.000Z',
+        finished_at: null,
+      },
+    ],
+  });
+
+export type ImportView = z.output<typeof importViewSchema>;

@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
-import { isUuid } from '../campaigns/campaigns.ts';
 import { normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
+import { emitEvent } from '../events/outbox.ts';
+import { type AppliedDiscount, type Decision, decide, effectiveRules, type RefusalReason } from '../rules/index.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
+import type { Actor } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
-import { decodeCursor, encodeCursor, isoTime, voucherView } from '../vouchers/vouchers.ts';
+import { pageOf } from '../shared/paging.ts';
+import { isUuid } from '../shared/uuid.ts';
+import type { ValidationView } from '../vouchers/schemas.ts';
+import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
+import { voucherView } from '../vouchers/vouchers.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
-import { type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
-import { type AppliedDiscount, applyDiscount, type Candidate, effectiveRules, heldByAnother, refusalReason } from './rules.ts';
-import type { RedemptionRequest, RefusalReason, ValidationRequest } from './schemas.ts';
+import { type Candidate, type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
+import type { RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<RefusalReason, string> = {
   not_found: 'No voucher with this code.',
@@ -25,9 +30,7 @@ export const REASON_DETAILS: Record<RefusalReason, string> = {
 };
 
 /** The result of a lookup; `guess` marks a failed lookup the guessing defence counts. */
-export type ValidationOutcome =
-  | { valid: true; code: string; candidate: Candidate; discount: AppliedDiscount | null }
-  | { valid: false; code: string; reason: RefusalReason; candidate: Candidate | null; guess: boolean };
+export type ValidationOutcome = Decision<Candidate>;
 
 /** Validation changes nothing: one indexed statement, then the rules in memory. */
 export async function validateCode(candidates: CandidateLookup, input: ValidationRequest, now: Date): Promise<ValidationOutcome> {
@@ -41,29 +44,7 @@ export async function validateCode(candidates: CandidateLookup, input: Validatio
   return outcome;
 }
 
-function decide(
-  candidate: Candidate | null,
-  code: string,
-  input: { customer?: { id: string }; order?: { amount: number; currency: string } },
-  now: Date,
-  counts: { code: number; campaign: number },
-): ValidationOutcome {
-  if (!candidate) return { valid: false, code, reason: 'not_found', candidate: null, guess: true };
-  const rules = effectiveRules(candidate);
-  // Held by someone else: indistinguishable from a code that does not exist, and counted as a guess.
-  if (heldByAnother(candidate, rules, input.customer?.id)) return { valid: false, code, reason: 'not_found', candidate, guess: true };
-  const reason = refusalReason(candidate, rules, {
-    customerId: input.customer?.id,
-    order: input.order,
-    now,
-    customerCodeCount: counts.code,
-    customerCampaignCount: counts.campaign,
-  });
-  if (reason) return { valid: false, code, reason, candidate, guess: false };
-  return { valid: true, code, candidate, discount: applyDiscount(rules.discount, input.order) };
-}
-
-export function validationView(outcome: ValidationOutcome) {
+export function validationView(outcome: ValidationOutcome): ValidationView {
   if (!outcome.valid) return { valid: false, code: outcome.code, reason: outcome.reason };
   const rules = effectiveRules(outcome.candidate);
   const limit = rules.perCodeLimit;
@@ -103,7 +84,7 @@ export interface RedemptionRow {
   rollback_reason: string | null;
 }
 
-export function redemptionView(r: RedemptionRow) {
+export function redemptionView(r: RedemptionRow): RedemptionView {
   return {
     id: r.id,
     status: r.status,
@@ -122,9 +103,7 @@ export function redemptionView(r: RedemptionRow) {
 }
 
 /** What a redemption answered; stored with its idempotency key and replayed verbatim. */
-export type RedemptionResponse =
-  | { status: 201; body: ReturnType<typeof redemptionView> }
-  | { status: 422; body: { reason: RefusalReason; detail: string } };
+export type RedemptionResponse = { status: 201; body: RedemptionView } | { status: 422; body: { reason: RefusalReason; detail: string } };
 
 export interface RedeemResult {
   response: RedemptionResponse;
@@ -300,7 +279,7 @@ export async function rollbackRedemption(
   reason: string | undefined,
   actor: Actor,
   now: Date,
-): Promise<ReturnType<typeof redemptionView>> {
+): Promise<RedemptionView> {
   if (!isUuid(id)) throw new NotFoundError('redemption', id);
   const view = await db.transaction(async (tx) => {
     const { rows } = await tx.query<RedemptionRow>(
@@ -331,7 +310,7 @@ export async function rollbackRedemption(
   return view;
 }
 
-export async function getRedemption(db: Queryable, id: string): Promise<ReturnType<typeof redemptionView>> {
+export async function getRedemption(db: Queryable, id: string): Promise<RedemptionView> {
   const { rows } = isUuid(id) ? await db.query<RedemptionRow>('select * from redemptions where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('redemption', id);
   return redemptionView(rows[0]);
@@ -340,8 +319,8 @@ export async function getRedemption(db: Queryable, id: string): Promise<ReturnTy
 /** Newest first, keyset-paginated on the insertion sequence. */
 export async function listRedemptions(
   db: Queryable,
-  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: string },
-): Promise<{ data: ReturnType<typeof redemptionView>[]; next_cursor: string | null }> {
+  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: readonly [string] },
+): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.code) {
@@ -357,7 +336,7 @@ export async function listRedemptions(
     where.push(`campaign_id = $${params.length}`);
   }
   if (filter.cursor) {
-    params.push(decodeCursor(filter.cursor).toString());
+    params.push(filter.cursor[0]);
     where.push(`seq < $${params.length}`);
   }
   params.push(filter.limit + 1);
@@ -365,7 +344,6 @@ export async function listRedemptions(
     `select * from redemptions ${where.length ? `where ${where.join(' and ')}` : ''} order by seq desc limit $${params.length}`,
     params,
   );
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return { data: page.map(redemptionView), next_cursor: rows.length > filter.limit && last ? encodeCursor(BigInt(last.seq)) : null };
+  const page = pageOf(rows, filter.limit, (r) => [String(r.seq)]);
+  return { data: page.data.map(redemptionView), next_cursor: page.next_cursor };
 }

@@ -1,29 +1,10 @@
 import type { Queryable } from '../db/sql.ts';
+import { isTimeZone } from '../rules/index.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { HOURLY_WITH_PENDING } from './rollup.ts';
+import type { CampaignStats, DayStats } from './schemas.ts';
 
-export interface DayStats {
-  date: string;
-  redemptions: number;
-  rolled_back: number;
-  expired: number;
-  discount: Record<string, number>;
-}
-
-export interface CampaignStats {
-  campaign_id: string;
-  generated: number;
-  published: number;
-  redeemed_uses: number;
-  redeemed_codes: number;
-  rolled_back: number;
-  expired: number;
-  active: number;
-  redemption_rate: number;
-  discount_total: Record<string, number>;
-  range: { from: string; to: string; timezone: string };
-  redemptions_per_day: DayStats[];
-}
+export type { CampaignStats, DayStats };
 
 export interface StatsRange {
   from?: string;
@@ -32,15 +13,6 @@ export interface StatsRange {
 }
 
 const MAX_RANGE_DAYS = 366;
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function localDate(at: Date, timezone: string): string {

@@ -1,6 +1,7 @@
+import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
-import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
+import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import {
   campaignForPublishing,
@@ -9,10 +10,12 @@ import {
   resolveRecipient,
   upsertCustomers,
 } from '../publications/publications.ts';
+import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { emitEvent } from '../shared/events.ts';
-import type { BusinessEventInput, CreateTriggerInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
+import type { BusinessEventInput, businessEventViewSchema, CreateTriggerInput, triggerViewSchema } from './schemas.ts';
 
 export interface TriggerRow {
   id: string;
@@ -55,13 +58,13 @@ export async function listTriggers(db: Queryable, campaignId: string): Promise<T
 }
 
 export async function deleteTrigger(db: Queryable, campaignId: string, triggerId: string): Promise<void> {
-  const { rowCount } = /^[0-9a-f-]{36}$/i.test(triggerId)
+  const { rowCount } = isUuid(triggerId)
     ? await db.query('delete from campaign_triggers where campaign_id = $1 and id = $2', [campaignId, triggerId])
     : { rowCount: 0 };
   if (!rowCount) throw new NotFoundError('trigger', triggerId);
 }
 
-export function triggerView(t: TriggerRow) {
+export function triggerView(t: TriggerRow): z.output<typeof triggerViewSchema> {
   return {
     id: t.id,
     campaign_id: t.campaign_id,
@@ -70,7 +73,7 @@ export function triggerView(t: TriggerRow) {
     template_id: t.template_id,
     conditions: t.conditions,
     active: t.active,
-    created_at: t.created_at,
+    created_at: isoTime(t.created_at),
   };
 }
 
@@ -95,7 +98,7 @@ export async function recordBusinessEvent(
         source_id: event.source_id,
         customer: event.customer,
         data: event.data,
-        occurred_at: event.created_at,
+        occurred_at: new Date(event.created_at).toISOString(),
       });
       return { event, created: true };
     }
@@ -146,7 +149,6 @@ export async function processBusinessEvent(
     event.type,
   ]);
   const outcomes: TriggerOutcome[] = [];
-  const toDispatch: { id: string; channel: 'email' | 'sms' }[] = [];
   for (const t of triggers.rows) {
     const base = { trigger_id: t.id, campaign_id: t.campaign_id };
     if (!matches(t, event)) {
@@ -166,24 +168,19 @@ export async function processBusinessEvent(
       continue;
     }
     const customer = t.channel === 'sms' && recipient ? { ...event.customer, phone: recipient } : event.customer;
-    const [o] = await db.transaction((tx) =>
-      publishBatch(tx, [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }], {
-        campaign,
-        actor: `trigger:${t.id}`,
-        now: platform.clock.now(),
-      }),
-    );
+    const { result: o } = await publishThenDispatch(platform, async (tx) => {
+      const published = await publishBatch(
+        tx,
+        [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }],
+        { campaign, actor: `trigger:${t.id}`, now: platform.clock.now() },
+      );
+      return { result: published[0], publicationIds: publicationIdsOf(published) };
+    });
     if (!o) continue;
     if (o.status === 'published' || o.status === 'existing') {
       outcomes.push({ ...base, status: o.status, code: o.publication.code, publication_id: o.publication.id });
-      const queued = await db.query<{ id: string; channel: 'email' | 'sms' }>(
-        `select id, channel from deliveries where publication_id = $1 and status = 'queued'`,
-        [o.publication.id],
-      );
-      toDispatch.push(...queued.rows);
     } else outcomes.push({ ...base, status: o.status });
   }
-  await dispatchDeliveries(platform.queues, toDispatch);
   await db.query(`update business_events set status = 'processed', result = $2, processed_at = now() where id = $1`, [
     eventId,
     JSON.stringify(outcomes),
@@ -191,7 +188,7 @@ export async function processBusinessEvent(
   return outcomes;
 }
 
-export function businessEventView(e: BusinessEventRow) {
+export function businessEventView(e: BusinessEventRow): z.output<typeof businessEventViewSchema> {
   return {
     id: e.id,
     type: e.type,
@@ -199,7 +196,7 @@ export function businessEventView(e: BusinessEventRow) {
     source_id: e.source_id,
     status: e.status,
     result: e.result ?? null,
-    created_at: e.created_at,
-    processed_at: e.processed_at,
+    created_at: isoTime(e.created_at),
+    processed_at: isoTime(e.processed_at),
   };
 }

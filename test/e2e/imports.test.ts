@@ -226,13 +226,14 @@ describe('imports of existing codes', { timeout: 120_000 }, () => {
       { active: true },
       { code: 12 },
       { code: 'J-11', redemption: { redeemed_quantity: 2 }, expiration_date: null },
+      { code: 'J-12', metadata: { note: 'a\u0000b' } },
     ];
     const strict = await imported(await postJson(id, body));
-    expect(strict).toMatchObject({ source: 'json', code_shape: 'campaign', progress: { received: 11, imported: 0, rejected: 11 } });
-    expect((await report(strict.id)).filter((e) => e.reason === 'code_shape_mismatch').map((e) => e.row)).toEqual(['1', '8', '11']);
+    expect(strict).toMatchObject({ source: 'json', code_shape: 'campaign', progress: { received: 12, imported: 0, rejected: 12 } });
+    expect((await report(strict.id)).filter((e) => e.reason === 'code_shape_mismatch').map((e) => e.row)).toEqual(['1', '8', '11', '12']);
 
     const done = await imported(await postJson(id, body, '?code_shape=any'));
-    expect(done).toMatchObject({ code_shape: 'any', progress: { received: 11, imported: 3, rejected: 8 } });
+    expect(done).toMatchObject({ code_shape: 'any', progress: { received: 12, imported: 3, rejected: 9 } });
     expect((await report(done.id)).map((e) => [e.row, e.line, e.reason])).toEqual([
       ['2', '', 'field_unknown'],
       ['3', '', 'row_invalid'],
@@ -242,6 +243,7 @@ describe('imports of existing codes', { timeout: 120_000 }, () => {
       ['7', '', 'date_invalid'],
       ['9', '', 'code_missing'],
       ['10', '', 'code_invalid'],
+      ['12', '', 'metadata_invalid'],
     ]);
     expect(await voucher('J-1')).toMatchObject({ redemption_count: 1, holder_customer_id: 'cust-j1', metadata: { a: 1 } });
     expect(await voucher('J-8')).toMatchObject({ holder_customer_id: 'cust-j8' });
