@@ -1,12 +1,15 @@
 /**
- * npm run bench:import -- --count 1000000 [--rounds 3] [--workers 1] [--chunk 50000] [--concurrency 2]
+ * npm run bench:import -- --count 1000000 [--rounds 3] [--warmup 100000] [--workers 1] [--chunk 50000] [--concurrency 2]
  * Imports `count` existing codes (a CSV streamed to POST /v1/campaigns/{id}/imports, through BullMQ and separate
  * worker processes, until the import is completed) and, in the same run, generates `count` codes the same way
  * (POST /v1/campaigns/{id}/generations until completed): the baseline. Rounds alternate which goes first, so a burst
  * of load from elsewhere hits both sides alike; `import_ratio` (generation time / import time) is the median of the
- * rounds' ratios. `uptime` load averages are printed before and after.
+ * rounds' ratios. Before the rounds, one untimed import and generation of `warmup` codes each (the workers' JIT,
+ * the new database's first pages and checkpoint: the first round measured up to 2× slower for whichever went first).
+ * `uptime` load averages are printed before and after.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
@@ -16,6 +19,7 @@ import { argValue, benchDatabase, benchEnv, peakRssMb, printTable } from './supp
 
 const count = argValue('count', 1_000_000);
 const rounds = argValue('rounds', 3);
+const warmup = argValue('warmup', 100_000);
 const workerCount = argValue('workers', 1);
 const chunk = argValue('chunk', 50_000);
 const concurrency = argValue('concurrency', 2);
@@ -55,7 +59,7 @@ async function until(base: string, path: string, done: (body: any) => boolean): 
  * A CSV of `count` distinct codes that no generation can draw (another prefix), in 1 MB pieces; every tenth code
  * arrives half-used (`5,2`), the rest with the campaign's limit. Built before the clock starts.
  */
-function importCsv(): Buffer[] {
+function importCsv(count: number): Buffer[] {
   const generator = new CodeGenerator(resolveCodeShape(IMPORTED_SHAPE));
   const seen = new Set<string>();
   const pieces: Buffer[] = [Buffer.from('code,redemption_quantity,redeemed_quantity\n')];
@@ -79,7 +83,7 @@ function importCsv(): Buffer[] {
   return pieces;
 }
 
-async function generate(base: string, round: number): Promise<number> {
+async function generate(base: string, round: number | string, count: number): Promise<number> {
   const campaign = await api(base, '/v1/campaigns', { json: { name: `bench generation ${round}` } });
   const started = performance.now();
   const g = await api(base, `/v1/campaigns/${campaign.id}/generations`, { json: { count } });
@@ -88,9 +92,9 @@ async function generate(base: string, round: number): Promise<number> {
   return performance.now() - started;
 }
 
-async function importCodes(base: string, round: number): Promise<{ ms: number; uploadMs: number }> {
+async function importCodes(base: string, round: number | string, count: number): Promise<{ ms: number; uploadMs: number }> {
   const campaign = await api(base, '/v1/campaigns', { json: { name: `bench import ${round}`, code_config: IMPORTED_SHAPE } });
-  const csv = importCsv();
+  const csv = importCsv(count);
   const started = performance.now();
   const accepted = await api(base, `/v1/campaigns/${campaign.id}/imports`, { csv });
   const uploadMs = performance.now() - started;
@@ -99,6 +103,12 @@ async function importCodes(base: string, round: number): Promise<{ ms: number; u
     throw new Error(`import ended ${done.status} with ${done.progress.imported} imported, ${done.progress.rejected} rejected`);
   }
   return { ms: performance.now() - started, uploadMs };
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -116,18 +126,34 @@ try {
   const base = running.url as string;
   // Workers connected and idle before the clock starts.
   await new Promise((r) => setTimeout(r, 1500));
-  const results: { generateMs: number; importMs: number; uploadMs: number; ratio: number; first: string }[] = [];
+  await importCodes(base, 'warm-up', warmup);
+  await generate(base, 'warm-up', warmup);
+  const workerCpu = () => workers.reduce((sum, w) => sum + cpuMs(w.pid as number), 0);
+  /** Wall time and the worker processes' CPU time of one phase. */
+  const measured = async <T>(phase: () => Promise<T>) => {
+    const cpu = workerCpu();
+    return { value: await phase(), workerCpuMs: workerCpu() - cpu };
+  };
+  const results: { generateMs: number; importMs: number; uploadMs: number; ratio: number; importCpu: number; generateCpu: number }[] = [];
   for (let round = 1; round <= rounds; round++) {
     const importFirst = round % 2 === 1;
-    let generateMs = 0;
-    let imported = { ms: 0, uploadMs: 0 };
-    if (importFirst) imported = await importCodes(base, round);
-    generateMs = await generate(base, round);
-    if (!importFirst) imported = await importCodes(base, round);
-    const ratio = generateMs / imported.ms;
-    results.push({ generateMs, importMs: imported.ms, uploadMs: imported.uploadMs, ratio, first: importFirst ? 'import' : 'generate' });
+    const runImport = () => measured(() => importCodes(base, round, count));
+    const runGenerate = () => measured(() => generate(base, round, count));
+    const first = importFirst ? await runImport() : await runGenerate();
+    const second = importFirst ? await runGenerate() : await runImport();
+    const imported = (importFirst ? first : second) as Awaited<ReturnType<typeof runImport>>;
+    const generated = (importFirst ? second : first) as Awaited<ReturnType<typeof runGenerate>>;
+    const ratio = generated.value / imported.value.ms;
+    results.push({
+      generateMs: generated.value,
+      importMs: imported.value.ms,
+      uploadMs: imported.value.uploadMs,
+      ratio,
+      importCpu: imported.workerCpuMs,
+      generateCpu: generated.workerCpuMs,
+    });
     console.log(
-      `round ${round} (${importFirst ? 'import' : 'generation'} first): import ${Math.round(imported.ms)} ms (upload ${Math.round(imported.uploadMs)} ms), generation ${Math.round(generateMs)} ms, ratio ${ratio.toFixed(3)}; load ${load()}`,
+      `round ${round} (${importFirst ? 'import' : 'generation'} first): import ${Math.round(imported.value.ms)} ms (upload ${Math.round(imported.value.uploadMs)} ms, worker CPU ${imported.workerCpuMs} ms), generation ${Math.round(generated.value)} ms (worker CPU ${generated.workerCpuMs} ms), ratio ${ratio.toFixed(3)}; load ${load()}`,
     );
   }
   const rssMb = Math.max(...workers.map((w) => peakRssMb(w.pid as number)));
@@ -140,6 +166,8 @@ try {
     rounds_import_ratio: results.map((r) => Math.round(r.ratio * 1000) / 1000),
     rounds_import_ms: results.map((r) => Math.round(r.importMs)),
     rounds_generate_ms: results.map((r) => Math.round(r.generateMs)),
+    import_worker_cpu_ms: median(results.map((r) => r.importCpu)),
+    generate_worker_cpu_ms: median(results.map((r) => r.generateCpu)),
     worker_peak_rss_mb: rssMb,
     api_peak_rss_mb: peakRssMb(process.pid),
     workers: workerCount,
@@ -155,6 +183,7 @@ try {
     ['  of which the upload (→ 202), median', `${result.upload_ms} ms`],
     ['generation (request → completed), median', `${result.generate_ms} ms`],
     ['import_ratio (generation / import), median of rounds', `${result.import_ratio} (${result.rounds_import_ratio.join(', ')})`],
+    ['worker CPU: import / generation, median', `${result.import_worker_cpu_ms} ms / ${result.generate_worker_cpu_ms} ms`],
     ['worker peak RSS / API process peak RSS', `${result.worker_peak_rss_mb} MB / ${result.api_peak_rss_mb} MB`],
     ['load average before / after', `${result.load_before} / ${result.load_after}`],
   ]);
