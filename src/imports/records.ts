@@ -315,21 +315,14 @@ export interface StoredChunk {
   firstLine: number | null;
 }
 
-/** What a chunk's rows become, one row at a time (nothing of the chunk is kept but what the visitor keeps). */
-export interface ChunkVisitor {
-  accepted(row: AcceptedRow): void;
-  rejected(row: RejectedRow): void;
-}
-
 /**
- * Checks every row of a stored chunk, in order. What needs the database (a code that exists, or comes again in this
- * upload) is decided when the chunk is written.
+ * Every row of a stored chunk, checked, in order, one at a time (so a consumer can stream them on as they come).
+ * What needs the database (a code that exists, or comes again in this upload) is decided when the chunk is written.
  */
-export function checkChunk(chunk: StoredChunk, shape: CodeShape | null, visit: ChunkVisitor): void {
-  const take = (r: AcceptedRow | RejectedRow) => (isRejected(r) ? visit.rejected(r) : visit.accepted(r));
+export function* checkedRows(chunk: StoredChunk, shape: CodeShape | null): Generator<AcceptedRow | RejectedRow> {
   if (chunk.source === 'json') {
     const records = JSON.parse(chunk.payload) as unknown[];
-    for (let i = 0; i < records.length; i++) take(checkRecord(records[i], { row: chunk.firstRow + i, line: null }, shape));
+    for (let i = 0; i < records.length; i++) yield checkRecord(records[i], { row: chunk.firstRow + i, line: null }, shape);
     return;
   }
   let header: CsvHeader | undefined;
@@ -343,7 +336,7 @@ export function checkChunk(chunk: StoredChunk, shape: CodeShape | null, visit: C
       }
       // The stored text starts at its header line; the upload knew the first row's line in the whole file.
       if (row === chunk.firstRow) shift = (chunk.firstLine ?? record.line) - record.line;
-      take(checkCsvRecord(header, record, { row, line: record.line + shift }, shape));
+      yield checkCsvRecord(header, record, { row, line: record.line + shift }, shape);
       row++;
     }
   }

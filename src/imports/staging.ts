@@ -1,4 +1,4 @@
-import type { AcceptedRow } from './records.ts';
+import { type AcceptedRow, isRejected, type RejectedRow } from './records.ts';
 
 /** A chunk's accepted rows as a COPY text payload for its transaction-local staging table, loaded with one COPY. */
 export const STAGING_TABLE = `create temp table import_staging (
@@ -38,29 +38,33 @@ function payloadLine(r: AcceptedRow): string {
   return `${r.row}\t${r.line ?? NULL}\t${escaped(r.code)}\t${r.active ? 't' : 'f'}\t${rulesOf(r.quantity)}\t${r.startDate ?? NULL}\t${r.expirationDate ?? NULL}\t${json(r.metadata)}\t${json(r.holder)}\t${r.redeemed}\n`;
 }
 
-/** A chunk's staging payload, built as rows are accepted, in pieces of 1,000 rows (for COPY's stream). */
+/**
+ * Turns a chunk's checked rows into its staging COPY payload as they come, in pieces of 1,000 rows (so the check of
+ * the next rows overlaps PostgreSQL reading the last ones), setting the rejected rows aside.
+ */
 export class StagingPayload {
-  readonly #pieces: string[] = [];
-  #lines: string[] = [];
+  readonly rejected: RejectedRow[] = [];
   #rows = 0;
 
+  /** Rows staged so far. */
   get rows(): number {
     return this.#rows;
   }
 
-  add(row: AcceptedRow): void {
-    this.#lines.push(payloadLine(row));
-    if (++this.#rows % 1_000 === 0) this.#cut();
-  }
-
-  /** The whole payload, in pieces. */
-  pieces(): string[] {
-    this.#cut();
-    return this.#pieces;
-  }
-
-  #cut(): void {
-    if (this.#lines.length > 0) this.#pieces.push(this.#lines.join(''));
-    this.#lines = [];
+  *pieces(checked: Iterable<AcceptedRow | RejectedRow>): Generator<string> {
+    let lines: string[] = [];
+    for (const row of checked) {
+      if (isRejected(row)) {
+        this.rejected.push(row);
+        continue;
+      }
+      lines.push(payloadLine(row));
+      this.#rows++;
+      if (lines.length === 1_000) {
+        yield lines.join('');
+        lines = [];
+      }
+    }
+    if (lines.length > 0) yield lines.join('');
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveCodeShape, shapeMismatch } from '../../src/codes/index.ts';
 import { type CsvRecord, CsvSyntaxError, csvPieces, csvText } from '../../src/imports/csv.ts';
 import { type ChunkSink, storeCsv } from '../../src/imports/imports.ts';
-import { type AcceptedRow, checkChunk, checkRecord, csvHeader, type RejectedRow } from '../../src/imports/records.ts';
+import { type AcceptedRow, checkedRows, checkRecord, csvHeader, type RejectedRow } from '../../src/imports/records.ts';
 import { ValidationError } from '../../src/shared/errors.ts';
 
 async function records(pieces: (string | Buffer)[]): Promise<Omit<CsvRecord, 'end'>[]> {
@@ -157,12 +157,12 @@ describe('import rows', () => {
   });
 
   it('checks a stored CSV chunk with its rows numbered and lined as in the whole file', () => {
-    const seen: (AcceptedRow | RejectedRow)[] = [];
-    checkChunk(
-      { source: 'csv', payload: 'code,metadata.note\n\nAB-0001,"two\nlines"\nAB-0002,\nab-0001,\n', firstRow: 41, firstLine: 90 },
-      shape,
-      { accepted: (r) => seen.push(r), rejected: (r) => seen.push(r) },
-    );
+    const seen = [
+      ...checkedRows(
+        { source: 'csv', payload: 'code,metadata.note\n\nAB-0001,"two\nlines"\nAB-0002,\nab-0001,\n', firstRow: 41, firstLine: 90 },
+        shape,
+      ),
+    ];
     expect(seen.map((r) => [r.row, r.line, r.code, 'reason' in r ? r.reason : 'accepted'])).toEqual([
       [41, 90, 'AB-0001', 'accepted'],
       [42, 92, 'AB-0002', 'accepted'],
@@ -189,10 +189,9 @@ describe('cutting an upload into chunks', () => {
       for (const c of stored) {
         // The header line, then the rows (a CRLF cut between pieces may keep its CR only: still one line break).
         expect(c.payload).toMatch(/^code,metadata\.note\r\n?[^\n]/);
-        checkChunk({ source: 'csv', payload: c.payload, firstRow, firstLine: c.firstLine }, null, {
-          accepted: (r) => seen.push([r.row, r.line, r.code]),
-          rejected: (r) => seen.push([r.row, r.line, r.code]),
-        });
+        for (const r of checkedRows({ source: 'csv', payload: c.payload, firstRow, firstLine: c.firstLine }, null)) {
+          seen.push([r.row, r.line, r.code]);
+        }
         firstRow += c.rows;
       }
       expect(seen, `pieces of ${size}`).toEqual(rows.map((_, i) => [i + 1, i <= 4 ? i + 2 : i + 3, i === 4 ? 'C-4\r\nX' : `C-${i}`]));
