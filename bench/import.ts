@@ -8,14 +8,10 @@
  * the new database's first pages and checkpoint: the first round measured up to 2× slower for whichever went first).
  * `uptime` load averages are printed before and after.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config/index.ts';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const rounds = argValue('rounds', 3);
@@ -23,7 +19,6 @@ const warmup = argValue('warmup', 100_000);
 const workerCount = argValue('workers', 1);
 const chunk = argValue('chunk', 50_000);
 const concurrency = argValue('concurrency', 2);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_import');
 const apiKey = `pk_bench_${Date.now()}`;
 const env = {
@@ -118,14 +113,10 @@ const load = () =>
     .join(', ');
 
 const loadBefore = load();
-const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-const workers: ChildProcess[] = Array.from({ length: workerCount }, () =>
-  spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
-);
+const stack = await startBenchStack(env, workerCount);
+const { workers } = stack;
 try {
-  const base = running.url as string;
-  // Workers connected and idle before the clock starts.
-  await new Promise((r) => setTimeout(r, 1500));
+  const base = stack.url;
   await importCodes(base, 'warm-up', warmup);
   await generate(base, 'warm-up', warmup);
   const workerCpu = () => workers.reduce((sum, w) => sum + cpuMs(w.pid as number), 0);
@@ -189,8 +180,6 @@ try {
   ]);
   console.log(JSON.stringify(result));
 } finally {
-  for (const w of workers) w.kill('SIGTERM');
-  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
-  await running.stop();
+  await stack.stop();
   await db.drop();
 }
