@@ -172,7 +172,8 @@ function emptyUpload(message: string): ValidationError {
 
 /**
  * A CSV upload as chunks of IMPORT_CHUNK_SIZE rows, each stored as the header line and the chunk's rows exactly as
- * they came (cut between records), so the upload costs one tokenizing pass and a copy of the text.
+ * they came (cut between records), so the upload costs one tokenizing pass (rows checked for syntax and bounded, not
+ * split into fields: the chunk jobs do that) and a copy of the text.
  */
 export async function storeCsv(body: Readable, chunks: ChunkSink): Promise<void> {
   let header: string | undefined;
@@ -180,17 +181,20 @@ export async function storeCsv(body: Readable, chunks: ChunkSink): Promise<void>
   let rows = 0;
   let firstLine = 0;
   // Not destroyed when reading stops early (a bad header, say): discard() drains it, so the answer reaches the client.
-  for await (const piece of csvPieces(body.iterator({ destroyOnReturn: false }))) {
+  for await (const piece of csvPieces(body.iterator({ destroyOnReturn: false }), 'header')) {
     let from = piece.start;
     for (const record of piece.records) {
-      const text = () => pending.join('') + piece.text.slice(from, record.end);
-      if (header === undefined) {
-        csvHeader(record.fields);
-        header = text();
-      } else {
+      if (header !== undefined) {
         if (rows === 0) firstLine = record.line;
         if (++rows < chunks.size) continue;
-        await chunks.store(rows, firstLine, header + text());
+      }
+      // A cut: the text since the last one is the header, or a whole chunk of rows.
+      const text = pending.join('') + piece.text.slice(from, record.end);
+      if (header === undefined) {
+        csvHeader(record.fields);
+        header = text;
+      } else {
+        await chunks.store(rows, firstLine, header + text);
         rows = 0;
       }
       pending = [];

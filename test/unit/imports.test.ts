@@ -41,6 +41,30 @@ describe('CSV records', () => {
     ]);
   });
 
+  it('bounds the same records when it splits only the header (the upload), refusing the same syntax', async () => {
+    const bounds = async (pieces: string[], fields: 'all' | 'header') => {
+      const out: [number, number, number][] = [];
+      let offset = 0;
+      for await (const piece of csvPieces(Readable.from(pieces), fields)) {
+        for (const r of piece.records) out.push([r.line, offset + r.end, out.length > 0 ? r.fields.length : -1]);
+        offset += piece.text.length;
+      }
+      return out;
+    };
+    for (const size of [1, 4, 1000]) {
+      const all = await bounds(cut(SAMPLE, size), 'all');
+      const header = await bounds(cut(SAMPLE, size), 'header');
+      expect(header.map(([line, end]) => [line, end])).toEqual(all.map(([line, end]) => [line, end]));
+      expect(header.slice(1).every(([, , n]) => n === 0)).toBe(true);
+    }
+    let first: string[] | undefined;
+    for await (const piece of csvPieces(Readable.from([SAMPLE]), 'header')) first ??= piece.records[0]?.fields;
+    expect(first).toEqual(['code', 'metadata']);
+    await expect(bounds(['code\nAB"C\n'], 'header')).rejects.toThrow('a quote inside an unquoted field');
+    await expect(bounds(['code\n"AB"C\n'], 'header')).rejects.toThrow('text after a closing quote');
+    await expect(bounds(['code\nA\n"B\nC\n'], 'header')).rejects.toThrow('line 3: a quoted field is not closed');
+  });
+
   it('refuses a quote inside an unquoted field, text after a closing quote and an unclosed quote, naming the line', async () => {
     const failure = (text: string) =>
       records([text]).then(
