@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from '../../config/index.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { guessFailures } from '../shared/metrics.ts';
+import { guessFailures, validationsWithoutShopper } from '../shared/metrics.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { batchedCallCounter } from './call-counter.ts';
 
@@ -45,9 +45,13 @@ export class GuessingDefence {
   readonly #logger: Logger;
   /** Shopper keys seen past their limit, until their window ends: a locked-out attacker costs Redis nothing more. */
   readonly #lockedUntil = new Map<string, number>();
+  /** API keys already warned about validating without a shopper (once per key and process). */
+  readonly #warnedWithoutShopper = new Set<string>();
+  readonly #ipHeader: string;
 
   constructor(redis: Redis, config: Config, logger: Logger) {
     this.#logger = logger;
+    this.#ipHeader = config.GUESS_IP_HEADER;
     this.#readCounter = tickBatcher(async (keys) => {
       if (redis.status !== 'ready') throw new Error('Redis connection is not ready');
       return redis.mget(keys);
@@ -82,6 +86,23 @@ export class GuessingDefence {
       if (state.status === 'rejected') throw state.reason;
       if (state.value > 0) throw new RateLimitedError('too_many_guesses', TOO_MANY_GUESSES, secondsFrom(state.value));
     }
+  }
+
+  /**
+   * A validation that names neither the shopper's IP nor a customer has no shopper to count guesses against (by
+   * design: the calling server's own address is never a key). Counted per API key, and warned about once per key,
+   * so an operator notices a checkout integration that forgot to forward the shopper.
+   */
+  noteValidation(apiKey: { id: string; name: string }, shopper: Shopper): void {
+    if (shopper.ip || shopper.customerId) return;
+    validationsWithoutShopper.inc({ api_key: apiKey.id });
+    if (this.#warnedWithoutShopper.has(apiKey.id)) return;
+    if (this.#warnedWithoutShopper.size >= 10_000) this.#warnedWithoutShopper.clear();
+    this.#warnedWithoutShopper.add(apiKey.id);
+    this.#logger.warn(
+      { apiKeyId: apiKey.id, apiKeyName: apiKey.name, header: this.#ipHeader },
+      "validation without a shopper: no shopper IP header and no customer, so no guessing defence applies to this API key's lookups",
+    );
   }
 
   /**

@@ -57,8 +57,9 @@ export function createApp(platform: Platform): { app: Express; ctx: HttpContext 
   app.use('/v1', v1);
   app.use(PUBLIC_PATH, publicLinksRouter(platform));
 
-  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
-  if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator), metricsHandler());
+  // On the API port only when no separate METRICS_PORT is configured, and then behind an admin key (the series
+  // name API keys and campaigns).
+  if (config.METRICS_PORT === undefined) app.get('/metrics', requireApiKey(ctx.authenticator, { role: 'admin' }), metricsHandler());
 
   mountApiDocs(app, openApiDocument);
 
