@@ -14,7 +14,7 @@ interface Probe {
 /** Reads, at the end of every transaction and before its commit, whether it was given a transaction id. */
 class ProbingDatabase extends Database {
   readonly probes: Probe[] = [];
-  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  override async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     return super.transaction(async (tx) => {
       const result = await work(tx);
       const { rows } = await tx.query<Probe>(
