@@ -63,8 +63,8 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
         }
       },
       {
-        connection: createWorkerConnection(config.REDIS_URL),
-        prefix: config.QUEUE_PREFIX,
+        connection: createWorkerConnection(config),
+        prefix: platform.queues.prefix,
         concurrency: concurrencyFor(queue, platform),
         limiter: limiterFor(queue, platform),
         lockDuration: config.WORKER_LOCK_DURATION_MS,

@@ -1,9 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
+import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
 import { createPool, Database } from './db/sql.ts';
-import { createProducerConnection } from './queues/connection.ts';
+import { createProducerConnection, queuePrefix, type RedisClient } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -14,7 +14,9 @@ export interface Platform {
   readonly logger: Logger;
   readonly orm: MikroORM;
   readonly db: Database;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
+  /** API keys to identities, cached per process; revocations reach every process through Redis. */
+  readonly apiKeys: ApiKeyAuthenticator;
   readonly queues: QueueSet;
   readonly clock: Clock;
   close(): Promise<void>;
@@ -39,19 +41,22 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       logger.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
     ),
   );
-  const redis = createProducerConnection(config.REDIS_URL);
+  const redis = createProducerConnection(config);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
-  const queues = createQueues(redis, config.QUEUE_PREFIX, (error) => logger.debug({ err: error.message }, 'queue error'));
+  const queues = createQueues(redis, queuePrefix(config), (error) => logger.debug({ err: error.message }, 'queue error'));
+  const apiKeys = new ApiKeyAuthenticator({ db, redis, settings: config, logger });
   return {
     config,
     logger,
     orm,
     db,
     redis,
+    apiKeys,
     queues,
     clock: options.clock ?? systemClock,
     async close() {
+      await apiKeys.close();
       await queues.close();
       redis.disconnect();
       await db.pool.end();

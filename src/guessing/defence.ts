@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config/index.ts';
+import { keyPrefix, type RedisClient } from '../queues/connection.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { guessFailures, validationsWithoutShopper } from '../shared/metrics.ts';
@@ -49,12 +50,12 @@ export class GuessingDefence {
   readonly #warnedWithoutShopper = new Set<string>();
   readonly #ipHeader: string;
 
-  constructor(redis: Redis, config: Config, logger: Logger) {
+  constructor(redis: RedisClient, config: Config, logger: Logger) {
     this.#logger = logger;
     this.#ipHeader = config.GUESS_IP_HEADER;
     this.#readCounter = tickBatcher(async (keys) => {
       if (redis.status !== 'ready') throw new Error('Redis connection is not ready');
-      return redis.mget(keys);
+      return redis.isCluster ? mgetBySlot(redis, keys) : redis.mget(keys);
     });
     const guesses = { points: config.GUESS_LIMIT, duration: config.GUESS_WINDOW_SECONDS };
     const calls = { points: config.VALIDATION_API_KEY_LIMIT, duration: config.VALIDATION_API_KEY_WINDOW_SECONDS };
@@ -62,7 +63,7 @@ export class GuessingDefence {
     const limiter = (name: string, opts: { points: number; duration: number }) =>
       new RateLimiterRedis({
         storeClient: redis,
-        keyPrefix: `${config.QUEUE_PREFIX}:guess:${name}`,
+        keyPrefix: `${keyPrefix(config)}:guess:${name}`,
         ...opts,
         // Straight to the fallback while the connection is down, instead of waiting out reconnection attempts.
         rejectIfRedisNotReady: true,
@@ -167,6 +168,27 @@ export class GuessingDefence {
   }
 }
 
+/** MGET on a cluster: one per slot (a command's keys must share one), sent together; answers in the keys' order. */
+async function mgetBySlot(redis: RedisClient, keys: string[]): Promise<(string | null)[]> {
+  const bySlot = new Map<number, number[]>();
+  keys.forEach((key, i) => {
+    const slot = calculateSlot(key);
+    const positions = bySlot.get(slot);
+    if (positions) positions.push(i);
+    else bySlot.set(slot, [i]);
+  });
+  const values: (string | null)[] = keys.map(() => null);
+  await Promise.all(
+    [...bySlot.values()].map(async (positions) => {
+      const got = await redis.mget(positions.map((i) => keys[i] as string));
+      positions.forEach((position, n) => {
+        values[position] = got[n] ?? null;
+      });
+    }),
+  );
+  return values;
+}
+
 function secondsFrom(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
@@ -181,7 +203,7 @@ export function shopperIp(headerValue: string | string[] | undefined): string | 
 const instances = new WeakMap<object, GuessingDefence>();
 
 /** One defence per platform, shared by the validation and redemption routes. */
-export function guessingDefenceFor(platform: { redis: Redis; config: Config; logger: Logger }): GuessingDefence {
+export function guessingDefenceFor(platform: { redis: RedisClient; config: Config; logger: Logger }): GuessingDefence {
   let defence = instances.get(platform);
   if (!defence) {
     defence = new GuessingDefence(platform.redis, platform.config, platform.logger);

@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import { ApiKeyAuthenticator } from '../auth/api-keys.ts';
 import { httpMetrics, requestLogging } from '../observability/http.ts';
 import { metricsHandler } from '../observability/metrics-endpoint.ts';
 import type { Platform } from '../platform.ts';
@@ -16,7 +15,7 @@ import { v1RouteModules } from './routes/index.ts';
 
 export function createApp(platform: Platform): { app: Express; ctx: HttpContext } {
   const app = express();
-  const ctx: HttpContext = { platform, authenticator: new ApiKeyAuthenticator(platform.db) };
+  const ctx: HttpContext = { platform, authenticator: platform.apiKeys };
   const { config } = platform;
   app.disable('x-powered-by');
   // Edge: request id + access log, metrics, timeouts, security headers, CORS only when configured.

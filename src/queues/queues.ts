@@ -1,5 +1,5 @@
 import { type DefaultJobOptions, FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { QUEUE_NAMES, type QueueName } from './names.ts';
 
 /** Retries with backoff; finished jobs kept long enough to inspect in Bull Board, then trimmed. */
@@ -22,7 +22,7 @@ export interface QueueSet {
  * One Queue per name and a FlowProducer, all on the shared producer connection. They re-emit that connection's
  * errors; `onError` hears them (without a listener BullMQ prints them raw to stderr, outside the JSON logs).
  */
-export function createQueues(connection: Redis, prefix: string, onError: (error: Error) => void): QueueSet {
+export function createQueues(connection: RedisClient, prefix: string, onError: (error: Error) => void): QueueSet {
   const queues = new Map<QueueName, Queue>(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })]));
   const flows = new FlowProducer({ connection, prefix });
   for (const queue of queues.values()) queue.on('error', onError);

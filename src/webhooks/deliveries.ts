@@ -1,5 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Platform } from '../platform.ts';
+import { keyPrefix } from '../queues/connection.ts';
 import type { WebhookDeliverPayload } from '../queues/payloads.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
@@ -86,7 +87,7 @@ const pacers = new WeakMap<Platform['redis'], EndpointPacer>();
 function pacerFor(platform: Platform): EndpointPacer {
   let pacer = pacers.get(platform.redis);
   if (!pacer) {
-    pacer = new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
+    pacer = new EndpointPacer(platform.redis, keyPrefix(platform.config), {
       ratePerSecond: platform.config.WEBHOOK_ENDPOINT_RATE_PER_S,
       maxInFlight: platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT,
       slotTtlMs: platform.config.WEBHOOK_TIMEOUT_MS + 5_000,
