@@ -19,6 +19,10 @@ export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/promo'),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  // false behind a pooler in transaction mode (PgBouncer < 1.21): statements are sent unnamed, no LISTEN through it.
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
+  // A connection straight to PostgreSQL for what needs a session (LISTEN, creating the database) when DATABASE_URL is a pooler.
+  DATABASE_DIRECT_URL: z.url().optional(),
   REDIS_URL: z
     .string()
     .refine((value) => {

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config/index.ts';
 import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
+import { sendStatementsUnnamed } from './db/prepared-statements.ts';
 import { createPool, Database } from './db/sql.ts';
 import { createProducerConnection, queuePrefix, type RedisClient } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
@@ -29,7 +30,7 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  await ensureDatabase(config.DATABASE_URL);
+  await ensureDatabase(config.DATABASE_DIRECT_URL ?? config.DATABASE_URL);
   // The ORM serves plain CRUD only; hot paths use the raw pool, so the ORM's pool stays small.
   const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)) });
   if (config.RUN_MIGRATIONS) {
@@ -41,6 +42,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       logger.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
     ),
   );
+  if (!config.DATABASE_PREPARED_STATEMENTS) sendStatementsUnnamed(db.pool);
   const redis = createProducerConnection(config);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.

@@ -42,16 +42,21 @@ export async function initOrm(options: OrmOptions): Promise<MikroORM> {
   });
 }
 
-/** Applies pending migrations. Serialized across processes by an advisory lock so parallel starts are safe. */
+/**
+ * Applies pending migrations. Serialized across processes by an advisory lock so parallel starts are safe: a
+ * transaction-scoped one, held by a transaction left open while the migrator works on other connections, so it
+ * also holds behind a pooler in transaction mode (a session lock would stay with whichever server connection took it).
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
   const pool = await orm.em.getConnection().getNativeClient();
   const client = await pool.connect();
   try {
-    await client.query('select pg_advisory_lock(7428100)');
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock(7428100)');
     const applied = await orm.migrator.up();
     return applied.map((m) => m.name);
   } finally {
-    await client.query('select pg_advisory_unlock(7428100)').catch(() => undefined);
+    await client.query('commit').catch(() => undefined);
     client.release();
   }
 }

@@ -2,7 +2,7 @@ import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../shared/events.ts';
 
 export const SWEEP_ACTOR = 'system:expiry-sweep';
-/** Session advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
+/** Advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
 const SWEEP_LOCK = [0x70726f6d, 0x65787069] as const;
 
 export interface SweepOptions {
@@ -32,22 +32,21 @@ export interface SweepResult {
  * the rest.
  */
 export async function runExpirySweep(db: Database, options: SweepOptions): Promise<SweepResult> {
+  // The lock is transaction-scoped, held by a transaction left open while the batches run on other connections, so
+  // it holds behind a pooler in transaction mode too (a session lock would stay on whichever server connection took it).
   const lockClient = await db.pool.connect();
-  let released = false;
+  let broken = false;
   try {
-    const { rows } = await lockClient.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [...SWEEP_LOCK]);
+    await lockClient.query('begin');
+    const { rows } = await lockClient.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1, $2) as locked', [...SWEEP_LOCK]);
     if (!rows[0]?.locked) return { status: 'already_running', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: false };
-    try {
-      return await sweep(db, options);
-    } finally {
-      await lockClient.query('select pg_advisory_unlock($1, $2)', [...SWEEP_LOCK]).catch(() => {
-        // A broken connection loses its session locks anyway; do not hand it back to the pool.
-        released = true;
-        lockClient.release(true);
-      });
-    }
+    return await sweep(db, options);
   } finally {
-    if (!released) lockClient.release();
+    await lockClient.query('commit').catch(() => {
+      // A broken connection has lost its lock anyway; do not hand it back to the pool.
+      broken = true;
+    });
+    lockClient.release(broken);
   }
 }
 

@@ -1,0 +1,109 @@
+import { access } from 'node:fs/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/db/orm.ts';
+import { sendStatementsUnnamed } from '../../src/db/prepared-statements.ts';
+import { Database } from '../../src/db/sql.ts';
+import { runExpirySweep } from '../../src/expiry/sweep.ts';
+import { CandidateLookup } from '../../src/redemptions/lookup.ts';
+import { startTestPlatform, TEST_PG, type TestPlatform } from '../support/platform.ts';
+import { runPlatformSmoke, SMOKE_ENV } from '../support/platform-smoke.ts';
+import { type LocalPgBouncer, PGBOUNCER, startPgBouncer } from '../support/pgbouncer.ts';
+import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+
+const installed = await access(PGBOUNCER).then(
+  () => true,
+  () => false,
+);
+if (!installed) console.warn(`pgbouncer.test.ts skipped: no PgBouncer at ${PGBOUNCER} (apt-get install pgbouncer, or set PGBOUNCER_BIN)`);
+
+/** The platform with DATABASE_URL through a real PgBouncer (Debian's 1.18) in transaction pooling mode. */
+describe.skipIf(!installed)('behind PgBouncer in transaction mode', () => {
+  let bouncer: LocalPgBouncer;
+  let p: TestPlatform;
+  let receiver: WebhookReceiver;
+  let database: string;
+  beforeAll(async () => {
+    bouncer = await startPgBouncer({ poolSize: 8 });
+    receiver = await startReceiver();
+    const probe = await startTestPlatform({ api: false, workers: false });
+    database = new URL(probe.isolation.env.DATABASE_URL as string).pathname.slice(1);
+    await probe.destroy();
+    p = await startTestPlatform({
+      env: { ...SMOKE_ENV, DATABASE_URL: `${bouncer.server}/${database}`, DATABASE_PREPARED_STATEMENTS: 'false' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+    await bouncer?.stop();
+    await p?.destroy();
+    await receiver?.close();
+  });
+
+  /** A pool of its own through PgBouncer. */
+  const bouncedPool = (max: number) => new pg.Pool({ connectionString: `${bouncer.server}/${database}`, max });
+
+  it('generates, validates, redeems, delivers webhooks and sweeps through it', async () => {
+    await runPlatformSmoke(p, receiver);
+    // Every connection went through PgBouncer, and nothing listens through it (a LISTEN would sit on a shared server connection).
+    expect(bouncer.log()).toContain(`db=${database}`);
+    const direct = new pg.Client({ connectionString: `${TEST_PG}/postgres` });
+    await direct.connect();
+    try {
+      const { rows } = await direct.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = $1 and query ilike 'listen%'`,
+        [database],
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await direct.end();
+    }
+  });
+
+  it('the batched validation lookup fails there as a named statement, and not when sent unnamed', async () => {
+    const lookupAll = async (db: Database) => {
+      const lookup = new CandidateLookup(db);
+      const results = await Promise.allSettled(
+        Array.from({ length: 120 }, async (_, i) => {
+          // Spread over turns of the event loop, so the pool's connections take turns on PgBouncer's server connections.
+          await new Promise((resolve) => setTimeout(resolve, i % 12));
+          return lookup.find(`NO-SUCH-${i}`, undefined);
+        }),
+      );
+      await db.pool.end();
+      return results.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+    };
+    const named = await lookupAll(new Database(bouncedPool(6)));
+    expect(named.length).toBeGreaterThan(0);
+    // "prepared statement … does not exist" on a server connection that never saw it, "already exists" on one that did.
+    for (const code of named) expect(['26000', '42P05']).toContain(code);
+    const pool = bouncedPool(6);
+    sendStatementsUnnamed(pool);
+    expect(await lookupAll(new Database(pool))).toEqual([]);
+  });
+
+  it('takes the sweep and migration locks so they are released through it (no lock left on a server connection)', async () => {
+    const pool = bouncedPool(6);
+    const db = new Database(pool);
+    try {
+      for (let i = 0; i < 8; i++) await runExpirySweep(db, { now: new Date(), batchSize: 100 });
+      for (let i = 0; i < 4; i++) await expect(migrate(p.platform.orm)).resolves.toEqual([]);
+    } finally {
+      await pool.end();
+    }
+    // A session lock taken through PgBouncer stays with the server connection that ran it, which then sits idle in
+    // PgBouncer's pool holding it (and the unlock, on another server connection, does nothing).
+    const direct = new pg.Client({ connectionString: `${TEST_PG}/postgres` });
+    await direct.connect();
+    try {
+      const { rows } = await direct.query<{ n: number }>(
+        `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.locktype = 'advisory' and a.datname = $1 and a.state = 'idle'`,
+        [database],
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await direct.end();
+    }
+  });
+});
