@@ -6,9 +6,9 @@ import { sendStatementsUnnamed } from '../../src/db/prepared-statements.ts';
 import { Database } from '../../src/db/sql.ts';
 import { runExpirySweep } from '../../src/expiry/sweep.ts';
 import { CandidateLookup } from '../../src/redemptions/lookup.ts';
+import { type LocalPgBouncer, PGBOUNCER, startPgBouncer } from '../support/pgbouncer.ts';
 import { startTestPlatform, TEST_PG, type TestPlatform } from '../support/platform.ts';
 import { runPlatformSmoke, SMOKE_ENV } from '../support/platform-smoke.ts';
-import { type LocalPgBouncer, PGBOUNCER, startPgBouncer } from '../support/pgbouncer.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const installed = await access(PGBOUNCER).then(
