@@ -1,13 +1,15 @@
 import { access } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.ts';
 import { migrate } from '../../src/db/orm.ts';
 import { sendStatementsUnnamed } from '../../src/db/prepared-statements.ts';
 import { Database } from '../../src/db/sql.ts';
 import { runExpirySweep } from '../../src/expiry/sweep.ts';
+import { run } from '../../src/main/runtime.ts';
 import { CandidateLookup } from '../../src/redemptions/lookup.ts';
 import { type LocalPgBouncer, PGBOUNCER, startPgBouncer } from '../support/pgbouncer.ts';
-import { startTestPlatform, TEST_PG, type TestPlatform } from '../support/platform.ts';
+import { startTestPlatform, TEST_PG, type TestPlatform, waitFor } from '../support/platform.ts';
 import { runPlatformSmoke, SMOKE_ENV } from '../support/platform-smoke.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -40,9 +42,6 @@ describe.skipIf(!installed)('behind PgBouncer in transaction mode', () => {
     await receiver?.close();
   });
 
-  /** A pool of its own through PgBouncer. */
-  const bouncedPool = (max: number) => new pg.Pool({ connectionString: `${bouncer.server}/${database}`, max });
-
   it('generates, validates, redeems, delivers webhooks and sweeps through it', async () => {
     await runPlatformSmoke(p, receiver);
     // Every connection went through PgBouncer, and nothing listens through it (a LISTEN would sit on a shared server connection).
@@ -60,30 +59,63 @@ describe.skipIf(!installed)('behind PgBouncer in transaction mode', () => {
     }
   });
 
+  it('listens for outbox wake-ups on DATABASE_DIRECT_URL when it is set', async () => {
+    const direct = await run(
+      loadConfig({
+        ...p.isolation.env,
+        ...SMOKE_ENV,
+        DATABASE_URL: `${bouncer.server}/${database}`,
+        DATABASE_PREPARED_STATEMENTS: 'false',
+        DATABASE_DIRECT_URL: `${TEST_PG}/${database}`,
+        WORKER_QUEUES: 'outbox',
+      }),
+      { api: false, workers: true },
+    );
+    const admin = new pg.Client({ connectionString: `${TEST_PG}/postgres` });
+    await admin.connect();
+    try {
+      await waitFor(async () => {
+        const { rows } = await admin.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = $1 and query ilike 'listen%'`,
+          [database],
+        );
+        return (rows[0]?.n ?? 0) > 0;
+      }, 10_000);
+    } finally {
+      await admin.end();
+      await direct.stop();
+    }
+  });
+
   it('the batched validation lookup fails there as a named statement, and not when sent unnamed', async () => {
-    const lookupAll = async (db: Database) => {
-      const lookup = new CandidateLookup(db);
-      const results = await Promise.allSettled(
-        Array.from({ length: 120 }, async (_, i) => {
-          // Spread over turns of the event loop, so the pool's connections take turns on PgBouncer's server connections.
-          await new Promise((resolve) => setTimeout(resolve, i % 12));
-          return lookup.find(`NO-SUCH-${i}`, undefined);
-        }),
-      );
-      await db.pool.end();
-      return results.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+    // Fewer server connections than clients: every client's statements land on whichever server connection is free.
+    const narrow = await startPgBouncer({ poolSize: 2 });
+    const lookupRounds = async (unnamed: boolean) => {
+      const pool = new pg.Pool({ connectionString: `${narrow.server}/${database}`, max: 6 });
+      if (unnamed) sendStatementsUnnamed(pool);
+      const db = new Database(pool);
+      const lookups = Array.from({ length: 6 }, () => new CandidateLookup(db));
+      const failures: (string | undefined)[] = [];
+      for (let round = 0; round < 30; round++) {
+        const results = await Promise.allSettled(lookups.map((lookup, i) => lookup.find(`NO-SUCH-${round}-${i}`, undefined)));
+        for (const r of results) if (r.status === 'rejected') failures.push((r.reason as { code?: string }).code);
+      }
+      await pool.end();
+      return failures;
     };
-    const named = await lookupAll(new Database(bouncedPool(6)));
-    expect(named.length).toBeGreaterThan(0);
-    // "prepared statement … does not exist" on a server connection that never saw it, "already exists" on one that did.
-    for (const code of named) expect(['26000', '42P05']).toContain(code);
-    const pool = bouncedPool(6);
-    sendStatementsUnnamed(pool);
-    expect(await lookupAll(new Database(pool))).toEqual([]);
+    try {
+      const named = await lookupRounds(false);
+      expect(named.length).toBeGreaterThan(0);
+      // "prepared statement … does not exist" on a server connection that never saw it, "already exists" on one that did.
+      for (const code of named) expect(['26000', '42P05']).toContain(code);
+      expect(await lookupRounds(true)).toEqual([]);
+    } finally {
+      await narrow.stop();
+    }
   });
 
   it('takes the sweep and migration locks so they are released through it (no lock left on a server connection)', async () => {
-    const pool = bouncedPool(6);
+    const pool = new pg.Pool({ connectionString: `${bouncer.server}/${database}`, max: 6 });
     const db = new Database(pool);
     try {
       for (let i = 0; i < 8; i++) await runExpirySweep(db, { now: new Date(), batchSize: 100 });
