@@ -57,7 +57,7 @@ describe.skipIf(!installed)('behind PgBouncer in transaction mode', () => {
     } finally {
       await direct.end();
     }
-  });
+  }, 300_000);
 
   it('listens for outbox wake-ups on DATABASE_DIRECT_URL when it is set', async () => {
     const direct = await run(

@@ -43,7 +43,7 @@ describe.skipIf(!binaries)('on a Redis Cluster', () => {
     // The guessing counters spread over the cluster by shopper (no hash tag).
     const guessKeys = await Promise.all(redis.nodes('master').map((node) => node.keys(`${p.isolation.env.QUEUE_PREFIX}:guess:*`)));
     expect(guessKeys.filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
-  });
+  }, 300_000);
 
   it('a revoked key is refused by another API process on the same cluster within 1 s', async () => {
     // A second API on the same database, prefix and cluster, as a second API process would be.

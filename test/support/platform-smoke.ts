@@ -34,7 +34,7 @@ export async function runPlatformSmoke(p: TestPlatform, receiver: WebhookReceive
   const generated = await waitFor(async () => {
     const g = (await p.call(`/v1/generations/${generation.body.id}`)).body;
     return g.status === 'completed' || g.status === 'failed' ? g : undefined;
-  }, 60_000);
+  }, 120_000);
   expect(generated).toMatchObject({ status: 'completed', generated: 2_000 });
   const { rows } = await p.platform.db.query<{ code: string }>('select code from vouchers where campaign_id = $1 order by code limit 30', [
     campaignId,
@@ -70,7 +70,7 @@ export async function runPlatformSmoke(p: TestPlatform, receiver: WebhookReceive
   expect(twice.map((r) => r.status).sort()).toEqual([201, 422, 422, 422, 422]);
 
   // Every redemption's webhook arrives, each event once (a retry would repeat a webhook-id).
-  await waitFor(async () => receiver.received.length >= 11, 30_000);
+  await waitFor(async () => receiver.received.length >= 11, 90_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(new Set(receiver.received.map((r) => r.id)).size).toBe(11);
   expect(receiver.received).toHaveLength(11);
@@ -83,7 +83,7 @@ export async function runPlatformSmoke(p: TestPlatform, receiver: WebhookReceive
     json: { campaign_id: campaignId, code: 'SMK-EXPIRED-1', expiration_date: new Date(Date.now() - 60_000).toISOString() },
   });
   expect(expiring.status).toBe(201);
-  await waitFor(async () => (await p.call('/v1/vouchers/SMK-EXPIRED-1')).body.status === 'expired', 30_000, 200);
+  await waitFor(async () => (await p.call('/v1/vouchers/SMK-EXPIRED-1')).body.status === 'expired', 90_000, 200);
   const events = await p.call('/v1/vouchers/SMK-EXPIRED-1/events');
   expect(events.body.data.filter((e: { type: string }) => e.type === 'expired')).toHaveLength(1);
 
