@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
+import { enqueue } from '../src/queues/enqueue.ts';
 import { redeemVoucher } from '../src/redemptions/redemptions.ts';
 import { argValue, benchDatabase, printTable } from './support.ts';
 
@@ -129,7 +130,7 @@ async function main() {
     traffic = startLoad(platform, codes);
     await new Promise((r) => setTimeout(r, 500));
     t = performance.now();
-    const job = await queue.add('expiry.sweep', {});
+    const job = await enqueue(platform.queues, 'expiry.sweep', {});
     let result: { vouchersExpired: number; batches: number } | undefined;
     for (;;) {
       const state = await job.getState();

@@ -117,7 +117,9 @@ export const configSchema = z.object({
   WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),
   WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(32),
-  WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(60_000),
+  // A pending delivery whose job has been missing this long gets one again: keep it above WEBHOOK_TIMEOUT_MS, so an
+  // attempt still in flight when Redis lost its job is not sent twice.
+  WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(20_000),
   // Guessing defence (validations and redemptions): failed lookups per shopper IP or customer per window.
   GUESS_LIMIT: positiveInt.default(10),
   GUESS_WINDOW_SECONDS: positiveInt.default(600),
@@ -152,6 +154,9 @@ export const configSchema = z.object({
   IDEMPOTENCY_CLEANUP_CRON: z.string().min(9).default('0 */15 * * * *'),
   EXPORT_CONCURRENCY: positiveInt.max(16).default(1),
   EXPORT_BATCH_SIZE: positiveInt.max(100_000).default(10_000),
+  // Lost work (issue 12): how often schedulers are re-asserted and durable work whose job Redis lost is re-created.
+  RECONCILE_INTERVAL_MS: positiveInt.min(100).max(600_000).default(10_000),
+  RECONCILE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,12 +1,6 @@
-import { JOB_NAMES } from '../src/queues/names.ts';
-import type { BusinessEventPayload } from '../src/queues/payloads.ts';
 import { processBusinessEvent } from '../src/triggers/triggers.ts';
-import type { JobDefinition } from './registry.ts';
+import { defineJob } from './registry.ts';
 
-export const businessEventProcessJob: JobDefinition<BusinessEventPayload> = {
-  name: JOB_NAMES.businessEventProcess,
-  queue: 'business-events',
-  async handle(job, platform) {
-    return { outcomes: await processBusinessEvent(platform, job.data.eventId) };
-  },
-};
+export const businessEventProcessJob = defineJob('business-event.process', async (job, platform) => ({
+  outcomes: await processBusinessEvent(platform, job.data.eventId),
+}));

@@ -1,14 +1,8 @@
 import { finalizeDistribution } from '../src/distributions/distributions.ts';
-import { JOB_NAMES } from '../src/queues/names.ts';
-import type { DistributionFinalizePayload } from '../src/queues/payloads.ts';
-import type { JobDefinition } from './registry.ts';
+import { defineJob } from './registry.ts';
 
-export const distributionFinalizeJob: JobDefinition<DistributionFinalizePayload> = {
-  name: JOB_NAMES.distributionFinalize,
-  queue: 'distribution',
-  async handle(job, platform) {
-    const status = await finalizeDistribution(platform, job.data.distributionId);
-    await job.updateProgress(100);
-    return { status };
-  },
-};
+export const distributionFinalizeJob = defineJob('distribution.finalize', async (job, platform) => {
+  const status = await finalizeDistribution(platform, job.data.distributionId);
+  await job.updateProgress(100);
+  return { status };
+});

@@ -1,19 +1,13 @@
-import { JOB_NAMES } from '../src/queues/names.ts';
-import type { MaintenancePayload } from '../src/queues/payloads.ts';
 import { deleteExpiredIdempotencyKeys } from '../src/redemptions/idempotency-keys.ts';
-import type { JobDefinition } from './registry.ts';
+import { defineJob } from './registry.ts';
 
 /** Scheduled (IDEMPOTENCY_CLEANUP_CRON): deletes redemption Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_SECONDS. */
-export const idempotencyCleanupJob: JobDefinition<MaintenancePayload> = {
-  name: JOB_NAMES.idempotencyCleanup,
-  queue: 'maintenance',
-  async handle(_job, platform) {
-    const { config, db, clock } = platform;
-    const deleted = await deleteExpiredIdempotencyKeys(db, {
-      now: clock.now(),
-      ttlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
-      batchSize: 5_000,
-    });
-    return { deleted };
-  },
-};
+export const idempotencyCleanupJob = defineJob('idempotency.cleanup', async (_job, platform) => {
+  const { config, db, clock } = platform;
+  const deleted = await deleteExpiredIdempotencyKeys(db, {
+    now: clock.now(),
+    ttlSeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
+    batchSize: 5_000,
+  });
+  return { deleted };
+});

@@ -1,5 +1,4 @@
 import { businessEventProcessJob } from './business-event-process.ts';
-import { deliveryRequeueJob } from './delivery-requeue.ts';
 import { deliveryEmailJob, deliverySmsJob } from './delivery-send.ts';
 import { distributionChunkJob } from './distribution-chunk.ts';
 import { distributionFinalizeJob } from './distribution-finalize.ts';
@@ -8,22 +7,20 @@ import { exportCleanupJob } from './export-cleanup.ts';
 import { exportRunJob } from './export-run.ts';
 import { generationChunkJob } from './generation-chunk.ts';
 import { generationFinalizeJob } from './generation-finalize.ts';
-import { generationRecoverJob } from './generation-recover.ts';
 import { idempotencyCleanupJob } from './idempotency-cleanup.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
-import type { JobDefinition } from './registry.ts';
+import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
+import { workReconcileJob } from './work-reconcile.ts';
 
-/** Every job the platform runs. Add a job here and its name to src/queues/names.ts. */
-export const jobDefinitions: JobDefinition<any>[] = [
+/** Every job's handler, one per name in src/queues/catalog.ts (buildRegistry refuses to start otherwise). */
+export const jobDefinitions: AnyJobDefinition[] = [
   generationChunkJob,
   generationFinalizeJob,
-  generationRecoverJob,
   deliveryEmailJob,
   deliverySmsJob,
-  deliveryRequeueJob,
   distributionChunkJob,
   distributionFinalizeJob,
   businessEventProcessJob,
@@ -35,4 +32,5 @@ export const jobDefinitions: JobDefinition<any>[] = [
   exportRunJob,
   exportCleanupJob,
   idempotencyCleanupJob,
+  workReconcileJob,
 ];

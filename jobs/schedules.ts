@@ -1,51 +1,57 @@
 import type { Platform } from '../src/platform.ts';
-import { JOB_NAMES, type JobName, type QueueName } from '../src/queues/names.ts';
+import { type QueueName, queueOf, SCHEDULE_IDS, scheduleOf } from '../src/queues/catalog.ts';
+import { assertSchedule, retireSchedules } from '../src/queues/enqueue.ts';
 
-export interface Schedule {
-  /** Scheduler id: upserting the same id from every worker process keeps exactly one scheduler. */
-  id: string;
-  queue: QueueName;
-  job: JobName;
-  pattern: (platform: Platform) => string;
-  tz?: (platform: Platform) => string;
+export interface ScheduleKeeper {
+  /** Settles after the first attempt to assert every schedule (it logs and retries when Redis is away). */
+  readonly ready: Promise<void>;
+  close(): void;
 }
 
-export const schedules: Schedule[] = [
-  { id: 'generation-recover', queue: 'generation', job: JOB_NAMES.generationRecover, pattern: () => '*/30 * * * * *' },
-  { id: 'expiry-sweep', queue: 'maintenance', job: JOB_NAMES.expirySweep, pattern: (p) => p.config.EXPIRY_SWEEP_CRON },
-  {
-    id: 'report-daily',
-    queue: 'maintenance',
-    job: JOB_NAMES.reportDaily,
-    pattern: (p) => p.config.REPORT_CRON,
-    tz: (p) => p.config.REPORT_TIMEZONE,
-  },
-  { id: 'export-cleanup', queue: 'maintenance', job: JOB_NAMES.exportCleanup, pattern: (p) => p.config.EXPORT_CLEANUP_CRON },
-  {
-    id: 'idempotency-cleanup',
-    queue: 'maintenance',
-    job: JOB_NAMES.idempotencyCleanup,
-    pattern: (p) => p.config.IDEMPOTENCY_CLEANUP_CRON,
-  },
-  // Queued deliveries whose job was lost (crash between commit and enqueue) get one again.
-  { id: 'delivery-requeue', queue: 'distribution', job: JOB_NAMES.deliveryRequeue, pattern: () => '*/30 * * * * *' },
-];
-
 /**
- * Registers every scheduler whose queue this process serves. upsertJobScheduler is idempotent per id (and updates
- * the pattern when the configuration changed), so any number of worker processes leave one scheduler each.
+ * Keeps the catalogue's schedules that run on the queues this process serves: upserted at start, every
+ * RECONCILE_INTERVAL_MS, and whenever the Redis connection becomes ready again. Upserting an id is idempotent (and
+ * applies a changed configuration), so any number of worker processes leave one scheduler each, and a Redis that
+ * lost its data (a restart, a failover to an empty replica, a FLUSHDB) gets them back without restarting anything.
  */
-export async function registerSchedules(platform: Platform, served: readonly QueueName[]): Promise<void> {
-  for (const schedule of schedules) {
-    if (!served.includes(schedule.queue)) continue;
-    const tz = schedule.tz?.(platform);
-    await platform.queues
-      .get(schedule.queue)
-      .upsertJobScheduler(
-        schedule.id,
-        { pattern: schedule.pattern(platform), ...(tz ? { tz } : {}) },
-        { name: schedule.job, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-      );
-  }
-  platform.logger.info({ schedules: schedules.filter((s) => served.includes(s.queue)).map((s) => s.id) }, 'job schedulers registered');
+export function keepSchedules(platform: Platform, served: readonly QueueName[]): ScheduleKeeper {
+  const { logger, redis, config } = platform;
+  const ids = SCHEDULE_IDS.filter((id) => served.includes(queueOf(scheduleOf(id).job)));
+  let closed = false;
+  let registered = false;
+
+  const assertAll = async () => {
+    if (closed || ids.length === 0) return;
+    const results = await Promise.allSettled(ids.map((id) => assertSchedule(platform.queues, id)));
+    const failed = ids.filter((_, i) => results[i]?.status === 'rejected');
+    if (failed.length > 0) {
+      const reason = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      logger.warn({ schedules: failed, err: (reason.reason as Error).message }, 'job schedulers not asserted; retrying');
+    } else if (!registered) {
+      registered = true;
+      logger.info({ schedules: ids }, 'job schedulers registered');
+    }
+  };
+
+  const retire = async () => {
+    try {
+      const retired = (await Promise.all(served.map((queue) => retireSchedules(platform.queues, queue)))).flat();
+      if (retired.length > 0) logger.info({ schedules: retired }, 'job schedulers the catalogue no longer has removed');
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'stale job schedulers not checked');
+    }
+  };
+
+  const onReady = () => void assertAll();
+  redis.on('ready', onReady);
+  const timer = setInterval(onReady, config.RECONCILE_INTERVAL_MS);
+  timer.unref();
+  return {
+    ready: Promise.all([retire(), assertAll()]).then(() => undefined),
+    close() {
+      closed = true;
+      clearInterval(timer);
+      redis.off('ready', onReady);
+    },
+  };
 }

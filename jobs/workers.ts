@@ -1,13 +1,16 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { startRelayDriver } from '../src/outbox/driver.ts';
 import type { Platform } from '../src/platform.ts';
+import { isJobName, payloadProblem, QUEUE_NAMES, type QueueName, queueSpec } from '../src/queues/catalog.ts';
 import { createWorkerConnection } from '../src/queues/connection.ts';
-import { QUEUE_NAMES, type QueueName } from '../src/queues/names.ts';
 import { jobDuration } from '../src/shared/metrics.ts';
 import type { JobRegistry } from './registry.ts';
+import { keepSchedules } from './schedules.ts';
 
 export interface WorkerPool {
   readonly workers: Worker[];
+  /** Settles once this process has first asserted the schedules of the queues it serves. */
+  readonly ready: Promise<void>;
   /** Stops taking jobs and waits for the active ones (BullMQ hands unfinished ones back after their lock expires). */
   close(): Promise<void>;
 }
@@ -24,23 +27,6 @@ export function selectedQueues(setting: string): QueueName[] {
   return names as QueueName[];
 }
 
-function concurrencyFor(queue: QueueName, platform: Platform): number {
-  if (queue === 'delivery-email' || queue === 'delivery-sms') return platform.config.DELIVERY_CONCURRENCY;
-  // Deliveries wait on receivers, not on CPU: many at once (WEBHOOK_DELIVERY_CONCURRENCY).
-  if (queue === 'webhook') return platform.config.WEBHOOK_DELIVERY_CONCURRENCY;
-  // Exports are long sequential scans: a few at a time (EXPORT_CONCURRENCY) so they never starve the pool.
-  if (queue === 'exports') return platform.config.EXPORT_CONCURRENCY;
-  return queue === 'generation-chunk' ? platform.config.GENERATION_CONCURRENCY : platform.config.WORKER_CONCURRENCY;
-}
-
-/** Per-provider send rates: BullMQ's limiter counts jobs across every worker of the queue. */
-function limiterFor(queue: QueueName, platform: Platform): { max: number; duration: number } | undefined {
-  const c = platform.config;
-  if (queue === 'delivery-email') return { max: c.EMAIL_RATE_MAX, duration: c.EMAIL_RATE_DURATION_MS };
-  if (queue === 'delivery-sms') return { max: c.SMS_RATE_MAX, duration: c.SMS_RATE_DURATION_MS };
-  return undefined;
-}
-
 export function startWorkers(platform: Platform, registry: JobRegistry, queues: QueueName[]): WorkerPool {
   const { config, logger } = platform;
   const workers = queues.map((queue) => {
@@ -50,6 +36,9 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
       async (job: Job) => {
         const definition = handlers.get(job.name);
         if (!definition) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${queue}`);
+        // A payload that does not match its schema fails the job for good (retrying cannot fix it), not the process.
+        const problem = isJobName(job.name) ? payloadProblem(job.name, job.data) : undefined;
+        if (problem) throw new UnrecoverableError(`job ${job.name} (${job.id}) has an invalid payload: ${problem}`);
         const end = jobDuration.startTimer({ name: job.name });
         // Every log line a handler writes carries the job's identity.
         const jobLogger = logger.child({ queue, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 });
@@ -65,8 +54,8 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
       {
         connection: createWorkerConnection(config),
         prefix: platform.queues.prefix,
-        concurrency: concurrencyFor(queue, platform),
-        limiter: limiterFor(queue, platform),
+        concurrency: queueSpec(queue).concurrency(config),
+        limiter: queueSpec(queue).limiter?.(config),
         lockDuration: config.WORKER_LOCK_DURATION_MS,
         stalledInterval: config.WORKER_LOCK_DURATION_MS,
         autorun: true,
@@ -78,12 +67,15 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
     worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
     return worker;
   });
-  // The outbox relay is scheduled by every process that serves its queue (src/outbox/driver.ts).
+  const schedules = keepSchedules(platform, queues);
+  // Every process that serves the outbox wakes the relay on commit and when Redis comes back (src/outbox/driver.ts).
   const relayDriver = queues.includes('outbox') ? startRelayDriver(platform) : undefined;
   logger.info({ queues }, 'workers started');
   return {
     workers,
+    ready: schedules.ready,
     async close() {
+      schedules.close();
       await relayDriver?.close();
       await Promise.all(workers.map((w) => w.close()));
     },

@@ -4,7 +4,7 @@ import { ApiKeyAuthenticator } from './auth/api-keys.ts';
 import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
 import { sendStatementsUnnamed } from './db/prepared-statements.ts';
 import { createPool, Database } from './db/sql.ts';
-import { createProducerConnection, queuePrefix, type RedisClient } from './queues/connection.ts';
+import { createProducerConnection, type RedisClient } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -46,7 +46,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const redis = createProducerConnection(config);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
-  const queues = createQueues(redis, queuePrefix(config), (error) => logger.debug({ err: error.message }, 'queue error'));
+  const queues = createQueues(redis, config, (error) => logger.debug({ err: error.message }, 'queue error'));
   const apiKeys = new ApiKeyAuthenticator({ db, redis, settings: config, logger });
   return {
     config,

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/index.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
+import { enqueueBulk } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { messages } from '../shared/metrics.ts';
@@ -51,7 +52,7 @@ export interface QueueMessageInput {
 
 /**
  * Records one message to send, inside the caller's transaction. After commit, pass the result to
- * `dispatchDeliveries` (a row that never got its job is picked up again by `requeueStrandedDeliveries`).
+ * `dispatchDeliveries` (a row that never got its job gets one from the reconciler, src/queues/reconcile.ts).
  */
 export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
   const { rows } = await tx.query<{ id: string }>(
@@ -71,59 +72,12 @@ export async function queueMessage(tx: Queryable, input: QueueMessageInput): Pro
   return { id: (rows[0] as { id: string }).id, channel: input.channel };
 }
 
-export function deliveryJobId(id: string): string {
-  return `dlv-${id}`;
-}
-
 /** Enqueues send jobs; the job id is the delivery's, so enqueuing twice is harmless. */
-export async function dispatchDeliveries(
-  queues: QueueSet,
-  config: Config,
-  deliveries: { id: string; channel: 'email' | 'sms' }[],
-): Promise<void> {
-  const opts = (id: string) => ({
-    jobId: deliveryJobId(id),
-    attempts: config.DELIVERY_MAX_ATTEMPTS,
-    backoff: { type: 'exponential', delay: config.DELIVERY_BACKOFF_MS },
-    removeOnComplete: { age: 24 * 3600, count: 20_000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  });
-  for (const channel of ['email', 'sms'] as const) {
-    const list = deliveries.filter((d) => d.channel === channel);
-    for (let i = 0; i < list.length; i += 1000) {
-      await queues
-        .get(channel === 'email' ? 'delivery-email' : 'delivery-sms')
-        .addBulk(list.slice(i, i + 1000).map((d) => ({ name: `delivery.${channel}`, data: { deliveryId: d.id }, opts: opts(d.id) })));
-    }
-  }
-}
-
-/**
- * Re-enqueues queued deliveries that have no live job (the process died between commit and enqueue, or a job
- * ran out of attempts while an attempt was open). Safe at any time: sending re-checks the row.
- */
-export async function requeueStrandedDeliveries(platform: Platform, olderThanMs = 60_000): Promise<number> {
-  const { rows } = await platform.db.query<{ id: string; channel: 'email' | 'sms' }>(
-    `select id, channel from deliveries where status = 'queued' and updated_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)
-     order by created_at limit 2000`,
-    [olderThanMs],
+export async function dispatchDeliveries(queues: QueueSet, deliveries: readonly { id: string; channel: 'email' | 'sms' }[]): Promise<void> {
+  await enqueueBulk(
+    queues,
+    deliveries.map((d) => ({ name: d.channel === 'email' ? 'delivery.email' : 'delivery.sms', payload: { deliveryId: d.id } })),
   );
-  const stranded: { id: string; channel: 'email' | 'sms' }[] = [];
-  for (let i = 0; i < rows.length; i += 100) {
-    await Promise.all(
-      rows.slice(i, i + 100).map(async (d) => {
-        const queue = platform.queues.get(d.channel === 'email' ? 'delivery-email' : 'delivery-sms');
-        const job = await queue.getJob(deliveryJobId(d.id));
-        const state = job ? await job.getState() : 'missing';
-        if (state === 'completed' || state === 'failed' || state === 'missing' || state === 'unknown') {
-          if (job) await job.remove().catch(() => undefined);
-          stranded.push(d);
-        }
-      }),
-    );
-  }
-  await dispatchDeliveries(platform.queues, platform.config, stranded);
-  return stranded.length;
 }
 
 interface Senders {

@@ -6,8 +6,8 @@ import type { CustomerInput } from '../delivery/schemas.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
 import { campaignForPublishing, type PublishItem, publishBatch, resolveRecipient } from '../publications/publications.ts';
-import { JOB_NAMES } from '../queues/names.ts';
-import { defaultJobOptions } from '../queues/queues.ts';
+import { distributionWork, jobIdOf } from '../queues/catalog.ts';
+import { enqueueFlow } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { RecipientInput } from './schemas.ts';
 
@@ -161,10 +161,6 @@ export async function createDistributionFromCsv(
   return { distribution: await startDistribution(platform, id, count), created: true };
 }
 
-export function distributionJobId(id: string): string {
-  return `dist-${id}`;
-}
-
 async function startDistribution(platform: Platform, id: string, total: number): Promise<DistributionRow> {
   const size = platform.config.DISTRIBUTION_CHUNK_SIZE;
   const chunkCount = Math.ceil(total / size);
@@ -179,18 +175,7 @@ async function startDistribution(platform: Platform, id: string, total: number):
 
 /** A parent job (finalize) with one child per chunk, so Bull Board shows the distribution and its progress. */
 export async function enqueueDistribution(platform: Platform, d: DistributionRow): Promise<void> {
-  await platform.queues.flows.add({
-    name: JOB_NAMES.distributionFinalize,
-    queueName: 'distribution',
-    data: { distributionId: d.id },
-    opts: { ...defaultJobOptions, jobId: distributionJobId(d.id) },
-    children: Array.from({ length: d.chunk_count }, (_, chunkIndex) => ({
-      name: JOB_NAMES.distributionChunk,
-      queueName: 'distribution-chunk',
-      data: { distributionId: d.id, chunkIndex },
-      opts: { ...defaultJobOptions, jobId: `${distributionJobId(d.id)}-chunk-${chunkIndex}`, ignoreDependencyOnFailure: true },
-    })),
-  });
+  await enqueueFlow(platform.queues, distributionWork(d));
 }
 
 interface RecipientRow {
@@ -275,7 +260,7 @@ export async function processDistributionChunk(platform: Platform, distributionI
      where p.source_id = any($1::text[]) and d.status = 'queued'`,
     [Array.from({ length: d.chunk_size }, (_, k) => recipientSourceId(distributionId, from + k))],
   );
-  await dispatchDeliveries(platform.queues, platform.config, queued.rows);
+  await dispatchDeliveries(platform.queues, queued.rows);
   return { ...summary, dispatched: queued.rows.length };
 }
 
@@ -358,7 +343,7 @@ export async function getDistribution(platform: Platform, id: string) {
     template_id: d.template_id,
     source: d.source,
     status,
-    job_id: distributionJobId(d.id),
+    job_id: jobIdOf('distribution.finalize', { distributionId: d.id }),
     chunks: { total: d.chunk_count, done: c.done },
     progress: d.total === 0 ? 0 : Math.min(1, Math.round((processed / d.total) * 1000) / 1000),
     counts,

@@ -1,4 +1,3 @@
-import type { Config } from '../../config/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { dispatchDeliveries, queueMessage } from '../delivery/deliveries.ts';
 import type { QueueSet } from '../queues/queues.ts';
@@ -55,7 +54,7 @@ interface ClaimedReminder {
  * address for the channel, the message (the delivery capability's `queueMessage`) are written in one transaction.
  * Messages are dispatched after commit; a crash in between leaves them to the delivery capability's stranded sweep.
  */
-export async function queueExpiryReminders(db: Database, queues: QueueSet, config: Config, now: Date, limit: number): Promise<number> {
+export async function queueExpiryReminders(db: Database, queues: QueueSet, now: Date, limit: number): Promise<number> {
   let total = 0;
   for (;;) {
     const { claimed, messages } = await db.transaction(async (tx) => {
@@ -109,7 +108,7 @@ export async function queueExpiryReminders(db: Database, queues: QueueSet, confi
       }
       return { claimed: rows.length, messages: queued };
     });
-    if (messages.length > 0) await dispatchDeliveries(queues, config, messages);
+    if (messages.length > 0) await dispatchDeliveries(queues, messages);
     total += claimed;
     if (claimed < limit) return total;
   }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Database, Queryable } from '../db/sql.ts';
+import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import type { CreateExportInput } from './schemas.ts';
@@ -92,27 +93,9 @@ export async function requestExport(
   return { export: row, created: inserted.rows.length > 0 };
 }
 
-/** Deterministic job id: a replayed request, a retried enqueue or a recovery never queues a second run. */
+/** Deterministic job id: a replayed request, a retried enqueue or the reconciler never queues a second run. */
 export async function enqueueExport(queues: QueueSet, exportId: string): Promise<void> {
-  await queues.get('exports').add('export.run', { exportId }, { jobId: `export-${exportId}` });
-}
-
-/**
- * Re-enqueues exports still queued or running whose job is gone (Redis lost, or the process died between the
- * insert and the enqueue). Safe at any time: the job re-checks the row.
- */
-export async function requeueStrandedExports(db: Queryable, queues: QueueSet, now: Date, olderThanMs = 60_000): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(
-    `select id from exports where status in ('queued', 'running') and created_at <= $1 order by created_at limit 1000`,
-    [new Date(now.getTime() - olderThanMs)],
-  );
-  let requeued = 0;
-  for (const { id } of rows) {
-    if (await queues.get('exports').getJob(`export-${id}`)) continue;
-    await enqueueExport(queues, id);
-    requeued += 1;
-  }
-  return requeued;
+  await enqueue(queues, 'export.run', { exportId });
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
@@ -154,12 +137,45 @@ export interface ExportRunOptions {
   onProgress?: (exported: number, total: number) => void | Promise<void>;
 }
 
+/** Session advisory lock class for export runs (the second key is the export's). */
+const EXPORT_RUN_LOCK = 0x6578706f;
+
 /**
  * Writes an export's CSV: keyset pages over the campaign's (campaign_id, id) index piped through csv-stringify to
  * a `.part` file, so memory stays flat however many codes; renamed and marked completed at the end. Idempotent: a
- * completed export is left alone, and a rerun after a crash starts the file over.
+ * completed export is left alone, and a rerun after a crash starts the file over. One run per export at a time:
+ * a run that finds another still writing (its job was lost from Redis and re-created meanwhile) leaves it alone.
  */
-export async function runExport(db: Database, exportId: string, options: ExportRunOptions): Promise<ExportRow['status'] | 'missing'> {
+export async function runExport(
+  db: Database,
+  exportId: string,
+  options: ExportRunOptions,
+): Promise<ExportRow['status'] | 'missing' | 'already_running'> {
+  const client = await db.pool.connect();
+  let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as locked', [
+      EXPORT_RUN_LOCK,
+      exportId,
+    ]);
+    if (!rows[0]?.locked) return 'already_running';
+    try {
+      return await writeExport(client, exportId, options);
+    } finally {
+      await client.query('select pg_advisory_unlock($1, hashtext($2))', [EXPORT_RUN_LOCK, exportId]).catch(onError);
+    }
+  } finally {
+    client.off('error', onError);
+    // A broken connection loses its session locks anyway; do not hand it back to the pool.
+    client.release(broken);
+  }
+}
+
+async function writeExport(db: Queryable, exportId: string, options: ExportRunOptions): Promise<ExportRow['status'] | 'missing'> {
   const claimed = await db.query<ExportRow>(
     `update exports set status = 'running', started_at = coalesce(started_at, $2), exported_rows = 0, error = null
      where id = $1 and status in ('queued', 'running', 'failed') returning *`,

@@ -2,9 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CampaignEntity, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
-import { JOB_NAMES } from '../queues/names.ts';
-import type { GenerationChunkPayload, GenerationFinalizePayload } from '../queues/payloads.ts';
-import { defaultJobOptions, type QueueSet } from '../queues/queues.ts';
+import { generationWork } from '../queues/catalog.ts';
+import { enqueueFlow } from '../queues/enqueue.ts';
+import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 
 export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
@@ -112,7 +112,7 @@ export async function requestGeneration(
   });
   let enqueued = result.generation.status !== 'queued';
   if (!enqueued) {
-    // The row is committed: if Redis is unreachable now, the recovery job enqueues it later.
+    // The row is committed: if Redis is unreachable now, the reconciler enqueues it later.
     enqueued = await enqueueGeneration(queues, result.generation).then(
       () => true,
       () => false,
@@ -143,33 +143,7 @@ function spaceError(
       );
 }
 
-export function parentJobId(generationId: string): string {
-  return `gen-${generationId}`;
-}
-
-export function chunkJobId(generationId: string, index: number): string {
-  return `gen-${generationId}-chunk-${index}`;
-}
-
 /** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
 export async function enqueueGeneration(queues: QueueSet, g: GenerationRow): Promise<void> {
-  const children = Array.from({ length: g.chunk_count }, (_, index) => {
-    const size = Math.min(g.chunk_size, g.requested - index * g.chunk_size);
-    const data: GenerationChunkPayload = { generationId: g.id, chunkIndex: index, size };
-    return {
-      name: JOB_NAMES.generationChunk,
-      queueName: 'generation-chunk',
-      data,
-      // A chunk that fails for good must not block the parent: it finalizes from what was recorded.
-      opts: { ...defaultJobOptions, jobId: chunkJobId(g.id, index), ignoreDependencyOnFailure: true },
-    };
-  });
-  const data: GenerationFinalizePayload = { generationId: g.id };
-  await queues.flows.add({
-    name: JOB_NAMES.generationFinalize,
-    queueName: 'generation',
-    data,
-    opts: { ...defaultJobOptions, jobId: parentJobId(g.id) },
-    children,
-  });
+  await enqueueFlow(queues, generationWork(g));
 }

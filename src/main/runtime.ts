@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../config/index.ts';
 import { jobDefinitions } from '../../jobs/index.ts';
 import { buildRegistry } from '../../jobs/registry.ts';
-import { registerSchedules } from '../../jobs/schedules.ts';
 import { selectedQueues, startWorkers, type WorkerPool } from '../../jobs/workers.ts';
 import { ensureBootstrapKey } from '../auth/api-keys.ts';
 import { createApp } from '../http/app.ts';
@@ -43,7 +42,7 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
 
   const unregisterQueues = registerQueueSource(platform.queues);
   const workers = options.workers ? startWorkers(platform, registry, queues) : undefined;
-  if (workers) await registerSchedules(platform, queues);
+  if (workers) await workers.ready;
   const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config.METRICS_PORT, config.METRICS_HOST);
   let server: Server | undefined;
   let url: string | undefined;

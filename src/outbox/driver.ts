@@ -1,16 +1,13 @@
 import pg from 'pg';
 import type { Platform } from '../platform.ts';
+import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 
-export const OUTBOX_RELAY_JOB = 'outbox.relay';
-export const OUTBOX_RELAY_SCHEDULER = 'outbox-relay';
 /**
  * A bulk writer may `select pg_notify('promo_outbox', '')` once in its transaction to have the relay run as soon as
  * it commits. emitEvent does not: a notifying commit takes a cluster-wide lock, which serializes busy writers.
  */
 export const OUTBOX_CHANNEL = 'promo_outbox';
-
-const relayJobOptions = { removeOnComplete: true, removeOnFail: { count: 100 } } as const;
 
 export interface RelayDriver {
   close(): Promise<void>;
@@ -21,41 +18,22 @@ export interface RelayDriver {
  * back). Calls within the same 50 ms share one job.
  */
 export async function wakeRelay(queues: QueueSet): Promise<void> {
-  await queues.get('outbox').add(OUTBOX_RELAY_JOB, {}, { ...relayJobOptions, jobId: `relay-wake-${Math.floor(Date.now() / 50)}` });
+  await enqueue(queues, 'outbox.relay', {});
 }
 
 /**
- * Keeps the relay running from every worker process that serves the `outbox` queue, so no single process is
- * needed: a BullMQ job scheduler every OUTBOX_RELAY_INTERVAL_MS, upserted at start, periodically and on every Redis
- * reconnect (a Redis that restarted empty gets it back), plus an immediate run when Redis comes back or a
- * transaction that notified OUTBOX_CHANNEL commits.
+ * Besides its scheduler (`outbox-relay` in the catalogue, kept by jobs/schedules.ts in every process serving the
+ * `outbox` queue), the relay runs at once when Redis comes back and when a transaction that notified
+ * OUTBOX_CHANNEL commits.
  */
 export function startRelayDriver(platform: Platform): RelayDriver {
   const { config, logger } = platform;
-  const queue = platform.queues.get('outbox');
   let closed = false;
 
-  const upsertScheduler = async () => {
-    if (closed) return;
-    try {
-      await queue.upsertJobScheduler(
-        OUTBOX_RELAY_SCHEDULER,
-        { every: config.OUTBOX_RELAY_INTERVAL_MS },
-        { name: OUTBOX_RELAY_JOB, data: {}, opts: relayJobOptions },
-      );
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'outbox relay scheduler not upserted; retrying');
-    }
-  };
-
   const onRedisReady = () => {
-    void upsertScheduler();
     wakeRelay(platform.queues).catch(() => undefined);
   };
   platform.redis.on('ready', onRedisReady);
-  void upsertScheduler();
-  const refresh = setInterval(() => void upsertScheduler(), Math.max(5_000, config.OUTBOX_RELAY_INTERVAL_MS * 10));
-  refresh.unref();
 
   let wakeQueued = false;
   const wake = () => {
@@ -104,7 +82,6 @@ export function startRelayDriver(platform: Platform): RelayDriver {
   return {
     async close() {
       closed = true;
-      clearInterval(refresh);
       clearTimeout(reconnect);
       platform.redis.off('ready', onRedisReady);
       await listener?.end().catch(() => undefined);

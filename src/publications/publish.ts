@@ -45,7 +45,7 @@ export async function publishToCustomer(platform: Platform, input: CreatePublica
   });
   if (outcome.status === 'published') {
     if (outcome.deliveryId && input.channel !== 'none') {
-      await dispatchDeliveries(platform.queues, config, [{ id: outcome.deliveryId, channel: input.channel }]);
+      await dispatchDeliveries(platform.queues, [{ id: outcome.deliveryId, channel: input.channel }]);
     }
     return {
       publication: outcome.publication,

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { QUEUE_NAMES, type QueueName } from './names.ts';
+import { QUEUE_NAMES, type QueueName } from './catalog.ts';
 import type { QueueSet } from './queues.ts';
 
 export const failedJobsQuery = z.object({

@@ -1,17 +1,12 @@
-import { type DefaultJobOptions, FlowProducer, Queue } from 'bullmq';
-import type { RedisClient } from './connection.ts';
-import { QUEUE_NAMES, type QueueName } from './names.ts';
-
-/** Retries with backoff; finished jobs kept long enough to inspect in Bull Board, then trimmed. */
-export const defaultJobOptions: DefaultJobOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-};
+import { FlowProducer, Queue } from 'bullmq';
+import type { Config } from '../../config/index.ts';
+import { BASE_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from './catalog.ts';
+import { queuePrefix, type RedisClient } from './connection.ts';
 
 export interface QueueSet {
   readonly prefix: string;
+  /** Resolves the catalogue's configured job options (delivery retries, for one). */
+  readonly config: Config;
   readonly flows: FlowProducer;
   get(name: QueueName): Queue;
   all(): Queue[];
@@ -19,16 +14,21 @@ export interface QueueSet {
 }
 
 /**
- * One Queue per name and a FlowProducer, all on the shared producer connection. They re-emit that connection's
- * errors; `onError` hears them (without a listener BullMQ prints them raw to stderr, outside the JSON logs).
+ * One Queue per catalogue queue and a FlowProducer, all on the shared producer connection. They re-emit that
+ * connection's errors; `onError` hears them (without a listener BullMQ prints them raw to stderr, outside the JSON logs).
+ * Producers reach them through enqueue.ts only.
  */
-export function createQueues(connection: RedisClient, prefix: string, onError: (error: Error) => void): QueueSet {
-  const queues = new Map<QueueName, Queue>(QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })]));
+export function createQueues(connection: RedisClient, config: Config, onError: (error: Error) => void): QueueSet {
+  const prefix = queuePrefix(config);
+  const queues = new Map<QueueName, Queue>(
+    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: BASE_JOB_OPTIONS })]),
+  );
   const flows = new FlowProducer({ connection, prefix });
   for (const queue of queues.values()) queue.on('error', onError);
   flows.on('error', onError);
   return {
     prefix,
+    config,
     flows,
     get(name) {
       const queue = queues.get(name);

@@ -9,7 +9,7 @@ import {
   resolveRecipient,
   upsertCustomers,
 } from '../publications/publications.ts';
-import { JOB_NAMES } from '../queues/names.ts';
+import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
 import type { BusinessEventInput, CreateTriggerInput } from './schemas.ts';
@@ -74,10 +74,6 @@ export function triggerView(t: TriggerRow) {
   };
 }
 
-export function eventJobId(id: string): string {
-  return `evt-${id}`;
-}
-
 /**
  * Intake only: records the event (once per source_id), writes it to the outbox, and enqueues its processing.
  * Publishing and delivery happen in the job.
@@ -107,9 +103,7 @@ export async function recordBusinessEvent(
     return { event: existing.rows[0] as BusinessEventRow, created: false };
   });
   if (result.event.status === 'received') {
-    await platform.queues
-      .get('business-events')
-      .add(JOB_NAMES.businessEventProcess, { eventId: result.event.id }, { jobId: eventJobId(result.event.id) });
+    await enqueue(platform.queues, 'business-event.process', { eventId: result.event.id });
   }
   return result;
 }
@@ -189,7 +183,7 @@ export async function processBusinessEvent(
       toDispatch.push(...queued.rows);
     } else outcomes.push({ ...base, status: o.status });
   }
-  await dispatchDeliveries(platform.queues, config, toDispatch);
+  await dispatchDeliveries(platform.queues, toDispatch);
   await db.query(`update business_events set status = 'processed', result = $2, processed_at = now() where id = $1`, [
     eventId,
     JSON.stringify(outcomes),

@@ -1,7 +1,7 @@
-import type { JobsOptions, Queue } from 'bullmq';
 import type { Platform } from '../platform.ts';
+import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
-import type { WebhookDeliverPayload } from '../queues/payloads.ts';
+import { enqueue } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { emitEvent } from '../shared/events.ts';
 import { uniformRandom } from '../shared/jitter.ts';
@@ -12,28 +12,22 @@ import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
 import { signedHeaders, webhookBody } from './signing.ts';
 import { iso, ms, type Timestamp } from './time.ts';
 
-export const WEBHOOK_DELIVER_JOB = 'webhook.deliver';
+type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
 
-/** Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS. */
-export const deliverJobOptions: JobsOptions = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3600, count: 5_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
-
-/** One BullMQ job per attempt: deterministic, so a relay or sweeper running twice adds it once. */
-export function deliverJobId(deliveryId: string, round: number, attempt: number): string {
-  return `wd_${deliveryId}_${round}_${attempt}`;
+/** One job per attempt of a delivery, due in `delayMs` (its id is deterministic: see the catalogue). */
+export function deliverJob(
+  deliveryId: string,
+  round: number,
+  attempt: number,
+  delayMs = 0,
+  eventId?: string,
+): JobRequest<'webhook.deliver'> {
+  const payload: WebhookDeliverPayload = eventId ? { deliveryId, round, attempt, eventId } : { deliveryId, round, attempt };
+  return { name: 'webhook.deliver', payload, overrides: { delay: Math.max(0, Math.round(delayMs)) } };
 }
 
-export function deliverJob(deliveryId: string, round: number, attempt: number, delayMs = 0, eventId?: string) {
-  const data: WebhookDeliverPayload = eventId ? { deliveryId, round, attempt, eventId } : { deliveryId, round, attempt };
-  return {
-    name: WEBHOOK_DELIVER_JOB,
-    data,
-    opts: { ...deliverJobOptions, jobId: deliverJobId(deliveryId, round, attempt), delay: Math.max(0, Math.round(delayMs)) },
-  };
+async function enqueueAttempt(platform: Platform, request: JobRequest<'webhook.deliver'>): Promise<void> {
+  await enqueue(platform.queues, request.name, request.payload, request.overrides);
 }
 
 /** Backoff with ±20% jitter so retries of many deliveries do not arrive together; Retry-After wins when longer. */
@@ -97,10 +91,6 @@ function pacerFor(platform: Platform): EndpointPacer {
   return pacer;
 }
 
-function webhookQueue(platform: Platform): Queue {
-  return platform.queues.get('webhook');
-}
-
 /**
  * Makes one attempt of one delivery, if it is still due. Safe to run twice for the same job (a worker SIGKILLed
  * after sending but before recording sends again: at least once), and a job that finds the database already past
@@ -133,7 +123,7 @@ export async function deliverWebhook(
   if (row.attempts >= job.attempt) {
     const next = row.attempts + 1;
     const delay = ms(row.next_attempt_at) - clock.now().getTime();
-    await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, next, delay)));
+    await enqueueAttempt(platform, deliverJob(row.id, row.round, next, delay));
     return { status: 'already_attempted' };
   }
   if (!row.enabled) {
@@ -147,7 +137,7 @@ export async function deliverWebhook(
   }
 
   const pacer = pacerFor(platform);
-  const holder = deliverJobId(row.id, row.round, job.attempt);
+  const holder = jobIdOf('webhook.deliver', { deliveryId: row.id, round: row.round, attempt: job.attempt }) as string;
   const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
   const pace = await pacer.take(row.endpoint_id, holder, !reserved);
   if (pace.waitMs > 0) return { status: 'deferred', waitMs: pace.waitMs, slotAt: Date.now() + pace.waitMs };
@@ -235,13 +225,9 @@ export async function deliverWebhook(
   }
   webhookDeliveries.inc({ outcome });
   if (outcome === 'retry_scheduled' && delay !== undefined) {
-    await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(row.id, row.round, job.attempt + 1, delay)));
+    await enqueueAttempt(platform, deliverJob(row.id, row.round, job.attempt + 1, delay));
   }
   return { status: outcome, statusCode: code, nextAttemptInMs: delay };
-}
-
-function spread(job: ReturnType<typeof deliverJob>): [WebhookDeliverPayload, JobsOptions] {
-  return [job.data, job.opts];
 }
 
 /**
@@ -398,7 +384,7 @@ export async function retryDelivery(platform: Platform, id: string): Promise<Del
   );
   const round = updated[0]?.round;
   if (round === undefined) throw new DomainError('conflict', 'webhook_delivery_pending', 'The delivery is already being attempted.');
-  await webhookQueue(platform).add(WEBHOOK_DELIVER_JOB, ...spread(deliverJob(id, round, 1)));
+  await enqueueAttempt(platform, deliverJob(id, round, 1));
   return getDelivery(platform, id);
 }
 

@@ -1,10 +1,11 @@
 import type { Platform } from '../platform.ts';
-import type { WebhookReplayPayload } from '../queues/payloads.ts';
+import { type JobPayload, jobIdOf } from '../queues/catalog.ts';
+import { enqueue, enqueueBulk } from '../queues/enqueue.ts';
 import { DomainError } from '../shared/errors.ts';
 import { deliverJob } from './deliveries.ts';
 import { getEndpoint } from './endpoints.ts';
 
-export const WEBHOOK_REPLAY_JOB = 'webhook.replay';
+type WebhookReplayPayload = JobPayload<'webhook.replay'>;
 
 /** Accepts a replay; the work (possibly millions of events) runs as a job. */
 export async function requestReplay(platform: Platform, endpointId: string, since: Date): Promise<{ id: string; since: string }> {
@@ -14,13 +15,9 @@ export async function requestReplay(platform: Platform, endpointId: string, sinc
     throw new DomainError('invalid', 'validation_failed', '`since` is in the future.', {
       errors: [{ field: 'since', message: 'must not be in the future' }],
     });
-  const requestedAt = platform.clock.now().getTime();
-  const id = `replay_${endpointId}_${since.getTime()}_${requestedAt}`;
-  const data: WebhookReplayPayload = { endpointId, since: since.toISOString(), requestedAt: new Date(requestedAt).toISOString() };
-  await platform.queues
-    .get('webhook')
-    .add(WEBHOOK_REPLAY_JOB, data, { jobId: id, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } });
-  return { id, since: since.toISOString() };
+  const data: WebhookReplayPayload = { endpointId, since: since.toISOString(), requestedAt: platform.clock.now().toISOString() };
+  await enqueue(platform.queues, 'webhook.replay', data);
+  return { id: jobIdOf('webhook.replay', data) as string, since: since.toISOString() };
 }
 
 /**
@@ -29,7 +26,6 @@ export async function requestReplay(platform: Platform, endpointId: string, sinc
  * left as they are. Re-running it after a crash re-sends from the start, which at-least-once allows.
  */
 export async function replayEvents(platform: Platform, payload: WebhookReplayPayload, batchSize = 500): Promise<{ replayed: number }> {
-  const queue = platform.queues.get('webhook');
   let afterSeq = '0';
   let replayed = 0;
   for (;;) {
@@ -53,8 +49,10 @@ export async function replayEvents(platform: Platform, payload: WebhookReplayPay
        returning id, round`,
       [payload.endpointId, events.map((e) => e.id), now],
     );
-    const jobs = deliveries.map((d) => deliverJob(d.id, d.round, 1));
-    if (jobs.length > 0) await queue.addBulk(jobs);
+    await enqueueBulk(
+      platform.queues,
+      deliveries.map((d) => deliverJob(d.id, d.round, 1)),
+    );
     replayed += deliveries.length;
     if (events.length < batchSize) break;
   }

@@ -1,7 +1,8 @@
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSenders, queueMessage, requeueStrandedDeliveries, sendDelivery } from '../../src/delivery/deliveries.ts';
+import { closeSenders, queueMessage, sendDelivery } from '../../src/delivery/deliveries.ts';
+import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { registry } from '../../src/shared/metrics.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
@@ -191,7 +192,7 @@ describe('email delivery through a real SMTP server', () => {
     expect(count('live@example.com')).toBe(1);
   });
 
-  it('queueMessage rows whose job never got enqueued are picked up by the requeue sweep', async () => {
+  it('queueMessage rows whose job never got enqueued are picked up by the reconciler', async () => {
     const campaignId = await campaignWithCodes(p, 1);
     const templateId = await emailTemplate(p);
     const pub = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaignId, customer: { id: 'stranded' } } });
@@ -207,7 +208,8 @@ describe('email delivery through a real SMTP server', () => {
         purpose: 'reminder',
       }),
     );
-    expect(await requeueStrandedDeliveries(p.platform, 0)).toBeGreaterThanOrEqual(1);
+    const recreated = await reconcileLostWork(p.platform, { only: ['delivery.email'], missingForMs: 0 });
+    expect(recreated.map((r) => r.rowId)).toContain(queued.id);
     const d = await waitFor(async () => {
       const row = (await p.platform.db.query('select * from deliveries where id = $1', [queued.id])).rows[0];
       return row?.status === 'sent' ? row : undefined;

@@ -220,8 +220,7 @@ describe('HTTP edge', () => {
             [
               'edge.log',
               {
-                name: 'edge.log' as never,
-                queue: 'generation' as const,
+                name: 'edge.log',
                 async handle(job, platform) {
                   platform.logger.info({ step: 1 }, 'handler says hello');
                   seen.push(String(job.id));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../../src/exports/exports.ts';
+import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { seedVouchers } from './expiry-fixtures.ts';
@@ -185,9 +186,8 @@ describe('exports', () => {
       [campaignId, new Date(clock.now().getTime() - 5 * 60_000)],
     );
     const id = rows[0]?.id as string;
-    const job = await p.platform.queues.get('maintenance').add('export.cleanup', {});
-    await waitFor(() => job.isCompleted());
-    expect((await p.platform.queues.get('maintenance').getJob(job.id as string))?.returnvalue).toMatchObject({ requeued: 1 });
+    const recreated = await reconcileLostWork(p.platform, { only: ['export.run'], missingForMs: 0 });
+    expect(recreated).toContainEqual({ name: 'export.run', jobId: `export-${id}`, rowId: id });
     const done = await finished(id);
     expect(done.progress.exported_rows).toBe(2_000);
   });

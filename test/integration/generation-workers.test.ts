@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requeueLostGenerations } from '../../src/generations/recovery.ts';
+import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 /** Worker processes as operators run them (`npm run worker`), sharing this file's database and queue prefix. */
@@ -104,13 +104,14 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
     const id = await generate(20_000);
     // Redis loses the flow before any worker ran it (or the intake could not enqueue at all).
     for (const name of ['generation-chunk', 'generation'] as const) await p.platform.queues.get(name).obliterate({ force: true });
-    await p.platform.db.query(`update generations set created_at = now() - interval '1 minute' where id = $1`, [id]);
-    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).toContain(id);
-    expect(await requeueLostGenerations(p.platform.db, p.platform.queues, 30_000)).not.toContain(id);
+    const reconcile = async () =>
+      (await reconcileLostWork(p.platform, { only: ['generation.finalize'], missingForMs: 0 })).map((r) => r.rowId);
+    expect(await reconcile()).toContain(id);
+    expect(await reconcile()).not.toContain(id);
     startWorker();
     expect(await finished(id)).toMatchObject({ status: 'completed', generated: 20_000 });
     expect(await codeCounts(id)).toEqual({ total: '20000', distinct_codes: '20000' });
-    const schedulers = await p.platform.queues.get('generation').getJobSchedulers();
-    expect(schedulers.map((s) => s.key)).toContain('generation-recover');
+    const schedulers = await p.platform.queues.get('maintenance').getJobSchedulers();
+    expect(schedulers.map((s) => s.key)).toContain('work-reconcile');
   });
 });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEvents } from '../../src/outbox/feed.ts';
-import { relayBatch, relayOutbox, requeueOverdueDeliveries } from '../../src/outbox/relay.ts';
+import { relayBatch, relayOutbox } from '../../src/outbox/relay.ts';
 import type { Platform } from '../../src/platform.ts';
+import { jobIdOf } from '../../src/queues/catalog.ts';
+import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { emitEvent } from '../../src/shared/events.ts';
-import { deliverJobId } from '../../src/webhooks/deliveries.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
@@ -83,6 +84,9 @@ describe('outbox relay', () => {
 
   it('re-queues a pending delivery whose job was lost, and leaves queued ones alone', async () => {
     const queue = platform.queues.get('webhook');
+    const deliverJobId = (deliveryId: string, round: number, attempt: number) =>
+      jobIdOf('webhook.deliver', { deliveryId, round, attempt }) as string;
+    const reconcileWebhookAttempts = async () => (await reconcileLostWork(platform, { only: ['webhook.deliver'], missingForMs: 0 })).length;
     const { rows } = await platform.db.query<{ id: string }>(
       `update webhook_deliveries set next_attempt_at = now() - interval '1 hour' where status = 'pending' returning id`,
     );
@@ -93,10 +97,10 @@ describe('outbox relay', () => {
     const keptJob = await queue.getJob(deliverJobId(kept.id, 1, 1));
     expect(keptJob).toBeDefined();
 
-    expect(await requeueOverdueDeliveries(platform)).toBe(1);
+    expect(await reconcileWebhookAttempts()).toBe(1);
     expect(await queue.getJob(deliverJobId(lost.id, 1, 1))).toBeDefined();
     expect((await queue.getJob(deliverJobId(kept.id, 1, 1)))?.timestamp).toBe(keptJob?.timestamp);
-    expect(await requeueOverdueDeliveries(platform)).toBe(0);
+    expect(await reconcileWebhookAttempts()).toBe(0);
   });
 
   it('lists events in commit order: a slow transaction never lands behind a cursor', async () => {

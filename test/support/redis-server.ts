@@ -38,3 +38,19 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await exited;
 }
+
+/**
+ * Deletes every key under a queue prefix in one step (a Lua script runs atomically), as FLUSHDB or a failover to an
+ * empty replica would for a Redis that this prefix had to itself; other test files' prefixes are left alone.
+ */
+export async function flushPrefix(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url);
+  try {
+    const script = `local keys = redis.call('KEYS', ARGV[1])
+      for i = 1, #keys, 5000 do redis.call('DEL', unpack(keys, i, math.min(i + 4999, #keys))) end
+      return #keys`;
+    return Number(await redis.eval(script, 0, `${prefix}:*`));
+  } finally {
+    redis.disconnect();
+  }
+}

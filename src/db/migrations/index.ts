@@ -5,6 +5,7 @@ import { Migration0200Webhooks } from './Migration0200Webhooks.ts';
 import { Migration0300Delivery } from './Migration0300Delivery.ts';
 import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
+import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
 export const migrations: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0300Delivery', class: Migration0300Delivery },
   { name: 'Migration0400ScheduledRuns', class: Migration0400ScheduledRuns },
   { name: 'Migration0500IdempotencyRetention', class: Migration0500IdempotencyRetention },
+  { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
 ];

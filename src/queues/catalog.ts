@@ -1,0 +1,328 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../../config/index.ts';
+
+/**
+ * The catalogue of background work: every queue, every job name with its queue, payload schema, default options and
+ * deterministic job id, every schedule, and every kind of durable work the reconciler re-creates when Redis loses its
+ * job. Producers go through `enqueue` (enqueue.ts), workers through jobs/registry.ts; nothing else names a queue.
+ */
+
+/** Options a producer may set on one job: BullMQ's, minus what the catalogue owns (the id) or flows and schedules set. */
+export type JobOptions = Omit<JobsOptions, 'jobId' | 'parent' | 'repeat'>;
+
+interface QueueSpec {
+  /** Jobs of this queue one worker process runs at once. */
+  concurrency(config: Config): number;
+  /** BullMQ's limiter: at most `max` jobs per `duration` ms, counted across every worker of the queue. */
+  limiter?(config: Config): { max: number; duration: number };
+}
+
+const QUEUES = {
+  generation: { concurrency: (c) => c.WORKER_CONCURRENCY },
+  'generation-chunk': { concurrency: (c) => c.GENERATION_CONCURRENCY },
+  // One queue per channel so each provider has its own send rate.
+  'delivery-email': {
+    concurrency: (c) => c.DELIVERY_CONCURRENCY,
+    limiter: (c) => ({ max: c.EMAIL_RATE_MAX, duration: c.EMAIL_RATE_DURATION_MS }),
+  },
+  'delivery-sms': {
+    concurrency: (c) => c.DELIVERY_CONCURRENCY,
+    limiter: (c) => ({ max: c.SMS_RATE_MAX, duration: c.SMS_RATE_DURATION_MS }),
+  },
+  distribution: { concurrency: (c) => c.WORKER_CONCURRENCY },
+  'distribution-chunk': { concurrency: (c) => c.WORKER_CONCURRENCY },
+  'business-events': { concurrency: (c) => c.WORKER_CONCURRENCY },
+  outbox: { concurrency: (c) => c.WORKER_CONCURRENCY },
+  // Deliveries wait on receivers, not on CPU: many at once.
+  webhook: { concurrency: (c) => c.WEBHOOK_DELIVERY_CONCURRENCY },
+  maintenance: { concurrency: (c) => c.WORKER_CONCURRENCY },
+  // Exports are long sequential scans: a few at a time so they never starve the pool.
+  exports: { concurrency: (c) => c.EXPORT_CONCURRENCY },
+} satisfies Record<string, QueueSpec>;
+
+export type QueueName = keyof typeof QUEUES;
+/** Every BullMQ queue the platform uses. A worker process serves any subset (WORKER_QUEUES). */
+export const QUEUE_NAMES = Object.keys(QUEUES) as [QueueName, ...QueueName[]];
+
+export function queueSpec(queue: QueueName): QueueSpec {
+  return QUEUES[queue];
+}
+
+/** Every job: retries with backoff; finished jobs kept long enough to inspect in Bull Board, then trimmed. */
+export const BASE_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const satisfies JobOptions;
+
+/** Scheduled runs act on whatever is due: one attempt (the next tick is the retry) and a short history. */
+const SCHEDULED_RUN = { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } as const satisfies JobOptions;
+
+interface JobSpec<S extends z.ZodType> {
+  queue: QueueName;
+  payload: S;
+  /** Merged over BASE_JOB_OPTIONS; a producer's overrides win over both. */
+  options?: JobOptions | ((config: Config) => JobOptions);
+  /** Deterministic id: enqueuing the same work twice adds one job. BullMQ refuses ids with `:` or that are integers. */
+  jobId?(payload: z.output<S>): string;
+}
+
+function job<S extends z.ZodType>(spec: JobSpec<S>): JobSpec<S> {
+  return spec;
+}
+
+/** Row ids as PostgreSQL prints them (gen_random_uuid and md5-derived ids alike, so not RFC-variant checked). */
+const rowId = z.guid();
+const index = z.number().int().min(0);
+const noPayload = z.object({});
+
+/** A job about one row: its payload is `{ [key]: <row id> }`, its job id `<prefix>-<row id>`. */
+function rowJob<K extends string>(queue: QueueName, key: K, prefix: string, options?: JobSpec<z.ZodType>['options']) {
+  const payload = z.object({ [key]: rowId } as { [P in K]: typeof rowId });
+  return job({ queue, payload, options, jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}` });
+}
+
+const JOBS = {
+  'generation.finalize': rowJob('generation', 'generationId', 'gen'),
+  'generation.chunk': job({
+    queue: 'generation-chunk',
+    payload: z.object({ generationId: rowId, chunkIndex: index, size: z.number().int().positive() }),
+    // A chunk that fails for good must not block its parent: finalize counts what was recorded.
+    options: { ignoreDependencyOnFailure: true },
+    jobId: (p) => `gen-${p.generationId}-chunk-${p.chunkIndex}`,
+  }),
+  // One message; a queue per channel so each provider has its own send rate.
+  'delivery.email': rowJob('delivery-email', 'deliveryId', 'dlv', deliveryOptions),
+  'delivery.sms': rowJob('delivery-sms', 'deliveryId', 'dlv', deliveryOptions),
+  'distribution.finalize': rowJob('distribution', 'distributionId', 'dist'),
+  'distribution.chunk': job({
+    queue: 'distribution-chunk',
+    payload: z.object({ distributionId: rowId, chunkIndex: index }),
+    options: { ignoreDependencyOnFailure: true },
+    jobId: (p) => `dist-${p.distributionId}-chunk-${p.chunkIndex}`,
+  }),
+  'business-event.process': rowJob('business-events', 'eventId', 'evt'),
+  'outbox.relay': job({
+    queue: 'outbox',
+    payload: noPayload,
+    options: { removeOnComplete: true, removeOnFail: { count: 100 } },
+    // A wake-up: calls within the same 50 ms share one run (the scheduler's own runs get BullMQ's ids).
+    jobId: () => `relay-wake-${Math.floor(Date.now() / 50)}`,
+  }),
+  'webhook.deliver': job({
+    queue: 'webhook',
+    payload: z.object({
+      deliveryId: rowId,
+      /** Which round of attempts (a manual retry or a replay starts a new one) and which attempt in it. */
+      round: z.number().int().positive(),
+      attempt: z.number().int().positive(),
+      /** Epoch ms of the endpoint send slot this job already reserved before it was delayed. */
+      slotAt: z.number().optional(),
+      /** Set by the relay, whose transaction may not have committed yet when the job starts. */
+      eventId: rowId.optional(),
+    }),
+    // Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS.
+    options: {
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { age: 3600, count: 5_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    // One job per attempt, so a relay or the reconciler running twice adds each attempt once.
+    jobId: (p) => `wd_${p.deliveryId}_${p.round}_${p.attempt}`,
+  }),
+  'webhook.replay': job({
+    queue: 'webhook',
+    payload: z.object({ endpointId: rowId, since: z.iso.datetime(), requestedAt: z.iso.datetime() }),
+    options: { attempts: 10 },
+    jobId: (p) => `replay_${p.endpointId}_${Date.parse(p.since)}_${Date.parse(p.requestedAt)}`,
+  }),
+  'expiry.sweep': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
+  'report.daily': job({
+    queue: 'maintenance',
+    /** `day` (YYYY-MM-DD in REPORT_TIMEZONE) re-runs a past day; scheduled runs report yesterday. */
+    payload: z.object({ day: z.iso.date().optional() }),
+    options: SCHEDULED_RUN,
+  }),
+  'export.run': rowJob('exports', 'exportId', 'export'),
+  'export.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
+  'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
+  'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
+};
+
+function deliveryOptions(config: Config): JobOptions {
+  return {
+    attempts: config.DELIVERY_MAX_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.DELIVERY_BACKOFF_MS },
+    removeOnComplete: { age: 24 * 3600, count: 20_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.output<(typeof JOBS)[N]['payload']>;
+export const JOB_NAMES = Object.keys(JOBS) as [JobName, ...JobName[]];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}
+
+export function queueOf(name: JobName): QueueName {
+  return JOBS[name].queue;
+}
+
+/** The job's deterministic id for this payload, or undefined when BullMQ numbers it (scheduled and manual runs). */
+export function jobIdOf<N extends JobName>(name: N, payload: JobPayload<N>): string | undefined {
+  const spec: JobSpec<z.ZodType> = JOBS[name];
+  return spec.jobId?.(payload);
+}
+
+/** BASE_JOB_OPTIONS, then the job's own defaults, then the producer's overrides. */
+export function defaultOptionsOf(name: JobName, config: Config): JobOptions {
+  const spec: JobSpec<z.ZodType> = JOBS[name];
+  const own = spec.options;
+  return { ...BASE_JOB_OPTIONS, ...(typeof own === 'function' ? own(config) : own) };
+}
+
+/** Why a payload does not match its job's schema (each field and what is wrong), or undefined when it does. */
+export function payloadProblem(name: JobName, data: unknown): string | undefined {
+  const result = JOBS[name].payload.safeParse(data);
+  if (result.success) return undefined;
+  return result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(payload)'}: ${issue.message}`).join('; ');
+}
+
+/** A job as a producer asks for it, type-checked against the catalogue: the payload must be the name's. */
+export type JobRequest<N extends JobName = JobName> = {
+  [K in N]: { name: K; payload: JobPayload<K>; overrides?: JobOptions };
+}[N];
+
+/** A job and the jobs it waits for (a BullMQ flow: the parent runs once every child has finished). */
+export type FlowRequest<N extends JobName = JobName> = JobRequest<N> & { children?: readonly FlowRequest[] };
+
+interface ScheduleSpec {
+  job: JobName;
+  repeat(config: Config): { pattern: string; tz?: string } | { every: number };
+}
+
+/**
+ * Every schedule, by scheduler id. Every worker process serving the job's queue upserts them at start, every
+ * RECONCILE_INTERVAL_MS and on every Redis reconnect (jobs/schedules.ts): upserting an id is idempotent, so however
+ * many processes do it there is one scheduler each, and a Redis that lost its data gets them back.
+ */
+const SCHEDULES = {
+  // Re-creates jobs Redis lost for the durable work below.
+  'work-reconcile': { job: 'work.reconcile', repeat: (c) => ({ every: c.RECONCILE_INTERVAL_MS }) },
+  'outbox-relay': { job: 'outbox.relay', repeat: (c) => ({ every: c.OUTBOX_RELAY_INTERVAL_MS }) },
+  'expiry-sweep': { job: 'expiry.sweep', repeat: (c) => ({ pattern: c.EXPIRY_SWEEP_CRON }) },
+  'report-daily': { job: 'report.daily', repeat: (c) => ({ pattern: c.REPORT_CRON, tz: c.REPORT_TIMEZONE }) },
+  'export-cleanup': { job: 'export.cleanup', repeat: (c) => ({ pattern: c.EXPORT_CLEANUP_CRON }) },
+  'idempotency-cleanup': { job: 'idempotency.cleanup', repeat: (c) => ({ pattern: c.IDEMPOTENCY_CLEANUP_CRON }) },
+} satisfies Record<string, ScheduleSpec>;
+
+export type ScheduleId = keyof typeof SCHEDULES;
+export const SCHEDULE_IDS = Object.keys(SCHEDULES) as ScheduleId[];
+
+export function scheduleOf(id: ScheduleId): ScheduleSpec {
+  return SCHEDULES[id];
+}
+
+/** All the chunks of a generation, or only those not written yet (recorded in generation_chunks). */
+export function generationWork(
+  g: { id: string; requested: number; chunk_size: number; chunk_count: number },
+  chunks: readonly number[] = Array.from({ length: g.chunk_count }, (_, i) => i),
+): FlowRequest<'generation.finalize'> {
+  return {
+    name: 'generation.finalize',
+    payload: { generationId: g.id },
+    children: chunks.map((chunkIndex) => ({
+      name: 'generation.chunk',
+      payload: { generationId: g.id, chunkIndex, size: Math.min(g.chunk_size, g.requested - chunkIndex * g.chunk_size) },
+    })),
+  };
+}
+
+/** All the chunks of a distribution, or only those not processed yet (recorded in distribution_chunks). */
+export function distributionWork(
+  d: { id: string; chunk_count: number },
+  chunks: readonly number[] = Array.from({ length: d.chunk_count }, (_, i) => i),
+): FlowRequest<'distribution.finalize'> {
+  return {
+    name: 'distribution.finalize',
+    payload: { distributionId: d.id },
+    children: chunks.map((chunkIndex) => ({ name: 'distribution.chunk', payload: { distributionId: d.id, chunkIndex } })),
+  };
+}
+
+/**
+ * Work whose record is a PostgreSQL row: while the row says work is owed, a job must exist. The reconciler
+ * (reconcile.ts) reads `select id, <columns> from <table> where <owed>` in id order, checks each row's job by its
+ * deterministic id, and re-creates the job (or flow) a row is owed when it has been missing, or has finished while
+ * the row still owes work (its retries ran out while the database was away, say), for `missingFor`. Every job below
+ * is idempotent (completion recorded in its transaction, send leases, conditional updates), so a job that runs again
+ * finds its work done.
+ */
+export interface DurableWork<N extends JobName> {
+  table: string;
+  /** SQL condition on `table`: the row still owes work. */
+  owed: string;
+  /** Columns (besides id) that `work` reads. */
+  columns?: string;
+  /** How long a job must have been missing before it is re-created (default RECONCILE_INTERVAL_MS). */
+  missingFor?(config: Config): number;
+  /** The job (or flow: its parent is the one checked) that the row is owed. */
+  work(row: any, now: Date): FlowRequest<N>;
+}
+
+const unwrittenChunks = (table: string, key: string, parent: string) =>
+  `array(select i from generate_series(0, ${parent}.chunk_count - 1) i
+          where not exists (select 1 from ${table} c where c.${key} = ${parent}.id and c.chunk_index = i)) as chunks`;
+
+export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
+  'generation.finalize': {
+    table: 'generations',
+    owed: `status in ('queued', 'running')`,
+    columns: `requested, chunk_size, chunk_count, ${unwrittenChunks('generation_chunks', 'generation_id', 'generations')}`,
+    work: (g: { id: string; requested: number; chunk_size: number; chunk_count: number; chunks: number[] }) => generationWork(g, g.chunks),
+  },
+  'distribution.finalize': {
+    table: 'distributions',
+    // 'receiving' is still uploading (no job yet); from 'delivering' on, the deliveries carry the work.
+    owed: `status in ('queued', 'running')`,
+    columns: `chunk_count, ${unwrittenChunks('distribution_chunks', 'distribution_id', 'distributions')}`,
+    work: (d: { id: string; chunk_count: number; chunks: number[] }) => distributionWork(d, d.chunks),
+  },
+  'delivery.email': {
+    table: 'deliveries',
+    owed: `status = 'queued' and channel = 'email'`,
+    work: (d: { id: string }) => ({ name: 'delivery.email', payload: { deliveryId: d.id } }),
+  },
+  'delivery.sms': {
+    table: 'deliveries',
+    owed: `status = 'queued' and channel = 'sms'`,
+    work: (d: { id: string }) => ({ name: 'delivery.sms', payload: { deliveryId: d.id } }),
+  },
+  'webhook.deliver': {
+    table: 'webhook_deliveries',
+    owed: `status = 'pending'`,
+    columns: 'round, attempts, extract(epoch from next_attempt_at) * 1000 as due_at',
+    // Longer than a request to a receiver may take, so an attempt in flight when its job vanished is not sent twice.
+    missingFor: (c) => c.WEBHOOK_REQUEUE_AFTER_MS,
+    work: (d: { id: string; round: number; attempts: number; due_at: number }, now) => ({
+      name: 'webhook.deliver',
+      payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1 },
+      overrides: { delay: Math.max(0, Math.round(Number(d.due_at) - now.getTime())) },
+    }),
+  },
+  'export.run': {
+    table: 'exports',
+    owed: `status in ('queued', 'running')`,
+    work: (e: { id: string }) => ({ name: 'export.run', payload: { exportId: e.id } }),
+  },
+  'business-event.process': {
+    table: 'business_events',
+    owed: `status = 'received'`,
+    work: (e: { id: string }) => ({ name: 'business-event.process', payload: { eventId: e.id } }),
+  },
+};
