@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails a test whose platform answered with a response that does not match its declared schema.
+    setupFiles: ['test/support/response-contract.ts'],
     pool: 'forks',
     // Each file owns its database and queue prefix, so files run in parallel safely.
     fileParallelism: true,

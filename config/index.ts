@@ -65,6 +65,8 @@ export const configSchema = z.object({
   HTTP_UPLOAD_TIMEOUT_MS: positiveInt.min(1_000).default(600_000),
   CORS_ORIGINS: z.string().default(''),
   TRUST_PROXY: z.string().default('false'),
+  // Check every response of a declared route against its operation's schemas; a mismatch becomes a 500 (tests).
+  HTTP_RESPONSE_VALIDATION: bool.default(false),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().default('0.0.0.0'),
   RUN_MIGRATIONS: bool.default(true),

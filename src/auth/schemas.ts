@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema, timestampSchema } from '../shared/fields.ts';
 
 export const createApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(200).describe('What the key is for (shown in listings and logs)'),
@@ -6,3 +7,31 @@ export const createApiKeySchema = z.strictObject({
 });
 
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
+
+export const apiKeyViewSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    role: z.enum(['admin', 'standard']),
+    key_prefix: z.string().describe('First characters of the key, to recognise it'),
+    created_at: timestampSchema,
+    last_used_at: timestampSchema.nullable(),
+    revoked_at: timestampSchema.nullable(),
+  })
+  .meta({
+    id: 'ApiKey',
+    examples: [
+      {
+        id: '5d0b8c1e-2f3a-4b5c-9d6e-7f8a9b0c1d2e',
+        name: 'checkout',
+        role: 'standard',
+        key_prefix: 'pk_Qz8Ya',
+        created_at: '2026-03-01T09:30:00.000Z',
+        last_used_at: null,
+        revoked_at: null,
+      },
+    ],
+  });
+
+/** The creation response: the only time the key's value is shown (only its hash is stored). */
+export const createdApiKeyViewSchema = apiKeyViewSchema.extend({ key: z.string().describe('The key; shown only now') });

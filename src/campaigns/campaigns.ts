@@ -2,7 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import { Campaign } from '../db/entities.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import { pageOf } from '../shared/paging.ts';
+import type { CampaignView, CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
 export type CampaignEntity = InstanceType<typeof Campaign.class>;
 
@@ -60,12 +62,21 @@ export async function getCampaign(em: EntityManager, id: string): Promise<Campai
   return campaign;
 }
 
-export async function listCampaigns(em: EntityManager, limit: number, cursor?: string): Promise<CampaignEntity[]> {
-  const where = cursor ? { createdAt: { $lt: new Date(cursor) } } : {};
-  return em.find(Campaign, where, { orderBy: { createdAt: 'desc' }, limit });
+/** Newest first, a page at a time; `after` is the (created_at, id) of the last campaign of the previous page. */
+export async function listCampaigns(
+  em: EntityManager,
+  limit: number,
+  after?: readonly [string, string],
+): Promise<{ data: CampaignView[]; next_cursor: string | null }> {
+  const where = after
+    ? { $or: [{ createdAt: { $lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { $lt: after[1] } }] }
+    : {};
+  const rows = await em.find(Campaign, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+  const page = pageOf(rows, limit, (c) => [isoTime(c.createdAt), c.id]);
+  return { data: page.data.map(campaignView), next_cursor: page.next_cursor };
 }
 
-export function campaignView(c: CampaignEntity) {
+export function campaignView(c: CampaignEntity): CampaignView {
   const shape = resolveCodeShape(c.codeConfig as CodeConfig);
   return {
     id: c.id,
@@ -75,15 +86,15 @@ export function campaignView(c: CampaignEntity) {
     charset: shape.alphabet,
     allow_guessable: c.allowGuessable,
     active: c.active,
-    status: c.status,
-    start_date: c.startDate ?? null,
-    expiration_date: c.expirationDate ?? null,
+    status: c.status as CampaignView['status'],
+    start_date: isoTime(c.startDate ?? null),
+    expiration_date: isoTime(c.expirationDate ?? null),
     timezone: c.timezone,
     rules: c.rules,
     issued_count: Number(c.issuedCount),
     metadata: c.metadata,
-    created_at: c.createdAt,
-    updated_at: c.updatedAt,
+    created_at: isoTime(c.createdAt),
+    updated_at: isoTime(c.updatedAt),
   };
 }
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { isTimeZone } from '../redemptions/rules.ts';
 import { rulesSchema } from '../redemptions/schemas.ts';
-
-export const metadataSchema = z.record(z.string(), z.unknown());
+import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
+import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
 export const codeConfigSchema = z
   .strictObject({
@@ -26,7 +26,7 @@ export const createCampaignSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   code_config: codeConfigSchema.default({}),
   allow_guessable: z.boolean().default(false),
-  metadata: metadataSchema.default({}),
+  metadata: metadataInputSchema.default({}),
   active: z.boolean().default(true),
   start_date: z.coerce.date().nullable().default(null),
   expiration_date: z.coerce.date().nullable().default(null),
@@ -45,8 +45,62 @@ export const updateCampaignSchema = z
     expiration_date: z.coerce.date().nullable().optional(),
     timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').optional(),
     rules: rulesSchema.optional(),
-    metadata: metadataSchema.optional(),
+    metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
 
 export type UpdateCampaignInput = z.infer<typeof updateCampaignSchema>;
+
+export const campaignViewSchema = z
+  .object({
+    id: idSchema,
+    name: z.string(),
+    code_config: z.record(z.string(), z.unknown()).describe('The code config as given'),
+    code_template: z.string().describe('The resolved pattern, # = one random character'),
+    charset: z.string().describe('The alphabet random characters are drawn from'),
+    allow_guessable: z.boolean(),
+    active: z.boolean(),
+    status: z.enum(['active', 'expired']),
+    start_date: timestampSchema.nullable(),
+    expiration_date: timestampSchema.nullable(),
+    timezone: z.string(),
+    rules: z.record(z.string(), z.unknown()).describe('Redemption rules (see the create request)'),
+    issued_count: z.number().int(),
+    metadata: metadataSchema,
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+  })
+  .meta({
+    id: 'Campaign',
+    examples: [
+      {
+        id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11',
+        name: 'Spring sale',
+        code_config: { pattern: 'SPRING-####-####' },
+        code_template: 'SPRING-####-####',
+        charset: 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789',
+        allow_guessable: false,
+        active: true,
+        status: 'active',
+        start_date: null,
+        expiration_date: '2026-06-30T23:59:59.000Z',
+        timezone: 'UTC',
+        rules: { discount: { type: 'percent', value: 15 } },
+        issued_count: 1000000,
+        metadata: { channel: 'newsletter' },
+        created_at: '2026-03-01T09:30:00.000Z',
+        updated_at: '2026-03-01T09:30:00.000Z',
+      },
+    ],
+  });
+
+export type CampaignView = z.output<typeof campaignViewSchema>;
+
+/** `GET /v1/campaigns`: newest first. */
+export const listCampaignsQuery = z.object({
+  limit: pageLimit(),
+  cursor: cursorParam(z.tuple([timestampSchema, idSchema])).optional(),
+});
+
+/** `GET /v1/campaigns/{id}/vouchers`: in insertion order. */
+export const campaignVouchersQuery = z.object({ limit: pageLimit(), cursor: cursorParam(serialKey).optional() });

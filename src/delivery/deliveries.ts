@@ -1,14 +1,17 @@
+import type { z } from 'zod';
 import type { Config } from '../../config/index.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { enqueueBulk } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
 import { messages } from '../shared/metrics.ts';
 import { Batcher } from './batcher.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
 import { linkSettings, voucherLinks } from './public-links.ts';
+import type { deliveryViewSchema } from './schemas.ts';
 import { createSmsProvider, type SmsProvider } from './sms.ts';
 import { symbolFor } from './symbol-cache.ts';
 import { type RenderContext, renderTemplate, type TemplateRow, usesQrInHtml } from './templates.ts';
@@ -353,7 +356,7 @@ async function deliver(platform: Platform, d: ClaimedRow): Promise<Handover> {
   return { provider: s.sms.name, providerMessageId: sent.providerMessageId, reconciled: false };
 }
 
-export function deliveryView(d: DeliveryRow) {
+export function deliveryView(d: DeliveryRow): z.output<typeof deliveryViewSchema> {
   return {
     id: d.id,
     channel: d.channel,
@@ -367,7 +370,7 @@ export function deliveryView(d: DeliveryRow) {
     provider_message_id: d.provider_message_id,
     error: d.error,
     attempts: d.attempts,
-    created_at: d.created_at,
-    sent_at: d.sent_at,
+    created_at: isoTime(d.created_at),
+    sent_at: isoTime(d.sent_at),
   };
 }

@@ -1,8 +1,10 @@
 import { Liquid, type Template } from 'liquidjs';
+import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
 import { type LinkSettings, voucherLinks } from './public-links.ts';
-import type { CreateTemplateInput } from './schemas.ts';
+import type { CreateTemplateInput, templateViewSchema } from './schemas.ts';
 
 /**
  * Liquid with the safety switches on: output HTML-escaped unless `| raw`, unknown variables and filters are
@@ -201,7 +203,7 @@ export async function templateForChannel(
   return t;
 }
 
-export function templateView(t: TemplateRow) {
+export function templateView(t: TemplateRow): z.output<typeof templateViewSchema> {
   return {
     id: t.id,
     name: t.name,
@@ -209,8 +211,8 @@ export function templateView(t: TemplateRow) {
     subject: t.subject,
     html: t.html,
     text: t.text,
-    created_at: t.created_at,
-    updated_at: t.updated_at,
+    created_at: isoTime(t.created_at),
+    updated_at: isoTime(t.updated_at),
   };
 }
 

@@ -9,7 +9,9 @@ import { campaignForPublishing, type PublishItem, publishBatch, resolveRecipient
 import { distributionWork, jobIdOf } from '../queues/catalog.ts';
 import { enqueueFlow } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { RecipientInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import { findUnstorable } from '../shared/storable.ts';
+import type { DistributionView, RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
   id: string;
@@ -124,6 +126,8 @@ export async function createDistributionFromCsv(
   let batch: RecipientInput[] = [];
   try {
     for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      const unstorable = findUnstorable(record, [`line ${count + batch.length + 2}`]);
+      if (unstorable) throw new ValidationError([unstorable], 'csv_invalid', 'The CSV upload holds text that cannot be stored.');
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(record)) if (!KNOWN_COLUMNS.has(k) && v !== '' && v !== undefined) metadata[k] = v;
       batch.push({
@@ -304,7 +308,7 @@ export async function finalizeDistribution(platform: Platform, distributionId: s
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function getDistribution(platform: Platform, id: string) {
+export async function getDistribution(platform: Platform, id: string): Promise<DistributionView> {
   const { db } = platform;
   const { rows } = UUID.test(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
   const d = rows[0];
@@ -334,7 +338,7 @@ export async function getDistribution(platform: Platform, id: string) {
     invalid: c.invalid,
     exhausted: c.exhausted,
   };
-  const status = d.status === 'delivering' && counts.queued === 0 ? 'completed' : d.status;
+  const status: DistributionView['status'] = d.status === 'delivering' && counts.queued === 0 ? 'completed' : d.status;
   const processed = counts.sent + counts.failed + counts.bounced + counts.skipped + counts.invalid + counts.exhausted;
   return {
     id: d.id,
@@ -343,14 +347,14 @@ export async function getDistribution(platform: Platform, id: string) {
     template_id: d.template_id,
     source: d.source,
     status,
-    job_id: jobIdOf('distribution.finalize', { distributionId: d.id }),
+    job_id: jobIdOf('distribution.finalize', { distributionId: d.id }) ?? null,
     chunks: { total: d.chunk_count, done: c.done },
     progress: d.total === 0 ? 0 : Math.min(1, Math.round((processed / d.total) * 1000) / 1000),
     counts,
     ...counts,
     error: d.error,
-    created_at: d.created_at,
-    started_at: d.started_at,
-    published_at: d.published_at,
+    created_at: isoTime(d.created_at),
+    started_at: isoTime(d.started_at),
+    published_at: isoTime(d.published_at),
   };
 }

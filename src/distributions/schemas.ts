@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { channelSchema } from '../delivery/schemas.ts';
+import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
 
 export const MAX_INLINE_RECIPIENTS = 10_000;
 
@@ -8,7 +9,7 @@ export const recipientSchema = z.strictObject({
   email: z.email().max(320).optional(),
   phone: z.string().trim().min(3).max(32).optional(),
   name: z.string().trim().max(200).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataInputSchema.optional(),
 });
 export type RecipientInput = z.infer<typeof recipientSchema>;
 
@@ -23,3 +24,37 @@ export const csvDistributionQuerySchema = z.object({
   channel: channelSchema,
   template_id: z.uuid(),
 });
+
+const distributionCounts = z.object({
+  total: z.number().int(),
+  published: z.number().int(),
+  queued: z.number().int(),
+  sent: z.number().int(),
+  failed: z.number().int(),
+  bounced: z.number().int(),
+  skipped: z.number().int().describe('Recipients who already had a code of this campaign'),
+  invalid: z.number().int().describe('Recipients without a usable address'),
+  exhausted: z.number().int().describe('Recipients left without a code: the campaign ran out'),
+});
+
+export const distributionViewSchema = z
+  .object({
+    id: idSchema,
+    campaign_id: idSchema,
+    channel: channelSchema,
+    template_id: idSchema,
+    source: z.string().describe('inline or csv'),
+    status: z.enum(['receiving', 'queued', 'running', 'delivering', 'completed', 'failed']),
+    job_id: z.string().nullable().describe('The BullMQ job that finishes it (see Bull Board)'),
+    chunks: z.object({ total: z.number().int(), done: z.number().int() }),
+    progress: z.number().min(0).max(1).describe('Share of recipients processed, 0 to 1'),
+    counts: distributionCounts,
+    ...distributionCounts.shape,
+    error: z.string().nullable(),
+    created_at: timestampSchema,
+    started_at: timestampSchema.nullable(),
+    published_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'Distribution' });
+
+export type DistributionView = z.output<typeof distributionViewSchema>;

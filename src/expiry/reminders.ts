@@ -1,15 +1,9 @@
 import type { Database, Queryable } from '../db/sql.ts';
 import { dispatchDeliveries, queueMessage } from '../delivery/deliveries.ts';
+import { outboxInsertSql } from '../events/outbox.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import type { ExpiryReminderInput } from './schemas.ts';
-
-export interface ReminderSetting {
-  campaign_id: string;
-  days_before: number;
-  channel: 'email' | 'sms';
-  template_id: string | null;
-}
+import type { ExpiryReminderInput, ReminderSetting } from './schemas.ts';
 
 const COLUMNS = 'campaign_id, days_before, channel, template_id';
 
@@ -78,11 +72,19 @@ export async function queueExpiryReminders(db: Database, queues: QueueSet, now: 
            select id, campaign_id, expiration_date from due on conflict (voucher_id) do nothing
            returning voucher_id
          ), outbox as (
-           insert into outbox_events (type, data)
-           select 'voucher.expiring_soon', jsonb_build_object('code', d.code, 'campaign_id', d.campaign_id,
-                  'expiration_date', d.expiration_date, 'customer_id', d.customer_id, 'publication_id', d.publication_id,
-                  'channel', d.channel, 'days_before', d.days_before)
-           from due d join reminded x on x.voucher_id = d.id
+           ${outboxInsertSql(
+             'voucher.expiring_soon',
+             {
+               code: 'd.code',
+               campaign_id: 'd.campaign_id',
+               expiration_date: 'd.expiration_date',
+               customer_id: 'd.customer_id',
+               publication_id: 'd.publication_id',
+               channel: 'd.channel',
+               days_before: 'd.days_before',
+             },
+             'due d join reminded x on x.voucher_id = d.id',
+           )}
          ), notified as (
            select pg_notify('promo_outbox', '') from (select 1 from reminded limit 1) any_row
          )

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '../shared/fields.ts';
 
 /**
  * `PUT /v1/campaigns/{id}/expiry-reminder`: remind holders this many days before their code expires, once per code.
@@ -11,3 +12,12 @@ export const expiryReminderSchema = z.strictObject({
 });
 
 export type ExpiryReminderInput = z.infer<typeof expiryReminderSchema>;
+
+export const reminderSettingSchema = z.object({
+  campaign_id: idSchema,
+  days_before: z.number().int(),
+  channel: z.enum(['email', 'sms']),
+  template_id: idSchema.nullable(),
+});
+
+export type ReminderSetting = z.output<typeof reminderSettingSchema>;

@@ -1,5 +1,5 @@
 import type { Database, Queryable } from '../db/sql.ts';
-import { emitEvent } from '../shared/events.ts';
+import { emitEvent, outboxInsertSql } from '../events/outbox.ts';
 
 export const SWEEP_ACTOR = 'system:expiry-sweep';
 /** Advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
@@ -174,14 +174,16 @@ function expiryRecords(source: string): string {
        insert into voucher_events (voucher_id, type, actor, details)
        select id, 'expired', $3, jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
      ), outbox as (
-       insert into outbox_events (type, data)
-       select 'voucher.expired', jsonb_build_object('code', code, 'campaign_id', campaign_id,
-              'expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
+       ${outboxInsertSql(
+         'voucher.expired',
+         { code: 'code', campaign_id: 'campaign_id', expiration_date: 'expiration_date', expired_at: '$1::timestamptz' },
+         source,
+       )}
      ), deltas as (
        insert into campaign_stat_deltas (campaign_id, hour, expired)
        select campaign_id, date_trunc('hour', $1::timestamptz, 'UTC'), count(*) from ${source} group by campaign_id
      ), notified as (
-       -- Wakes the outbox relay at commit (as emitEvent does), once per batch.
+       -- Wakes the outbox relay at commit, once per batch.
        select pg_notify('promo_outbox', '') from (select 1 from ${source} limit 1) any_row
      )`;
 }
@@ -201,8 +203,8 @@ async function finishCampaign(db: Database, campaignId: string, now: Date): Prom
     await emitEvent(tx, 'campaign.expired', {
       campaign_id: campaignId,
       name: campaign.name,
-      expiration_date: campaign.expiration_date,
-      expired_at: now,
+      expiration_date: campaign.expiration_date.toISOString(),
+      expired_at: now.toISOString(),
     });
     return true;
   });

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
+import type { z } from 'zod';
 import type { Database, Queryable } from '../db/sql.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import type { CreateExportInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import type { CreateExportInput, exportViewSchema } from './schemas.ts';
 
 export interface ExportRow {
   id: string;
@@ -30,16 +32,9 @@ export interface ExportRow {
 
 export const EXPORT_COLUMNS = ['code', 'status', 'active', 'redemption_count', 'start_date', 'expiration_date', 'metadata', 'created_at'];
 
-/** node-postgres here hands timestamptz over as text ('2031-06-01 10:00:00.123+00'); the API speaks ISO 8601. */
-export function isoTime(value: Date | string | null): string | null {
-  if (value === null) return null;
-  if (value instanceof Date) return value.toISOString();
-  return new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
-}
-
 const ISO_SQL = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-export function exportView(e: ExportRow) {
+export function exportView(e: ExportRow): z.output<typeof exportViewSchema> {
   const total = e.total_rows === null ? null : Number(e.total_rows);
   const exported = Number(e.exported_rows);
   return {

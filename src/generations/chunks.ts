@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator } from '../codes/index.ts';
 import type { Database } from '../db/sql.ts';
-import { emitEvent } from '../shared/events.ts';
+import { emitEvent } from '../events/outbox.ts';
 
 export interface ChunkResult {
   status: 'written' | 'already_written' | 'generation_finished';
@@ -143,14 +143,9 @@ export async function finalizeGeneration(db: Database, generationId: string): Pr
               started_at = coalesce(started_at, now()), finished_at = now() where id = $1`,
       [generationId, status, Number(g.inserted), Number(g.collisions), error],
     );
-    await emitEvent(tx, status === 'failed' ? 'campaign.generation.failed' : 'campaign.generation.completed', {
-      generation_id: generationId,
-      campaign_id: g.campaign_id,
-      status,
-      requested: g.requested,
-      generated: Number(g.inserted),
-      ...(error ? { error } : {}),
-    });
+    const outcome = { generation_id: generationId, campaign_id: g.campaign_id, requested: g.requested, generated: Number(g.inserted) };
+    if (status === 'failed') await emitEvent(tx, 'campaign.generation.failed', { ...outcome, status, error: error as string });
+    else await emitEvent(tx, 'campaign.generation.completed', { ...outcome, status });
     return status;
   });
 }

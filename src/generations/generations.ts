@@ -6,6 +6,8 @@ import { generationWork } from '../queues/catalog.ts';
 import { enqueueFlow } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
+import type { GenerationView } from './schemas.ts';
 
 export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
 
@@ -27,7 +29,7 @@ export interface GenerationRow {
   finished_at: Date | null;
 }
 
-export function generationView(g: GenerationRow) {
+export function generationView(g: GenerationRow): GenerationView {
   return {
     id: g.id,
     campaign_id: g.campaign_id,
@@ -40,9 +42,9 @@ export function generationView(g: GenerationRow) {
     chunk_count: g.chunk_count,
     entropy_bits: Math.round(g.entropy_bits * 100) / 100,
     guess_probability: g.guess_probability,
-    created_at: g.created_at,
-    started_at: g.started_at,
-    finished_at: g.finished_at,
+    created_at: isoTime(g.created_at),
+    started_at: isoTime(g.started_at),
+    finished_at: isoTime(g.finished_at),
     ...(g.error ? { error: g.error } : {}),
   };
 }

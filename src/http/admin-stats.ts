@@ -1,9 +1,9 @@
-import express, { type Router } from 'express';
+import { z } from 'zod';
 import type { Platform } from '../platform.ts';
+import { idSchema } from '../shared/fields.ts';
 import { HOURLY_WITH_PENDING } from '../stats/rollup.ts';
 import { addDays, type DayStats, getCampaignStats, isTimeZone, localDate } from '../stats/stats.ts';
-
-export const ADMIN_STATS_PATH = '/admin/stats';
+import { type RouteTarget, route } from './operation.ts';
 
 interface CampaignRow {
   id: string;
@@ -20,60 +20,82 @@ interface CampaignRow {
 const escapeHtml = (value: unknown): string =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const html = { 'text/html': { schema: { type: 'string' } } };
+
+/** The page's own query: lenient, as a browser address bar is (a bad value falls back to the default). */
+const statsPageQuery = z.object({
+  days: z.coerce.number().int().min(1).max(366).catch(30).default(30).describe('How many days of history'),
+  campaign: z.string().optional().catch(undefined).describe('A campaign id to focus on'),
+  timezone: z.string().optional().catch(undefined).describe('IANA time zone for day boundaries (default REPORT_TIMEZONE)'),
+});
 
 /**
  * A read-only page for operators: campaigns with their counts and an inline SVG chart of redemptions per day.
  * Server-rendered with no script and no external asset, so it works under the API's strict CSP and offline.
  */
-export function adminStatsRouter(platform: Platform): Router {
-  const router = express.Router();
-  router.get('/', async (req, res) => {
-    const days = Math.min(366, Math.max(1, Number.parseInt(String(req.query.days ?? '30'), 10) || 30));
-    const selected = typeof req.query.campaign === 'string' && UUID.test(req.query.campaign) ? req.query.campaign : undefined;
-    const tzParam = typeof req.query.timezone === 'string' ? req.query.timezone : platform.config.REPORT_TIMEZONE;
-    const timezone = isTimeZone(tzParam) ? tzParam : platform.config.REPORT_TIMEZONE;
-    const now = platform.clock.now();
-    const to = localDate(now, timezone);
-    const from = addDays(to, -(days - 1));
-
-    const { rows: campaigns } = await platform.db.query<CampaignRow>(
-      `with recent as (select id, name, status, issued_count, created_at from campaigns order by created_at desc limit 200)
-       select c.id, c.name, c.status, c.issued_count,
-              coalesce(sum(s.published), 0) as published, coalesce(sum(s.redeemed), 0) as redeemed,
-              coalesce(sum(s.redeemed_codes), 0) as redeemed_codes, coalesce(sum(s.rolled_back), 0) as rolled_back,
-              coalesce(sum(s.expired), 0) as expired
-       from recent c left join ${HOURLY_WITH_PENDING} s on s.campaign_id = c.id
-       group by c.id, c.name, c.status, c.issued_count, c.created_at order by c.created_at desc`,
-    );
-
-    let series: DayStats[];
-    let title: string;
-    if (selected) {
-      const stats = await getCampaignStats(platform.db, selected, now, { from, to, timezone });
-      series = stats.redemptions_per_day;
-      title = `Redemptions per day: ${campaigns.find((c) => c.id === selected)?.name ?? selected}`;
-    } else {
-      const { rows } = await platform.db.query<{ day: string; redeemed: string; rolled_back: string }>(
-        `select to_char((hour at time zone $1)::date, 'YYYY-MM-DD') as day, sum(redeemed) as redeemed, sum(rolled_back) as rolled_back
-         from ${HOURLY_WITH_PENDING} s
-         where hour >= ($2::date)::timestamp at time zone $1 and hour < ($3::date + 1)::timestamp at time zone $1
-         group by 1`,
-        [timezone, from, to],
+export function adminStatsPage(routes: RouteTarget, platform: Platform): void {
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/admin/stats',
+      tag: 'operations',
+      auth: 'basic',
+      summary: 'Statistics page (admin key as Basic password)',
+      query: statsPageQuery,
+      responses: { 200: { description: 'HTML page', content: html } },
+    },
+    async ({ res, query }) => {
+      const { days } = query;
+      const selected = query.campaign && idSchema.safeParse(query.campaign).success ? query.campaign : undefined;
+      const timezone = query.timezone && isTimeZone(query.timezone) ? query.timezone : platform.config.REPORT_TIMEZONE;
+      const now = platform.clock.now();
+      const to = localDate(now, timezone);
+      const from = addDays(to, -(days - 1));
+      const { rows: campaigns } = await platform.db.query<CampaignRow>(
+        `with recent as (select id, name, status, issued_count, created_at from campaigns order by created_at desc limit 200)
+         select c.id, c.name, c.status, c.issued_count,
+                coalesce(sum(s.published), 0) as published, coalesce(sum(s.redeemed), 0) as redeemed,
+                coalesce(sum(s.redeemed_codes), 0) as redeemed_codes, coalesce(sum(s.rolled_back), 0) as rolled_back,
+                coalesce(sum(s.expired), 0) as expired
+         from recent c left join ${HOURLY_WITH_PENDING} s on s.campaign_id = c.id
+         group by c.id, c.name, c.status, c.issued_count, c.created_at order by c.created_at desc`,
       );
-      const byDay = new Map(rows.map((r) => [r.day, r]));
-      series = [];
-      for (let d = from; d <= to; d = addDays(d, 1)) {
-        const r = byDay.get(d);
-        series.push({ date: d, redemptions: Number(r?.redeemed ?? 0), rolled_back: Number(r?.rolled_back ?? 0), expired: 0, discount: {} });
-      }
-      title = 'Redemptions per day: all campaigns';
-    }
 
-    res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(page({ campaigns, series, title, selected, days, timezone, from, to }));
-  });
-  return router;
+      let series: DayStats[];
+      let title: string;
+      if (selected) {
+        const stats = await getCampaignStats(platform.db, selected, now, { from, to, timezone });
+        series = stats.redemptions_per_day;
+        title = `Redemptions per day: ${campaigns.find((c) => c.id === selected)?.name ?? selected}`;
+      } else {
+        const { rows } = await platform.db.query<{ day: string; redeemed: string; rolled_back: string }>(
+          `select to_char((hour at time zone $1)::date, 'YYYY-MM-DD') as day, sum(redeemed) as redeemed, sum(rolled_back) as rolled_back
+           from ${HOURLY_WITH_PENDING} s
+           where hour >= ($2::date)::timestamp at time zone $1 and hour < ($3::date + 1)::timestamp at time zone $1
+           group by 1`,
+          [timezone, from, to],
+        );
+        const byDay = new Map(rows.map((r) => [r.day, r]));
+        series = [];
+        for (let d = from; d <= to; d = addDays(d, 1)) {
+          const r = byDay.get(d);
+          series.push({
+            date: d,
+            redemptions: Number(r?.redeemed ?? 0),
+            rolled_back: Number(r?.rolled_back ?? 0),
+            expired: 0,
+            discount: {},
+          });
+        }
+        title = 'Redemptions per day: all campaigns';
+      }
+
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(page({ campaigns, series, title, selected, days, timezone, from, to }));
+      return undefined;
+    },
+  );
 }
 
 function chart(series: DayStats[]): string {

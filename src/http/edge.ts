@@ -74,7 +74,9 @@ function isStreamedUpload(contentType: string | undefined): boolean {
 
 /**
  * A request that has not answered within `ms` gets a 503 `request_timeout` problem, so a stuck dependency
- * cannot hold connections (and graceful shutdown) forever. Streaming responses that already started are left alone.
+ * cannot hold connections (and graceful shutdown) forever; one whose body has not all arrived by then (shorter than
+ * its Content-Length, or a client that stalled) gets 408 `request_body_timeout`: the client's fault, not ours.
+ * Streaming responses that already started are left alone.
  */
 export function requestTimeout(ms: number, uploadMs: number = ms): RequestHandler {
   return (req, res, next) => {
@@ -82,6 +84,10 @@ export function requestTimeout(ms: number, uploadMs: number = ms): RequestHandle
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       res.setHeader('Connection', 'close');
+      if (!req.complete) {
+        sendProblem(res, problem(408, 'request_body_timeout', `The request body did not arrive within ${limit} ms.`));
+        return;
+      }
       sendProblem(res, problem(503, 'request_timeout', `The request took longer than ${limit} ms.`));
     }, limit);
     const clear = () => clearTimeout(timer);

@@ -44,3 +44,6 @@ export async function withGuessingDefence<T>(
     throw error;
   }
 }
+
+/** What an operation run under the guessing defence can answer besides its own responses. */
+export const GUESSING_ERRORS = { 429: ['too_many_guesses', 'rate_limited'] } as const;

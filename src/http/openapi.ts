@@ -1,172 +1,123 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import express, { type Express } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
+import type { DeclaredOperation, MediaType, ResponseHeader, ResponseSpec } from './operation.ts';
+import { problemSchema, statusTitle } from './problem.ts';
+import { COMMON_CODES, type StatusEntry, statusTable } from './responses.ts';
 
 /**
- * The OpenAPI 3.1 document is built from route specs (src/http/openapi-routes.ts) whose request bodies and
- * query strings are the very zod schemas the routes parse with: one source of truth, converted with
- * `z.toJSONSchema` (JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
+ * The OpenAPI 3.1 document, assembled from the operations the routes declare (operation.ts) and the event
+ * catalogue. Every schema in it is converted from the zod schema the code parses or answers with, by
+ * `z.toJSONSchema` (JSON Schema 2020-12, which OpenAPI 3.1 uses as is); schemas with a `meta({ id })` become
+ * named components.
  */
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type Auth = 'key' | 'admin' | 'basic' | 'none';
-
-export interface ResponseSpec {
+export interface DocumentInfo {
+  title: string;
+  version: string;
   description: string;
-  /** A zod schema, a JSON Schema object, or a media-type map for non-JSON bodies. */
-  schema?: z.ZodType | Record<string, unknown>;
-  example?: unknown;
-  content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }>;
-  headers?: Record<string, { description: string; schema?: Record<string, unknown> }>;
 }
 
-export interface RouteSpec {
-  method: Method;
-  /** Express syntax (`/v1/campaigns/:id`); converted to `{id}`. */
-  path: string;
+/** One entry of the `webhooks` section: what the platform POSTs to a subscribed endpoint. */
+export interface WebhookDoc {
+  name: string;
   summary: string;
   description?: string;
-  tag: string;
-  auth?: Auth;
-  body?: z.ZodType;
-  bodyExample?: unknown;
-  /** Other request media types (CSV uploads). */
-  bodyContent?: Record<string, { schema?: Record<string, unknown>; example?: unknown }>;
-  query?: z.ZodType;
-  params?: Record<string, string>;
-  idempotent?: boolean;
-  responses: Record<number, ResponseSpec>;
-  /** Error statuses besides the automatic ones (400 for input, 401/403 for auth, 404 for path ids, 413, 503). */
-  errors?: number[];
+  body: z.ZodType;
 }
 
-const problemSchema = {
-  type: 'object',
-  description: 'RFC 9457 problem details, with a stable machine-readable `code`.',
-  required: ['type', 'title', 'status', 'code', 'detail'],
-  properties: {
-    type: { type: 'string', examples: ['urn:promo:problem:validation_failed'] },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    code: { type: 'string', description: 'Stable error code to branch on' },
-    detail: { type: 'string', description: 'Human-readable explanation' },
-    instance: { type: 'string' },
-    errors: {
-      type: 'array',
-      description: 'Offending fields (400 validation_failed)',
-      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
-    },
+const HEADERS: Record<ResponseHeader, { description: string; schema: Record<string, unknown> }> = {
+  Location: { description: 'URL of the created resource', schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: '`true` when an earlier request with the same Idempotency-Key (or source id) answered',
+    schema: { type: 'string', enum: ['true', 'false'] },
   },
-  additionalProperties: true,
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } },
+  ETag: { description: 'Validator for If-None-Match', schema: { type: 'string' } },
+  'Cache-Control': { description: 'How long the response may be cached', schema: { type: 'string' } },
+  'Content-Disposition': { description: 'The file name to save the download as', schema: { type: 'string' } },
 };
 
-const p = (status: number, title: string, code: string, detail: string, extra: Record<string, unknown> = {}) => ({
-  type: `urn:promo:problem:${code}`,
-  title,
-  status,
-  code,
-  detail,
-  ...extra,
-});
-
-const ERROR_RESPONSES: Record<number, { name: string; description: string; example: unknown }> = {
+/** The shared error responses, used where an operation's codes for a status are the common ones. */
+const COMMON_ERRORS: Record<number, { name: string; description: string; example: Record<string, unknown> }> = {
   400: {
     name: 'BadRequest',
     description: 'Invalid input: `validation_failed` with the offending fields, or `invalid_json`.',
-    example: p(400, 'Bad Request', 'validation_failed', 'The request is not valid.', {
-      errors: [{ field: 'count', message: 'Too big: expected number to be <=50000000' }],
-    }),
+    example: { code: 'validation_failed', detail: 'The request is not valid.', errors: [{ field: 'count', message: 'Too big' }] },
   },
-  401: {
-    name: 'Unauthorized',
-    description: 'Missing or invalid API key (`unauthorized`).',
-    example: p(401, 'Unauthorized', 'unauthorized', 'An API key is required.'),
-  },
-  403: {
-    name: 'Forbidden',
-    description: 'The key is valid but lacks the role (`forbidden`: admin only).',
-    example: p(403, 'Forbidden', 'forbidden', 'This needs an admin API key.'),
-  },
-  404: {
-    name: 'NotFound',
-    description: 'Unknown resource (`<resource>_not_found`).',
-    example: p(404, 'Not Found', 'campaign_not_found', 'No campaign with id "6b1f…".'),
-  },
-  409: {
-    name: 'Conflict',
-    description: 'The resource is in a state that does not allow this (e.g. `idempotency_key_reused`, `job_not_failed`).',
-    example: p(409, 'Conflict', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.'),
-  },
-  410: {
-    name: 'Gone',
-    description: 'The resource existed but is gone for good (`export_expired`).',
-    example: p(410, 'Gone', 'export_expired', 'The export expired and its file was removed; request a new one.'),
+  401: { name: 'Unauthorized', description: 'Missing or invalid API key (`unauthorized`).', example: { code: 'unauthorized' } },
+  403: { name: 'Forbidden', description: 'The key is valid but is not an admin key (`forbidden`).', example: { code: 'forbidden' } },
+  408: {
+    name: 'BodyTimeout',
+    description: 'The body did not all arrive in time, e.g. shorter than its Content-Length (`request_body_timeout`).',
+    example: { code: 'request_body_timeout' },
   },
   413: {
     name: 'PayloadTooLarge',
-    description: 'The body exceeds HTTP_BODY_LIMIT (`payload_too_large`).',
-    example: p(413, 'Content Too Large', 'payload_too_large', 'The request body is too large.'),
-  },
-  422: {
-    name: 'Unprocessable',
-    description: 'Well-formed but refused by a business rule (e.g. `code_space_exhausted`, a redemption refusal reason).',
-    example: p(422, 'Unprocessable Content', 'code_space_too_small', 'Issued codes would exceed one in a million of the pattern space.'),
-  },
-  429: {
-    name: 'TooManyRequests',
-    description: 'Rate limited or locked out by the guessing defence (`too_many_attempts`); see `Retry-After`.',
-    example: p(429, 'Too Many Requests', 'too_many_attempts', 'Too many failed attempts; try again later.'),
+    description: 'The body exceeds the body limit (`payload_too_large`).',
+    example: { code: 'payload_too_large' },
   },
   503: {
     name: 'Unavailable',
-    description: 'The request did not complete within HTTP_REQUEST_TIMEOUT_MS (`request_timeout`) or a dependency is down.',
-    example: p(503, 'Service Unavailable', 'request_timeout', 'The request took longer than 30000 ms.'),
+    description:
+      'A dependency is unavailable (`database_unavailable`) or the request took too long (`request_timeout`); see `Retry-After`.',
+    example: { code: 'request_timeout', detail: 'The request took longer than 30000 ms.' },
   },
 };
 
-/** zod → JSON Schema for a request (input side: defaults make fields optional), without the `$schema` key. */
-export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
-    string,
-    unknown
-  >;
+function problemExample(status: number, code: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: `urn:promo:problem:${code}`, title: statusTitle(status), status, code, detail: '…', ...extra };
+}
+
+const KNOWN_FORMATS = new Set(['date-time', 'uuid', 'email']);
+
+function withoutPattern({ pattern: _pattern, ...rest }: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-function isZod(value: unknown): value is z.ZodType {
-  return typeof value === 'object' && value !== null && '_zod' in value;
+/** Converts zod schemas, collecting named ones (meta id) as components. */
+class SchemaComponents {
+  readonly schemas: Record<string, Record<string, unknown>> = {};
+  readonly #serialized = new Map<string, string>();
+
+  convert(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+    const js = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+    const { $schema: _dialect, $defs, ...root } = js;
+    const defs = ($defs ?? {}) as Record<string, unknown>;
+    // Input and output forms of one named schema can differ (defaults make fields optional): the input one gets its own name.
+    const names = new Map<string, string>();
+    for (const id of Object.keys(defs)) names.set(id, this.#serialized.has(id) && io === 'input' ? `${id}Input` : id);
+    const rewrite = (value: unknown) =>
+      JSON.parse(
+        JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_m, id: string) => `"#/components/schemas/${names.get(id) ?? id}"`),
+        // A well-known format says it all; zod's regular expression for it would repeat on every timestamp.
+        (key, field) => (field && typeof field === 'object' && KNOWN_FORMATS.has(field.format) ? withoutPattern(field) : field),
+      ) as Record<string, unknown>;
+    for (const [id, def] of Object.entries(defs)) {
+      const name = names.get(id) as string;
+      const converted = rewrite(def);
+      const text = JSON.stringify(converted);
+      const existing = this.#serialized.get(name);
+      if (existing !== undefined && existing !== text) throw new Error(`OpenAPI: two different schemas are named ${name}`);
+      this.#serialized.set(name, text);
+      this.schemas[name] = converted;
+    }
+    return rewrite(root);
+  }
+
+  resolve(schema: unknown): Record<string, any> {
+    let js = (schema ?? {}) as Record<string, any>;
+    for (let i = 0; i < 10 && typeof js.$ref === 'string'; i++) js = this.schemas[js.$ref.replace('#/components/schemas/', '')] ?? {};
+    return js;
+  }
 }
 
-export function openApiPath(expressPath: string): string {
-  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-}
-
-function pathParams(path: string): string[] {
-  return [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1] as string);
-}
-
-function queryParameters(schema: z.ZodType): Record<string, unknown>[] {
-  const js = jsonSchema(schema) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(js.properties ?? {}).map(([name, prop]) => {
-    const { description, ...rest } = prop;
-    const isObject = rest.type === 'object';
-    return {
-      name,
-      in: 'query',
-      required: (js.required ?? []).includes(name),
-      ...(description ? { description } : {}),
-      schema: rest,
-      ...(isObject ? { style: 'deepObject', explode: true } : {}),
-    };
-  });
-}
-
-/** A plausible example built from a JSON Schema, for operations whose spec gives none. */
-export function sampleFromSchema(schema: unknown, depth = 0): unknown {
-  const js = (schema ?? {}) as Record<string, any>;
-  if (depth > 6) return null;
+/** A plausible example built from a JSON Schema, for bodies whose schema gives none. */
+function sampleFromSchema(components: SchemaComponents, schema: unknown, depth = 0): unknown {
+  const js = components.resolve(schema);
+  if (depth > 8) return null;
   if (js.example !== undefined) return js.example;
   if (Array.isArray(js.examples) && js.examples.length > 0) return js.examples[0];
   if (js.default !== undefined) return js.default;
@@ -175,8 +126,8 @@ export function sampleFromSchema(schema: unknown, depth = 0): unknown {
   for (const key of ['anyOf', 'oneOf', 'allOf']) {
     const options = (js[key] ?? []).filter((o: Record<string, unknown>) => o?.type !== 'null');
     if (options.length > 0) {
-      if (key !== 'allOf') return sampleFromSchema(options[0], depth + 1);
-      return Object.assign({}, ...options.map((o: unknown) => sampleFromSchema(o, depth + 1)));
+      if (key !== 'allOf') return sampleFromSchema(components, options[0], depth + 1);
+      return Object.assign({}, ...options.map((o: unknown) => sampleFromSchema(components, o, depth + 1)));
     }
   }
   const type = Array.isArray(js.type) ? js.type.find((t: string) => t !== 'null') : js.type;
@@ -187,19 +138,23 @@ export function sampleFromSchema(schema: unknown, depth = 0): unknown {
       const keys = Object.keys(props);
       // Required fields, or every field when none are required (so the example shows the shape).
       const shown = keys.filter((k) => required.has(k));
-      return Object.fromEntries((shown.length > 0 ? shown : keys).map((k) => [k, sampleFromSchema(props[k], depth + 1)]));
+      return Object.fromEntries((shown.length > 0 ? shown : keys).map((k) => [k, sampleFromSchema(components, props[k], depth + 1)]));
     }
     case 'array':
-      return [sampleFromSchema(js.items, depth + 1)];
+      return [sampleFromSchema(components, js.items, depth + 1)];
     case 'integer':
     case 'number':
-      return typeof js.minimum === 'number' ? js.minimum : typeof js.exclusiveMinimum === 'number' ? js.exclusiveMinimum + 1 : 1;
+      return typeof js.minimum === 'number'
+        ? Math.max(js.minimum, 0)
+        : typeof js.exclusiveMinimum === 'number'
+          ? js.exclusiveMinimum + 1
+          : 1;
     case 'boolean':
       return true;
     case 'string':
       if (js.format === 'email') return 'ada@example.com';
       if (js.format === 'uuid') return '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11';
-      if (js.format === 'date-time') return '2026-03-01T09:30:00Z';
+      if (js.format === 'date-time') return '2026-03-01T09:30:00.000Z';
       if (js.format === 'uri') return 'https://example.com/hooks/promo';
       return 'string';
     default:
@@ -207,94 +162,157 @@ export function sampleFromSchema(schema: unknown, depth = 0): unknown {
   }
 }
 
-function responseObject(spec: ResponseSpec): Record<string, unknown> {
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function operationId(method: string, path: string): string {
+  return `${method}${path
+    .replace(/^\/v1/, '')
+    .split(/[/.-]/)
+    .filter(Boolean)
+    .map((s) => (s.startsWith(':') ? `By${s.slice(1, 2).toUpperCase()}${s.slice(2)}` : s.slice(0, 1).toUpperCase() + s.slice(1)))
+    .join('')}`;
+}
+
+function jsonContent(components: SchemaComponents, schema: z.ZodType, io: 'input' | 'output', example?: unknown) {
+  const js = components.convert(schema, io);
+  return { schema: js, example: example !== undefined ? example : sampleFromSchema(components, js) };
+}
+
+function otherContent(content: Record<string, MediaType>) {
+  return Object.fromEntries(
+    Object.entries(content).map(([type, media]) => [type, { schema: media.schema ?? { type: 'string' }, ...media }]),
+  );
+}
+
+function successResponse(components: SchemaComponents, spec: ResponseSpec): Record<string, unknown> {
   const out: Record<string, unknown> = { description: spec.description };
-  if (spec.headers) out.headers = spec.headers;
-  if (spec.content) out.content = spec.content;
-  else if (spec.schema || spec.example !== undefined) {
-    const schema = spec.schema ? (isZod(spec.schema) ? jsonSchema(spec.schema, 'output') : spec.schema) : { type: 'object' };
-    out.content = { 'application/json': { schema, example: spec.example !== undefined ? spec.example : sampleFromSchema(schema) } };
-  }
+  if (spec.headers) out.headers = Object.fromEntries(spec.headers.map((h) => [h, HEADERS[h]]));
+  const content: Record<string, unknown> = {};
+  if (spec.schema) content['application/json'] = jsonContent(components, spec.schema, 'output');
+  Object.assign(content, otherContent(spec.content ?? {}));
+  if (Object.keys(content).length > 0) out.content = content;
   return out;
 }
 
-export interface DocumentInfo {
-  title: string;
-  version: string;
-  description: string;
+function errorResponse(status: number, entry: StatusEntry): Record<string, unknown> {
+  const common = COMMON_ERRORS[status];
+  const commonCodes = COMMON_CODES[status] ?? [];
+  if (common && (!entry.codes || entry.codes.every((c) => commonCodes.includes(c)))) {
+    return { $ref: `#/components/responses/${common.name}` };
+  }
+  const codes = entry.codes ?? [];
+  return {
+    description: `${statusTitle(status)}: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
+    content: {
+      'application/problem+json': {
+        schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, { properties: { code: { enum: codes } } }] },
+        example: problemExample(status, codes[0] ?? 'error'),
+      },
+    },
+  };
 }
 
-export function buildOpenApiDocument(routes: RouteSpec[], info: DocumentInfo): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  const tags = new Set<string>();
-  for (const route of routes) {
-    const auth = route.auth ?? 'key';
-    const parameters: Record<string, unknown>[] = pathParams(route.path).map((name) => ({
-      name,
-      in: 'path',
-      required: true,
-      description: route.params?.[name] ?? name,
-      schema: { type: 'string' },
-    }));
-    if (route.query) parameters.push(...queryParameters(route.query));
-    if (route.idempotent) {
+function operationObject(components: SchemaComponents, op: DeclaredOperation): Record<string, unknown> {
+  const { spec } = op;
+  const auth = spec.auth ?? 'key';
+  const parameters: Record<string, unknown>[] = Object.entries(spec.params ?? {}).map(([name, param]) => ({
+    name,
+    in: 'path',
+    required: true,
+    description: param.description,
+    schema: { type: 'string', ...(param.resource ? { format: 'uuid' } : {}) },
+  }));
+  if (spec.query) {
+    const js = components.convert(spec.query, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+    for (const [name, prop] of Object.entries(js.properties ?? {})) {
+      const { description, ...schema } = prop;
       parameters.push({
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description: 'Repeat the request safely: the same key returns the same result (1–255 visible ASCII characters).',
-        schema: { type: 'string', minLength: 1, maxLength: 255 },
+        name,
+        in: 'query',
+        required: (js.required ?? []).includes(name),
+        ...(description ? { description } : {}),
+        schema,
+        ...(schema.type === 'object' ? { style: 'deepObject', explode: true } : {}),
       });
     }
-    const responses: Record<string, unknown> = {};
-    for (const [status, spec] of Object.entries(route.responses)) responses[status] = responseObject(spec);
-    const errors = new Set<number>(route.errors ?? []);
-    if (route.path.startsWith('/v1/')) errors.add(503);
-    if (route.body || route.query || route.idempotent) errors.add(400);
-    if (route.body) errors.add(413);
-    if (auth === 'key' || auth === 'admin' || auth === 'basic') errors.add(401);
-    if (auth === 'admin') errors.add(403);
-    if (pathParams(route.path).length > 0) errors.add(404);
-    for (const status of [...errors].sort()) {
-      if (responses[status]) continue;
-      const known = ERROR_RESPONSES[status];
-      if (known) responses[status] = { $ref: `#/components/responses/${known.name}` };
-    }
-    const operation: Record<string, unknown> = {
-      operationId: `${route.method}${route.path
-        .replace(/^\/v1/, '')
-        .split(/[/.-]/)
-        .filter(Boolean)
-        .map((s) => (s.startsWith(':') ? `By${s.slice(1, 2).toUpperCase()}${s.slice(2)}` : s.slice(0, 1).toUpperCase() + s.slice(1)))
-        .join('')}`,
-      summary: route.summary,
-      ...(route.description ? { description: route.description } : {}),
-      tags: [route.tag],
-      ...(parameters.length ? { parameters } : {}),
-      responses,
-    };
-    if (auth === 'none') operation.security = [];
-    else if (auth === 'basic') operation.security = [{ basicAuth: [] }];
-    if (route.body || route.bodyContent) {
-      const content: Record<string, unknown> = {};
-      if (route.body) {
-        const schema = jsonSchema(route.body);
-        content['application/json'] = { schema, example: route.bodyExample !== undefined ? route.bodyExample : sampleFromSchema(schema) };
-      }
-      Object.assign(content, route.bodyContent ?? {});
-      operation.requestBody = { required: true, content };
-    }
-    tags.add(route.tag);
-    const path = openApiPath(route.path);
-    paths[path] ??= {};
-    (paths[path] as Record<string, unknown>)[route.method] = operation;
   }
+  if (spec.idempotent) {
+    parameters.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'Repeat the request safely: the same key returns the same result (1–255 visible ASCII characters).',
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    });
+  }
+  const responses: Record<string, unknown> = {};
+  for (const [status, entry] of statusTable(op)) {
+    responses[status] = entry.spec ? successResponse(components, entry.spec) : errorResponse(status, entry);
+  }
+  const operation: Record<string, unknown> = {
+    operationId: operationId(spec.method, op.path),
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: [spec.tag],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    responses,
+  };
+  if (auth === 'none') operation.security = [];
+  else if (auth === 'basic') operation.security = [{ basicAuth: [] }];
+  if (spec.body || spec.otherBodies) {
+    const content: Record<string, unknown> = {};
+    if (spec.body) content['application/json'] = jsonContent(components, spec.body, 'input', spec.bodyExample);
+    Object.assign(content, otherContent(spec.otherBodies ?? {}));
+    operation.requestBody = { required: true, content };
+  }
+  return operation;
+}
+
+const WEBHOOK_HEADERS = [
+  { name: 'webhook-id', description: 'The delivery of this event to this endpoint; the same on every attempt: deduplicate on it' },
+  { name: 'webhook-timestamp', description: 'Unix seconds when this attempt was signed' },
+  { name: 'webhook-signature', description: 'Standard Webhooks signatures (`v1,<base64>`, space-separated during a secret rotation)' },
+].map((h) => ({ ...h, in: 'header', required: true, schema: { type: 'string' } }));
+
+function webhookObject(components: SchemaComponents, hook: WebhookDoc): Record<string, unknown> {
+  return {
+    post: {
+      operationId: `event${hook.name.replace(/(^|[._*-])([a-z])/g, (_m, _s, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}`,
+      summary: hook.summary,
+      ...(hook.description ? { description: hook.description } : {}),
+      tags: ['events'],
+      parameters: WEBHOOK_HEADERS,
+      requestBody: { required: true, content: { 'application/json': jsonContent(components, hook.body, 'output') } },
+      responses: { '200': { description: 'Any 2xx within WEBHOOK_TIMEOUT_MS acknowledges the event; anything else is retried' } },
+    },
+  };
+}
+
+export function buildOpenApiDocument(operations: DeclaredOperation[], info: DocumentInfo, webhooks: WebhookDoc[]): Record<string, unknown> {
+  const components = new SchemaComponents();
+  components.convert(problemSchema, 'output');
+  const paths: Record<string, Record<string, unknown>> = {};
+  const tags = new Set<string>();
+  for (const op of operations) {
+    tags.add(op.spec.tag);
+    const path = openApiPath(op.path);
+    paths[path] ??= {};
+    (paths[path] as Record<string, unknown>)[op.spec.method] = operationObject(components, op);
+  }
+  const hooks = Object.fromEntries(webhooks.map((hook) => [hook.name, webhookObject(components, hook)]));
   const responses = Object.fromEntries(
-    Object.values(ERROR_RESPONSES).map((e) => [
+    Object.entries(COMMON_ERRORS).map(([status, e]) => [
       e.name,
       {
         description: e.description,
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, example: e.example } },
+        content: {
+          'application/problem+json': {
+            schema: { $ref: '#/components/schemas/Problem' },
+            example: problemExample(Number(status), String(e.example.code), e.example),
+          },
+        },
       },
     ]),
   );
@@ -303,14 +321,15 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: DocumentInfo): R
     info: { ...info, license: { name: 'MIT', identifier: 'MIT' } },
     servers: [{ url: '/', description: 'This platform' }],
     security: [{ bearerAuth: [] }],
-    tags: [...tags].map((name) => ({ name })),
+    tags: [...[...tags].map((name) => ({ name })), { name: 'events', description: 'What webhooks deliver (and GET /v1/events lists)' }],
     paths,
+    webhooks: hooks,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer pk_…`' },
-        basicAuth: { type: 'http', scheme: 'basic', description: 'Browser UIs: any user name, the API key as password.' },
+        basicAuth: { type: 'http', scheme: 'basic', description: 'Browser UIs: any user name, the admin API key as password.' },
       },
-      schemas: { Problem: problemSchema },
+      schemas: components.schemas,
       responses,
     },
   };
@@ -318,15 +337,10 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: DocumentInfo): R
 
 const require = createRequire(import.meta.url);
 
-/** `/openapi.json` and a browsable reference at `/docs` (Swagger UI served from node_modules, no CDN). */
-export function mountApiDocs(app: Express, document: () => Record<string, unknown>): void {
-  let cached: string | undefined;
-  app.get('/openapi.json', (_req, res) => {
-    cached ??= JSON.stringify(document());
-    res.type('application/json').send(cached);
-  });
-  const assets = dirname(require.resolve('swagger-ui-dist/package.json'));
-  const initializer = `window.onload = function () {
+/** Swagger UI's files, served from node_modules (no CDN). */
+export const SWAGGER_ASSETS = dirname(require.resolve('swagger-ui-dist/package.json'));
+
+const SWAGGER_INITIALIZER = `window.onload = function () {
   window.ui = SwaggerUIBundle({
     url: '/openapi.json',
     dom_id: '#swagger-ui',
@@ -339,16 +353,23 @@ export function mountApiDocs(app: Express, document: () => Record<string, unknow
   });
 };
 `;
-  let indexHtml: Promise<string> | undefined;
-  app.get('/docs', async (req, res) => {
-    if (!req.originalUrl.split('?')[0]?.endsWith('/')) return res.redirect(301, '/docs/');
-    indexHtml ??= readFile(`${assets}/index.html`, 'utf8').then((html) =>
-      html.replace(/<title>[^<]*<\/title>/, '<title>promo API reference</title>'),
-    );
-    res.type('html').send(await indexHtml);
+
+let swaggerIndex: Promise<string> | undefined;
+
+/** Swagger UI's page, titled for this API. */
+export function swaggerIndexHtml(): Promise<string> {
+  swaggerIndex ??= readFile(`${SWAGGER_ASSETS}/index.html`, 'utf8').then((html) =>
+    html.replace(/<title>[^<]*<\/title>/, '<title>promo API reference</title>'),
+  );
+  return swaggerIndex;
+}
+
+/** Swagger UI's assets and its initializer pointing at /openapi.json, under /docs/. */
+export function swaggerAssetsRouter(): Router {
+  const router = express.Router();
+  router.get('/swagger-initializer.js', (_req, res) => {
+    res.type('application/javascript').send(SWAGGER_INITIALIZER);
   });
-  app.get('/docs/swagger-initializer.js', (_req, res) => {
-    res.type('application/javascript').send(initializer);
-  });
-  app.use('/docs', express.static(assets, { index: false, maxAge: '1d' }));
+  router.use(express.static(SWAGGER_ASSETS, { index: false, maxAge: '1d' }));
+  return router;
 }

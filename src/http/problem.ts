@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import { loggablePath } from '../observability/http.ts';
 import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -20,7 +20,9 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
@@ -29,19 +31,29 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  instance?: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
+export const problemSchema = z
+  .looseObject({
+    type: z.string().meta({ examples: ['urn:promo:problem:validation_failed'] }),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('Stable error code to branch on'),
+    detail: z.string().describe('Human-readable explanation'),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .describe('Offending fields (400 validation_failed)'),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details, with a stable machine-readable `code`.' });
+
+export type Problem = z.output<typeof problemSchema>;
+
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
 }
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return { type: `urn:promo:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+  return { type: `urn:promo:problem:${code}`, title: statusTitle(status), status, code, detail, ...extra };
 }
 
 export function sendProblem(res: Response, body: Problem): void {

@@ -1,19 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from 'express';
 import { registry } from '../shared/metrics.ts';
-
-/** Serves the process's registry in the Prometheus text format. */
-export function metricsHandler(): RequestHandler {
-  return async (_req, res, next) => {
-    try {
-      const body = await registry.metrics();
-      res.type(registry.contentType).send(body);
-    } catch (error) {
-      next(error);
-    }
-  };
-}
 
 /**
  * `/metrics` on its own port (METRICS_PORT), without authentication: meant for a private scrape network,

@@ -1,20 +1,9 @@
 import type { Platform } from '../platform.ts';
 import { DomainError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
 import { isUuid } from '../webhooks/deliveries.ts';
-import { iso, type Timestamp } from '../webhooks/time.ts';
-
-export interface EventView {
-  id: string;
-  type: string;
-  created_at: string;
-  data: unknown;
-}
-
-export interface EventPage {
-  data: EventView[];
-  next_cursor: string | null;
-  has_more: boolean;
-}
+import type { EventPage } from '../webhooks/schemas.ts';
+import type { Timestamp } from '../webhooks/time.ts';
 
 /**
  * Lists outbox events in commit order for systems catching up on missed webhooks. Ordered by (writing transaction
@@ -47,6 +36,9 @@ export async function listEvents(platform: Platform, query: { type?: string; aft
     params,
   );
   const hasMore = rows.length > query.limit;
-  const page = rows.slice(0, query.limit).map((r) => ({ id: r.id, type: r.type, created_at: iso(r.created_at), data: r.data }));
+  // Payloads are as their writer (typed by the event catalogue) stored them.
+  const page = rows
+    .slice(0, query.limit)
+    .map((r) => ({ id: r.id, type: r.type, created_at: isoTime(r.created_at), data: r.data }) as EventPage['data'][number]);
   return { data: page, next_cursor: page.at(-1)?.id ?? query.after ?? null, has_more: hasMore };
 }

@@ -4,8 +4,12 @@ import { type CodeConfig, CodeGenerator } from '../codes/index.ts';
 import type { Queryable } from '../db/sql.ts';
 import { normalizePhone } from '../delivery/phone.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
+import type { EventPayload } from '../events/catalog.ts';
+import { emitEvents } from '../events/outbox.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
+import type { PublicationView } from './schemas.ts';
 
 export type PublicationChannel = 'email' | 'sms' | 'none';
 
@@ -308,9 +312,11 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
         ),
       ],
     );
-    await tx.query(`insert into outbox_events (type, data) select 'voucher.published', d from unnest($1::jsonb[]) as d`, [
-      fresh.map(({ p }) => JSON.stringify(publishedEventData(p))),
-    ]);
+    await emitEvents(
+      tx,
+      'voucher.published',
+      fresh.map(({ p }) => publishedEventData(p)),
+    );
     const toDeliver = fresh.filter(({ i }) => (items[i] as PublishItem).channel !== 'none');
     if (toDeliver.length > 0) {
       const res = await tx.query<{ id: string; publication_id: string }>(
@@ -391,7 +397,7 @@ async function generateOnDemand(
   }
 }
 
-export function publishedEventData(p: PublicationRow): Record<string, unknown> {
+export function publishedEventData(p: PublicationRow): EventPayload<'voucher.published'> {
   return {
     publication_id: p.id,
     campaign_id: p.campaign_id,
@@ -400,11 +406,11 @@ export function publishedEventData(p: PublicationRow): Record<string, unknown> {
     source_id: p.source_id,
     channel: p.channel,
     distribution_id: p.distribution_id,
-    published_at: p.created_at,
+    published_at: new Date(p.created_at).toISOString(),
   };
 }
 
-export function publicationView(p: PublicationRow, delivery?: { id: string; status: string } | null) {
+export function publicationView(p: PublicationRow, delivery?: { id: string; status: string } | null): PublicationView {
   return {
     id: p.id,
     campaign_id: p.campaign_id,
@@ -416,7 +422,7 @@ export function publicationView(p: PublicationRow, delivery?: { id: string; stat
     template_id: p.template_id,
     distribution_id: p.distribution_id,
     delivery: delivery ? { id: delivery.id, status: delivery.status } : null,
-    created_at: p.created_at,
+    created_at: isoTime(p.created_at),
   };
 }
 

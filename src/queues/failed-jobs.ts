@@ -13,15 +13,19 @@ export const retryFailedQuery = z.object({
   queue: z.enum(QUEUE_NAMES).optional().describe('Only this queue (default: every queue)'),
 });
 
-export interface FailedJobView {
-  queue: string;
-  id: string;
-  name: string;
-  failed_reason: string;
-  attempts_made: number;
-  failed_at: string | null;
-  created_at: string | null;
-}
+export const failedJobViewSchema = z
+  .object({
+    queue: z.string(),
+    id: z.string(),
+    name: z.string(),
+    failed_reason: z.string(),
+    attempts_made: z.number().int(),
+    failed_at: z.iso.datetime().nullable(),
+    created_at: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'FailedJob' });
+
+export type FailedJobView = z.output<typeof failedJobViewSchema>;
 
 function view(queue: string, job: Pick<Job, 'id' | 'name' | 'failedReason' | 'attemptsMade' | 'finishedOn' | 'timestamp'>): FailedJobView {
   return {

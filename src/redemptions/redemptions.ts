@@ -2,14 +2,18 @@ import { createHash } from 'node:crypto';
 import { isUuid } from '../campaigns/campaigns.ts';
 import { normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
+import { emitEvent } from '../events/outbox.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
+import { type Actor, recordVoucherEvent } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
-import { decodeCursor, encodeCursor, isoTime, voucherView } from '../vouchers/vouchers.ts';
+import { pageOf } from '../shared/paging.ts';
+import type { ValidationView } from '../vouchers/schemas.ts';
+import { voucherView } from '../vouchers/vouchers.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
 import { type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign, readCandidate } from './lookup.ts';
 import { type AppliedDiscount, applyDiscount, type Candidate, effectiveRules, heldByAnother, refusalReason } from './rules.ts';
-import type { RedemptionRequest, RefusalReason, ValidationRequest } from './schemas.ts';
+import type { RedemptionRequest, RedemptionView, RefusalReason, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<RefusalReason, string> = {
   not_found: 'No voucher with this code.',
@@ -63,7 +67,7 @@ function decide(
   return { valid: true, code, candidate, discount: applyDiscount(rules.discount, input.order) };
 }
 
-export function validationView(outcome: ValidationOutcome) {
+export function validationView(outcome: ValidationOutcome): ValidationView {
   if (!outcome.valid) return { valid: false, code: outcome.code, reason: outcome.reason };
   const rules = effectiveRules(outcome.candidate);
   const limit = rules.perCodeLimit;
@@ -103,7 +107,7 @@ export interface RedemptionRow {
   rollback_reason: string | null;
 }
 
-export function redemptionView(r: RedemptionRow) {
+export function redemptionView(r: RedemptionRow): RedemptionView {
   return {
     id: r.id,
     status: r.status,
@@ -122,9 +126,7 @@ export function redemptionView(r: RedemptionRow) {
 }
 
 /** What a redemption answered; stored with its idempotency key and replayed verbatim. */
-export type RedemptionResponse =
-  | { status: 201; body: ReturnType<typeof redemptionView> }
-  | { status: 422; body: { reason: RefusalReason; detail: string } };
+export type RedemptionResponse = { status: 201; body: RedemptionView } | { status: 422; body: { reason: RefusalReason; detail: string } };
 
 export interface RedeemResult {
   response: RedemptionResponse;
@@ -304,7 +306,7 @@ export async function rollbackRedemption(
   reason: string | undefined,
   actor: Actor,
   now: Date,
-): Promise<ReturnType<typeof redemptionView>> {
+): Promise<RedemptionView> {
   if (!isUuid(id)) throw new NotFoundError('redemption', id);
   const view = await db.transaction(async (tx) => {
     const { rows } = await tx.query<RedemptionRow>(
@@ -335,7 +337,7 @@ export async function rollbackRedemption(
   return view;
 }
 
-export async function getRedemption(db: Queryable, id: string): Promise<ReturnType<typeof redemptionView>> {
+export async function getRedemption(db: Queryable, id: string): Promise<RedemptionView> {
   const { rows } = isUuid(id) ? await db.query<RedemptionRow>('select * from redemptions where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('redemption', id);
   return redemptionView(rows[0]);
@@ -344,8 +346,8 @@ export async function getRedemption(db: Queryable, id: string): Promise<ReturnTy
 /** Newest first, keyset-paginated on the insertion sequence. */
 export async function listRedemptions(
   db: Queryable,
-  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: string },
-): Promise<{ data: ReturnType<typeof redemptionView>[]; next_cursor: string | null }> {
+  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: readonly [string] },
+): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.code) {
@@ -361,7 +363,7 @@ export async function listRedemptions(
     where.push(`campaign_id = $${params.length}`);
   }
   if (filter.cursor) {
-    params.push(decodeCursor(filter.cursor).toString());
+    params.push(filter.cursor[0]);
     where.push(`seq < $${params.length}`);
   }
   params.push(filter.limit + 1);
@@ -369,7 +371,6 @@ export async function listRedemptions(
     `select * from redemptions ${where.length ? `where ${where.join(' and ')}` : ''} order by seq desc limit $${params.length}`,
     params,
   );
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return { data: page.map(redemptionView), next_cursor: rows.length > filter.limit && last ? encodeCursor(BigInt(last.seq)) : null };
+  const page = pageOf(rows, filter.limit, (r) => [String(r.seq)]);
+  return { data: page.data.map(redemptionView), next_cursor: page.next_cursor };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '../shared/fields.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 
@@ -10,3 +11,33 @@ export const statsQuerySchema = z.strictObject({
 });
 
 export type StatsQuery = z.infer<typeof statsQuerySchema>;
+
+const perCurrency = z.record(z.string(), z.number()).describe('Minor units by currency');
+
+export const dayStatsSchema = z.object({
+  date: day,
+  redemptions: z.number().int(),
+  rolled_back: z.number().int(),
+  expired: z.number().int(),
+  discount: perCurrency,
+});
+
+export const campaignStatsSchema = z
+  .object({
+    campaign_id: idSchema,
+    generated: z.number().int(),
+    published: z.number().int(),
+    redeemed_uses: z.number().int(),
+    redeemed_codes: z.number().int(),
+    rolled_back: z.number().int(),
+    expired: z.number().int(),
+    active: z.number().int(),
+    redemption_rate: z.number().describe('Redeemed codes per generated code'),
+    discount_total: perCurrency,
+    range: z.object({ from: day, to: day, timezone: z.string() }),
+    redemptions_per_day: z.array(dayStatsSchema),
+  })
+  .meta({ id: 'CampaignStats' });
+
+export type CampaignStats = z.output<typeof campaignStatsSchema>;
+export type DayStats = z.output<typeof dayStatsSchema>;

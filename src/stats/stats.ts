@@ -1,29 +1,9 @@
 import type { Queryable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { HOURLY_WITH_PENDING } from './rollup.ts';
+import type { CampaignStats, DayStats } from './schemas.ts';
 
-export interface DayStats {
-  date: string;
-  redemptions: number;
-  rolled_back: number;
-  expired: number;
-  discount: Record<string, number>;
-}
-
-export interface CampaignStats {
-  campaign_id: string;
-  generated: number;
-  published: number;
-  redeemed_uses: number;
-  redeemed_codes: number;
-  rolled_back: number;
-  expired: number;
-  active: number;
-  redemption_rate: number;
-  discount_total: Record<string, number>;
-  range: { from: string; to: string; timezone: string };
-  redemptions_per_day: DayStats[];
-}
+export type { CampaignStats, DayStats };
 
 export interface StatsRange {
   from?: string;

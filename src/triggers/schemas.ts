@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { customerSchema, publicationChannelSchema } from '../delivery/schemas.ts';
+import { isReservedEventType, RESERVED_NAMESPACES } from '../events/catalog.ts';
+import { idSchema, timestampSchema } from '../shared/fields.ts';
 
+/** A business event's type: passed on to webhooks as it is, so never in a namespace the platform's own events use. */
 const eventType = z
   .string()
   .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'a dotted lower-case name such as customer.created or order.created')
-  .max(100);
+  .max(100)
+  .refine((type) => !isReservedEventType(type), `${RESERVED_NAMESPACES.join(', ')} events are the platform's own`);
 
 export const createTriggerSchema = z.strictObject({
   event: eventType,
@@ -32,3 +36,29 @@ export const businessEventSchema = z.strictObject({
   source_id: z.string().trim().min(1).max(255).optional(),
 });
 export type BusinessEventInput = z.infer<typeof businessEventSchema>;
+
+export const triggerViewSchema = z
+  .object({
+    id: idSchema,
+    campaign_id: idSchema,
+    event: z.string(),
+    channel: publicationChannelSchema,
+    template_id: idSchema.nullable(),
+    conditions: z.object({ min_amount: z.number().int().optional(), currency: z.string().optional() }),
+    active: z.boolean(),
+    created_at: timestampSchema,
+  })
+  .meta({ id: 'Trigger' });
+
+export const businessEventViewSchema = z
+  .object({
+    id: idSchema,
+    type: z.string(),
+    customer_id: z.string(),
+    source_id: z.string().nullable(),
+    status: z.enum(['received', 'processed', 'failed']),
+    result: z.unknown().describe('What processing did, per matching trigger (once processed)'),
+    created_at: timestampSchema,
+    processed_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'BusinessEvent' });

@@ -1,6 +1,8 @@
+import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
+import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import {
   campaignForPublishing,
@@ -11,8 +13,8 @@ import {
 } from '../publications/publications.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { emitEvent } from '../shared/events.ts';
-import type { BusinessEventInput, CreateTriggerInput } from './schemas.ts';
+import { isoTime } from '../shared/fields.ts';
+import type { BusinessEventInput, businessEventViewSchema, CreateTriggerInput, triggerViewSchema } from './schemas.ts';
 
 export interface TriggerRow {
   id: string;
@@ -61,7 +63,7 @@ export async function deleteTrigger(db: Queryable, campaignId: string, triggerId
   if (!rowCount) throw new NotFoundError('trigger', triggerId);
 }
 
-export function triggerView(t: TriggerRow) {
+export function triggerView(t: TriggerRow): z.output<typeof triggerViewSchema> {
   return {
     id: t.id,
     campaign_id: t.campaign_id,
@@ -70,7 +72,7 @@ export function triggerView(t: TriggerRow) {
     template_id: t.template_id,
     conditions: t.conditions,
     active: t.active,
-    created_at: t.created_at,
+    created_at: isoTime(t.created_at),
   };
 }
 
@@ -95,7 +97,7 @@ export async function recordBusinessEvent(
         source_id: event.source_id,
         customer: event.customer,
         data: event.data,
-        occurred_at: event.created_at,
+        occurred_at: new Date(event.created_at).toISOString(),
       });
       return { event, created: true };
     }
@@ -191,7 +193,7 @@ export async function processBusinessEvent(
   return outcomes;
 }
 
-export function businessEventView(e: BusinessEventRow) {
+export function businessEventView(e: BusinessEventRow): z.output<typeof businessEventViewSchema> {
   return {
     id: e.id,
     type: e.type,
@@ -199,7 +201,7 @@ export function businessEventView(e: BusinessEventRow) {
     source_id: e.source_id,
     status: e.status,
     result: e.result ?? null,
-    created_at: e.created_at,
-    processed_at: e.processed_at,
+    created_at: isoTime(e.created_at),
+    processed_at: isoTime(e.processed_at),
   };
 }

@@ -1,10 +1,13 @@
 import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator, normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
+import { emitEvent } from '../events/outbox.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, emitEvent, recordVoucherEvent } from '../shared/events.ts';
-import type { CreateVoucherInput, UpdateVoucherInput } from './schemas.ts';
-import { decodeCursor, encodeCursor, isoTime, type VoucherRow, voucherView } from './vouchers.ts';
+import { type Actor, recordVoucherEvent } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
+import { pageOf } from '../shared/paging.ts';
+import type { CreateVoucherInput, UpdateVoucherInput, VoucherEventView, VoucherView } from './schemas.ts';
+import { type VoucherRow, voucherView } from './vouchers.ts';
 
 const DRAW_ATTEMPTS = 20;
 
@@ -12,7 +15,7 @@ const DRAW_ATTEMPTS = 20;
  * Creates one voucher outside any bulk generation, with its `created` lifecycle entry and `voucher.created`
  * event in the same transaction. A custom code that exists is a 409; a drawn code that collides is drawn again.
  */
-export async function createStandaloneVoucher(db: Database, input: CreateVoucherInput, actor: Actor, now: Date) {
+export async function createStandaloneVoucher(db: Database, input: CreateVoucherInput, actor: Actor, now: Date): Promise<VoucherView> {
   return db.transaction(async (tx) => {
     const { rows: campaigns } = await tx.query<{ code_config: CodeConfig }>('select code_config from campaigns where id = $1', [
       input.campaign_id,
@@ -43,7 +46,7 @@ export async function createStandaloneVoucher(db: Database, input: CreateVoucher
 }
 
 /** Changes dates, rule overrides or metadata; rule and date changes are logged as `rules_changed`, metadata as `metadata_changed`. */
-export async function updateVoucher(db: Database, code: string, patch: UpdateVoucherInput, actor: Actor, now: Date) {
+export async function updateVoucher(db: Database, code: string, patch: UpdateVoucherInput, actor: Actor, now: Date): Promise<VoucherView> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<VoucherRow>('select * from vouchers where code = $1 for update', [normalizeCode(code)]);
     const before = rows[0];
@@ -114,22 +117,27 @@ export interface VoucherEventRow {
   created_at: Date | string;
 }
 
-/** A voucher's lifecycle log, oldest first, keyset-paginated. */
-export async function listVoucherEvents(db: Queryable, code: string, limit: number, cursor?: string) {
+function voucherEventView(e: VoucherEventRow): VoucherEventView {
+  return {
+    id: String(e.id),
+    type: e.type as VoucherEventView['type'],
+    actor: e.actor,
+    details: e.details,
+    created_at: isoTime(e.created_at),
+  };
+}
+
+/** A voucher's lifecycle log, oldest first, a page at a time. */
+export async function listVoucherEvents(db: Queryable, code: string, limit: number, after?: readonly [string]) {
   const { rows: vouchers } = await db.query<{ id: string }>('select id from vouchers where code = $1', [normalizeCode(code)]);
   const voucher = vouchers[0];
   if (!voucher) throw new NotFoundError('voucher', code);
-  const after = cursor ? decodeCursor(cursor) : 0n;
   const { rows } = await db.query<VoucherEventRow>(
     'select id, type, actor, details, created_at from voucher_events where voucher_id = $1 and id > $2 order by id limit $3',
-    [voucher.id, after.toString(), limit + 1],
+    [voucher.id, after?.[0] ?? '0', limit + 1],
   );
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return {
-    data: page.map((e) => ({ id: String(e.id), type: e.type, actor: e.actor, details: e.details, created_at: isoTime(e.created_at) })),
-    next_cursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null,
-  };
+  const page = pageOf(rows, limit, (e) => [String(e.id)]);
+  return { data: page.data.map(voucherEventView), next_cursor: page.next_cursor };
 }
 
 /** Vouchers filtered by campaign, state and metadata containment (GIN index over standalone vouchers' metadata). */
@@ -141,7 +149,7 @@ export async function listVouchers(
     active?: 'true' | 'false';
     status?: string;
     limit: number;
-    cursor?: string;
+    cursor?: readonly [string];
   },
 ) {
   const where: string[] = [];
@@ -154,13 +162,12 @@ export async function listVouchers(
   if (filter.metadata) add((n) => `metadata is not null and metadata @> $${n}::jsonb`, JSON.stringify(filter.metadata));
   if (filter.active) add((n) => `active = $${n}`, filter.active === 'true');
   if (filter.status) add((n) => `status = $${n}`, filter.status);
-  if (filter.cursor) add((n) => `id > $${n}`, decodeCursor(filter.cursor).toString());
+  if (filter.cursor) add((n) => `id > $${n}`, filter.cursor[0]);
   params.push(filter.limit + 1);
   const { rows } = await db.query<VoucherRow>(
     `select * from vouchers ${where.length ? `where ${where.join(' and ')}` : ''} order by id limit $${params.length}`,
     params,
   );
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return { data: page.map(voucherView), next_cursor: rows.length > filter.limit && last ? encodeCursor(BigInt(last.id)) : null };
+  const page = pageOf(rows, filter.limit, (v) => [String(v.id)]);
+  return { data: page.data.map(voucherView), next_cursor: page.next_cursor };
 }

@@ -1,6 +1,9 @@
 import { normalizeCode } from '../codes/index.ts';
 import type { Queryable } from '../db/sql.ts';
 import { NotFoundError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
+import { type CursorKey, pageOf } from '../shared/paging.ts';
+import type { VoucherView } from './schemas.ts';
 
 export interface VoucherRow {
   id: string;
@@ -19,22 +22,12 @@ export interface VoucherRow {
   updated_at: Date | string | null;
 }
 
-/**
- * A timestamp as ISO 8601, whether it comes from the raw pool (Date) or from the ORM's pool, which keeps
- * timestamptz as text ('2026-03-02 16:00:00+00'): views always answer in one format.
- */
-export function isoTime(value: Date | string): string;
-export function isoTime(value: Date | string | null): string | null;
-export function isoTime(value: Date | string | null): string | null {
-  return value === null ? null : new Date(value).toISOString();
-}
-
-export function voucherView(v: VoucherRow) {
+export function voucherView(v: VoucherRow): VoucherView {
   return {
     code: v.code,
     campaign_id: v.campaign_id,
     generation_id: v.generation_id,
-    status: v.status,
+    status: v.status as VoucherView['status'],
     active: v.active,
     redemption_count: v.redemption_count,
     start_date: isoTime(v.start_date),
@@ -54,37 +47,18 @@ export async function findVoucherByCode(db: Queryable, code: string): Promise<Vo
   return rows[0];
 }
 
-/** Keyset pagination in insertion order: the cursor is the last voucher's internal id, opaque to callers. */
+/** A campaign's vouchers in insertion order, a page at a time. */
 export async function listCampaignVouchers(
   db: Queryable,
   campaignId: string,
   limit: number,
-  cursor?: string,
-): Promise<{ data: VoucherRow[]; nextCursor: string | null }> {
-  const after = cursor ? decodeCursor(cursor) : 0n;
+  after?: CursorKey,
+): Promise<{ data: VoucherView[]; next_cursor: string | null }> {
   const { rows } = await db.query<VoucherRow>('select * from vouchers where campaign_id = $1 and id > $2 order by id limit $3', [
     campaignId,
-    after.toString(),
+    after?.[0] ?? '0',
     limit + 1,
   ]);
-  const data = rows.slice(0, limit);
-  const last = data.at(-1);
-  return { data, nextCursor: rows.length > limit && last ? encodeCursor(BigInt(last.id)) : null };
-}
-
-export function encodeCursor(id: bigint): string {
-  return Buffer.from(`v1:${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): bigint {
-  const match = /^v1:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new InvalidCursorError();
-  return BigInt(match[1] as string);
-}
-
-import { ValidationError } from '../shared/errors.ts';
-export class InvalidCursorError extends ValidationError {
-  constructor() {
-    super([{ field: 'cursor', message: 'is not a cursor this API returned' }], 'invalid_cursor', 'The cursor is not valid.');
-  }
+  const page = pageOf(rows, limit, (v) => [String(v.id)]);
+  return { data: page.data.map(voucherView), next_cursor: page.next_cursor };
 }

@@ -1,16 +1,19 @@
+import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { emitEvent } from '../shared/events.ts';
+import { isoTime } from '../shared/fields.ts';
 import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
+import { pageOf } from '../shared/paging.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
+import type { WebhookDeliveryView } from './schemas.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
 import { signedHeaders, webhookBody } from './signing.ts';
-import { iso, ms, type Timestamp } from './time.ts';
+import { ms, type Timestamp } from './time.ts';
 
 type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
 
@@ -251,25 +254,10 @@ export async function disableEndpoint(
     endpoint_id: endpoint.id,
     url: endpoint.url,
     reason,
-    failing_since: iso(endpoint.failing_since),
+    failing_since: isoTime(endpoint.failing_since),
     disabled_at: now.toISOString(),
   });
   return true;
-}
-
-export interface DeliveryView {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  delivered_at: string | null;
-  created_at: string;
-  attempt_log: AttemptLogEntry[];
 }
 
 interface AttemptLogEntry {
@@ -306,24 +294,24 @@ const DELIVERY_VIEW_SQL = `
                    from webhook_attempts a where a.delivery_id = d.id), '[]'::json) as attempt_log
     from webhook_deliveries d`;
 
-function deliveryView(row: DeliveryListRow): DeliveryView {
+function deliveryView(row: DeliveryListRow): WebhookDeliveryView {
   return {
     id: row.id,
     endpoint_id: row.endpoint_id,
     event_id: row.event_id,
     event_type: row.event_type,
-    status: row.status,
+    status: row.status as WebhookDeliveryView['status'],
     attempts: row.total_attempts,
-    next_attempt_at: row.status === 'pending' ? iso(row.next_attempt_at) : null,
+    next_attempt_at: row.status === 'pending' ? isoTime(row.next_attempt_at) : null,
     last_status_code: row.last_status_code,
     last_error: row.last_error,
-    delivered_at: iso(row.delivered_at),
-    created_at: iso(row.created_at),
+    delivered_at: isoTime(row.delivered_at),
+    created_at: isoTime(row.created_at),
     attempt_log: row.attempt_log.map((a) => ({ ...a, attempted_at: new Date(a.attempted_at).toISOString() })),
   };
 }
 
-export async function getDelivery(platform: Platform, id: string): Promise<DeliveryView> {
+export async function getDelivery(platform: Platform, id: string): Promise<WebhookDeliveryView> {
   if (!isUuid(id)) throw new NotFoundError('webhook_delivery', id);
   const { rows } = await platform.db.query<DeliveryListRow>(`${DELIVERY_VIEW_SQL} where d.id = $1`, [id]);
   if (!rows[0]) throw new NotFoundError('webhook_delivery', id);
@@ -332,7 +320,8 @@ export async function getDelivery(platform: Platform, id: string): Promise<Deliv
 
 export interface DeliveryPageQuery {
   limit: number;
-  cursor?: string;
+  /** The id of the last delivery of the previous page. */
+  cursor?: readonly [string];
   status?: string;
   eventType?: string;
 }
@@ -342,12 +331,11 @@ export async function listDeliveries(
   platform: Platform,
   endpointId: string,
   query: DeliveryPageQuery,
-): Promise<{ data: DeliveryView[]; nextCursor: string | null }> {
-  const params: unknown[] = [endpointId, query.limit];
+): Promise<{ data: WebhookDeliveryView[]; next_cursor: string | null }> {
+  const params: unknown[] = [endpointId, query.limit + 1];
   const where = ['d.endpoint_id = $1'];
   if (query.cursor) {
-    if (!isUuid(query.cursor)) throw new DomainError('invalid', 'invalid_cursor', 'The cursor is not valid.');
-    params.push(query.cursor);
+    params.push(query.cursor[0]);
     where.push(`(d.created_at, d.id) < (select created_at, id from webhook_deliveries where id = $${params.length})`);
   }
   if (query.status) {
@@ -362,12 +350,12 @@ export async function listDeliveries(
     `${DELIVERY_VIEW_SQL} where ${where.join(' and ')} order by d.created_at desc, d.id desc limit $2`,
     params,
   );
-  const last = rows.at(-1);
-  return { data: rows.map(deliveryView), nextCursor: rows.length === query.limit && last ? last.id : null };
+  const page = pageOf(rows, query.limit, (d) => [d.id]);
+  return { data: page.data.map(deliveryView), next_cursor: page.next_cursor };
 }
 
 /** Sends a finished delivery again: a new round of attempts with the same webhook-id. */
-export async function retryDelivery(platform: Platform, id: string): Promise<DeliveryView> {
+export async function retryDelivery(platform: Platform, id: string): Promise<WebhookDeliveryView> {
   if (!isUuid(id)) throw new NotFoundError('webhook_delivery', id);
   const { rows } = await platform.db.query<{ status: string; enabled: boolean }>(
     'select d.status, e.enabled from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.id = $1',

@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import type { Platform } from '../platform.ts';
 import { NotFoundError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
 import { isUuid } from './deliveries.ts';
-import type { CreateWebhookInput, UpdateWebhookInput } from './schemas.ts';
+import type { CreateWebhookInput, endpointViewSchema, UpdateWebhookInput } from './schemas.ts';
 import { encryptSecret, generateSigningSecret, secretEncryptionKey } from './secrets.ts';
-import { iso, ms, type Timestamp } from './time.ts';
+import { ms, type Timestamp } from './time.ts';
 import { assertWebhookUrlAllowed } from './url-safety.ts';
 
 /** How long a rotated-out secret keeps signing, so receivers can switch over without dropping a message. */
@@ -27,20 +29,20 @@ const COLUMNS =
   'id, url, description, events, enabled, disabled_reason, disabled_at, failing_since, previous_secret_expires_at, created_at, updated_at';
 
 /** The public shape: never the secret. */
-export function endpointView(row: EndpointRow, now: Date) {
+export function endpointView(row: EndpointRow, now: Date): z.output<typeof endpointViewSchema> {
   return {
     id: row.id,
     url: row.url,
     description: row.description,
     events: row.events,
     enabled: row.enabled,
-    disabled_reason: row.disabled_reason,
-    disabled_at: iso(row.disabled_at),
-    failing_since: iso(row.failing_since),
+    disabled_reason: row.disabled_reason as z.output<typeof endpointViewSchema>['disabled_reason'],
+    disabled_at: isoTime(row.disabled_at),
+    failing_since: isoTime(row.failing_since),
     previous_secret_expires_at:
-      row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > now.getTime() ? iso(row.previous_secret_expires_at) : null,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
+      row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > now.getTime() ? isoTime(row.previous_secret_expires_at) : null,
+    created_at: isoTime(row.created_at),
+    updated_at: isoTime(row.updated_at),
   };
 }
 

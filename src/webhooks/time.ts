@@ -1,12 +1,6 @@
 /** The ORM's pg pool hands timestamps back as strings; these accept either form. */
 export type Timestamp = Date | string;
 
-export function iso(value: Timestamp): string;
-export function iso(value: Timestamp | null): string | null;
-export function iso(value: Timestamp | null): string | null {
-  return value === null ? null : new Date(value).toISOString();
-}
-
 export function ms(value: Timestamp): number {
   return new Date(value).getTime();
 }

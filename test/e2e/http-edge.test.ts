@@ -122,19 +122,33 @@ describe('HTTP edge', () => {
     expect(((await res.json()) as { code: string }).code).toBe('payload_too_large');
   });
 
-  it('answers 503 request_timeout when a request does not complete in time', async () => {
+  it('answers 408 when the body does not all arrive in time, 503 request_timeout when the work does not finish', async () => {
     const { server } = await listen(running.platform, { HTTP_REQUEST_TIMEOUT_MS: 300 });
+    const locker = await running.platform.db.pool.connect();
     try {
       const port = (server.address() as AddressInfo).port;
-      // A client that sends half its body and stalls (slowloris) is cut off with a problem response.
+      // A body shorter than its Content-Length (or a client that stalls, slowloris) is the client's fault: 408.
       const { response } = rawRequest(
         port,
         `POST /v1/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${iso.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`,
       );
       const text = await response;
-      expect(text).toMatch(/^HTTP\/1\.1 503/);
-      expect(text).toContain('request_timeout');
+      expect(text).toMatch(/^HTTP\/1\.1 408/);
+      expect(text).toContain('request_body_timeout');
+      expect(text.toLowerCase()).toContain('connection: close');
+      // A whole request whose work is stuck (here: behind a lock on its table) is ours: 503.
+      await locker.query('begin');
+      await locker.query('lock table campaigns in access exclusive mode');
+      const stuck = await fetch(`http://127.0.0.1:${port}/v1/campaigns`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'behind a lock' }),
+      });
+      expect(stuck.status).toBe(503);
+      expect(((await stuck.json()) as { code: string }).code).toBe('request_timeout');
     } finally {
+      await locker.query('rollback').catch(() => undefined);
+      locker.release();
       server.close();
     }
   });

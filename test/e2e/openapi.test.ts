@@ -1,5 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { PLATFORM_EVENT_TYPES } from '../../src/events/catalog.ts';
 import { createApp } from '../../src/http/app.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -110,6 +112,50 @@ describe('OpenAPI document', () => {
     expect(create.properties.code_config.properties.pattern.maxLength).toBe(64);
     const list = doc.paths['/v1/campaigns'].get.parameters.find((q: { name: string }) => q.name === 'limit');
     expect(list).toMatchObject({ in: 'query', schema: { maximum: 1000 } });
+  });
+
+  it('is assembled from the operations the routes declare, examples included', () => {
+    const { operations } = createApp(p.platform);
+    expect(operations.length).toBe(Object.values(doc.paths as Record<string, object>).reduce((n, ops) => n + Object.keys(ops).length, 0));
+    // An example that does not match its schema is documentation drifting from the code.
+    const examples: { where: string; schema: z.ZodType; example: unknown }[] = [];
+    for (const { spec, path } of operations) {
+      if (spec.body && spec.bodyExample !== undefined)
+        examples.push({ where: `${spec.method} ${path} body`, schema: spec.body, example: spec.bodyExample });
+      for (const [status, response] of Object.entries(spec.responses)) {
+        for (const example of (response.schema?.meta()?.examples as unknown[] | undefined) ?? []) {
+          examples.push({ where: `${spec.method} ${path} ${status}`, schema: response.schema as z.ZodType, example });
+        }
+      }
+    }
+    expect(examples.length).toBeGreaterThan(20);
+    const wrong = examples.filter((e) => !e.schema.safeParse(e.example).success).map((e) => e.where);
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents the fields as the code answers them (the two that had drifted)', () => {
+    expect(doc.components.schemas.FailedJob.properties).toHaveProperty('attempts_made');
+    expect(JSON.stringify(doc)).not.toContain('attempisoTsmade');
+    const events = doc.paths['/v1/vouchers/{code}/events'].get.responses['200'].content['application/json'].example;
+    expect(events.data[0].type).toBe('redeemed');
+    expect(doc.components.schemas.VoucherEvent.properties.type.enum).toContain('redeemed');
+    expect(JSON.stringify(doc)).not.toContain('"voucher.redeemed"');
+  });
+
+  it('documents every event type of the catalogue in the webhooks section', () => {
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...PLATFORM_EVENT_TYPES, 'business-event'].sort());
+    for (const type of PLATFORM_EVENT_TYPES) {
+      const body = doc.webhooks[type].post.requestBody.content['application/json'];
+      const schema = doc.components.schemas[body.schema.$ref.replace('#/components/schemas/', '')];
+      expect(schema.properties.type.const, type).toBe(type);
+      expect(schema.required).toEqual(['id', 'type', 'created_at', 'data']);
+      expect(body.example.type).toBe(type);
+    }
+    // The payloads reuse the resources' schemas: one shape, one schema.
+    expect(doc.components.schemas.VoucherCreatedEvent.properties.data.$ref).toBe('#/components/schemas/Voucher');
+    expect(doc.paths['/v1/events'].get.responses['200'].content['application/json'].schema.properties.data.items.anyOf.length).toBe(
+      PLATFORM_EVENT_TYPES.length + 1,
+    );
   });
 
   it('serves a browsable reference at /docs from the platform itself', async () => {

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSenders } from '../../src/delivery/deliveries.ts';
-import { emitEvent } from '../../src/shared/events.ts';
+import { emitEvent } from '../../src/events/outbox.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { seedVouchers } from '../integration/expiry-fixtures.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
 import { type FakeTwilio, type SmtpSink, startFakeTwilio, startSmtpSink } from '../support/delivery-servers.ts';
+import { businessEventPayload } from '../support/events.ts';
 import { startTestPlatform, TEST_REDIS, type TestPlatform, waitFor } from '../support/platform.ts';
 import { flushPrefix } from '../support/redis-server.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -200,7 +201,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     const emit = (n: number, from: number) =>
       p.platform.db.transaction(async (tx) => {
         const ids: string[] = [];
-        for (let i = from; i < from + n; i++) ids.push(await emitEvent(tx, 'flush.checked', { i }));
+        for (let i = from; i < from + n; i++) ids.push(await emitEvent(tx, 'flush.checked', businessEventPayload({ i })));
         return ids;
       });
     const early = await emit(300, 0);

@@ -97,6 +97,10 @@ describe('event-triggered issuance', () => {
     expect(bad.status).toBe(400);
     const noCustomer = await p.call('/v1/events', { method: 'POST', json: { type: 'customer.created' } });
     expect(noCustomer.status).toBe(400);
+    // A business event cannot pose as one of the platform's own (webhooks would deliver it as a redemption).
+    const spoofed = await p.call('/v1/events', { method: 'POST', json: { type: 'voucher.redemption.succeeded', customer: { id: 'x' } } });
+    expect(spoofed.status).toBe(400);
+    expect(spoofed.body.errors[0].field).toBe('type');
     const campaignId = await campaignWithCodes(p, 0);
     const noTemplate = await p.call(`/v1/campaigns/${campaignId}/triggers`, {
       method: 'POST',

@@ -3,9 +3,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
 import { type Running, run } from '../../src/main/runtime.ts';
-import { emitEvent } from '../../src/shared/events.ts';
 import { reencryptWebhookSecrets } from '../../src/webhooks/secret-rotation.ts';
 import { decryptSecret } from '../../src/webhooks/secrets.ts';
+import { emitTestEvent } from '../support/events.ts';
 import { apiCall, dropIsolation, type Isolation, isolation, waitFor } from '../support/platform.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -64,7 +64,7 @@ describe('webhook secret encryption key change', () => {
     // The old key gone: deliveries are still signed with the endpoint's unchanged secret.
     const third = await start({ WEBHOOK_SECRET_ENCRYPTION_KEY: newKey });
     expect(await storedSecret(third.platform)).toBe(underNew);
-    await third.platform.db.transaction((tx) => emitEvent(tx, 'rotation.done', { ok: true }));
+    await emitTestEvent(third.platform.db, 'rotation.done', { ok: true });
     const got = await waitFor(async () => r.received[0], 30_000, 20);
     expect(new Webhook(secret).verify(got.body, got.headers as Record<string, string>)).toMatchObject({ type: 'rotation.done' });
   });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { emitEvent } from '../../src/shared/events.ts';
+import { emitTestEvent } from '../support/events.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -36,7 +36,7 @@ describe('webhooks survive a Redis outage', () => {
   it('delivers every event produced before, during and after Redis was stopped and restarted empty', async () => {
     const created = await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['outage.*'] } });
     expect(created.status).toBe(201);
-    const emit = (phase: string, i: number) => p.platform.db.transaction((tx) => emitEvent(tx, `outage.${phase}`, { i }));
+    const emit = (phase: string, i: number) => emitTestEvent(p.platform.db, `outage.${phase}`, { i });
 
     const expected: string[] = [];
     for (let i = 0; i < 10; i++) expected.push(await emit('before', i));

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitEvent } from '../../src/shared/events.ts';
+import { emitTestEvent } from '../support/events.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -56,7 +56,7 @@ describe('a webhook worker killed mid-delivery', () => {
     receivers.push(r);
     const ep = (await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['kill.single'] } })).body;
     const victim = worker();
-    const eventId = await p.platform.db.transaction((tx) => emitEvent(tx, 'kill.single', { n: 1 }));
+    const eventId = await emitTestEvent(p.platform.db, 'kill.single', { n: 1 });
     await waitFor(async () => r.received.length >= 1, 30_000);
     await kill(victim, 'SIGKILL');
     expect(await deliveryStatuses(ep.id)).toEqual({ pending: 1 });
@@ -75,7 +75,7 @@ describe('a webhook worker killed mid-delivery', () => {
     receivers.push(r);
     const ep = (await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['kill.batch'] } })).body;
     const ids: string[] = [];
-    for (let i = 0; i < 60; i++) ids.push(await p.platform.db.transaction((tx) => emitEvent(tx, 'kill.batch', { i })));
+    for (let i = 0; i < 60; i++) ids.push(await emitTestEvent(p.platform.db, 'kill.batch', { i }));
     const victim = worker();
     await waitFor(async () => r.received.length >= 10, 30_000, 10);
     await kill(victim, 'SIGKILL');

@@ -1,9 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/shared/clock.ts';
-import { emitEvent } from '../../src/shared/events.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { postWebhook } from '../../src/webhooks/http-client.ts';
+import { emitTestEvent } from '../support/events.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -52,7 +52,7 @@ describe('webhooks', () => {
   }
 
   function emit(type: string, data: Record<string, unknown> = {}) {
-    return p.platform.db.transaction((tx) => emitEvent(tx, type, data));
+    return emitTestEvent(p.platform.db, type, data);
   }
 
   async function deliveries(endpointId: string) {
@@ -105,13 +105,33 @@ describe('webhooks', () => {
     expect((await p.call('/v1/webhooks/nope')).body.code).toBe('webhook_not_found');
   });
 
+  it('checks subscriptions against the event catalogue; families, * and business events still subscribe', async () => {
+    const subscribe = (events: string[]) => p.call('/v1/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/', events } });
+    for (const events of [['voucher.redeemed'], ['voucher.published', 'campaign.nope'], ['campaign.generation'], ['voucher.nope.*']]) {
+      const refused = await subscribe(events);
+      expect(refused.status, events.join()).toBe(400);
+      expect(refused.body.code, events.join()).toBe('unknown_event_type');
+      expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual([`events.${events.length - 1}`]);
+    }
+    for (const events of [['*'], ['voucher.*'], ['voucher.redemption.*', 'campaign.expired'], ['order.created', 'customer.*']]) {
+      const accepted = await subscribe(events);
+      expect(accepted.status, events.join()).toBe(201);
+      expect(accepted.body.events).toEqual(events);
+      await p.call(`/v1/webhooks/${accepted.body.id}`, { method: 'DELETE' });
+    }
+    const endpoint = await subscribe(['voucher.created']);
+    const patched = await p.call(`/v1/webhooks/${endpoint.body.id}`, { method: 'PATCH', json: { events: ['voucher.redeemed'] } });
+    expect(patched.body.code).toBe('unknown_event_type');
+    await p.call(`/v1/webhooks/${endpoint.body.id}`, { method: 'DELETE' });
+  });
+
   it('signs every delivery per Standard Webhooks; the receiver verifies with the standardwebhooks library', async () => {
     const r = await receiver();
     const ep = await endpoint(`${r.url}/hooks`, ['sig.checked']);
     const eventId = await emit('sig.checked', { voucher: 'SPRING-1234', amount: 500 });
     const got = await waitFor(async () => r.received[0], 60_000, 5);
     const payload = new Webhook(ep.secret).verify(got.body, got.headers as Record<string, string>) as Record<string, unknown>;
-    expect(payload).toMatchObject({ id: eventId, type: 'sig.checked', data: { voucher: 'SPRING-1234', amount: 500 } });
+    expect(payload).toMatchObject({ id: eventId, type: 'sig.checked', data: { data: { voucher: 'SPRING-1234', amount: 500 } } });
     expect(typeof payload.created_at).toBe('string');
     expect(got.headers['webhook-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(Math.abs(Number(got.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
@@ -296,7 +316,7 @@ describe('webhooks', () => {
     }
     expect(seen).toEqual(ids);
     const first = (await p.call('/v1/events?type=feed.checked&limit=1')).body.data[0];
-    expect(first).toMatchObject({ id: ids[0], type: 'feed.checked', data: { i: 0 } });
+    expect(first).toMatchObject({ id: ids[0], type: 'feed.checked', data: { data: { i: 0 } } });
     expect((await p.call('/v1/events?after=nope')).status).toBe(400);
   });
 

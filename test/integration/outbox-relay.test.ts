@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emitEvent } from '../../src/events/outbox.ts';
 import { listEvents } from '../../src/outbox/feed.ts';
 import { relayBatch, relayOutbox } from '../../src/outbox/relay.ts';
 import type { Platform } from '../../src/platform.ts';
 import { jobIdOf } from '../../src/queues/catalog.ts';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
-import { emitEvent } from '../../src/shared/events.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
+import { businessEventPayload, emitTestEvent } from '../support/events.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 describe('outbox relay', () => {
@@ -25,7 +26,7 @@ describe('outbox relay', () => {
     await p?.destroy();
   });
 
-  const emit = (type: string, data: Record<string, unknown> = {}) => platform.db.transaction((tx) => emitEvent(tx, type, data));
+  const emit = (type: string, data: Record<string, unknown> = {}) => emitTestEvent(platform.db, type, data);
   const count = async (sql: string, params: unknown[] = []) => (await platform.db.query<{ n: number }>(sql, params)).rows[0]?.n;
 
   it('several relays at once fan each event out exactly once (FOR UPDATE SKIP LOCKED)', async () => {
@@ -75,7 +76,7 @@ describe('outbox relay', () => {
   it('never relays an event whose transaction rolled back', async () => {
     await expect(
       platform.db.transaction(async (tx) => {
-        await emitEvent(tx, 'rolled.back', {});
+        await emitEvent(tx, 'rolled.back', businessEventPayload());
         throw new Error('change failed');
       }),
     ).rejects.toThrow('change failed');
@@ -107,7 +108,7 @@ describe('outbox relay', () => {
     const slow = await platform.db.pool.connect();
     try {
       await slow.query('begin');
-      const early = await emitEvent(slow, 'order.checked', { n: 'early-seq' });
+      const early = await emitEvent(slow, 'order.checked', businessEventPayload({ n: 'early-seq' }));
       const late = await emit('order.checked', { n: 'committed-first' });
       // While the older transaction is open, neither shows: a cursor past `late` would skip `early` forever.
       expect((await listEvents(platform, { type: 'order.checked', limit: 10 })).data).toEqual([]);

@@ -34,6 +34,8 @@ export function isolation(overrides: Record<string, string> = {}): Isolation {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       PROMO_BOOTSTRAP_KEY: apiKey,
       DATABASE_POOL_SIZE: '10',
+      // Every response a test receives is checked against its operation's declared schema.
+      HTTP_RESPONSE_VALIDATION: 'true',
       ...overrides,
     },
   };

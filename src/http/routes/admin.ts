@@ -1,21 +1,19 @@
-import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { createApiKey, listApiKeys } from '../../auth/api-keys.ts';
-import { createApiKeySchema } from '../../auth/schemas.ts';
-import { failedJobsQuery, listFailedJobs, retryAllFailedJobs, retryFailedJob, retryFailedQuery } from '../../queues/failed-jobs.ts';
-import { DomainError, NotFoundError } from '../../shared/errors.ts';
+import { apiKeyViewSchema, createApiKeySchema, createdApiKeyViewSchema } from '../../auth/schemas.ts';
+import {
+  failedJobsQuery,
+  failedJobViewSchema,
+  listFailedJobs,
+  retryAllFailedJobs,
+  retryFailedJob,
+  retryFailedQuery,
+} from '../../queues/failed-jobs.ts';
+import { NotFoundError } from '../../shared/errors.ts';
+import { isoTime } from '../../shared/fields.ts';
+import { listSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
-
-const adminOnly: RequestHandler = (req, _res, next) => {
-  if (req.apiKey?.role !== 'admin') throw new DomainError('forbidden', 'forbidden', 'This needs an admin API key.');
-  next();
-};
-
-const uuid = z.uuid();
-
-/** The pool may hand timestamps back as Date or as text: one ISO form either way. */
-const isoTime = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+import { idParam, route } from '../operation.ts';
 
 function keyView(record: {
   id: string;
@@ -25,11 +23,11 @@ function keyView(record: {
   created_at: Date | string;
   last_used_at: Date | string | null;
   revoked_at: Date | string | null;
-}) {
+}): z.output<typeof apiKeyViewSchema> {
   return {
     id: record.id,
     name: record.name,
-    role: record.role,
+    role: record.role as z.output<typeof apiKeyViewSchema>['role'],
     key_prefix: record.key_prefix,
     created_at: isoTime(record.created_at),
     last_used_at: isoTime(record.last_used_at),
@@ -38,43 +36,113 @@ function keyView(record: {
 }
 
 /** Operators' routes: API keys and failed jobs. Admin keys only. */
-export const adminRoutes: RouteModule = (router, { platform, authenticator }) => {
-  router.post('/api-keys', adminOnly, async (req, res) => {
-    const input = parse(createApiKeySchema, req.body);
-    const { key, record } = await createApiKey(platform.db, input);
-    req.log?.info({ keyId: record.id, role: record.role, actor: req.apiKey?.id }, 'api key created');
-    // The only time the key's value is ever shown: only its hash is stored.
-    res
-      .status(201)
-      .location(`/v1/api-keys/${record.id}`)
-      .json({ ...keyView(record), key });
-  });
+export const adminRoutes: RouteModule = (routes, { platform, authenticator }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/api-keys',
+      tag: 'api keys',
+      auth: 'admin',
+      summary: 'Create an API key (its value is returned once)',
+      body: createApiKeySchema,
+      bodyExample: { name: 'checkout', role: 'standard' },
+      responses: { 201: { description: 'Created; `key` is shown only now', schema: createdApiKeyViewSchema, headers: ['Location'] } },
+    },
+    async ({ req, body }) => {
+      const { key, record } = await createApiKey(platform.db, body);
+      req.log?.info({ keyId: record.id, role: record.role, actor: req.apiKey?.id }, 'api key created');
+      return { status: 201, headers: { Location: `/v1/api-keys/${record.id}` }, body: { ...keyView(record), key } };
+    },
+  );
 
-  router.get('/api-keys', adminOnly, async (_req, res) => {
-    res.json({ data: (await listApiKeys(platform.db)).map(keyView) });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/api-keys',
+      tag: 'api keys',
+      auth: 'admin',
+      summary: 'List API keys (prefix only, never the value)',
+      responses: { 200: { description: 'Keys, oldest first', schema: listSchema(apiKeyViewSchema) } },
+    },
+    async () => ({ status: 200, body: { data: (await listApiKeys(platform.db)).map(keyView) } }),
+  );
 
-  router.delete('/api-keys/:id', adminOnly, async (req, res) => {
-    const id = req.params.id as string;
-    // Takes effect at once here and, through Redis, in every other process within a second.
-    if (!uuid.safeParse(id).success || !(await authenticator.revoke(id))) throw new NotFoundError('api_key', id);
-    req.log?.info({ keyId: id, actor: req.apiKey?.id }, 'api key revoked');
-    res.status(204).end();
-  });
+  route(
+    routes,
+    {
+      method: 'delete',
+      path: '/api-keys/:id',
+      tag: 'api keys',
+      auth: 'admin',
+      params: { id: idParam('api_key') },
+      summary: 'Revoke an API key',
+      responses: { 204: { description: 'Revoked' } },
+    },
+    async ({ req, params }) => {
+      // Takes effect at once here and, through Redis, in every other process within a second.
+      if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
+      req.log?.info({ keyId: params.id, actor: req.apiKey?.id }, 'api key revoked');
+      return { status: 204 };
+    },
+  );
 
-  router.get('/jobs/failed', adminOnly, async (req, res) => {
-    const { queue, limit } = parse(failedJobsQuery, req.query);
-    res.json({ data: await listFailedJobs(platform.queues, { queue, limit }) });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/jobs/failed',
+      tag: 'jobs',
+      auth: 'admin',
+      summary: 'Jobs that failed after all retries, across queues',
+      query: failedJobsQuery,
+      responses: { 200: { description: 'Failed jobs, newest first', schema: listSchema(failedJobViewSchema) } },
+    },
+    async ({ query }) => ({ status: 200, body: { data: await listFailedJobs(platform.queues, query) } }),
+  );
 
-  router.post('/jobs/failed/retry', adminOnly, async (req, res) => {
-    const { queue } = parse(retryFailedQuery, req.query);
-    const retried = await retryAllFailedJobs(platform.queues, queue);
-    res.status(202).json({ retried, total: Object.values(retried).reduce((a, b) => a + b, 0) });
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/jobs/failed/retry',
+      tag: 'jobs',
+      auth: 'admin',
+      summary: 'Retry every failed job (of one queue or all)',
+      query: retryFailedQuery,
+      responses: {
+        202: {
+          description: 'Moved back to waiting, per queue',
+          schema: z
+            .object({ retried: z.record(z.string(), z.number().int()), total: z.number().int() })
+            .meta({ examples: [{ retried: { webhook: 3, 'delivery-email': 0 }, total: 3 }] }),
+        },
+      },
+    },
+    async ({ query }) => {
+      const retried = await retryAllFailedJobs(platform.queues, query.queue);
+      return { status: 202, body: { retried, total: Object.values(retried).reduce((a, b) => a + b, 0) } };
+    },
+  );
 
-  router.post('/jobs/:queue/:id/retry', adminOnly, async (req, res) => {
-    const job = await retryFailedJob(platform.queues, req.params.queue as string, req.params.id as string);
-    res.status(202).json({ ...job, status: 'retried' });
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/jobs/:queue/:id/retry',
+      tag: 'jobs',
+      auth: 'admin',
+      params: { queue: { description: 'Queue name' }, id: { description: 'Job id' } },
+      summary: 'Retry one failed job',
+      errors: { 404: ['queue_not_found', 'job_not_found'], 409: ['job_not_failed'] },
+      responses: {
+        202: { description: 'Moved back to waiting', schema: failedJobViewSchema.extend({ status: z.literal('retried') }) },
+      },
+    },
+    async ({ params }) => ({
+      status: 202,
+      body: { ...(await retryFailedJob(platform.queues, params.queue, params.id)), status: 'retried' as const },
+    }),
+  );
 };

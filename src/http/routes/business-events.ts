@@ -1,4 +1,5 @@
-import { businessEventSchema, createTriggerSchema } from '../../triggers/schemas.ts';
+import { listSchema } from '../../shared/paging.ts';
+import { businessEventSchema, businessEventViewSchema, createTriggerSchema, triggerViewSchema } from '../../triggers/schemas.ts';
 import {
   businessEventView,
   createTrigger,
@@ -8,29 +9,78 @@ import {
   triggerView,
 } from '../../triggers/triggers.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { idParam, route } from '../operation.ts';
+
+const campaignId = { id: idParam('campaign') };
 
 /** Business event intake (POST only; GET /v1/events lists outbox events and lives elsewhere) and campaign triggers. */
-export const businessEventIntakeRoutes: RouteModule = (router, { platform }) => {
-  router.post('/events', async (req, res) => {
-    const { event, created } = await recordBusinessEvent(platform, parse(businessEventSchema, req.body));
-    res
-      .status(created ? 202 : 200)
-      .set('Idempotent-Replayed', String(!created))
-      .json(businessEventView(event));
-  });
+export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/events',
+      tag: 'triggers',
+      summary: 'Report a business event (passed on to webhooks; may publish codes via triggers)',
+      body: businessEventSchema,
+      bodyExample: {
+        type: 'order.created',
+        customer: { id: 'cust_42', email: 'ada@example.com' },
+        data: { amount: 5000, currency: 'EUR' },
+      },
+      responses: {
+        202: { description: 'Accepted', schema: businessEventViewSchema, headers: ['Idempotent-Replayed'] },
+        200: { description: 'Already received (same source_id)', schema: businessEventViewSchema, headers: ['Idempotent-Replayed'] },
+      },
+    },
+    async ({ body }) => {
+      const { event, created } = await recordBusinessEvent(platform, body);
+      return { status: created ? 202 : 200, headers: { 'Idempotent-Replayed': String(!created) }, body: businessEventView(event) };
+    },
+  );
 
-  router.post('/campaigns/:id/triggers', async (req, res) => {
-    const t = await createTrigger(platform.db, req.params.id, parse(createTriggerSchema, req.body));
-    res.status(201).json(triggerView(t));
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/campaigns/:id/triggers',
+      tag: 'triggers',
+      params: campaignId,
+      summary: 'Publish a code when a business event arrives',
+      body: createTriggerSchema,
+      bodyExample: { event: 'customer.created', channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
+      errors: { 404: ['template_not_found'] },
+      responses: { 201: { description: 'Created', schema: triggerViewSchema } },
+    },
+    async ({ params, body }) => ({ status: 201, body: triggerView(await createTrigger(platform.db, params.id, body)) }),
+  );
 
-  router.get('/campaigns/:id/triggers', async (req, res) => {
-    res.json({ data: (await listTriggers(platform.db, req.params.id)).map(triggerView) });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id/triggers',
+      tag: 'triggers',
+      params: campaignId,
+      summary: "A campaign's triggers",
+      responses: { 200: { description: 'Triggers, oldest first', schema: listSchema(triggerViewSchema) } },
+    },
+    async ({ params }) => ({ status: 200, body: { data: (await listTriggers(platform.db, params.id)).map(triggerView) } }),
+  );
 
-  router.delete('/campaigns/:id/triggers/:triggerId', async (req, res) => {
-    await deleteTrigger(platform.db, req.params.id, req.params.triggerId);
-    res.status(204).end();
-  });
+  route(
+    routes,
+    {
+      method: 'delete',
+      path: '/campaigns/:id/triggers/:triggerId',
+      tag: 'triggers',
+      params: { ...campaignId, triggerId: idParam('trigger') },
+      summary: 'Remove a trigger',
+      responses: { 204: { description: 'Removed' } },
+    },
+    async ({ params }) => {
+      await deleteTrigger(platform.db, params.id, params.triggerId);
+      return { status: 204 };
+    },
+  );
 };

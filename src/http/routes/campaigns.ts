@@ -1,66 +1,133 @@
-import { z } from 'zod';
 import { campaignView, createCampaign, getCampaign, listCampaigns, updateCampaign } from '../../campaigns/campaigns.ts';
-import { createCampaignSchema, updateCampaignSchema } from '../../campaigns/schemas.ts';
+import {
+  campaignViewSchema,
+  campaignVouchersQuery,
+  createCampaignSchema,
+  listCampaignsQuery,
+  updateCampaignSchema,
+} from '../../campaigns/schemas.ts';
 import { generationView, requestGeneration } from '../../generations/generations.ts';
-import { createGenerationSchema } from '../../generations/schemas.ts';
+import { createGenerationSchema, generationViewSchema } from '../../generations/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { listCampaignVouchers, voucherView } from '../../vouchers/vouchers.ts';
+import { pageSchema } from '../../shared/paging.ts';
+import { voucherViewSchema } from '../../vouchers/schemas.ts';
+import { listCampaignVouchers } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
-import { idempotencyKey, parse } from '../validate.ts';
+import { idParam, route } from '../operation.ts';
+import { idempotencyKey } from '../validate.ts';
 
-/** Cursor paging for campaign listings (also read by the OpenAPI document). */
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(200).optional(),
-});
+const campaignId = { id: idParam('campaign') };
 
-export const campaignRoutes: RouteModule = (router, { platform }) => {
-  router.post('/campaigns', async (req, res) => {
-    const input = parse(createCampaignSchema, req.body);
-    const campaign = await createCampaign(platform.orm.em.fork(), input);
-    res.status(201).location(`/v1/campaigns/${campaign.id}`).json(campaignView(campaign));
-  });
+export const campaignRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/campaigns',
+      tag: 'campaigns',
+      summary: 'Create a campaign',
+      body: createCampaignSchema,
+      bodyExample: { name: 'Spring sale', code_config: { pattern: 'SPRING-####-####' }, metadata: { channel: 'newsletter' } },
+      responses: { 201: { description: 'Created', schema: campaignViewSchema, headers: ['Location'] } },
+    },
+    async ({ body }) => {
+      const campaign = await createCampaign(platform.orm.em.fork(), body);
+      return { status: 201, headers: { Location: `/v1/campaigns/${campaign.id}` }, body: campaignView(campaign) };
+    },
+  );
 
-  router.get('/campaigns', async (req, res) => {
-    const { limit, cursor } = parse(pageQuery, req.query);
-    const campaigns = await listCampaigns(platform.orm.em.fork(), limit, cursor);
-    const last = campaigns.at(-1);
-    res.json({ data: campaigns.map(campaignView), next_cursor: campaigns.length === limit && last ? last.createdAt.toISOString() : null });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns',
+      tag: 'campaigns',
+      summary: 'List campaigns, newest first',
+      query: listCampaignsQuery,
+      responses: { 200: { description: 'Campaigns', schema: pageSchema(campaignViewSchema) } },
+    },
+    async ({ query }) => ({ status: 200, body: await listCampaigns(platform.orm.em.fork(), query.limit, query.cursor) }),
+  );
 
-  router.get('/campaigns/:id', async (req, res) => {
-    res.json(campaignView(await getCampaign(platform.orm.em.fork(), req.params.id)));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id',
+      tag: 'campaigns',
+      params: campaignId,
+      summary: 'Get a campaign',
+      responses: { 200: { description: 'The campaign', schema: campaignViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.orm.em.fork(), params.id)) }),
+  );
 
-  router.patch('/campaigns/:id', async (req, res) => {
-    const patch = parse(updateCampaignSchema, req.body);
-    res.json(campaignView(await updateCampaign(platform.orm.em.fork(), req.params.id, patch)));
-  });
+  route(
+    routes,
+    {
+      method: 'patch',
+      path: '/campaigns/:id',
+      tag: 'campaigns',
+      params: campaignId,
+      summary: 'Update a campaign (dates, rules, active, metadata)',
+      body: updateCampaignSchema,
+      bodyExample: { active: false },
+      responses: { 200: { description: 'Updated', schema: campaignViewSchema } },
+    },
+    async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.orm.em.fork(), params.id, body)) }),
+  );
 
-  router.post('/campaigns/:id/generations', async (req, res) => {
-    const { count } = parse(createGenerationSchema, req.body);
-    if (count > platform.config.GENERATION_MAX_COUNT) {
-      throw new ValidationError([{ field: 'count', message: `at most ${platform.config.GENERATION_MAX_COUNT} codes per generation` }]);
-    }
-    const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
-      campaignId: req.params.id,
-      count,
-      idempotencyKey: idempotencyKey(req),
-      chunkSize: platform.config.GENERATION_CHUNK_SIZE,
-    });
-    if (!enqueued)
-      platform.logger.warn({ generationId: generation.id }, 'generation recorded but not enqueued; the recovery job will enqueue it');
-    res
-      .status(202)
-      .location(`/v1/generations/${generation.id}`)
-      .set('Idempotent-Replayed', String(!created))
-      .json(generationView(generation));
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/campaigns/:id/generations',
+      tag: 'generation',
+      params: campaignId,
+      idempotent: true,
+      summary: 'Generate codes (asynchronous; follow with GET /v1/generations/{id})',
+      body: createGenerationSchema,
+      bodyExample: { count: 1000000 },
+      errors: { 422: ['code_space_exhausted', 'code_space_too_small'] },
+      responses: {
+        202: { description: 'Accepted', schema: generationViewSchema, headers: ['Location', 'Idempotent-Replayed'] },
+      },
+    },
+    async ({ req, params, body }) => {
+      if (body.count > platform.config.GENERATION_MAX_COUNT) {
+        throw new ValidationError([{ field: 'count', message: `at most ${platform.config.GENERATION_MAX_COUNT} codes per generation` }]);
+      }
+      const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
+        campaignId: params.id,
+        count: body.count,
+        idempotencyKey: idempotencyKey(req),
+        chunkSize: platform.config.GENERATION_CHUNK_SIZE,
+      });
+      if (!enqueued) {
+        platform.logger.warn({ generationId: generation.id }, 'generation recorded but not enqueued; the recovery job will enqueue it');
+      }
+      return {
+        status: 202,
+        headers: { Location: `/v1/generations/${generation.id}`, 'Idempotent-Replayed': String(!created) },
+        body: generationView(generation),
+      };
+    },
+  );
 
-  router.get('/campaigns/:id/vouchers', async (req, res) => {
-    const { limit, cursor } = parse(pageQuery, req.query);
-    const campaign = await getCampaign(platform.orm.em.fork(), req.params.id);
-    const page = await listCampaignVouchers(platform.db, campaign.id, limit, cursor);
-    res.json({ data: page.data.map(voucherView), next_cursor: page.nextCursor });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id/vouchers',
+      tag: 'vouchers',
+      params: campaignId,
+      summary: "A campaign's codes, in the order they were made",
+      query: campaignVouchersQuery,
+      responses: { 200: { description: 'Codes', schema: pageSchema(voucherViewSchema) } },
+    },
+    async ({ params, query }) => {
+      const campaign = await getCampaign(platform.orm.em.fork(), params.id);
+      return { status: 200, body: await listCampaignVouchers(platform.db, campaign.id, query.limit, query.cursor) };
+    },
+  );
 };

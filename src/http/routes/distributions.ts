@@ -1,37 +1,70 @@
 import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
-import { createDistributionSchema, csvDistributionQuerySchema } from '../../distributions/schemas.ts';
+import { createDistributionSchema, csvDistributionQuerySchema, distributionViewSchema } from '../../distributions/schemas.ts';
 import type { RouteModule } from '../context.ts';
+import { idParam, route } from '../operation.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
-export const distributionRoutes: RouteModule = (router, { platform }) => {
-  /** JSON with inline recipients (≤ 10,000), or `Content-Type: text/csv` streamed with ?channel=&template_id=. */
-  router.post('/campaigns/:id/distributions', async (req, res) => {
-    const key = idempotencyKey(req);
-    let result: Awaited<ReturnType<typeof createDistribution>>;
-    if (req.is('text/csv') || req.is('application/csv')) {
-      const q = parse(csvDistributionQuerySchema, req.query);
-      result = await createDistributionFromCsv(
-        platform,
-        { campaignId: req.params.id, channel: q.channel, templateId: q.template_id, idempotencyKey: key },
-        req as unknown as Readable,
-      );
-    } else {
-      const input = parse(createDistributionSchema, req.body);
-      result = await createDistribution(
-        platform,
-        { campaignId: req.params.id, channel: input.channel, templateId: input.template_id, idempotencyKey: key },
-        input.recipients,
-      );
-    }
-    res
-      .status(202)
-      .location(`/v1/distributions/${result.distribution.id}`)
-      .set('Idempotent-Replayed', String(!result.created))
-      .json(await getDistribution(platform, result.distribution.id));
-  });
+const csv = { schema: { type: 'string' }, example: 'email,name\nada@example.com,Ada\n' };
 
-  router.get('/distributions/:id', async (req, res) => {
-    res.json(await getDistribution(platform, req.params.id));
-  });
+export const distributionRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/campaigns/:id/distributions',
+      tag: 'publication',
+      params: { id: idParam('campaign') },
+      idempotent: true,
+      summary: 'Send codes to many recipients (JSON list, or a streamed CSV)',
+      description:
+        'JSON with up to 10,000 inline recipients, or `Content-Type: text/csv` streamed with `channel` and `template_id` in the query string.',
+      body: createDistributionSchema,
+      bodyExample: {
+        channel: 'email',
+        template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f',
+        recipients: [{ customer_id: 'cust_42', email: 'ada@example.com', name: 'Ada' }],
+      },
+      otherBodies: { 'text/csv': csv, 'application/csv': csv },
+      query: csvDistributionQuerySchema.partial(),
+      errors: { 400: ['csv_invalid'], 404: ['template_not_found'], 422: ['campaign_inactive'] },
+      responses: { 202: { description: 'Accepted', schema: distributionViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+    },
+    async ({ req, params, body }) => {
+      const key = idempotencyKey(req);
+      let result: Awaited<ReturnType<typeof createDistribution>>;
+      if (body === undefined) {
+        const q = parse(csvDistributionQuerySchema, req.query);
+        result = await createDistributionFromCsv(
+          platform,
+          { campaignId: params.id, channel: q.channel, templateId: q.template_id, idempotencyKey: key },
+          req as unknown as Readable,
+        );
+      } else {
+        result = await createDistribution(
+          platform,
+          { campaignId: params.id, channel: body.channel, templateId: body.template_id, idempotencyKey: key },
+          body.recipients,
+        );
+      }
+      return {
+        status: 202,
+        headers: { Location: `/v1/distributions/${result.distribution.id}`, 'Idempotent-Replayed': String(!result.created) },
+        body: await getDistribution(platform, result.distribution.id),
+      };
+    },
+  );
+
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/distributions/:id',
+      tag: 'publication',
+      params: { id: idParam('distribution') },
+      summary: 'Distribution progress',
+      responses: { 200: { description: 'The distribution', schema: distributionViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: await getDistribution(platform, params.id) }),
+  );
 };

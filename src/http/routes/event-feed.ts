@@ -1,12 +1,23 @@
 import { listEvents } from '../../outbox/feed.ts';
-import { eventPageQuerySchema } from '../../webhooks/schemas.ts';
+import { eventPageQuerySchema, eventPageSchema } from '../../webhooks/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { route } from '../operation.ts';
 
 /** GET /v1/events: the outbox as a feed, for systems catching up on webhooks they missed. */
-export const eventFeedRoutes: RouteModule = (router, { platform }) => {
-  router.get('/events', async (req, res) => {
-    const query = parse(eventPageQuerySchema, req.query);
-    res.json(await listEvents(platform, query));
-  });
+export const eventFeedRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/events',
+      tag: 'webhooks',
+      summary: 'The event feed (what webhooks deliver), in commit order',
+      description:
+        'Pass the `next_cursor` of a page as `after` to continue; poll with it to follow new events. `type` takes a comma-separated list.',
+      query: eventPageQuerySchema,
+      errors: { 400: ['invalid_cursor'] },
+      responses: { 200: { description: 'Events', schema: eventPageSchema } },
+    },
+    async ({ query }) => ({ status: 200, body: await listEvents(platform, query) }),
+  );
 };

@@ -1,42 +1,94 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
-import { createExportSchema } from '../../exports/schemas.ts';
+import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
 import type { RouteModule } from '../context.ts';
+import { idParam, route } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
-import { idempotencyKey, parse } from '../validate.ts';
+import { idempotencyKey } from '../validate.ts';
+
+const exportId = { id: idParam('export') };
 
 /** Exports: requested here, written by the `export.run` job, downloaded as a stream until they expire. */
-export const exportRoutes: RouteModule = (router, { platform }) => {
-  router.post('/campaigns/:id/exports', async (req, res) => {
-    const input = parse(createExportSchema, req.body);
-    const { export: e, created } = await requestExport(platform.db, platform.queues, {
-      ...input,
-      campaignId: req.params.id,
-      requestedBy: req.apiKey?.id ?? null,
-      idempotencyKey: idempotencyKey(req),
-    });
-    res.status(202).location(`/v1/exports/${e.id}`).set('Idempotent-Replayed', String(!created)).json(exportView(e));
-  });
+export const exportRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/campaigns/:id/exports',
+      tag: 'exports',
+      params: { id: idParam('campaign') },
+      idempotent: true,
+      summary: "Export a campaign's codes (asynchronous)",
+      body: createExportSchema,
+      bodyExample: { format: 'csv', filter: { status: 'active' } },
+      responses: { 202: { description: 'Accepted', schema: exportViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+    },
+    async ({ req, params, body }) => {
+      const { export: e, created } = await requestExport(platform.db, platform.queues, {
+        ...body,
+        campaignId: params.id,
+        requestedBy: req.apiKey?.id ?? null,
+        idempotencyKey: idempotencyKey(req),
+      });
+      return {
+        status: 202,
+        headers: { Location: `/v1/exports/${e.id}`, 'Idempotent-Replayed': String(!created) },
+        body: exportView(e),
+      };
+    },
+  );
 
-  router.get('/exports/:id', async (req, res) => {
-    res.json(exportView(await getExport(platform.db, req.params.id)));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/exports/:id',
+      tag: 'exports',
+      params: exportId,
+      summary: 'Export status and progress',
+      responses: { 200: { description: 'The export', schema: exportViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: exportView(await getExport(platform.db, params.id)) }),
+  );
 
-  router.get('/exports/:id/download', async (req, res) => {
-    const e = await getExport(platform.db, req.params.id);
-    if (e.status === 'expired') {
-      return sendProblem(res, problem(410, 'export_expired', 'The export expired and its file was removed; request a new one.'));
-    }
-    const file = downloadablePath(e);
-    const info = await stat(file).catch(() => null);
-    if (!info) return sendProblem(res, problem(410, 'export_expired', 'The export file is gone; request a new one.'));
-    res.status(200);
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Length', String(info.size));
-    res.setHeader('Content-Disposition', `attachment; filename="campaign-${e.campaign_id}-export-${e.id}.csv"`);
-    const stream = createReadStream(file);
-    stream.on('error', (error) => res.destroy(error));
-    stream.pipe(res);
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/exports/:id/download',
+      tag: 'exports',
+      params: exportId,
+      summary: 'Download a completed export (CSV stream)',
+      errors: { 409: ['export_not_ready'], 410: ['export_expired'] },
+      responses: {
+        200: {
+          description: 'The CSV file',
+          content: { 'text/csv': { schema: { type: 'string' }, example: 'code,status,active,…\nSPRING-7KQ2-M9XD,active,true,…\n' } },
+          headers: ['Content-Disposition'],
+        },
+      },
+    },
+    async ({ res, params }) => {
+      const e = await getExport(platform.db, params.id);
+      if (e.status === 'expired') {
+        sendProblem(res, problem(410, 'export_expired', 'The export expired and its file was removed; request a new one.'));
+        return undefined;
+      }
+      const file = downloadablePath(e);
+      const info = await stat(file).catch(() => null);
+      if (!info) {
+        sendProblem(res, problem(410, 'export_expired', 'The export file is gone; request a new one.'));
+        return undefined;
+      }
+      res.status(200);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Length', String(info.size));
+      res.setHeader('Content-Disposition', `attachment; filename="campaign-${e.campaign_id}-export-${e.id}.csv"`);
+      const stream = createReadStream(file);
+      stream.on('error', (error) => res.destroy(error));
+      stream.pipe(res);
+      return undefined;
+    },
+  );
 };

@@ -1,8 +1,19 @@
 import { findGeneration, generationView } from '../../generations/generations.ts';
+import { generationViewSchema } from '../../generations/schemas.ts';
 import type { RouteModule } from '../context.ts';
+import { idParam, route } from '../operation.ts';
 
-export const generationRoutes: RouteModule = (router, { platform }) => {
-  router.get('/generations/:id', async (req, res) => {
-    res.json(generationView(await findGeneration(platform.db, req.params.id)));
-  });
+export const generationRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/generations/:id',
+      tag: 'generation',
+      params: { id: idParam('generation') },
+      summary: 'Generation status and progress',
+      responses: { 200: { description: 'queued | running | completed | failed | exhausted', schema: generationViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: generationView(await findGeneration(platform.db, params.id)) }),
+  );
 };

@@ -1,46 +1,127 @@
 import { type DeliveryRow, deliveryView } from '../../delivery/deliveries.ts';
+import { deliveryViewSchema } from '../../delivery/schemas.ts';
 import { campaignForPublishing, getPublication, publicationView, setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
-import { createPublicationSchema, publishingSettingsSchema } from '../../publications/schemas.ts';
+import {
+  createPublicationSchema,
+  publicationViewSchema,
+  publishingSettingsSchema,
+  publishingSettingsViewSchema,
+} from '../../publications/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { idParam, route } from '../operation.ts';
 
-export const publicationRoutes: RouteModule = (router, { platform }) => {
-  router.post('/publications', async (req, res) => {
-    const input = parse(createPublicationSchema, req.body);
-    const result = await publishToCustomer(platform, input, req.apiKey?.id ?? null);
-    res
-      .status(result.created ? 201 : 200)
-      .location(`/v1/publications/${result.publication.id}`)
-      .set('Idempotent-Replayed', String(!result.created))
-      .json(publicationView(result.publication, result.delivery));
-  });
+const campaignId = { id: idParam('campaign') };
 
-  router.get('/publications/:id', async (req, res) => {
-    const p = await getPublication(platform.db, req.params.id);
-    const { rows } = await platform.db.query<{ id: string; status: string }>(
-      'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
-      [p.id],
-    );
-    res.json(publicationView(p, rows[0] ?? null));
-  });
+export const publicationRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/publications',
+      tag: 'publication',
+      summary: 'Give a customer a code (and send it by e-mail or SMS)',
+      body: createPublicationSchema,
+      bodyExample: {
+        campaign_id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11',
+        customer: { id: 'cust_42', email: 'ada@example.com', name: 'Ada' },
+        source_id: 'signup-42',
+        channel: 'email',
+        template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f',
+      },
+      errors: {
+        400: ['invalid_phone_number'],
+        404: ['campaign_not_found', 'template_not_found'],
+        422: ['campaign_inactive', 'campaign_exhausted'],
+      },
+      responses: {
+        201: { description: 'Published', schema: publicationViewSchema, headers: ['Location', 'Idempotent-Replayed'] },
+        200: {
+          description: 'Already published to this customer (same source_id, or join_once)',
+          schema: publicationViewSchema,
+          headers: ['Location', 'Idempotent-Replayed'],
+        },
+      },
+    },
+    async ({ req, body }) => {
+      const result = await publishToCustomer(platform, body, req.apiKey?.id ?? null);
+      return {
+        status: result.created ? 201 : 200,
+        headers: { Location: `/v1/publications/${result.publication.id}`, 'Idempotent-Replayed': String(!result.created) },
+        body: publicationView(result.publication, result.delivery),
+      };
+    },
+  );
 
-  router.get('/campaigns/:id/publishing', async (req, res) => {
-    const c = await campaignForPublishing(platform.db, req.params.id);
-    res.json({ campaign_id: c.id, ...c.settings });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/publications/:id',
+      tag: 'publication',
+      params: { id: idParam('publication') },
+      summary: 'Get a publication',
+      responses: { 200: { description: 'The publication', schema: publicationViewSchema } },
+    },
+    async ({ params }) => {
+      const p = await getPublication(platform.db, params.id);
+      const { rows } = await platform.db.query<{ id: string; status: string }>(
+        'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
+        [p.id],
+      );
+      return { status: 200, body: publicationView(p, rows[0] ?? null) };
+    },
+  );
 
-  router.put('/campaigns/:id/publishing', async (req, res) => {
-    const input = parse(publishingSettingsSchema, req.body);
-    res.json({ campaign_id: req.params.id, ...(await setPublishingSettings(platform.db, req.params.id, input)) });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id/publishing',
+      tag: 'publication',
+      params: campaignId,
+      summary: "A campaign's publishing settings",
+      responses: { 200: { description: 'Settings', schema: publishingSettingsViewSchema } },
+    },
+    async ({ params }) => {
+      const c = await campaignForPublishing(platform.db, params.id);
+      return { status: 200, body: { campaign_id: c.id, ...c.settings } };
+    },
+  );
 
-  router.get('/deliveries/:id', async (req, res) => {
-    const { rows } = /^[0-9a-f-]{36}$/i.test(req.params.id)
-      ? await platform.db.query<DeliveryRow>('select * from deliveries where id = $1', [req.params.id])
-      : { rows: [] };
-    if (!rows[0]) throw new NotFoundError('delivery', req.params.id);
-    res.json(deliveryView(rows[0]));
-  });
+  route(
+    routes,
+    {
+      method: 'put',
+      path: '/campaigns/:id/publishing',
+      tag: 'publication',
+      params: campaignId,
+      summary: "Set a campaign's publishing settings",
+      body: publishingSettingsSchema,
+      bodyExample: { join_once: true },
+      responses: { 200: { description: 'Settings', schema: publishingSettingsViewSchema } },
+    },
+    async ({ params, body }) => ({
+      status: 200,
+      body: { campaign_id: params.id, ...(await setPublishingSettings(platform.db, params.id, body)) },
+    }),
+  );
+
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/deliveries/:id',
+      tag: 'publication',
+      params: { id: idParam('delivery') },
+      summary: 'E-mail/SMS delivery status',
+      responses: { 200: { description: 'The delivery', schema: deliveryViewSchema } },
+    },
+    async ({ params }) => {
+      const { rows } = await platform.db.query<DeliveryRow>('select * from deliveries where id = $1', [params.id]);
+      if (!rows[0]) throw new NotFoundError('delivery', params.id);
+      return { status: 200, body: deliveryView(rows[0]) };
+    },
+  );
 };

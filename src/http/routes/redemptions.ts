@@ -1,49 +1,104 @@
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
-import { listRedemptionsQuery, redemptionRequestSchema, rollbackRequestSchema } from '../../redemptions/schemas.ts';
+import {
+  listRedemptionsQuery,
+  REFUSAL_REASONS,
+  redemptionRequestSchema,
+  redemptionViewSchema,
+  rollbackRequestSchema,
+} from '../../redemptions/schemas.ts';
+import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
-import { withGuessingDefence } from '../guessing.ts';
+import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
+import { idParam, route } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
-import { idempotencyKey, parse } from '../validate.ts';
+import { idempotencyKey } from '../validate.ts';
 
-export const redemptionRoutes: RouteModule = (router, { platform }) => {
-  router.post('/redemptions', async (req, res) => {
-    const input = parse(redemptionRequestSchema, req.body);
-    const key = idempotencyKey(req);
-    const apiKeyId = req.apiKey?.id as string;
-    const result = await withGuessingDefence(
-      platform,
-      req,
-      res,
-      input.customer?.id,
-      () =>
-        redeemVoucher(platform.db, input, {
-          actor: apiKeyId,
-          apiKeyId,
-          idempotencyKey: key,
-          idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
-          now: platform.clock.now(),
-        }),
-      (r) => ({ guess: r.guess, campaignId: r.campaignId }),
-    );
-    if (key) res.set('Idempotent-Replayed', String(result.replayed));
-    const { response } = result;
-    if (response.status === 201) {
-      res.status(201).location(`/v1/redemptions/${response.body.id}`).json(response.body);
-      return;
-    }
-    sendProblem(res, problem(422, response.body.reason, response.body.detail, { reason: response.body.reason }));
-  });
+const redemptionId = { id: idParam('redemption') };
 
-  router.get('/redemptions', async (req, res) => {
-    res.json(await listRedemptions(platform.db, parse(listRedemptionsQuery, req.query)));
-  });
+export const redemptionRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/redemptions',
+      tag: 'redemption',
+      idempotent: true,
+      summary: 'Redeem a code (atomic; refusals are 422 with the reason as `code`)',
+      body: redemptionRequestSchema,
+      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
+      errors: { ...GUESSING_ERRORS, 422: [...REFUSAL_REASONS, 'currency_mismatch', 'idempotency_key_reused'] },
+      responses: { 201: { description: 'Redeemed', schema: redemptionViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+    },
+    async ({ req, res, body }) => {
+      const key = idempotencyKey(req);
+      const apiKeyId = req.apiKey?.id as string;
+      const result = await withGuessingDefence(
+        platform,
+        req,
+        res,
+        body.customer?.id,
+        () =>
+          redeemVoucher(platform.db, body, {
+            actor: apiKeyId,
+            apiKeyId,
+            idempotencyKey: key,
+            idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
+            now: platform.clock.now(),
+          }),
+        (r) => ({ guess: r.guess, campaignId: r.campaignId }),
+      );
+      if (key) res.set('Idempotent-Replayed', String(result.replayed));
+      const { response } = result;
+      if (response.status === 201) {
+        return { status: 201, headers: { Location: `/v1/redemptions/${response.body.id}` }, body: response.body };
+      }
+      sendProblem(res, problem(422, response.body.reason, response.body.detail, { reason: response.body.reason }));
+      return undefined;
+    },
+  );
 
-  router.get('/redemptions/:id', async (req, res) => {
-    res.json(await getRedemption(platform.db, req.params.id));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/redemptions',
+      tag: 'redemption',
+      summary: 'List redemptions, newest first',
+      query: listRedemptionsQuery,
+      responses: { 200: { description: 'Redemptions', schema: pageSchema(redemptionViewSchema) } },
+    },
+    async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
+  );
 
-  router.post('/redemptions/:id/rollback', async (req, res) => {
-    const { reason } = parse(rollbackRequestSchema, req.body);
-    res.json(await rollbackRedemption(platform.db, req.params.id, reason, req.apiKey?.id ?? null, platform.clock.now()));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/redemptions/:id',
+      tag: 'redemption',
+      params: redemptionId,
+      summary: 'Get a redemption',
+      responses: { 200: { description: 'The redemption', schema: redemptionViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: await getRedemption(platform.db, params.id) }),
+  );
+
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/redemptions/:id/rollback',
+      tag: 'redemption',
+      params: redemptionId,
+      summary: 'Roll a redemption back (the code can be used again)',
+      body: rollbackRequestSchema,
+      bodyExample: { reason: 'order cancelled' },
+      errors: { 409: ['already_rolled_back'] },
+      responses: { 200: { description: 'Rolled back', schema: redemptionViewSchema } },
+    },
+    async ({ req, params, body }) => ({
+      status: 200,
+      body: await rollbackRedemption(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
+    }),
+  );
 };

@@ -1,39 +1,76 @@
-import { z } from 'zod';
 import { getReminder, removeReminder, setReminder } from '../../expiry/reminders.ts';
-import { expiryReminderSchema } from '../../expiry/schemas.ts';
+import { expiryReminderSchema, reminderSettingSchema } from '../../expiry/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { statsQuerySchema } from '../../stats/schemas.ts';
+import { campaignStatsSchema, statsQuerySchema } from '../../stats/schemas.ts';
 import { getCampaignStats } from '../../stats/stats.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { idParam, route } from '../operation.ts';
 
-const uuid = z.uuid();
-
-function campaignId(id: string): string {
-  if (!uuid.safeParse(id).success) throw new NotFoundError('campaign', id);
-  return id;
-}
+const campaignId = { id: idParam('campaign') };
 
 /** Campaign stats (from the hourly rollup) and the campaign's expiring-soon reminder setting. */
-export const statsRoutes: RouteModule = (router, { platform }) => {
-  router.get('/campaigns/:id/stats', async (req, res) => {
-    const query = parse(statsQuerySchema, req.query);
-    res.json(await getCampaignStats(platform.db, campaignId(req.params.id), platform.clock.now(), query));
-  });
+export const statsRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id/stats',
+      tag: 'stats',
+      params: campaignId,
+      summary: 'Campaign statistics: totals and redemptions per day',
+      query: statsQuerySchema,
+      responses: { 200: { description: 'Counts and series', schema: campaignStatsSchema } },
+    },
+    async ({ params, query }) => ({ status: 200, body: await getCampaignStats(platform.db, params.id, platform.clock.now(), query) }),
+  );
 
-  router.get('/campaigns/:id/expiry-reminder', async (req, res) => {
-    const setting = await getReminder(platform.db, campaignId(req.params.id));
-    if (!setting) throw new NotFoundError('expiry_reminder', req.params.id);
-    res.json(setting);
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/campaigns/:id/expiry-reminder',
+      tag: 'expiry',
+      params: campaignId,
+      summary: 'The expiring-soon reminder setting',
+      errors: { 404: ['expiry_reminder_not_found'] },
+      responses: { 200: { description: 'The setting', schema: reminderSettingSchema } },
+    },
+    async ({ params }) => {
+      const setting = await getReminder(platform.db, params.id);
+      if (!setting) throw new NotFoundError('expiry_reminder', params.id);
+      return { status: 200, body: setting };
+    },
+  );
 
-  router.put('/campaigns/:id/expiry-reminder', async (req, res) => {
-    const input = parse(expiryReminderSchema, req.body);
-    res.json(await setReminder(platform.db, campaignId(req.params.id), input));
-  });
+  route(
+    routes,
+    {
+      method: 'put',
+      path: '/campaigns/:id/expiry-reminder',
+      tag: 'expiry',
+      params: campaignId,
+      summary: 'Remind holders before their code expires (once per code)',
+      body: expiryReminderSchema,
+      bodyExample: { days_before: 7, channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
+      errors: { 404: ['template_not_found'] },
+      responses: { 200: { description: 'The setting', schema: reminderSettingSchema } },
+    },
+    async ({ params, body }) => ({ status: 200, body: await setReminder(platform.db, params.id, body) }),
+  );
 
-  router.delete('/campaigns/:id/expiry-reminder', async (req, res) => {
-    await removeReminder(platform.db, campaignId(req.params.id));
-    res.status(204).end();
-  });
+  route(
+    routes,
+    {
+      method: 'delete',
+      path: '/campaigns/:id/expiry-reminder',
+      tag: 'expiry',
+      params: campaignId,
+      summary: 'Remove the expiring-soon reminder',
+      responses: { 204: { description: 'Removed' } },
+    },
+    async ({ params }) => {
+      await removeReminder(platform.db, params.id);
+      return { status: 204 };
+    },
+  );
 };

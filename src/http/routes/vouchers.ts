@@ -1,52 +1,128 @@
+import { pageSchema } from '../../shared/paging.ts';
 import { createStandaloneVoucher, listVoucherEvents, listVouchers, setVoucherActive, updateVoucher } from '../../vouchers/lifecycle.ts';
-import { createVoucherSchema, eventsQuery, listVouchersQuery, setActiveSchema, updateVoucherSchema } from '../../vouchers/schemas.ts';
+import {
+  createVoucherSchema,
+  eventsQuery,
+  listVouchersQuery,
+  setActiveSchema,
+  updateVoucherSchema,
+  voucherEventViewSchema,
+  voucherViewSchema,
+} from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { codeParam, route } from '../operation.ts';
 
-export const voucherRoutes: RouteModule = (router, { platform }) => {
-  router.get('/vouchers', async (req, res) => {
-    res.json(await listVouchers(platform.db, parse(listVouchersQuery, req.query)));
-  });
+const code = { code: codeParam };
 
-  router.post('/vouchers', async (req, res) => {
-    const input = parse(createVoucherSchema, req.body);
-    const voucher = await createStandaloneVoucher(platform.db, input, req.apiKey?.id ?? null, platform.clock.now());
-    res
-      .status(201)
-      .location(`/v1/vouchers/${encodeURIComponent(voucher.code)}`)
-      .json(voucher);
-  });
+export const voucherRoutes: RouteModule = (routes, { platform }) => {
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/vouchers',
+      tag: 'vouchers',
+      summary: 'Search vouchers',
+      query: listVouchersQuery,
+      responses: { 200: { description: 'Vouchers, in the order they were made', schema: pageSchema(voucherViewSchema) } },
+    },
+    async ({ query }) => ({ status: 200, body: await listVouchers(platform.db, query) }),
+  );
 
-  router.get('/vouchers/:code', async (req, res) => {
-    res.json(voucherView(await findVoucherByCode(platform.db, req.params.code)));
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/vouchers',
+      tag: 'vouchers',
+      summary: 'Create a single voucher with a chosen code',
+      body: createVoucherSchema,
+      bodyExample: { campaign_id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11', code: 'VIP-ADA', metadata: { partner: 'acme' } },
+      errors: { 404: ['campaign_not_found'], 409: ['voucher_code_taken', 'code_space_exhausted'] },
+      responses: { 201: { description: 'Created', schema: voucherViewSchema, headers: ['Location'] } },
+    },
+    async ({ req, body }) => {
+      const voucher = await createStandaloneVoucher(platform.db, body, req.apiKey?.id ?? null, platform.clock.now());
+      return { status: 201, headers: { Location: `/v1/vouchers/${encodeURIComponent(voucher.code)}` }, body: voucher };
+    },
+  );
 
-  router.patch('/vouchers/:code', async (req, res) => {
-    const patch = parse(updateVoucherSchema, req.body);
-    res.json(await updateVoucher(platform.db, req.params.code, patch, req.apiKey?.id ?? null, platform.clock.now()));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/vouchers/:code',
+      tag: 'vouchers',
+      params: code,
+      summary: 'Look a code up',
+      errors: { 404: ['voucher_not_found'] },
+      responses: { 200: { description: 'The voucher', schema: voucherViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: voucherView(await findVoucherByCode(platform.db, params.code)) }),
+  );
+
+  route(
+    routes,
+    {
+      method: 'patch',
+      path: '/vouchers/:code',
+      tag: 'vouchers',
+      params: code,
+      summary: "Update a voucher's dates, rules or metadata",
+      body: updateVoucherSchema,
+      bodyExample: { expiration_date: '2026-12-31T23:59:59Z' },
+      errors: { 404: ['voucher_not_found'] },
+      responses: { 200: { description: 'Updated', schema: voucherViewSchema } },
+    },
+    async ({ req, params, body }) => ({
+      status: 200,
+      body: await updateVoucher(platform.db, params.code, body, req.apiKey?.id ?? null, platform.clock.now()),
+    }),
+  );
 
   for (const [action, active] of [
     ['disable', false],
     ['enable', true],
   ] as const) {
-    router.post(`/vouchers/:code/${action}`, async (req, res) => {
-      const { reason } = parse(setActiveSchema, req.body);
-      const { voucher } = await setVoucherActive(
-        platform.db,
-        req.params.code,
-        active,
-        req.apiKey?.id ?? null,
-        platform.clock.now(),
-        reason,
-      );
-      res.json(voucher);
-    });
+    route(
+      routes,
+      {
+        method: 'post',
+        path: `/vouchers/:code/${action}`,
+        tag: 'vouchers',
+        params: code,
+        summary: `${active ? 'Enable' : 'Disable'} a voucher`,
+        body: setActiveSchema,
+        bodyExample: { reason: active ? 'resolved' : 'reported as leaked' },
+        errors: { 404: ['voucher_not_found'] },
+        responses: { 200: { description: active ? 'Enabled' : 'Disabled', schema: voucherViewSchema } },
+      },
+      async ({ req, params, body }) => {
+        const { voucher } = await setVoucherActive(
+          platform.db,
+          params.code,
+          active,
+          req.apiKey?.id ?? null,
+          platform.clock.now(),
+          body.reason,
+        );
+        return { status: 200, body: voucher };
+      },
+    );
   }
 
-  router.get('/vouchers/:code/events', async (req, res) => {
-    const { limit, cursor } = parse(eventsQuery, req.query);
-    res.json(await listVoucherEvents(platform.db, req.params.code, limit, cursor));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/vouchers/:code/events',
+      tag: 'vouchers',
+      params: code,
+      summary: "A voucher's lifecycle events, oldest first",
+      query: eventsQuery,
+      errors: { 404: ['voucher_not_found'] },
+      responses: { 200: { description: 'Events', schema: pageSchema(voucherEventViewSchema) } },
+    },
+    async ({ params, query }) => ({ status: 200, body: await listVoucherEvents(platform.db, params.code, query.limit, query.cursor) }),
+  );
 };

@@ -1,3 +1,4 @@
+import { listSchema, pageSchema } from '../../shared/paging.ts';
 import { getDelivery, listDeliveries, retryDelivery } from '../../webhooks/deliveries.ts';
 import {
   createEndpoint,
@@ -9,81 +10,204 @@ import {
   updateEndpoint,
 } from '../../webhooks/endpoints.ts';
 import { requestReplay } from '../../webhooks/replay.ts';
-import { createWebhookSchema, deliveryPageQuerySchema, replayWebhookSchema, updateWebhookSchema } from '../../webhooks/schemas.ts';
+import {
+  createWebhookSchema,
+  deliveryPageQuerySchema,
+  endpointViewSchema,
+  endpointWithSecretViewSchema,
+  replayAcceptedSchema,
+  replayWebhookSchema,
+  updateWebhookSchema,
+  webhookDeliveryViewSchema,
+} from '../../webhooks/schemas.ts';
 import { secretEncryptionKey } from '../../webhooks/secrets.ts';
 import type { RouteModule } from '../context.ts';
-import { parse } from '../validate.ts';
+import { idParam, route } from '../operation.ts';
+
+const webhookId = { id: idParam('webhook') };
+const urlRefusals = { 422: ['webhook_url_invalid', 'webhook_url_insecure', 'webhook_url_private_address'] };
+const deliveryId = { id: idParam('webhook_delivery') };
 
 /** Webhook endpoints and their deliveries. Secrets appear in a response only when created or rotated. */
-export const webhookRoutes: RouteModule = (router, { platform }) => {
+export const webhookRoutes: RouteModule = (routes, { platform }) => {
   // Fails at startup, not at the first registration, when production has no WEBHOOK_SECRET_ENCRYPTION_KEY.
   secretEncryptionKey(platform.config);
   const now = () => platform.clock.now();
 
-  router.post('/webhooks', async (req, res) => {
-    const input = parse(createWebhookSchema, req.body);
-    const { endpoint, secret } = await createEndpoint(platform, input);
-    platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id }, 'webhook endpoint created');
-    res
-      .status(201)
-      .location(`/v1/webhooks/${endpoint.id}`)
-      .json({ ...endpointView(endpoint, now()), secret });
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/webhooks',
+      tag: 'webhooks',
+      summary: 'Register a webhook endpoint (the signing secret is returned once)',
+      description: 'See the `webhooks` section of this document for every event type and its payload.',
+      body: createWebhookSchema,
+      bodyExample: {
+        url: 'https://crm.example.com/hooks/promo',
+        events: ['voucher.published', 'voucher.redemption.*'],
+        description: 'crm',
+      },
+      errors: { 400: ['unknown_event_type'], ...urlRefusals },
+      responses: { 201: { description: 'Created', schema: endpointWithSecretViewSchema, headers: ['Location'] } },
+    },
+    async ({ req, body }) => {
+      const { endpoint, secret } = await createEndpoint(platform, body);
+      platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id }, 'webhook endpoint created');
+      return { status: 201, headers: { Location: `/v1/webhooks/${endpoint.id}` }, body: { ...endpointView(endpoint, now()), secret } };
+    },
+  );
 
-  router.get('/webhooks', async (_req, res) => {
-    const endpoints = await listEndpoints(platform);
-    res.json({ data: endpoints.map((e) => endpointView(e, now())) });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/webhooks',
+      tag: 'webhooks',
+      summary: 'List webhook endpoints',
+      responses: { 200: { description: 'Endpoints, oldest first', schema: listSchema(endpointViewSchema) } },
+    },
+    async () => ({ status: 200, body: { data: (await listEndpoints(platform)).map((e) => endpointView(e, now())) } }),
+  );
 
-  router.get('/webhooks/:id', async (req, res) => {
-    res.json(endpointView(await getEndpoint(platform, req.params.id), now()));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/webhooks/:id',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: 'Get a webhook endpoint',
+      responses: { 200: { description: 'The endpoint', schema: endpointViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: endpointView(await getEndpoint(platform, params.id), now()) }),
+  );
 
-  router.patch('/webhooks/:id', async (req, res) => {
-    const input = parse(updateWebhookSchema, req.body);
-    const endpoint = await updateEndpoint(platform, req.params.id, input);
-    platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id, fields: Object.keys(input) }, 'webhook endpoint updated');
-    res.json(endpointView(endpoint, now()));
-  });
+  route(
+    routes,
+    {
+      method: 'patch',
+      path: '/webhooks/:id',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: 'Update a webhook endpoint (enabling clears its failure state)',
+      body: updateWebhookSchema,
+      bodyExample: { enabled: true },
+      errors: { 400: ['unknown_event_type'], ...urlRefusals },
+      responses: { 200: { description: 'Updated', schema: endpointViewSchema } },
+    },
+    async ({ req, params, body }) => {
+      const endpoint = await updateEndpoint(platform, params.id, body);
+      platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id, fields: Object.keys(body) }, 'webhook endpoint updated');
+      return { status: 200, body: endpointView(endpoint, now()) };
+    },
+  );
 
-  router.delete('/webhooks/:id', async (req, res) => {
-    await deleteEndpoint(platform, req.params.id);
-    platform.logger.info({ webhookId: req.params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
-    res.status(204).end();
-  });
+  route(
+    routes,
+    {
+      method: 'delete',
+      path: '/webhooks/:id',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: 'Delete a webhook endpoint (and its deliveries)',
+      responses: { 204: { description: 'Deleted' } },
+    },
+    async ({ req, params }) => {
+      await deleteEndpoint(platform, params.id);
+      platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
+      return { status: 204 };
+    },
+  );
 
-  router.post('/webhooks/:id/rotate-secret', async (req, res) => {
-    const { endpoint, secret } = await rotateSecret(platform, req.params.id);
-    platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id }, 'webhook secret rotated');
-    res.json({ ...endpointView(endpoint, now()), secret });
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/webhooks/:id/rotate-secret',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: 'Rotate the signing secret (returned once; the old one keeps signing for 24 hours)',
+      responses: { 200: { description: 'The endpoint with its new secret', schema: endpointWithSecretViewSchema } },
+    },
+    async ({ req, params }) => {
+      const { endpoint, secret } = await rotateSecret(platform, params.id);
+      platform.logger.info({ webhookId: endpoint.id, actor: req.apiKey?.id }, 'webhook secret rotated');
+      return { status: 200, body: { ...endpointView(endpoint, now()), secret } };
+    },
+  );
 
-  router.get('/webhooks/:id/deliveries', async (req, res) => {
-    const query = parse(deliveryPageQuerySchema, req.query);
-    await getEndpoint(platform, req.params.id);
-    const page = await listDeliveries(platform, req.params.id, {
-      limit: query.limit,
-      cursor: query.cursor,
-      status: query.status,
-      eventType: query.event_type,
-    });
-    res.json({ data: page.data, next_cursor: page.nextCursor });
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/webhooks/:id/deliveries',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: "An endpoint's deliveries, newest first, each with its attempts",
+      query: deliveryPageQuerySchema,
+      responses: { 200: { description: 'Deliveries', schema: pageSchema(webhookDeliveryViewSchema) } },
+    },
+    async ({ params, query }) => {
+      await getEndpoint(platform, params.id);
+      const page = await listDeliveries(platform, params.id, {
+        limit: query.limit,
+        cursor: query.cursor,
+        status: query.status,
+        eventType: query.event_type,
+      });
+      return { status: 200, body: page };
+    },
+  );
 
-  router.post('/webhooks/:id/replay', async (req, res) => {
-    const { since } = parse(replayWebhookSchema, req.body);
-    const replay = await requestReplay(platform, req.params.id, new Date(since));
-    platform.logger.info({ webhookId: req.params.id, actor: req.apiKey?.id, since }, 'webhook replay requested');
-    res.status(202).json({ replay_id: replay.id, endpoint_id: req.params.id, since: replay.since, status: 'accepted' });
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/webhooks/:id/replay',
+      tag: 'webhooks',
+      params: webhookId,
+      summary: 'Re-deliver every subscribed event since a point in time (runs as a job)',
+      body: replayWebhookSchema,
+      bodyExample: { since: '2026-03-01T00:00:00Z' },
+      errors: { 409: ['webhook_endpoint_disabled'] },
+      responses: { 202: { description: 'Accepted', schema: replayAcceptedSchema } },
+    },
+    async ({ req, params, body }) => {
+      const replay = await requestReplay(platform, params.id, new Date(body.since));
+      platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id, since: body.since }, 'webhook replay requested');
+      return { status: 202, body: { replay_id: replay.id, endpoint_id: params.id, since: replay.since, status: 'accepted' as const } };
+    },
+  );
 
-  router.get('/webhook-deliveries/:id', async (req, res) => {
-    res.json(await getDelivery(platform, req.params.id));
-  });
+  route(
+    routes,
+    {
+      method: 'get',
+      path: '/webhook-deliveries/:id',
+      tag: 'webhooks',
+      params: deliveryId,
+      summary: 'Get a delivery and its attempts',
+      responses: { 200: { description: 'The delivery', schema: webhookDeliveryViewSchema } },
+    },
+    async ({ params }) => ({ status: 200, body: await getDelivery(platform, params.id) }),
+  );
 
-  router.post('/webhook-deliveries/:id/retry', async (req, res) => {
-    const delivery = await retryDelivery(platform, req.params.id);
-    platform.logger.info({ deliveryId: delivery.id, actor: req.apiKey?.id }, 'webhook delivery retry requested');
-    res.status(202).json(delivery);
-  });
+  route(
+    routes,
+    {
+      method: 'post',
+      path: '/webhook-deliveries/:id/retry',
+      tag: 'webhooks',
+      params: deliveryId,
+      summary: 'Send a delivery again now (a new round, same webhook-id)',
+      errors: { 409: ['webhook_endpoint_disabled', 'webhook_delivery_pending'] },
+      responses: { 202: { description: 'Queued', schema: webhookDeliveryViewSchema } },
+    },
+    async ({ req, params }) => {
+      const delivery = await retryDelivery(platform, params.id);
+      platform.logger.info({ deliveryId: delivery.id, actor: req.apiKey?.id }, 'webhook delivery retry requested');
+      return { status: 202, body: delivery };
+    },
+  );
 };
