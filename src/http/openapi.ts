@@ -93,7 +93,7 @@ class SchemaComponents {
       JSON.parse(
         JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_m, id: string) => `"#/components/schemas/${names.get(id) ?? id}"`),
         // A well-known format says it all; zod's regular expression for it would repeat on every timestamp.
-        (key, field) => (field && typeof field === 'object' && KNOWN_FORMATS.has(field.format) ? withoutPattern(field) : field),
+        (_key, field) => (field && typeof field === 'object' && KNOWN_FORMATS.has(field.format) ? withoutPattern(field) : field),
       ) as Record<string, unknown>;
     for (const [id, def] of Object.entries(defs)) {
       const name = names.get(id) as string;

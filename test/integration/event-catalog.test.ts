@@ -8,7 +8,7 @@ import { businessEventPayload } from '../support/events.ts';
 import { ROOT, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 /** Never called: the type checker (npm run typecheck) proves these do not compile. */
-function eventsTheCatalogueRefuses(tx: Queryable) {
+function _eventsTheCatalogueRefuses(tx: Queryable) {
   // @ts-expect-error: not a type of the catalogue (the lifecycle log says `redeemed`; the event is voucher.redemption.succeeded)
   void emitEvent(tx, 'voucher.redeemed', {});
   // @ts-expect-error: a payload of the wrong shape
