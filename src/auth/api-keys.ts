@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Queryable } from '../db/sql.ts';
 import { createSubscriberConnection, keyPrefix, type RedisClient, type RedisSettings } from '../queues/connection.ts';
 import type { Logger } from '../shared/logger.ts';
+import { type ResourceOwner, resourceKind } from '../shared/process-resources.ts';
 
 export type Role = 'admin' | 'standard';
 
@@ -259,4 +260,22 @@ export class ApiKeyAuthenticator {
     this.#beatsHeard = heard;
     this.#lastBeatAt = now;
   }
+}
+
+interface AuthenticatorPlatform {
+  db: Queryable;
+  redis: RedisClient;
+  config: AuthenticatorOptions['settings'];
+  logger: Logger;
+  resources: ResourceOwner<AuthenticatorPlatform>;
+}
+
+const apiKeyAuthenticator = resourceKind(
+  'api key authenticator',
+  (p: AuthenticatorPlatform) => new ApiKeyAuthenticator({ db: p.db, redis: p.redis, settings: p.config, logger: p.logger }),
+);
+
+/** The platform's one authenticator (its cache and its revocation subscription), closed with the platform. */
+export function apiKeyAuthenticatorFor(platform: AuthenticatorPlatform): ApiKeyAuthenticator {
+  return platform.resources.get(apiKeyAuthenticator);
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
+import { apiKeyAuthenticatorFor } from '../auth/api-keys.ts';
 import { businessEventEnvelopeSchema, EVENT_CATALOG, EVENT_ENVELOPES, PLATFORM_EVENT_TYPES } from '../events/catalog.ts';
 import { httpMetrics, requestLogging } from '../observability/http.ts';
 import type { Platform } from '../platform.ts';
@@ -51,7 +52,7 @@ export interface App {
 
 export function createApp(platform: Platform): App {
   const app = express();
-  const ctx: HttpContext = { platform, authenticator: platform.apiKeys };
+  const ctx: HttpContext = { platform, authenticator: apiKeyAuthenticatorFor(platform) };
   const { config } = platform;
   app.disable('x-powered-by');
   // Edge: request id + access log, metrics, timeouts, security headers, CORS only when configured.

@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError, z } from 'zod';
+import { asUnavailable } from '../db/sql.ts';
 import { loggablePath } from '../observability/http.ts';
-import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
+import { DomainError, type ErrorKind, type FieldError, ServiceUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -70,8 +71,11 @@ export function domainErrorToProblem(error: DomainError): Problem {
 
 /** The single place errors become HTTP: known errors keep their code, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (thrown, req, res, _next) => {
     if (res.headersSent) return;
+    // Infrastructure out of reach (a lost PostgreSQL connection, wrapped or not) is a 503 the client may retry.
+    const error = asUnavailable(thrown) as typeof thrown;
+    if (error instanceof ServiceUnavailableError) res.set('Retry-After', String(error.retryAfterSeconds));
     if (error instanceof DomainError) return sendProblem(res, { ...domainErrorToProblem(error), instance: req.originalUrl });
     if (error instanceof ZodError) {
       return sendProblem(res, problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(error) }));

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
-import { migrate } from '../../src/db/orm.ts';
+import { runMigrations } from '../../src/db/migrator.ts';
 import { sendStatementsUnnamed } from '../../src/db/prepared-statements.ts';
 import { Database } from '../../src/db/sql.ts';
 import { runExpirySweep } from '../../src/expiry/sweep.ts';
@@ -119,7 +119,7 @@ describe.skipIf(!installed)('behind PgBouncer in transaction mode', () => {
     const db = new Database(pool);
     try {
       for (let i = 0; i < 8; i++) await runExpirySweep(db, { now: new Date(), batchSize: 100 });
-      for (let i = 0; i < 4; i++) await expect(migrate(p.platform.orm)).resolves.toEqual([]);
+      for (let i = 0; i < 4; i++) await expect(runMigrations(db)).resolves.toEqual([]);
     } finally {
       await pool.end();
     }

@@ -1,6 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
+import { apiKeyAuthenticatorFor } from '../../src/auth/api-keys.ts';
 import { run } from '../../src/main/runtime.ts';
 import { apiCall, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { runPlatformSmoke, SMOKE_ENV } from '../support/platform-smoke.ts';
@@ -51,7 +52,7 @@ describe.skipIf(!binaries)('on a Redis Cluster', () => {
     try {
       const viaSecond = (key: string) => apiCall(second.url as string, key, '/v1/campaigns');
       expect((await viaSecond(p.apiKey)).status).toBe(200);
-      await waitFor(async () => second.platform.apiKeys.live, 10_000, 20);
+      await waitFor(async () => apiKeyAuthenticatorFor(second.platform).live, 10_000, 20);
       const created = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'cluster-revoked' } });
       const key = created.body.key as string;
       expect((await viaSecond(key)).status).toBe(200);
