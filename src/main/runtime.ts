@@ -54,6 +54,9 @@ export async function run(config: Config, options: RunOptions): Promise<Running>
     // Slow clients cannot hold a connection open: the whole request must arrive in time (streamed uploads: their own limit).
     server.requestTimeout = Math.max(config.HTTP_REQUEST_TIMEOUT_MS, config.HTTP_UPLOAD_TIMEOUT_MS);
     server.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 60_000);
+    // Idle keep-alive connections outlive a load balancer's (60 s is common), so the server never closes a socket a
+    // client is about to reuse; shutdown closes idle ones at once.
+    server.keepAliveTimeout = 65_000;
     const { port } = server.address() as AddressInfo;
     url = `http://127.0.0.1:${port}`;
     platform.logger.info({ url }, 'api listening');

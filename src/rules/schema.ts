@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { minorUnitsSchema } from './minor-units.ts';
 import { isTimeZone } from './time-zone.ts';
 
 /** The rule language as campaigns set it and vouchers override it, key by key (`redemption` limit by limit). */
 
 const limit = z.number().int().positive().max(1_000_000_000).nullable();
-/** Money in integer minor units (cents). */
-export const minorUnitsSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const currencySchema = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 currency code')

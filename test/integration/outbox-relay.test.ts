@@ -116,7 +116,7 @@ describe('outbox relay', () => {
       // (Other databases on the cluster may hold older transactions for a moment: wait for them.)
       const page = await waitFor(async () => {
         const listed = await listEvents(platform, { type: 'order.checked', limit: 10 });
-        return listed.data.length > 0 ? listed : undefined;
+        return listed.data.length >= 2 ? listed : undefined;
       });
       expect(page.data.map((e) => e.id)).toEqual([early, late]);
     } finally {

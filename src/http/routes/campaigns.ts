@@ -104,7 +104,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
         chunkSize: platform.config.GENERATION_CHUNK_SIZE,
       });
       if (!enqueued) {
-        platform.logger.warn({ generationId: generation.id }, 'generation recorded but not enqueued; the recovery job will enqueue it');
+        platform.logger.warn({ generationId: generation.id }, 'generation recorded but not enqueued; the reconciler will enqueue it');
       }
       return {
         status: 202,
