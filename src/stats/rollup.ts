@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/sql.ts';
+import { foldRefusalDeltas } from './refusals.ts';
 
 /**
  * Folds pending stat deltas into the hourly rollup in one statement: the deltas deleted are exactly the ones added,
@@ -30,14 +31,17 @@ export async function foldStatDeltas(db: Queryable, limit = 100_000): Promise<nu
   return rows[0]?.folded ?? 0;
 }
 
-/** Folds until nothing is pending (bounded per statement so no transaction grows large). */
+/** Folds campaign stats and refusals until nothing is pending (bounded per statement so no transaction grows large). */
 export async function foldAllStatDeltas(db: Queryable): Promise<number> {
   let total = 0;
-  for (;;) {
-    const folded = await foldStatDeltas(db);
-    total += folded;
-    if (folded === 0) return total;
+  for (const fold of [foldStatDeltas, foldRefusalDeltas]) {
+    for (;;) {
+      const folded = await fold(db);
+      total += folded;
+      if (folded === 0) break;
+    }
   }
+  return total;
 }
 
 /** Rollup plus pending deltas of some campaigns, as one relation with the rollup's columns. */
