@@ -59,7 +59,7 @@ export function generationRow(g: GenerationView): Html {
     <td>${oneIn(g.guess_probability)}</td>
     <td>${date(g.created_at)}</td>
     <td>${g.finished_at ? date(g.finished_at) : html`<span class="muted">—</span>`}</td>
-    <td><a href="${BULL_BOARD_PATH}/queue/generation/${jobId ?? ''}" title="Job ${jobId ?? ''} in Bull Board">${jobId}</a>${g.error ? html` <span class="error">${g.error}</span>` : ''}</td>
+    <td><a href="${BULL_BOARD_PATH}/queue/generation/${jobId ?? ''}" title="Job ${jobId ?? ''} in Bull Board">in Bull Board</a>${g.error ? html` <span class="error">${g.error}</span>` : ''}</td>
   </tr>`;
 }
 

@@ -51,14 +51,27 @@ function eventDetails(e: VoucherEventView): Renderable {
   return parts.map((p, i) => html`${i > 0 ? ' · ' : ''}${p}`);
 }
 
+/** Bulk-generated codes have no `created` entry of their own (a million rows of log for nothing): the row says it. */
+function createdEntry(v: VoucherView): VoucherEventView {
+  return {
+    id: '0',
+    type: 'created',
+    actor: null,
+    details: v.generation_id ? { source: `generation ${v.generation_id}` } : {},
+    created_at: v.created_at,
+  };
+}
+
 /** A code's history: its redemptions and its lifecycle timeline; polled every 5 s so a redemption shows up. */
-async function history(c: ConsoleRequest, code: string): Promise<Html> {
+async function history(c: ConsoleRequest, voucher: VoucherView): Promise<Html> {
+  const { code } = voucher;
   const [redemptions, events] = await Promise.all([
     c.call('get', '/v1/redemptions', { query: { code, limit: '50' } }),
     c.call('get', '/v1/vouchers/:code/events', { params: { code }, query: { limit: '500' } }),
   ]);
   const uses = (redemptions?.body?.data ?? []) as RedemptionView[];
-  const timeline = (events?.body?.data ?? []) as VoucherEventView[];
+  const logged = (events?.body?.data ?? []) as VoucherEventView[];
+  const timeline = logged.some((e) => e.type === 'created') ? logged : [createdEntry(voucher), ...logged];
   return html`<div id="history" hx-get="${codeUrl(code)}/history" hx-trigger="every 5s" hx-swap="outerHTML">
     <section aria-labelledby="redemptions-heading"><h2 id="redemptions-heading">Redemptions</h2>
     ${
@@ -114,7 +127,7 @@ async function codePage(c: ConsoleRequest, routes: ConsoleRoutes, code: string):
           ${routes.forms.form(c, voucher.active ? disableAction : enableAction, params)}</section>`
         : ''
     }
-    ${await history(c, voucher.code)}`;
+    ${await history(c, voucher)}`;
   return layout(c, { title: voucher.code, heading: html`<code>${voucher.code}</code>`, body });
 }
 
@@ -146,7 +159,9 @@ export const codePages: ConsoleModule = (routes) => {
   });
 
   routes.page('/codes/:code', (c, p) => codePage(c, routes, p.code as string));
-  routes.fragment('/codes/:code/history', (c, p) => history(c, p.code as string));
+  routes.fragment('/codes/:code/history', async (c, p) =>
+    history(c, (await c.call('get', '/v1/vouchers/:code', { params: { code: p.code as string } }))?.body as VoucherView),
+  );
   for (const file of ['qr.svg', 'qr.png', 'barcode.svg', 'barcode.png']) {
     routes.raw(`/codes/:code/${file}`, async (c, p) => {
       await c.call('get', `/v1/vouchers/:code/${file}`, { params: { code: p.code as string } });
