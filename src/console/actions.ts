@@ -103,6 +103,7 @@ export class ActionForms {
   /** The action's own page: the form, and the problem when the last try was refused. */
   async page(c: ConsoleRequest, action: FormAction, params: Params, values: FormValues = {}, refused?: Problem): Promise<Html> {
     const title = await action.title(c, params);
+    if (!this.allowed(c, action)) c.res.status(403);
     const body = this.allowed(c, action)
       ? html`${refused ? problemBox(refused) : ''}${this.form(c, action, params, values)}`
       : problemBox(forbidden(c));
