@@ -11,7 +11,7 @@ import pg from 'pg';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
 import { ConsoleClient } from '../test/support/console.ts';
-import { argValue, PG_SERVER, printTable } from './support.ts';
+import { argValue, benchCall, PG_SERVER, printTable } from './support.ts';
 
 const codes = argValue('codes', 10_000_000);
 const rounds = argValue('rounds', 20);
@@ -63,7 +63,6 @@ async function build(db: pg.Pool, call: (path: string, body?: unknown) => Promis
         [id, generation, from, to],
       );
     }
-    await db.query('update campaigns set issued_count = $2 where id = $1', [id, codes]);
   });
   await step('100,000 redemptions over 30 days (stat deltas by trigger, folded)', async () => {
     await db.query(
@@ -103,7 +102,7 @@ async function build(db: pg.Pool, call: (path: string, body?: unknown) => Promis
   await step('a failing webhook endpoint with 200,000 deliveries, 3 attempts on the newest 1,000', async () => {
     await db.query(
       `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts, total_attempts, last_status_code, last_error, created_at, updated_at)
-       select md5(o.id::text || $1::text)::uuid, $1, o.id, o.type, 'failed', 8, 8, 500, 'HTTP 500', o.created_at, o.created_at
+       select md5(o.id::text || $1::text)::uuid, $1::uuid, o.id, o.type, 'failed', 8, 8, 500, 'HTTP 500', o.created_at, o.created_at
          from outbox_events o where o.type = 'voucher.redemption.failed'`,
       [endpoint.id],
     );
@@ -146,6 +145,8 @@ async function build(db: pg.Pool, call: (path: string, body?: unknown) => Promis
     );
   });
   await step('analyze', () => db.query('analyze'));
+  // Last: a data set is complete once its campaign counts its codes (an interrupted build is built again).
+  await db.query('update campaigns set issued_count = $2 where id = $1', [id, codes]);
 }
 
 interface Timing {
@@ -179,15 +180,7 @@ if (rebuild) await admin(`drop database if exists ${pg.escapeIdentifier(database
 const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
 const base = running.url as string;
 try {
-  const call = async (path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method: body ? 'POST' : 'GET',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const call = (path: string, body?: unknown) => benchCall(base, apiKey, path, body);
   const db = running.platform.db.pool;
   let big = (await db.query(`select id from campaigns where name = 'bench 10M' and issued_count = $1`, [codes])).rows[0]?.id as
     | string

@@ -10,7 +10,7 @@ import { CONSOLE_PATH, type ConsoleRequest, OperationCaller } from './context.ts
 import type { Html } from './html.ts';
 import { bareLayout, layout, problemBox } from './layout.ts';
 import { CONSOLE_PAGES } from './pages/index.ts';
-import { loginPages } from './pages/login.ts';
+import { loginPages, safeNext } from './pages/login.ts';
 import { sendHtml } from './respond.ts';
 import type { ConsoleSessions } from './sessions.ts';
 
@@ -78,8 +78,11 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const withSession = async (req: Request, res: Response): Promise<ConsoleRequest | null> => {
     const session = await sessions.session(req);
     if (!session) {
-      const next = req.method === 'GET' ? req.originalUrl : CONSOLE_PATH;
-      res.redirect(303, `${CONSOLE_PATH}/login?next=${encodeURIComponent(next)}`);
+      const next = req.method === 'GET' && !req.get('HX-Request') ? req.originalUrl : (req.get('HX-Current-URL') ?? CONSOLE_PATH);
+      const login = `${CONSOLE_PATH}/login?next=${encodeURIComponent(safeNext(next.replace(/^https?:\/\/[^/]+/, '')))}`;
+      // A poll whose session ended sends the whole page to the login, instead of swapping the login page into a row.
+      if (req.get('HX-Request')) res.status(401).set('HX-Redirect', login).end();
+      else res.redirect(303, login);
       return null;
     }
     req.apiKey = session.identity;

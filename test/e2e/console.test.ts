@@ -298,6 +298,12 @@ describe('the operator console over HTTP', () => {
     expect((await p.call(`/v1/api-keys/${key.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await c.get('/console/campaigns')).headers.get('location')).toMatch(/^\/console\/login/);
     expect((await c.get('/admin/stats')).status).toBe(401);
+    // A live row polling after its session ended sends the page to the login instead of swapping it in.
+    const poll = await c.request('/console/generations/00000000-0000-4000-8000-000000000000/row', {
+      headers: { 'HX-Request': 'true', 'HX-Current-URL': `${p.url}/console/campaigns/${campaignId}` },
+    });
+    expect(poll.status).toBe(401);
+    expect(poll.headers.get('hx-redirect')).toBe(`/console/login?next=${encodeURIComponent(`/console/campaigns/${campaignId}`)}`);
 
     const other = new ConsoleClient(p.url);
     await other.login(p.apiKey);

@@ -248,10 +248,16 @@ export const campaignPages: ConsoleModule = (routes) => {
       ),
     );
     const state = campaignState(campaign, c.now);
+    const started = typeof c.req.query.generation === 'string' ? data.generations.find((g) => g.id === c.req.query.generation) : undefined;
+    const notice = started
+      ? html`<p class="notice" role="status">Generation of ${count(started.requested)} codes started as job
+          <a href="${BULL_BOARD_PATH}/queue/generation/${jobIdOf('generation.finalize', { generationId: started.id }) ?? ''}"><code>${jobIdOf('generation.finalize', { generationId: started.id })}</code></a>;
+          <a href="#generation-${started.id}">its row</a> follows it live.</p>`
+      : '';
     return layout(c, {
       title: campaign.name,
       heading: html`${campaign.name} ${badge(state)}`,
-      body: html`<p class="muted">Campaign <code>${campaign.id}</code>, created ${relative(campaign.created_at, c.now)}. <a href="/admin/stats?campaign=${campaign.id}">Stats page</a></p>${sections}`,
+      body: html`${notice}<p class="muted">Campaign <code>${campaign.id}</code>, created ${relative(campaign.created_at, c.now)}. <a href="/admin/stats?campaign=${campaign.id}">Stats page</a></p>${sections}`,
     });
   });
 
