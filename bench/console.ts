@@ -10,6 +10,7 @@
 import pg from 'pg';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
+import { foldAllStatDeltas } from '../src/stats/rollup.ts';
 import { ConsoleClient } from '../test/support/console.ts';
 import { argValue, benchCall, PG_SERVER, printTable } from './support.ts';
 
@@ -198,6 +199,8 @@ try {
       [big],
     )
   ).rows[0] as { generation: string; endpoint: string; distribution: string; code: string };
+  // What the expiry sweep does every minute: pending stat and refusal deltas folded into the rollups.
+  await step('fold pending deltas (as the sweep does each minute)', () => foldAllStatDeltas(db));
   const c = new ConsoleClient(base);
   if ((await c.login(apiKey)).status !== 303) throw new Error('console login failed');
 

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/sql.ts';
-import { HOURLY_WITH_PENDING } from '../stats/rollup.ts';
+import { TOTALS_WITH_PENDING } from '../stats/rollup.ts';
 
 /** What an operator calls a campaign's state: expired wins, then disabled, then not started yet, else active. */
 export const CAMPAIGN_STATES = ['active', 'scheduled', 'disabled', 'expired'] as const;
@@ -38,9 +38,9 @@ export interface CampaignSummary {
 }
 
 /**
- * Campaigns newest first, optionally by name (case-insensitive, anywhere in it) and state, with their counters
- * summed from the hourly rollup and pending deltas per campaign (indexed by campaign: the cost follows the page's
- * campaigns' age in hours, never their number of codes).
+ * Campaigns newest first, optionally by name (case-insensitive, anywhere in it) and state, a page at a time, each
+ * with its lifetime counters (one totals row plus its pending deltas, by index: the cost follows neither the
+ * campaigns' age nor their number of codes).
  */
 export async function listCampaignSummaries(
   db: Queryable,
@@ -62,14 +62,14 @@ export async function listCampaignSummaries(
   const { rows } = await db.query<CampaignSummary>(
     `select c.id, c.name, c.status, c.active, c.start_date, c.expiration_date, c.created_at, c.issued_count,
             coalesce(s.published, 0) as published, coalesce(s.redeemed, 0) as redeemed, coalesce(s.redeemed_codes, 0) as redeemed_codes
-       from campaigns c
+       from (select * from campaigns c
+              where $1::timestamptz is not null ${where.map((w) => `and ${w}`).join(' ')}
+              order by c.created_at desc, c.id desc limit $${params.length}) c
        left join lateral (
-         select sum(h.published) as published, sum(h.redeemed) as redeemed, sum(h.redeemed_codes) as redeemed_codes
-           from ${HOURLY_WITH_PENDING} h where h.campaign_id = c.id
+         select sum(t.published) as published, sum(t.redeemed) as redeemed, sum(t.redeemed_codes) as redeemed_codes
+           from ${TOTALS_WITH_PENDING} t where t.campaign_id = c.id
        ) s on true
-      where $1::timestamptz is not null ${where.map((w) => `and ${w}`).join(' ')}
-      order by c.created_at desc, c.id desc
-      limit $${params.length}`,
+      order by c.created_at desc, c.id desc`,
     params,
   );
   return rows;

@@ -372,5 +372,19 @@ describe('the operator console over HTTP', () => {
     expect(await foldAllStatDeltas(p.platform.db)).toBeGreaterThan(0);
     expect(await rows('campaign_refusal_deltas')).toBe(0);
     expect((await read()).page).toContain('(4 refusals in 30 days)');
+    // The list's counters (lifetime totals kept by the fold, plus what is pending) agree with the API's stats.
+    const listed = async () => {
+      const html = (await admin.get('/console/campaigns')).text;
+      const row = html.slice(html.indexOf(`data-campaign="${campaignId}"`));
+      return pageText(row.slice(0, row.indexOf('</tr>')));
+    };
+    const stats = (await p.call(`/v1/campaigns/${campaignId}/stats`)).body;
+    const expected = `${stats.generated.toLocaleString('en-US')} ${stats.published} ${stats.redeemed_codes} ${stats.redeemed_uses}`;
+    expect(await listed()).toContain(expected);
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code: fresh[4] } })).status).toBe(201);
+    const pendingOne = `${stats.generated.toLocaleString('en-US')} ${stats.published} ${stats.redeemed_codes + 1} ${stats.redeemed_uses + 1}`;
+    expect(await listed()).toContain(pendingOne);
+    await foldAllStatDeltas(p.platform.db);
+    expect(await listed()).toContain(pendingOne);
   });
 });

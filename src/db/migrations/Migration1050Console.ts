@@ -62,6 +62,22 @@ export class Migration1050Console extends Migration {
         constraint campaign_guesses_hourly_key unique nulls not distinct (campaign_id, hour)
       )`);
 
+    // Each campaign's counters over its whole life, kept by the same fold that fills the hourly rollup, so the
+    // campaign list reads one row per campaign (plus its few pending deltas) whatever the campaign's age.
+    this.addSql(`
+      create table campaign_stats_totals (
+        campaign_id uuid primary key,
+        published bigint not null default 0,
+        redeemed bigint not null default 0,
+        redeemed_codes bigint not null default 0,
+        rolled_back bigint not null default 0,
+        expired bigint not null default 0
+      )`);
+    this.addSql(`
+      insert into campaign_stats_totals (campaign_id, published, redeemed, redeemed_codes, rolled_back, expired)
+      select campaign_id, sum(published), sum(redeemed), sum(redeemed_codes), sum(rolled_back), sum(expired)
+        from campaign_stats_hourly group by campaign_id`);
+
     // Endpoint health: the last success without walking a failing endpoint's deliveries.
     this.addSql(
       'create index webhook_deliveries_endpoint_delivered_idx on webhook_deliveries (endpoint_id, delivered_at desc) where delivered_at is not null',
@@ -75,6 +91,7 @@ export class Migration1050Console extends Migration {
   override async down(): Promise<void> {
     this.addSql('drop index deliveries_failed_idx');
     this.addSql('drop index webhook_deliveries_endpoint_delivered_idx');
+    this.addSql('drop table campaign_stats_totals');
     this.addSql('drop table campaign_guesses_hourly');
     this.addSql('drop trigger outbox_redemption_refusal_delta on outbox_events');
     this.addSql('drop function redemption_refusal_delta()');
