@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../src/rules/time-zone.ts';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
@@ -9,6 +10,7 @@ export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/promo'),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.min(100).default(10_000),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z
     .string()
@@ -106,17 +108,7 @@ export const configSchema = z.object({
   EXPIRY_SWEEP_BATCH_SIZE: positiveInt.max(50_000).default(2_000),
   EXPIRY_SWEEP_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   REPORT_CRON: z.string().min(9).default('0 5 0 * * *'),
-  REPORT_TIMEZONE: z
-    .string()
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'an IANA time zone such as Europe/Berlin')
-    .default('UTC'),
+  REPORT_TIMEZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').default('UTC'),
   REPORT_EMAIL_TO: z.string().optional(),
   EXPORT_DIR: z.string().default('var/exports'),
   EXPORT_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),

@@ -1,22 +1,23 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
-import { ensureDatabase, initOrm, migrate } from './db/orm.ts';
+import { ensureDatabase, runMigrations } from './db/migrator.ts';
 import { createPool, Database } from './db/sql.ts';
 import { createProducerConnection } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import { ProcessResources } from './shared/process-resources.ts';
 
 /** Everything a use-case, route or job needs, created once per process. */
 export interface Platform {
   readonly config: Config;
   readonly logger: Logger;
-  readonly orm: MikroORM;
   readonly db: Database;
   readonly redis: Redis;
   readonly queues: QueueSet;
   readonly clock: Clock;
+  /** What this process holds open beyond the pool and Redis (SMTP pools, batchers, pacers), closed by close(). */
+  readonly resources: ProcessResources<Platform>;
   close(): Promise<void>;
 }
 
@@ -27,35 +28,47 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  let closed = false;
   await ensureDatabase(config.DATABASE_URL);
-  // The ORM serves plain CRUD only; hot paths use the raw pool, so the ORM's pool stays small.
-  const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 4)) });
+  // The one pool of the process: every statement, COPY and migration; DATABASE_POOL_SIZE connections at most.
+  const db = new Database(
+    createPool({
+      connectionString: config.DATABASE_URL,
+      max: config.DATABASE_POOL_SIZE,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      onConnectionLost: (error) => {
+        // Connections still closing after close() (a database dropped at once, say) are no news.
+        if (!closed) logger.warn({ err: error.message }, 'database connection lost; the pool opens a new one on next use');
+      },
+    }),
+  );
   if (config.RUN_MIGRATIONS) {
-    const applied = await migrate(orm);
+    const applied = await runMigrations(db).catch(async (error) => {
+      await db.pool.end();
+      throw error;
+    });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const db = new Database(
-    createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, (error) =>
-      logger.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
-    ),
-  );
   const redis = createProducerConnection(config.REDIS_URL);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
   const queues = createQueues(redis, config, (error) => logger.debug({ err: error.message }, 'queue error'));
-  return {
+  const resources = new ProcessResources<Platform>(() => platform);
+  const platform: Platform = {
     config,
     logger,
-    orm,
     db,
     redis,
     queues,
     clock: options.clock ?? systemClock,
+    resources,
     async close() {
+      closed = true;
+      await resources.close().catch((error) => logger.warn({ err: (error as Error).message }, 'a process resource did not close cleanly'));
       await queues.close();
       redis.disconnect();
       await db.pool.end();
-      await orm.close(true);
     },
   };
+  return platform;
 }

@@ -1,12 +1,28 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
-import { Campaign } from '../db/entities.ts';
+import type { Database, Queryable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CampaignView, CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
-export type CampaignEntity = InstanceType<typeof Campaign.class>;
+export interface CampaignRow {
+  id: string;
+  name: string;
+  code_config: CodeConfig;
+  space_key: string;
+  allow_guessable: boolean;
+  active: boolean;
+  status: string;
+  start_date: Date | null;
+  expiration_date: Date | null;
+  timezone: string;
+  rules: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  issued_count: string;
+  created_at: Date;
+  updated_at: Date;
+}
 
 /** Checks that a code config describes a usable shape, naming the field that is wrong. */
 export function validatedShape(config: CodeConfig): CodeShape {
@@ -24,81 +40,96 @@ export function validatedShape(config: CodeConfig): CodeShape {
   return shape;
 }
 
-export async function createCampaign(em: EntityManager, input: CreateCampaignInput): Promise<CampaignEntity> {
+export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
-  const campaign = em.create(Campaign, {
-    name: input.name,
-    codeConfig: input.code_config,
-    spaceKey: shape.spaceKey,
-    allowGuessable: input.allow_guessable,
-    metadata: input.metadata,
-    active: input.active,
-    startDate: input.start_date,
-    expirationDate: input.expiration_date,
-    timezone: input.timezone,
-    rules: input.rules,
-  });
-  await em.flush();
-  return campaign;
+  const { rows } = await db.query<CampaignRow>(
+    // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
+    `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
+                            created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
+     returning *`,
+    [
+      input.name,
+      input.code_config,
+      shape.spaceKey,
+      input.allow_guessable,
+      input.metadata,
+      input.active,
+      input.start_date,
+      input.expiration_date,
+      input.timezone,
+      input.rules,
+    ],
+  );
+  return rows[0] as CampaignRow;
 }
 
-/** Changes a campaign's rules, dates, time zone, active flag, name or metadata; the next validation sees them. */
-export async function updateCampaign(em: EntityManager, id: string, patch: UpdateCampaignInput): Promise<CampaignEntity> {
-  const campaign = await getCampaign(em, id);
-  if (patch.name !== undefined) campaign.name = patch.name;
-  if (patch.active !== undefined) campaign.active = patch.active;
-  if (patch.start_date !== undefined) campaign.startDate = patch.start_date;
-  if (patch.expiration_date !== undefined) campaign.expirationDate = patch.expiration_date;
-  if (patch.timezone !== undefined) campaign.timezone = patch.timezone;
-  if (patch.rules !== undefined) campaign.rules = patch.rules;
-  if (patch.metadata !== undefined) campaign.metadata = patch.metadata;
-  await em.flush();
-  return campaign;
+/**
+ * Changes a campaign's rules, dates, time zone, active flag, name or metadata; the next validation sees them. A patch
+ * that changes nothing leaves `updated_at` alone.
+ */
+export async function updateCampaign(db: Database, id: string, patch: UpdateCampaignInput): Promise<CampaignRow> {
+  const changes = {
+    name: patch.name,
+    active: patch.active,
+    start_date: patch.start_date,
+    expiration_date: patch.expiration_date,
+    timezone: patch.timezone,
+    rules: patch.rules,
+    metadata: patch.metadata,
+  };
+  const given = Object.entries(changes).filter(([, value]) => value !== undefined);
+  if (!isUuid(id) || given.length === 0) return getCampaign(db, id);
+  const columns = given.map(([column]) => column);
+  const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
+  const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');
+  const { rows } = await db.query<CampaignRow>(
+    `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`,
+    [id, ...given.map(([, value]) => value)],
+  );
+  return rows[0] ?? getCampaign(db, id);
 }
 
-export async function getCampaign(em: EntityManager, id: string): Promise<CampaignEntity> {
-  const campaign = isUuid(id) ? await em.findOne(Campaign, { id }) : null;
+export async function getCampaign(db: Database, id: string): Promise<CampaignRow> {
+  const campaign = isUuid(id) ? (await db.read<CampaignRow>('select * from campaigns where id = $1', [id])).rows[0] : undefined;
   if (!campaign) throw new NotFoundError('campaign', id);
   return campaign;
 }
 
 /** Newest first, a page at a time; `after` is the (created_at, id) of the last campaign of the previous page. */
 export async function listCampaigns(
-  em: EntityManager,
+  db: Database,
   limit: number,
   after?: readonly [string, string],
 ): Promise<{ data: CampaignView[]; next_cursor: string | null }> {
-  const where = after
-    ? { $or: [{ createdAt: { $lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { $lt: after[1] } }] }
-    : {};
-  const rows = await em.find(Campaign, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
-  const page = pageOf(rows, limit, (c) => [isoTime(c.createdAt), c.id]);
+  const { rows } = after
+    ? await db.read<CampaignRow>(
+        'select * from campaigns where (created_at, id) < ($1::timestamptz, $2::uuid) order by created_at desc, id desc limit $3',
+        [after[0], after[1], limit + 1],
+      )
+    : await db.read<CampaignRow>('select * from campaigns order by created_at desc, id desc limit $1', [limit + 1]);
+  const page = pageOf(rows, limit, (c) => [isoTime(c.created_at), c.id]);
   return { data: page.data.map(campaignView), next_cursor: page.next_cursor };
 }
 
-export function campaignView(c: CampaignEntity): CampaignView {
-  const shape = resolveCodeShape(c.codeConfig as CodeConfig);
+export function campaignView(c: CampaignRow): CampaignView {
+  const shape = resolveCodeShape(c.code_config);
   return {
     id: c.id,
     name: c.name,
-    code_config: c.codeConfig,
+    code_config: c.code_config as Record<string, unknown>,
     code_template: shape.template,
     charset: shape.alphabet,
-    allow_guessable: c.allowGuessable,
+    allow_guessable: c.allow_guessable,
     active: c.active,
     status: c.status as CampaignView['status'],
-    start_date: isoTime(c.startDate ?? null),
-    expiration_date: isoTime(c.expirationDate ?? null),
+    start_date: isoTime(c.start_date),
+    expiration_date: isoTime(c.expiration_date),
     timezone: c.timezone,
     rules: c.rules,
-    issued_count: Number(c.issuedCount),
+    issued_count: Number(c.issued_count),
     metadata: c.metadata,
-    created_at: isoTime(c.createdAt),
-    updated_at: isoTime(c.updatedAt),
+    created_at: isoTime(c.created_at),
+    updated_at: isoTime(c.updated_at),
   };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }

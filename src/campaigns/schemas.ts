@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { isTimeZone } from '../redemptions/rules.ts';
-import { rulesSchema } from '../redemptions/schemas.ts';
+import { rulesSchema, timeZoneSchema } from '../rules/index.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
@@ -30,7 +29,7 @@ export const createCampaignSchema = z.strictObject({
   active: z.boolean().default(true),
   start_date: z.coerce.date().nullable().default(null),
   expiration_date: z.coerce.date().nullable().default(null),
-  timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').default('UTC'),
+  timezone: timeZoneSchema.default('UTC'),
   rules: rulesSchema.default({}),
 });
 
@@ -43,7 +42,7 @@ export const updateCampaignSchema = z
     active: z.boolean().optional(),
     start_date: z.coerce.date().nullable().optional(),
     expiration_date: z.coerce.date().nullable().optional(),
-    timezone: z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin').optional(),
+    timezone: timeZoneSchema.optional(),
     rules: rulesSchema.optional(),
     metadata: metadataInputSchema.optional(),
   })

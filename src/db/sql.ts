@@ -1,15 +1,19 @@
 import pg from 'pg';
+import { DatabaseUnavailableError } from '../shared/errors.ts';
 
-/** The one thing a statement needs: a pool or a client inside a transaction. */
+/** The one thing a statement needs: the pool or a client inside a transaction. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
+
+/** A statement as text with parameters, or as a (named, so prepared once per connection) pg query config. */
+export type Statement = string | pg.QueryConfig;
 
 const DATE = 1082;
 const INTERVAL = 1186;
 
 /**
- * Type parsing for raw SQL: timestamps become Date (so they serialize as ISO 8601), while calendar dates
+ * Type parsing for every statement: timestamps become Date (so they serialize as ISO 8601), while calendar dates
  * and intervals stay strings ('2026-11-24'), never shifted by a time zone.
  */
 function typeOverrides(): pg.CustomTypesConfig {
@@ -19,18 +23,95 @@ function typeOverrides(): pg.CustomTypesConfig {
   return types;
 }
 
-/**
- * A pool for raw SQL. An idle connection that PostgreSQL closes (a restart, a failover, an administrator's
- * `pg_terminate_backend`) is reported to `onIdleError` and replaced on next use; without a listener, pg-pool's
- * 'error' event would end the process.
- */
-export function createPool(connectionString: string, max: number, onIdleError: (error: Error) => void): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types: typeOverrides(), idleTimeoutMillis: 30_000 });
-  pool.on('error', onIdleError);
+export interface PoolOptions {
+  connectionString: string;
+  /** DATABASE_POOL_SIZE: the most connections this process opens for statements, migrations included. */
+  max: number;
+  /** How long a caller waits for a connection (a new one, or a free one of a busy pool) before giving up. */
+  connectTimeoutMs: number;
+  /** A connection PostgreSQL closed (restart, failover, `pg_terminate_backend`, a session timeout). */
+  onConnectionLost: (error: Error) => void;
+}
+
+/** The process's one pool of PostgreSQL connections. */
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    types: typeOverrides(),
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+  });
+  // A listener for each client's whole life: pg-pool listens only while a client is idle, and a cut connection of a
+  // checked-out client (a transaction, a lock holder, a COPY) would otherwise be an unhandled 'error' that ends the
+  // process. The statement in flight rejects on its own; the pool drops the dead client when it is released.
+  pool.on('connect', (client) => client.on('error', options.onConnectionLost));
+  // An idle client's error reaches the pool too; the client's own listener above has already reported it.
+  pool.on('error', () => undefined);
   return pool;
 }
 
-/** Raw SQL access, for statements that must be atomic or bulk (its own pool; the ORM keeps its own). */
+const LOST_CONNECTION_STATES = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, a fast shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+  '57P05', // idle_session_timeout
+  '25P03', // idle_in_transaction_session_timeout
+  '53300', // too_many_connections
+]);
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
+/** What pg and pg-pool say when a socket ends, or a client is used after its connection failed. */
+const LOST_CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'is not queryable',
+  'terminating connection',
+  'server closed the connection unexpectedly',
+  POOL_TIMEOUT,
+];
+
+/** Whether an error means PostgreSQL could not be reached or dropped the connection (never a statement's own fault). */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('08') || LOST_CONNECTION_STATES.has(code) || NETWORK_ERRORS.has(code))) return true;
+  if (error instanceof AggregateError && error.errors.some(isConnectionLoss)) return true;
+  return LOST_CONNECTION_MESSAGES.some((m) => error.message.includes(m));
+}
+
+/** A lost connection as the domain error callers see (503 `database_unavailable`); any other error unchanged. */
+export function asUnavailable(error: unknown): unknown {
+  if (error instanceof DatabaseUnavailableError || !isConnectionLoss(error)) return error;
+  return new DatabaseUnavailableError(error);
+}
+
+/** A lost connection that is worth one more try on a fresh one (not a pool that stayed busy for the whole timeout). */
+function retriable(error: unknown): boolean {
+  return isConnectionLoss(error) && !(error instanceof Error && error.message.includes(POOL_TIMEOUT));
+}
+
+/** A statement runs on the pool or on one client; both accept text with parameters or a query config. */
+function run<R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, statement: Statement, params?: unknown[]) {
+  return typeof statement === 'string' ? on.query<R>(statement, params) : on.query<R>({ ...statement, values: params ?? statement.values });
+}
+
+/**
+ * A session advisory lock: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart), the second of
+ * which may be text that PostgreSQL hashes (`hashtext`), to lock one row's id.
+ */
+export type AdvisoryLockKey = number | readonly [number, number | string];
+
+/** SQL on the process's one pool; a lost connection surfaces as DatabaseUnavailableError. */
 export class Database implements Queryable {
   readonly pool: pg.Pool;
 
@@ -38,23 +119,110 @@ export class Database implements Queryable {
     this.pool = pool;
   }
 
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, params);
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: Statement, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await run<R>(this.pool, statement, params);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
-  /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
-  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  /** A statement without effects (a read): run again once on a fresh connection when its connection is lost. */
+  async read<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: Statement, params?: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      await client.query('begin');
+      return await run<R>(this.pool, statement, params);
+    } catch (error) {
+      if (!retriable(error)) throw asUnavailable(error);
+    }
+    return this.query<R>(statement, params);
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. A
+   * connection lost before `work` starts is retried once (nothing has run); lost later, the caller gets
+   * DatabaseUnavailableError (the transaction rolled back, or, lost during COMMIT, its outcome is unknown).
+   */
+  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#begin();
+    try {
       const result = await work(client);
       await client.query('commit');
+      client.release();
       return result;
     } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
+      const rolledBack =
+        !isConnectionLoss(error) &&
+        (await client.query('rollback').then(
+          () => true,
+          () => false,
+        ));
+      // A client whose connection is gone, or whose state is unknown, is destroyed, not handed to the next caller.
+      client.release(!rolledBack);
+      throw asUnavailable(error);
+    }
+  }
+
+  /**
+   * Runs `work` on one connection of its own, holding the session advisory lock `key` (waiting for it, or, with
+   * `wait: false`, answering `{ locked: false }` when another session holds it). The signal aborts when the
+   * connection, and with it the lock, is lost: `work` should stop at its next step.
+   */
+  async withAdvisoryLock<T>(
+    key: AdvisoryLockKey,
+    options: { wait: boolean },
+    work: (session: pg.PoolClient, lost: AbortSignal) => Promise<T>,
+  ): Promise<{ locked: true; result: T } | { locked: false }> {
+    const client = await this.#connect();
+    const lost = new AbortController();
+    const onLost = (error: Error) => lost.abort(new DatabaseUnavailableError(error));
+    client.on('error', onLost);
+    let broken = false;
+    try {
+      const [args, params] =
+        typeof key === 'number' ? ['$1', [key]] : [typeof key[1] === 'string' ? '$1, hashtext($2)' : '$1, $2', [...key]];
+      const sql = options.wait ? `select pg_advisory_lock(${args}), true as locked` : `select pg_try_advisory_lock(${args}) as locked`;
+      const { rows } = await client.query<{ locked: boolean }>(sql, params);
+      if (!rows[0]?.locked) return { locked: false };
+      try {
+        return { locked: true, result: await work(client, lost.signal) };
+      } finally {
+        await client.query(`select pg_advisory_unlock(${args})`, params).catch(() => {
+          broken = true;
+        });
+      }
+    } catch (error) {
+      broken ||= isConnectionLoss(error);
+      throw asUnavailable(error);
     } finally {
-      client.release();
+      client.off('error', onLost);
+      // A broken connection has lost its session locks anyway: destroy it rather than hand it back.
+      client.release(broken || lost.signal.aborted);
+    }
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      if (!retriable(error)) throw asUnavailable(error);
+    }
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  async #begin(): Promise<pg.PoolClient> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#connect();
+      try {
+        await client.query('begin');
+        return client;
+      } catch (error) {
+        client.release(error as Error);
+        if (attempt > 1 || !retriable(error)) throw asUnavailable(error);
+      }
     }
   }
 }

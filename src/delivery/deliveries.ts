@@ -7,7 +7,9 @@ import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { messages } from '../shared/metrics.ts';
-import { Batcher } from './batcher.ts';
+import { resourceKind } from '../shared/process-resources.ts';
+import { tickBatcher } from '../shared/tick-batch.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
 import { linkSettings, voucherLinks } from './public-links.ts';
@@ -54,25 +56,80 @@ export interface QueueMessageInput {
 }
 
 /**
- * Records one message to send, inside the caller's transaction. After commit, pass the result to
- * `dispatchDeliveries` (a row that never got its job gets one from the reconciler, src/queues/reconcile.ts).
+ * Records messages to send, inside the caller's transaction, in one statement (`at`: their created time, the
+ * caller's clock; the database's by default). After commit, pass the result to `dispatchDeliveries` (a row that
+ * never got its job gets one from the reconciler, src/queues/reconcile.ts). This module is the one writer of
+ * `deliveries`.
  */
-export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
-  const { rows } = await tx.query<{ id: string }>(
-    `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+export async function queueMessages(
+  tx: Queryable,
+  inputs: QueueMessageInput[],
+  at?: Date,
+): Promise<{ id: string; channel: 'email' | 'sms'; publicationId: string | null }[]> {
+  if (inputs.length === 0) return [];
+  const { rows } = await tx.query<{ id: string; channel: 'email' | 'sms'; publication_id: string | null }>(
+    `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose,
+                             created_at, updated_at)
+     select channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose,
+            coalesce($9::timestamptz, now()), coalesce($9::timestamptz, now())
+     from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[], $6::uuid[], $7::uuid[], $8::text[])
+       with ordinality as t(channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, purpose, n)
+     order by n
+     returning id, channel, publication_id`,
     [
-      input.channel,
-      input.recipient,
-      input.customerId ?? null,
-      input.voucherId,
-      input.publicationId ?? null,
-      input.distributionId ?? null,
-      input.templateId,
-      input.purpose ?? 'publication',
+      inputs.map((i) => i.channel),
+      inputs.map((i) => i.recipient),
+      inputs.map((i) => i.customerId ?? null),
+      inputs.map((i) => i.voucherId),
+      inputs.map((i) => i.publicationId ?? null),
+      inputs.map((i) => i.distributionId ?? null),
+      inputs.map((i) => i.templateId),
+      inputs.map((i) => i.purpose ?? 'publication'),
+      at ?? null,
     ],
   );
-  return { id: (rows[0] as { id: string }).id, channel: input.channel };
+  return rows.map((r) => ({ id: r.id, channel: r.channel, publicationId: r.publication_id }));
+}
+
+/** One message to send, inside the caller's transaction (see queueMessages). */
+export async function queueMessage(tx: Queryable, input: QueueMessageInput): Promise<{ id: string; channel: 'email' | 'sms' }> {
+  const [queued] = await queueMessages(tx, [input]);
+  const { id, channel } = queued as { id: string; channel: 'email' | 'sms' };
+  return { id, channel };
+}
+
+export async function getDelivery(q: Queryable, id: string): Promise<DeliveryRow> {
+  const { rows } = isUuid(id) ? await q.query<DeliveryRow>('select * from deliveries where id = $1', [id]) : { rows: [] };
+  if (!rows[0]) throw new NotFoundError('delivery', id);
+  return rows[0];
+}
+
+/** A publication's message (its first, should there be several), or null when it was published without one. */
+export async function deliveryOfPublication(q: Queryable, publicationId: string): Promise<{ id: string; status: DeliveryStatus } | null> {
+  const { rows } = await q.query<{ id: string; status: DeliveryStatus }>(
+    'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
+    [publicationId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The messages of these publications that still wait to be sent. */
+export async function queuedDeliveriesOf(q: Queryable, publicationIds: string[]): Promise<{ id: string; channel: 'email' | 'sms' }[]> {
+  if (publicationIds.length === 0) return [];
+  const { rows } = await q.query<{ id: string; channel: 'email' | 'sms' }>(
+    `select id, channel from deliveries where publication_id = any($1::uuid[]) and status = 'queued'`,
+    [publicationIds],
+  );
+  return rows;
+}
+
+/** How many of a distribution's messages are in each status. */
+export async function deliveryCountsOfDistribution(q: Queryable, distributionId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
+  const { rows } = await q.query<{ status: DeliveryStatus; n: number }>(
+    'select status, count(*)::int as n from deliveries where distribution_id = $1 group by status',
+    [distributionId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
 /** Enqueues send jobs; the job id is the delivery's, so enqueuing twice is harmless. */
@@ -83,99 +140,74 @@ export async function dispatchDeliveries(queues: QueueSet, deliveries: readonly 
   );
 }
 
-interface Senders {
-  email?: EmailSender;
-  sms?: SmsProvider;
-}
-const senders = new WeakMap<Config, Senders>();
-
-function sendersFor(config: Config): Senders {
-  let s = senders.get(config);
-  if (!s) {
-    s = {};
-    senders.set(config, s);
-  }
-  return s;
-}
-
-/** Closes pooled SMTP connections this process opened for `config`. */
-export function closeSenders(config: Config): void {
-  const s = senders.get(config);
-  s?.email?.close();
-  senders.delete(config);
-}
-
 type ClaimedRow = DeliveryRow & { ctx: ContextRow | null; interrupted_attempt_at: Date | null };
-
-interface DeliveryBatchers {
-  claim: Batcher<string, ClaimedRow | undefined>;
-  recordSent: Batcher<{ id: string; provider: string; providerMessageId: string }, void>;
-}
-const batchers = new WeakMap<Config, DeliveryBatchers>();
+type SentRecord = { id: string; provider: string; providerMessageId: string };
 
 /**
- * Claims and "sent" records of concurrent sends share statements (group commit): at high volume that halves
- * nothing in semantics (each row is still claimed by its own conditional update, committed before its send) but
- * divides the round trips by the batch size.
+ * What sending holds in a process: the providers (nodemailer's SMTP pool), made on first send, and the group commit
+ * of claims and "sent" records. Concurrent sends share statements: at high volume that changes nothing in semantics
+ * (each row is still claimed by its own conditional update, committed before its send) but divides the round trips
+ * by the batch size.
  */
-function batchersFor(platform: Platform): DeliveryBatchers {
-  let b = batchers.get(platform.config);
-  if (b) return b;
-  const { db, config } = platform;
-  b = {
-    claim: new Batcher(
-      async (ids: string[]) => {
-        const { rows } = await db.query<ClaimedRow>(
-          `with claimed as (
-             update deliveries d set attempts = d.attempts + 1, unconfirmed = d.unconfirmed + (d.sending_started_at is not null)::int,
-                    sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-             from deliveries old
-             where old.id = d.id and d.id = any($1::uuid[]) and d.status = 'queued'
-               and (d.sending_started_at is null or d.sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
-               and d.unconfirmed + (d.sending_started_at is not null)::int <= 1
-             -- old.* is the row before this update: an attempt still open there was cut off by a crash.
-             returning d.*, old.sending_started_at as interrupted_attempt_at)
-           select claimed.*, (
-             select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
-                      'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
-                      'c_metadata', c.metadata,
-                      'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
-                                                             'metadata', cu.metadata)
-                                   from customers cu where cu.id = claimed.customer_id))
-             from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
-             where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
-           from claimed`,
-          [[...new Set(ids)], config.DELIVERY_SEND_LEASE_MS],
-        );
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        // The same id twice in one batch (a duplicate job): only the first caller gets the claim.
-        return ids.map((id) => {
-          const row = byId.get(id);
-          byId.delete(id);
-          return row;
-        });
-      },
-      100,
-      2,
-    ),
-    recordSent: new Batcher(
-      async (items: { id: string; provider: string; providerMessageId: string }[]) => {
-        await db.query(
-          `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
-                  sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
-           from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
-           where d.id = u.id and d.status = 'queued'`,
-          [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
-        );
-        return items.map(() => undefined);
-      },
-      100,
-      2,
-    ),
-  };
-  batchers.set(config, b);
-  return b;
+class DeliveryResources {
+  email?: EmailSender;
+  sms?: SmsProvider;
+  readonly claim: (id: string) => Promise<ClaimedRow | undefined>;
+  readonly recordSent: (sent: SentRecord) => Promise<undefined>;
+
+  constructor(platform: Platform) {
+    const { db, config } = platform;
+    // Sends start as their jobs do, spread over a few milliseconds: a short window gathers them.
+    const groupCommit = { maxBatch: 100, windowMs: 2, maxInFlight: Number.POSITIVE_INFINITY };
+    this.claim = tickBatcher(async (ids: string[]) => {
+      const { rows } = await db.query<ClaimedRow>(
+        `with claimed as (
+           update deliveries d set attempts = d.attempts + 1, unconfirmed = d.unconfirmed + (d.sending_started_at is not null)::int,
+                  sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+           from deliveries old
+           where old.id = d.id and d.id = any($1::uuid[]) and d.status = 'queued'
+             and (d.sending_started_at is null or d.sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+             and d.unconfirmed + (d.sending_started_at is not null)::int <= 1
+           -- old.* is the row before this update: an attempt still open there was cut off by a crash.
+           returning d.*, old.sending_started_at as interrupted_attempt_at)
+         select claimed.*, (
+           select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
+                    'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
+                    'c_metadata', c.metadata,
+                    'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
+                                                           'metadata', cu.metadata)
+                                 from customers cu where cu.id = claimed.customer_id))
+           from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
+           where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
+         from claimed`,
+        [[...new Set(ids)], config.DELIVERY_SEND_LEASE_MS],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      // The same id twice in one batch (a duplicate job): only the first caller gets the claim.
+      return ids.map((id) => {
+        const row = byId.get(id);
+        byId.delete(id);
+        return row;
+      });
+    }, groupCommit);
+    this.recordSent = tickBatcher(async (items: SentRecord[]) => {
+      await db.query(
+        `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
+                sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
+         from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
+         where d.id = u.id and d.status = 'queued'`,
+        [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
+      );
+      return items.map(() => undefined);
+    }, groupCommit);
+  }
+
+  close(): void {
+    this.email?.close();
+  }
 }
+
+const deliveryResources = resourceKind('delivery', (platform: Platform) => new DeliveryResources(platform));
 
 export type SendResult = 'sent' | 'failed' | 'bounced' | `already_${DeliveryStatus}` | 'in_doubt_failed';
 
@@ -201,7 +233,8 @@ const IN_DOUBT_ERROR =
  */
 export async function sendDelivery(platform: Platform, deliveryId: string, attempt: { number: number; max: number }): Promise<SendResult> {
   const { db } = platform;
-  const delivery = await batchersFor(platform).claim.add(deliveryId);
+  const sending = platform.resources.get(deliveryResources);
+  const delivery = await sending.claim(deliveryId);
   if (!delivery) return settleUnclaimed(platform, deliveryId);
 
   const channel = delivery.channel;
@@ -209,7 +242,7 @@ export async function sendDelivery(platform: Platform, deliveryId: string, attem
   try {
     const { provider, providerMessageId, reconciled } = await deliver(platform, delivery);
     if (reconciled) messages.inc({ channel, outcome: 'reconciled' });
-    await batchersFor(platform).recordSent.add({ id: deliveryId, provider, providerMessageId });
+    await sending.recordSent({ id: deliveryId, provider, providerMessageId });
     result = 'sent';
   } catch (error) {
     const failure = error instanceof SendFailure ? error : new SendFailure('temporary', (error as Error).message);
@@ -314,7 +347,7 @@ interface Handover {
 async function deliver(platform: Platform, d: ClaimedRow): Promise<Handover> {
   const { config } = platform;
   const { template, context } = contextFromRow(config, d, d.ctx);
-  const s = sendersFor(config);
+  const s = platform.resources.get(deliveryResources);
   const interrupted = d.interrupted_attempt_at ? new Date(d.interrupted_attempt_at) : null;
   if (d.channel === 'email') {
     const inlineQr = usesQrInHtml(template);

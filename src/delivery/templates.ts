@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { type LinkSettings, voucherLinks } from './public-links.ts';
 import type { CreateTemplateInput, templateViewSchema } from './schemas.ts';
 
@@ -176,10 +177,8 @@ export async function updateTemplate(db: Queryable, id: string, input: CreateTem
   return rows[0] as TemplateRow;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function getTemplate(db: Queryable, id: string): Promise<TemplateRow> {
-  const { rows } = UUID.test(id) ? await db.query<TemplateRow>('select * from message_templates where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await db.query<TemplateRow>('select * from message_templates where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('template', id);
   return rows[0];
 }

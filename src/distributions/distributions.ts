@@ -1,16 +1,24 @@
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type { Queryable } from '../db/sql.ts';
-import { dispatchDeliveries } from '../delivery/deliveries.ts';
+import { deliveryCountsOfDistribution } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
-import { campaignForPublishing, type PublishItem, publishBatch, resolveRecipient } from '../publications/publications.ts';
+import {
+  campaignForPublishing,
+  type PublishItem,
+  publicationIdsBySource,
+  publishBatch,
+  resolveRecipient,
+} from '../publications/publications.ts';
+import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { distributionWork, jobIdOf } from '../queues/catalog.ts';
 import { enqueueFlow } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { findUnstorable } from '../shared/storable.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { DistributionView, RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
@@ -220,13 +228,20 @@ export async function processDistributionChunk(platform: Platform, distributionI
   const from = chunkIndex * d.chunk_size;
   const to = from + d.chunk_size;
 
-  const summary = await db.transaction(async (tx) => {
+  const sourceIds = Array.from({ length: d.chunk_size }, (_, k) => recipientSourceId(distributionId, from + k));
+  const { result: summary, dispatched } = await publishThenDispatch<Omit<ChunkSummary, 'dispatched'>>(platform, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1), $2)', [distributionId, chunkIndex]);
-    const done = await tx.query<ChunkSummary>(
+    const done = await tx.query<Omit<ChunkSummary, 'status' | 'dispatched'>>(
       'select published, skipped, invalid, exhausted from distribution_chunks where distribution_id = $1 and chunk_index = $2',
       [distributionId, chunkIndex],
     );
-    if (done.rows[0]) return { ...done.rows[0], status: 'already_processed' as const, dispatched: 0 };
+    if (done.rows[0]) {
+      // Done before: only what that run published and never got to enqueue is dispatched again.
+      return {
+        result: { ...done.rows[0], status: 'already_processed' as const },
+        publicationIds: await publicationIdsBySource(tx, sourceIds),
+      };
+    }
     const campaign = await campaignForPublishing(tx, d.campaign_id);
     const { rows } = await tx.query<RecipientRow>(
       'select * from distribution_recipients where distribution_id = $1 and ord >= $2 and ord < $3 order by ord',
@@ -256,16 +271,9 @@ export async function processDistributionChunk(platform: Platform, distributionI
       `insert into distribution_chunks (distribution_id, chunk_index, published, skipped, invalid, exhausted) values ($1, $2, $3, $4, $5, $6)`,
       [distributionId, chunkIndex, result.published, result.skipped, result.invalid, result.exhausted],
     );
-    return { ...result, status: 'processed' as const, dispatched: 0 };
+    return { result: { ...result, status: 'processed' as const }, publicationIds: publicationIdsOf(outcomes) };
   });
-
-  const queued = await db.query<{ id: string; channel: 'email' | 'sms' }>(
-    `select d.id, d.channel from publications p join deliveries d on d.publication_id = p.id
-     where p.source_id = any($1::text[]) and d.status = 'queued'`,
-    [Array.from({ length: d.chunk_size }, (_, k) => recipientSourceId(distributionId, from + k))],
-  );
-  await dispatchDeliveries(platform.queues, queued.rows);
-  return { ...summary, dispatched: queued.rows.length };
+  return { ...summary, dispatched };
 }
 
 function toItem(r: RecipientRow, d: DistributionRow, defaultCountry: string): PublishItem | null {
@@ -306,11 +314,9 @@ export async function finalizeDistribution(platform: Platform, distributionId: s
   return rows[0]?.status ?? 'unchanged';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function getDistribution(platform: Platform, id: string): Promise<DistributionView> {
   const { db } = platform;
-  const { rows } = UUID.test(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
   const d = rows[0];
   if (!d) throw new NotFoundError('distribution', id);
   const [chunks, deliveries] = await Promise.all([
@@ -320,13 +326,10 @@ export async function getDistribution(platform: Platform, id: string): Promise<D
        from distribution_chunks where distribution_id = $1`,
       [id],
     ),
-    db.query<{ status: string; n: number }>(
-      'select status, count(*)::int as n from deliveries where distribution_id = $1 group by status',
-      [id],
-    ),
+    deliveryCountsOfDistribution(db, id),
   ]);
   const c = chunks.rows[0] as { done: number; published: number; skipped: number; invalid: number; exhausted: number };
-  const byStatus = Object.fromEntries(deliveries.rows.map((r) => [r.status, r.n])) as Record<string, number>;
+  const byStatus = deliveries;
   const counts = {
     total: d.total,
     published: c.published,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { customerSchema } from '../delivery/schemas.ts';
-import { REFUSAL_REASONS, redemptionViewSchema } from '../redemptions/schemas.ts';
+import { redemptionViewSchema } from '../redemptions/schemas.ts';
+import { REFUSAL_REASONS } from '../rules/index.ts';
 import { idSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { voucherViewSchema } from '../vouchers/schemas.ts';
 

@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent, outboxInsertSql } from '../events/outbox.ts';
+import { voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 
 export const SWEEP_ACTOR = 'system:expiry-sweep';
 /** Session advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
@@ -32,29 +33,20 @@ export interface SweepResult {
  * the rest.
  */
 export async function runExpirySweep(db: Database, options: SweepOptions): Promise<SweepResult> {
-  const lockClient = await db.pool.connect();
-  let released = false;
-  try {
-    const { rows } = await lockClient.query<{ locked: boolean }>('select pg_try_advisory_lock($1, $2) as locked', [...SWEEP_LOCK]);
-    if (!rows[0]?.locked) return { status: 'already_running', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: false };
-    try {
-      return await sweep(db, options);
-    } finally {
-      await lockClient.query('select pg_advisory_unlock($1, $2)', [...SWEEP_LOCK]).catch(() => {
-        // A broken connection loses its session locks anyway; do not hand it back to the pool.
-        released = true;
-        lockClient.release(true);
-      });
-    }
-  } finally {
-    if (!released) lockClient.release();
-  }
+  // A sweep whose lock connection is cut stops at its next batch (another worker may now hold the lock); the job's
+  // retry, or the next run, goes on from where it stopped.
+  const outcome = await db.withAdvisoryLock(SWEEP_LOCK, { wait: false }, (_session, lost) => sweep(db, options, lost));
+  if (!outcome.locked) return { status: 'already_running', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: false };
+  return outcome.result;
 }
 
-async function sweep(db: Database, options: SweepOptions): Promise<SweepResult> {
+async function sweep(db: Database, options: SweepOptions, lockLost: AbortSignal): Promise<SweepResult> {
   const { now, batchSize } = options;
   const result: SweepResult = { status: 'swept', vouchersExpired: 0, campaignsExpired: 0, batches: 0, complete: true };
-  const budgetLeft = () => options.maxBatches === undefined || result.batches < options.maxBatches;
+  const budgetLeft = () => {
+    lockLost.throwIfAborted();
+    return options.maxBatches === undefined || result.batches < options.maxBatches;
+  };
   const afterBatch = async (expired: number) => {
     result.batches += 1;
     result.vouchersExpired += expired;
@@ -171,9 +163,13 @@ async function expireCampaignVouchers(
  * (so the same transaction) as the update that produced them. Parameters: $1 now, $3 actor.
  */
 function expiryRecords(source: string): string {
+  const events = voucherEventsFromRows(source, {
+    type: `'expired'`,
+    actor: '$3',
+    details: `jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz)`,
+  });
   return `, events as (
-       insert into voucher_events (voucher_id, type, actor, details)
-       select id, 'expired', $3, jsonb_build_object('expiration_date', expiration_date, 'expired_at', $1::timestamptz) from ${source}
+       ${events}
      ), outbox as (
        ${outboxInsertSql(
          'voucher.expired',

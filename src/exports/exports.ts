@@ -10,6 +10,7 @@ import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CreateExportInput, exportViewSchema } from './schemas.ts';
 
 export interface ExportRow {
@@ -58,15 +59,13 @@ export function exportView(e: ExportRow): z.output<typeof exportViewSchema> {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Records an export and queues its job; a repeated Idempotency-Key returns the first export. */
 export async function requestExport(
   db: Database,
   queues: QueueSet,
   input: CreateExportInput & { campaignId: string; requestedBy: string | null; idempotencyKey?: string },
 ): Promise<{ export: ExportRow; created: boolean }> {
-  const campaign = UUID.test(input.campaignId)
+  const campaign = isUuid(input.campaignId)
     ? (await db.query('select id from campaigns where id = $1', [input.campaignId])).rows[0]
     : undefined;
   if (!campaign) throw new NotFoundError('campaign', input.campaignId);
@@ -94,7 +93,7 @@ export async function enqueueExport(queues: QueueSet, exportId: string): Promise
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
-  const row = UUID.test(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
+  const row = isUuid(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
   if (!row) throw new NotFoundError('export', id);
   return row;
 }
@@ -146,28 +145,8 @@ export async function runExport(
   exportId: string,
   options: ExportRunOptions,
 ): Promise<ExportRow['status'] | 'missing' | 'already_running'> {
-  const client = await db.pool.connect();
-  let broken = false;
-  const onError = () => {
-    broken = true;
-  };
-  client.on('error', onError);
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as locked', [
-      EXPORT_RUN_LOCK,
-      exportId,
-    ]);
-    if (!rows[0]?.locked) return 'already_running';
-    try {
-      return await writeExport(client, exportId, options);
-    } finally {
-      await client.query('select pg_advisory_unlock($1, hashtext($2))', [EXPORT_RUN_LOCK, exportId]).catch(onError);
-    }
-  } finally {
-    client.off('error', onError);
-    // A broken connection loses its session locks anyway; do not hand it back to the pool.
-    client.release(broken);
-  }
+  const run = await db.withAdvisoryLock([EXPORT_RUN_LOCK, exportId], { wait: false }, (session) => writeExport(session, exportId, options));
+  return run.locked ? run.result : 'already_running';
 }
 
 async function writeExport(db: Queryable, exportId: string, options: ExportRunOptions): Promise<ExportRow['status'] | 'missing'> {

@@ -1,12 +1,12 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { type CampaignEntity, getCampaign, isUuid, validatedShape } from '../campaigns/campaigns.ts';
-import { type CodeConfig, checkCodeSpace } from '../codes/index.ts';
+import { type CampaignRow, getCampaign, validatedShape } from '../campaigns/campaigns.ts';
+import { checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { generationWork } from '../queues/catalog.ts';
 import { enqueueFlow } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { GenerationView } from './schemas.ts';
 
 export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
@@ -79,13 +79,12 @@ export interface RequestGenerationInput {
  * if it never started (job ids are deterministic, so a second enqueue is a no-op in BullMQ).
  */
 export async function requestGeneration(
-  em: EntityManager,
   db: Database,
   queues: QueueSet,
   input: RequestGenerationInput,
 ): Promise<{ generation: GenerationRow; created: boolean; enqueued: boolean }> {
-  const campaign = await getCampaign(em, input.campaignId);
-  const shape = validatedShape(campaign.codeConfig as CodeConfig);
+  const campaign = await getCampaign(db, input.campaignId);
+  const shape = validatedShape(campaign.code_config);
   const result = await db.transaction(async (tx) => {
     if (input.idempotencyKey) {
       const existing = await tx.query<GenerationRow>('select * from generations where campaign_id = $1 and idempotency_key = $2', [
@@ -96,7 +95,7 @@ export async function requestGeneration(
     }
     // One request at a time per code space, so two requests cannot both claim the last free codes.
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [shape.spaceKey]);
-    const verdict = checkCodeSpace(shape, await spaceUsage(tx, shape.spaceKey), BigInt(input.count), campaign.allowGuessable);
+    const verdict = checkCodeSpace(shape, await spaceUsage(tx, shape.spaceKey), BigInt(input.count), campaign.allow_guessable);
     if (!verdict.ok) throw spaceError(verdict.reason, campaign, verdict);
     const chunkCount = Math.ceil(input.count / input.chunkSize);
     const { rows } = await tx.query<GenerationRow>(
@@ -125,7 +124,7 @@ export async function requestGeneration(
 
 function spaceError(
   reason: 'code_space_exhausted' | 'code_space_too_small',
-  campaign: CampaignEntity,
+  campaign: CampaignRow,
   verdict: { space: bigint; available: bigint; entropyBits: number; guessProbability: number },
 ): DomainError {
   const details = {

@@ -4,6 +4,7 @@ import type { Config } from '../../config/index.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { guessFailures } from '../shared/metrics.ts';
+import { type ResourceOwner, resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { batchedCallCounter } from './call-counter.ts';
 
@@ -157,14 +158,16 @@ export function shopperIp(headerValue: string | string[] | undefined): string | 
   return first ? first.slice(0, 64) : undefined;
 }
 
-const instances = new WeakMap<object, GuessingDefence>();
+interface DefencePlatform {
+  redis: Redis;
+  config: Config;
+  logger: Logger;
+  resources: ResourceOwner<DefencePlatform>;
+}
 
-/** One defence per platform, shared by the validation and redemption routes. */
-export function guessingDefenceFor(platform: { redis: Redis; config: Config; logger: Logger }): GuessingDefence {
-  let defence = instances.get(platform);
-  if (!defence) {
-    defence = new GuessingDefence(platform.redis, platform.config, platform.logger);
-    instances.set(platform, defence);
-  }
-  return defence;
+const guessingDefence = resourceKind('guessing defence', (p: DefencePlatform) => new GuessingDefence(p.redis, p.config, p.logger));
+
+/** One defence (and its in-memory counters) per platform, shared by the validation and redemption routes. */
+export function guessingDefenceFor(platform: DefencePlatform): GuessingDefence {
+  return platform.resources.get(guessingDefence);
 }

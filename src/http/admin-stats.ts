@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Platform } from '../platform.ts';
+import { isTimeZone } from '../rules/index.ts';
 import { idSchema } from '../shared/fields.ts';
 import { HOURLY_WITH_PENDING } from '../stats/rollup.ts';
-import { addDays, type DayStats, getCampaignStats, isTimeZone, localDate } from '../stats/stats.ts';
+import { addDays, type DayStats, getCampaignStats, localDate } from '../stats/stats.ts';
 import { type RouteTarget, route } from './operation.ts';
 
 interface CampaignRow {

@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError, z } from 'zod';
+import { asUnavailable } from '../db/sql.ts';
 import { loggablePath } from '../observability/http.ts';
-import { DomainError, type ErrorKind, type FieldError } from '../shared/errors.ts';
+import { DomainError, type ErrorKind, type FieldError, ServiceUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -69,7 +70,8 @@ export function domainErrorToProblem(error: DomainError): Problem {
 }
 
 /** The problem a known error answers with; undefined for anything else (a 500 without internals). */
-export function problemFor(thrown: unknown): Problem | undefined {
+export function problemFor(raised: unknown): Problem | undefined {
+  const thrown = asUnavailable(raised);
   if (thrown instanceof DomainError) return domainErrorToProblem(thrown);
   if (thrown instanceof ZodError) return problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(thrown) });
   const error = thrown as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown } | null | undefined;
@@ -82,8 +84,11 @@ export function problemFor(thrown: unknown): Problem | undefined {
 
 /** The single place errors become HTTP: known errors keep their code, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (thrown, req, res, _next) => {
     if (res.headersSent) return;
+    // Infrastructure out of reach (a lost PostgreSQL connection, wrapped or not) is a 503 the client may retry.
+    const error = asUnavailable(thrown);
+    if (error instanceof ServiceUnavailableError) res.set('Retry-After', String(error.retryAfterSeconds));
     const known = problemFor(error);
     if (known) return sendProblem(res, error instanceof DomainError ? { ...known, instance: req.originalUrl } : known);
     // Never the raw URL: it can carry a full code (/v1/vouchers/:code) or a query string.

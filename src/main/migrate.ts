@@ -1,12 +1,20 @@
 import { loadConfig } from '../../config/index.ts';
-import { ensureDatabase, initOrm, migrate } from '../db/orm.ts';
+import { ensureDatabase, runMigrations } from '../db/migrator.ts';
+import { createPool, Database } from '../db/sql.ts';
 
 const config = loadConfig();
 await ensureDatabase(config.DATABASE_URL);
-const orm = await initOrm({ databaseUrl: config.DATABASE_URL, poolSize: 2 });
+const db = new Database(
+  createPool({
+    connectionString: config.DATABASE_URL,
+    max: 1,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    onConnectionLost: (error) => console.error(`database connection lost: ${error.message}`),
+  }),
+);
 try {
-  const applied = await migrate(orm);
+  const applied = await runMigrations(db);
   console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
 } finally {
-  await orm.close(true);
+  await db.pool.end();
 }

@@ -1,7 +1,7 @@
 import type { Platform } from '../platform.ts';
 import { DomainError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
-import { isUuid } from '../webhooks/deliveries.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { EventPage } from '../webhooks/schemas.ts';
 import type { Timestamp } from '../webhooks/time.ts';
 

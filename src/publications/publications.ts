@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator } from '../codes/index.ts';
 import type { Queryable } from '../db/sql.ts';
+import { queueMessages } from '../delivery/deliveries.ts';
 import { normalizePhone } from '../delivery/phone.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import type { EventPayload } from '../events/catalog.ts';
@@ -9,6 +10,8 @@ import { emitEvents } from '../events/outbox.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
+import { recordVoucherEvents } from '../vouchers/voucher-events.ts';
 import type { PublicationView } from './schemas.ts';
 
 export type PublicationChannel = 'email' | 'sms' | 'none';
@@ -63,14 +66,12 @@ export class CampaignExhaustedError extends DomainError {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The campaign and its publishing settings. Settings live in campaign_publishing; `join_once` and
  * `generate_on_demand` in campaigns.rules are honoured too, so either place can switch them on.
  */
 export async function campaignForPublishing(q: Queryable, campaignId: string): Promise<CampaignForPublishing> {
-  const { rows } = UUID.test(campaignId)
+  const { rows } = isUuid(campaignId)
     ? await q.query<CampaignForPublishing & { join_once: boolean; generate_on_demand: boolean }>(
         `select c.id, c.name, c.active, c.status, c.code_config, c.expiration_date,
                 coalesce(s.join_once, false) or coalesce((c.rules->>'join_once')::boolean, false) as join_once,
@@ -295,49 +296,46 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
   const fresh = [...assigned.keys()].map((i) => ({ i, p: inserted.get(String(assigned.get(i)?.voucherId)) as PublicationRow }));
   const deliveryByPublication = new Map<string, string>();
   if (fresh.length > 0) {
-    await tx.query(
-      `insert into voucher_events (voucher_id, type, actor, details)
-       select voucher_id, 'published', $1, details from unnest($2::bigint[], $3::jsonb[]) as t(voucher_id, details)`,
-      [
-        ctx.actor,
-        fresh.map(({ p }) => p.voucher_id),
-        fresh.map(({ p }) =>
-          JSON.stringify({
-            publication_id: p.id,
-            customer_id: p.customer_id,
-            source_id: p.source_id,
-            distribution_id: p.distribution_id,
-            channel: p.channel,
-          }),
-        ),
-      ],
+    await recordVoucherEvents(
+      tx,
+      'published',
+      ctx.actor,
+      fresh.map(({ p }) => ({
+        voucherId: p.voucher_id,
+        details: {
+          publication_id: p.id,
+          customer_id: p.customer_id,
+          source_id: p.source_id,
+          distribution_id: p.distribution_id,
+          channel: p.channel,
+        },
+      })),
     );
     await emitEvents(
       tx,
       'voucher.published',
       fresh.map(({ p }) => publishedEventData(p)),
     );
-    const toDeliver = fresh.filter(({ i }) => (items[i] as PublishItem).channel !== 'none');
-    if (toDeliver.length > 0) {
-      const res = await tx.query<{ id: string; publication_id: string }>(
-        `insert into deliveries (channel, recipient, customer_id, voucher_id, publication_id, distribution_id, template_id, created_at, updated_at)
-         select channel, recipient, customer_id, voucher_id, publication_id, $1, template_id, $2, $2
-         from unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::uuid[], $8::uuid[])
-           as t(channel, recipient, customer_id, voucher_id, publication_id, template_id)
-         returning id, publication_id`,
-        [
-          distributionId,
-          now,
-          toDeliver.map(({ i }) => (items[i] as PublishItem).channel),
-          toDeliver.map(({ i }) => (items[i] as PublishItem).recipient),
-          toDeliver.map(({ p }) => p.customer_id),
-          toDeliver.map(({ p }) => p.voucher_id),
-          toDeliver.map(({ p }) => p.id),
-          toDeliver.map(({ i }) => (items[i] as PublishItem).templateId),
-        ],
-      );
-      for (const r of res.rows) deliveryByPublication.set(r.publication_id, r.id);
-    }
+    const queued = await queueMessages(
+      tx,
+      fresh.flatMap(({ i, p }) => {
+        const item = items[i] as PublishItem;
+        if (item.channel === 'none') return [];
+        return [
+          {
+            channel: item.channel,
+            recipient: item.recipient as string,
+            customerId: p.customer_id,
+            voucherId: p.voucher_id,
+            publicationId: p.id,
+            distributionId,
+            templateId: item.templateId as string,
+          },
+        ];
+      }),
+      now,
+    );
+    for (const d of queued) deliveryByPublication.set(d.publicationId as string, d.id);
     for (const { i, p } of fresh)
       outcomes[i] = { status: 'published', publication: p, deliveryId: deliveryByPublication.get(p.id) ?? null };
   }
@@ -426,8 +424,14 @@ export function publicationView(p: PublicationRow, delivery?: { id: string; stat
   };
 }
 
+/** The ids of the publications made for these source ids. */
+export async function publicationIdsBySource(q: Queryable, sourceIds: string[]): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>('select id from publications where source_id = any($1::text[])', [sourceIds]);
+  return rows.map((r) => r.id);
+}
+
 export async function getPublication(q: Queryable, id: string): Promise<PublicationRow> {
-  const { rows } = UUID.test(id) ? await q.query<PublicationRow>('select * from publications where id = $1', [id]) : { rows: [] };
+  const { rows } = isUuid(id) ? await q.query<PublicationRow>('select * from publications where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('publication', id);
   return rows[0];
 }

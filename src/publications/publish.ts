@@ -1,4 +1,5 @@
-import { dispatchDeliveries } from '../delivery/deliveries.ts';
+import type pg from 'pg';
+import { deliveryOfPublication, dispatchDeliveries, queuedDeliveriesOf } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
 import { DomainError } from '../shared/errors.ts';
@@ -8,6 +9,7 @@ import {
   campaignForPublishing,
   type PublicationRow,
   type PublishItem,
+  type PublishOutcome,
   publishBatch,
   resolveRecipient,
 } from './publications.ts';
@@ -20,8 +22,28 @@ export interface PublishResult {
 }
 
 /**
- * Publishes one code to one customer (POST /v1/publications, triggers). Retries with the same source_id,
- * concurrent or not, get the same publication; the delivery job is enqueued after commit.
+ * Publishes in one transaction, then, after commit, enqueues the messages of the publications `publish` names that
+ * still wait to be sent (new ones, and ones a run that died before enqueuing left behind): the one way publishing
+ * hands over to delivery, for single publications, distribution chunks and triggers alike.
+ */
+export async function publishThenDispatch<T>(
+  platform: Platform,
+  publish: (tx: pg.PoolClient) => Promise<{ result: T; publicationIds: string[] }>,
+): Promise<{ result: T; dispatched: number }> {
+  const { result, publicationIds } = await platform.db.transaction(publish);
+  const queued = await queuedDeliveriesOf(platform.db, publicationIds);
+  await dispatchDeliveries(platform.queues, queued);
+  return { result, dispatched: queued.length };
+}
+
+/** The publications that outcomes name (published now, or found from before). */
+export function publicationIdsOf(outcomes: PublishOutcome[]): string[] {
+  return outcomes.flatMap((o) => (o.status === 'published' || o.status === 'existing' ? [o.publication.id] : []));
+}
+
+/**
+ * Publishes one code to one customer (POST /v1/publications). Retries with the same source_id, concurrent or not,
+ * get the same publication; the delivery job is enqueued after commit.
  */
 export async function publishToCustomer(platform: Platform, input: CreatePublicationInput, actor: Actor): Promise<PublishResult> {
   const { db, config } = platform;
@@ -38,24 +60,18 @@ export async function publishToCustomer(platform: Platform, input: CreatePublica
     templateId: input.channel === 'none' ? null : (input.template_id ?? null),
     recipient,
   };
-  const outcome = await db.transaction(async (tx) => {
-    const [o] = await publishBatch(tx, [item], { campaign, actor, now: platform.clock.now() });
+  const { result: outcome } = await publishThenDispatch(platform, async (tx) => {
+    const outcomes = await publishBatch(tx, [item], { campaign, actor, now: platform.clock.now() });
+    const [o] = outcomes;
     if (!o || o.status === 'exhausted' || o.status === 'duplicate') throw new CampaignExhaustedError(campaign.id);
-    return o;
+    return { result: o, publicationIds: publicationIdsOf(outcomes) };
   });
   if (outcome.status === 'published') {
-    if (outcome.deliveryId && input.channel !== 'none') {
-      await dispatchDeliveries(platform.queues, [{ id: outcome.deliveryId, channel: input.channel }]);
-    }
     return {
       publication: outcome.publication,
       created: true,
       delivery: outcome.deliveryId ? { id: outcome.deliveryId, status: 'queued' } : null,
     };
   }
-  const { rows } = await db.query<{ id: string; status: string }>(
-    'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
-    [outcome.publication.id],
-  );
-  return { publication: outcome.publication, created: false, delivery: rows[0] ?? null };
+  return { publication: outcome.publication, created: false, delivery: await deliveryOfPublication(db, outcome.publication.id) };
 }

@@ -1,6 +1,16 @@
 import type { Database, Queryable } from '../db/sql.ts';
+import type { DecisionSubject, Rules } from '../rules/index.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
-import type { Candidate } from './rules.ts';
+import type { VoucherRow } from '../vouchers/vouchers.ts';
+
+/** A voucher joined with its campaign: everything a decision reads, from one indexed lookup. */
+export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_id'>, DecisionSubject {
+  rules: Rules | null;
+  holder_customer_id: string | null;
+  campaign_start_date: Date | string | null;
+  campaign_expiration_date: Date | string | null;
+  campaign_rules: Rules | null;
+}
 
 const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
@@ -22,7 +32,8 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
  * dozens of concurrent validations cost one round trip and one backend wake-up instead of one each. The
  * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes
- * (skipped without a customer). A failed batch fails each of its lookups with the same error.
+ * (skipped without a customer). A batch whose connection is lost is read again once; a batch PostgreSQL refuses
+ * (one code it cannot take) is answered lookup by lookup, so the one bad lookup fails alone.
  */
 export class CandidateLookup {
   static readonly STATEMENT = {
@@ -35,15 +46,18 @@ export class CandidateLookup {
   readonly #lookup: (item: { code: string; customerId: string | null }) => Promise<CandidateWithCounts | null>;
 
   constructor(db: Database) {
-    this.#lookup = tickBatcher(async (items) => {
-      const { rows } = await db.pool.query<CandidateWithCounts & { lookup_index: number }>({
-        ...CandidateLookup.STATEMENT,
-        values: [items.map((l) => l.code), items.map((l) => l.customerId)],
-      });
-      const found = new Map<number, CandidateWithCounts>();
-      for (const { lookup_index, ...candidate } of rows) found.set(lookup_index, candidate);
-      return items.map((_, i) => found.get(i + 1) ?? null);
-    });
+    this.#lookup = tickBatcher(
+      async (items) => {
+        const { rows } = await db.read<CandidateWithCounts & { lookup_index: number }>(CandidateLookup.STATEMENT, [
+          items.map((l) => l.code),
+          items.map((l) => l.customerId),
+        ]);
+        const found = new Map<number, CandidateWithCounts>();
+        for (const { lookup_index, ...candidate } of rows) found.set(lookup_index, candidate);
+        return items.map((_, i) => found.get(i + 1) ?? null);
+      },
+      { isolateFailures: true },
+    );
   }
 
   /** The voucher with this (normalized) code and its campaign, or null. */

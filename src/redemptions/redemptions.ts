@@ -1,19 +1,20 @@
 import { createHash } from 'node:crypto';
-import { isUuid } from '../campaigns/campaigns.ts';
 import { normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
+import { type AppliedDiscount, type Decision, decide, effectiveRules, type RefusalReason } from '../rules/index.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, recordVoucherEvent } from '../shared/events.ts';
+import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
+import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
-import { type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
-import { type AppliedDiscount, applyDiscount, type Candidate, effectiveRules, heldByAnother, refusalReason } from './rules.ts';
-import type { RedemptionRequest, RedemptionView, RefusalReason, ValidationRequest } from './schemas.ts';
+import { type Candidate, type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
+import type { RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<RefusalReason, string> = {
   not_found: 'No voucher with this code.',
@@ -29,9 +30,7 @@ export const REASON_DETAILS: Record<RefusalReason, string> = {
 };
 
 /** The result of a lookup; `guess` marks a failed lookup the guessing defence counts. */
-export type ValidationOutcome =
-  | { valid: true; code: string; candidate: Candidate; discount: AppliedDiscount | null }
-  | { valid: false; code: string; reason: RefusalReason; candidate: Candidate | null; guess: boolean };
+export type ValidationOutcome = Decision<Candidate>;
 
 /** Validation changes nothing: one indexed statement, then the rules in memory. */
 export async function validateCode(candidates: CandidateLookup, input: ValidationRequest, now: Date): Promise<ValidationOutcome> {
@@ -43,28 +42,6 @@ export async function validateCode(candidates: CandidateLookup, input: Validatio
   });
   validationsMetric.inc({ result: outcome.valid ? 'valid' : 'invalid', reason: outcome.valid ? 'none' : outcome.reason });
   return outcome;
-}
-
-function decide(
-  candidate: Candidate | null,
-  code: string,
-  input: { customer?: { id: string }; order?: { amount: number; currency: string } },
-  now: Date,
-  counts: { code: number; campaign: number },
-): ValidationOutcome {
-  if (!candidate) return { valid: false, code, reason: 'not_found', candidate: null, guess: true };
-  const rules = effectiveRules(candidate);
-  // Held by someone else: indistinguishable from a code that does not exist, and counted as a guess.
-  if (heldByAnother(candidate, rules, input.customer?.id)) return { valid: false, code, reason: 'not_found', candidate, guess: true };
-  const reason = refusalReason(candidate, rules, {
-    customerId: input.customer?.id,
-    order: input.order,
-    now,
-    customerCodeCount: counts.code,
-    customerCampaignCount: counts.campaign,
-  });
-  if (reason) return { valid: false, code, reason, candidate, guess: false };
-  return { valid: true, code, candidate, discount: applyDiscount(rules.discount, input.order) };
 }
 
 export function validationView(outcome: ValidationOutcome): ValidationView {

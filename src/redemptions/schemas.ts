@@ -1,70 +1,9 @@
 import { z } from 'zod';
+import { appliedDiscountSchema, currencySchema, minorUnitsSchema, REFUSAL_REASONS } from '../rules/index.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
-/** Request and rule schemas for validation and redemption; exported for the OpenAPI document. */
-
-const limit = z.number().int().positive().max(1_000_000_000).nullable();
-const minorUnits = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-export const currencySchema = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 currency code')
-  .transform((c) => c.toUpperCase());
-const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00');
-
-export const redemptionLimitsSchema = z.strictObject({
-  /** How many times one code can be redeemed; default 1, null = unlimited. */
-  per_code_limit: limit.optional(),
-  /** How many times one customer can redeem one code; null = unlimited. */
-  per_customer_limit: limit.optional(),
-  /** How many redemptions one customer can make across the whole campaign; null = unlimited. */
-  per_customer_campaign_limit: limit.optional(),
-});
-
-/** Days are ISO weekdays (1 = Monday … 7 = Sunday); times are local to the campaign time zone, end exclusive. */
-export const validityWindowSchema = z
-  .strictObject({
-    days_of_week: z.array(z.number().int().min(1).max(7)).min(1).max(7).optional(),
-    start_time: timeOfDay.optional(),
-    end_time: timeOfDay.optional(),
-  })
-  .refine((w) => !(w.start_time && w.end_time && w.start_time === w.end_time), {
-    message: 'start_time and end_time must differ',
-    path: ['end_time'],
-  });
-
-export const discountSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('percent'),
-    value: z.number().gt(0).max(100),
-    max_amount: minorUnits.optional(),
-    currency: currencySchema.optional(),
-  }),
-  z.strictObject({
-    type: z.literal('amount'),
-    value: minorUnits.refine((v) => v > 0, 'must be positive'),
-    currency: currencySchema,
-  }),
-]);
-
-export const orderRuleSchema = z.strictObject({
-  min_amount: minorUnits,
-  currency: currencySchema,
-});
-
-/** Rules a campaign sets and a voucher may override key by key (`redemption` limits one by one). */
-export const rulesSchema = z.strictObject({
-  redemption: redemptionLimitsSchema.optional(),
-  validity_windows: z.array(validityWindowSchema).max(50).nullable().optional(),
-  order: orderRuleSchema.nullable().optional(),
-  discount: discountSchema.nullable().optional(),
-  /** Only the customer the code was published to may use it; anyone else is answered as if the code did not exist. */
-  holder_only: z.boolean().optional(),
-});
-
-export type Rules = z.infer<typeof rulesSchema>;
-export type Discount = z.infer<typeof discountSchema>;
-export type ValidityWindow = z.infer<typeof validityWindowSchema>;
+/** Request schemas for validation and redemption (the rules they are judged by live in src/rules/); exported for the OpenAPI document. */
 
 export const customerSchema = z.strictObject({
   id: z.string().trim().min(1).max(255),
@@ -72,7 +11,7 @@ export const customerSchema = z.strictObject({
 });
 
 export const orderSchema = z.strictObject({
-  amount: minorUnits,
+  amount: minorUnitsSchema,
   currency: currencySchema,
 });
 
@@ -106,29 +45,6 @@ export const listRedemptionsQuery = z.object({
 
 export type ValidationRequest = z.infer<typeof validationRequestSchema>;
 export type RedemptionRequest = z.infer<typeof redemptionRequestSchema>;
-
-export const REFUSAL_REASONS = [
-  'not_found',
-  'not_active_yet',
-  'expired',
-  'disabled',
-  'campaign_inactive',
-  'outside_validity_window',
-  'quantity_exceeded',
-  'customer_limit_exceeded',
-  'order_amount_too_low',
-  'customer_required',
-] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
-
-/** The discount applied to an order, as validations and redemptions answer it. */
-export const appliedDiscountSchema = z.object({
-  type: z.enum(['percent', 'amount']),
-  value: z.number(),
-  max_amount: z.number().int().optional(),
-  amount: z.number().int().nullable().describe('The discount on this order in minor units; null for a percent discount without an order'),
-  currency: z.string().nullable(),
-});
 
 export const redemptionViewSchema = z
   .object({

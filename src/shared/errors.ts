@@ -18,8 +18,8 @@ export class DomainError extends Error {
   readonly kind: ErrorKind;
   readonly code: string;
   readonly details: Record<string, unknown>;
-  constructor(kind: ErrorKind, code: string, message: string, details: Record<string, unknown> = {}) {
-    super(message);
+  constructor(kind: ErrorKind, code: string, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'DomainError';
     this.kind = kind;
     this.code = code;
@@ -38,5 +38,23 @@ export class ValidationError extends DomainError {
 export class NotFoundError extends DomainError {
   constructor(resource: string, id: string) {
     super('not_found', `${resource}_not_found`, `No ${resource.replaceAll('_', ' ')} with id ${JSON.stringify(id)}.`);
+  }
+}
+
+/** A part the platform needs is out of reach for now: 503 with Retry-After, never a 500. */
+export class ServiceUnavailableError extends DomainError {
+  readonly retryAfterSeconds: number;
+  constructor(code: string, message: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super('unavailable', code, message, {}, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** PostgreSQL could not be reached, or dropped the connection a statement ran on; `cause` is pg's error. */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  constructor(cause: unknown) {
+    // The pool opens a fresh connection at once: a retry after a second usually succeeds.
+    super('database_unavailable', 'The database is unavailable; retry shortly.', 1, { cause });
+    this.name = 'DatabaseUnavailableError';
   }
 }

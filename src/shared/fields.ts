@@ -11,8 +11,8 @@ export const idSchema = z.guid().describe('UUID');
 export const metadataSchema = z.record(z.string(), z.unknown()).describe('Your own key-value data, returned as given');
 
 /**
- * A timestamp in the form the API answers with (ISO 8601, UTC, milliseconds), whether it comes as a Date or as
- * PostgreSQL's text ('2026-03-02 16:00:00.123+00', which one pool hands back for timestamptz).
+ * A timestamp in the form the API answers with (ISO 8601, UTC, milliseconds), whether it comes as a Date (a column)
+ * or as text (from inside a jsonb value).
  */
 export function isoTime(value: Date | string): string;
 export function isoTime(value: Date | string | null): string | null;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/sql.ts';
+import { isTimeZone } from '../rules/index.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { HOURLY_WITH_PENDING } from './rollup.ts';
 import type { CampaignStats, DayStats } from './schemas.ts';
@@ -12,15 +13,6 @@ export interface StatsRange {
 }
 
 const MAX_RANGE_DAYS = 366;
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function localDate(at: Date, timezone: string): string {

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
-import { dispatchDeliveries } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
@@ -11,9 +10,11 @@ import {
   resolveRecipient,
   upsertCustomers,
 } from '../publications/publications.ts';
+import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { BusinessEventInput, businessEventViewSchema, CreateTriggerInput, triggerViewSchema } from './schemas.ts';
 
 export interface TriggerRow {
@@ -57,7 +58,7 @@ export async function listTriggers(db: Queryable, campaignId: string): Promise<T
 }
 
 export async function deleteTrigger(db: Queryable, campaignId: string, triggerId: string): Promise<void> {
-  const { rowCount } = /^[0-9a-f-]{36}$/i.test(triggerId)
+  const { rowCount } = isUuid(triggerId)
     ? await db.query('delete from campaign_triggers where campaign_id = $1 and id = $2', [campaignId, triggerId])
     : { rowCount: 0 };
   if (!rowCount) throw new NotFoundError('trigger', triggerId);
@@ -148,7 +149,6 @@ export async function processBusinessEvent(
     event.type,
   ]);
   const outcomes: TriggerOutcome[] = [];
-  const toDispatch: { id: string; channel: 'email' | 'sms' }[] = [];
   for (const t of triggers.rows) {
     const base = { trigger_id: t.id, campaign_id: t.campaign_id };
     if (!matches(t, event)) {
@@ -168,24 +168,19 @@ export async function processBusinessEvent(
       continue;
     }
     const customer = t.channel === 'sms' && recipient ? { ...event.customer, phone: recipient } : event.customer;
-    const [o] = await db.transaction((tx) =>
-      publishBatch(tx, [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }], {
-        campaign,
-        actor: `trigger:${t.id}`,
-        now: platform.clock.now(),
-      }),
-    );
+    const { result: o } = await publishThenDispatch(platform, async (tx) => {
+      const published = await publishBatch(
+        tx,
+        [{ customer, sourceId: `evt-${event.id}-${t.id}`, channel: t.channel, templateId: t.template_id, recipient }],
+        { campaign, actor: `trigger:${t.id}`, now: platform.clock.now() },
+      );
+      return { result: published[0], publicationIds: publicationIdsOf(published) };
+    });
     if (!o) continue;
     if (o.status === 'published' || o.status === 'existing') {
       outcomes.push({ ...base, status: o.status, code: o.publication.code, publication_id: o.publication.id });
-      const queued = await db.query<{ id: string; channel: 'email' | 'sms' }>(
-        `select id, channel from deliveries where publication_id = $1 and status = 'queued'`,
-        [o.publication.id],
-      );
-      toDispatch.push(...queued.rows);
     } else outcomes.push({ ...base, status: o.status });
   }
-  await dispatchDeliveries(platform.queues, toDispatch);
   await db.query(`update business_events set status = 'processed', result = $2, processed_at = now() where id = $1`, [
     eventId,
     JSON.stringify(outcomes),

@@ -3,10 +3,11 @@ import { type CodeConfig, CodeGenerator, normalizeCode } from '../codes/index.ts
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
-import { type Actor, recordVoucherEvent } from '../shared/events.ts';
+import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
 import type { CreateVoucherInput, UpdateVoucherInput, VoucherEventView, VoucherView } from './schemas.ts';
+import { recordVoucherEvent } from './voucher-events.ts';
 import { type VoucherRow, voucherView } from './vouchers.ts';
 
 const DRAW_ATTEMPTS = 20;

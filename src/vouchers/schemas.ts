@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appliedDiscountSchema, REFUSAL_REASONS, rulesSchema } from '../redemptions/schemas.ts';
+import { appliedDiscountSchema, REFUSAL_REASONS, rulesSchema } from '../rules/index.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 

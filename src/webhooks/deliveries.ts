@@ -7,6 +7,8 @@ import { isoTime } from '../shared/fields.ts';
 import { uniformRandom } from '../shared/jitter.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
+import { resourceKind } from '../shared/process-resources.ts';
+import { isUuid } from '../shared/uuid.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import type { WebhookDeliveryView } from './schemas.ts';
@@ -79,19 +81,16 @@ export interface DeliverOptions {
   slotAt?: number;
 }
 
-const pacers = new WeakMap<Platform['redis'], EndpointPacer>();
-function pacerFor(platform: Platform): EndpointPacer {
-  let pacer = pacers.get(platform.redis);
-  if (!pacer) {
-    pacer = new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
+/** One pacer per platform: it defines its scripts on the platform's Redis connection once. */
+const endpointPacer = resourceKind(
+  'webhook endpoint pacer',
+  (platform: Platform) =>
+    new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
       ratePerSecond: platform.config.WEBHOOK_ENDPOINT_RATE_PER_S,
       maxInFlight: platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT,
       slotTtlMs: platform.config.WEBHOOK_TIMEOUT_MS + 5_000,
-    });
-    pacers.set(platform.redis, pacer);
-  }
-  return pacer;
-}
+    }),
+);
 
 /**
  * Makes one attempt of one delivery, if it is still due. Safe to run twice for the same job (a worker SIGKILLed
@@ -104,7 +103,7 @@ export async function deliverWebhook(
   options: DeliverOptions = {},
 ): Promise<DeliveryOutcome> {
   const { db, config, clock } = platform;
-  let row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
+  let row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
   if (!row && job.eventId) {
     // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
     const relayed = await db.transaction(async (tx) => {
@@ -115,7 +114,7 @@ export async function deliverWebhook(
       );
       return rows[0]?.dispatched ?? true;
     });
-    row = (await db.pool.query<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD, values: [job.deliveryId] })).rows[0];
+    row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
     // Not relayed: that relay rolled back and the next one creates this same delivery.
     if (!row && !relayed) return { status: 'not_yet_relayed' };
   }
@@ -138,7 +137,7 @@ export async function deliverWebhook(
     return { status: 'cancelled' };
   }
 
-  const pacer = pacerFor(platform);
+  const pacer = platform.resources.get(endpointPacer);
   const holder = jobIdOf('webhook.deliver', { deliveryId: row.id, round: row.round, attempt: job.attempt }) as string;
   const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
   const pace = await pacer.take(row.endpoint_id, holder, !reserved);
@@ -181,7 +180,7 @@ export async function deliverWebhook(
 
   // The attempt and the delivery's new state in one statement (atomic without a transaction round trip).
   // A named statement: parsed and planned once per connection.
-  const recorded = await db.pool.query({
+  const recorded = await db.query({
     name: 'webhook-delivery-record',
     text: `with d as (
        update webhook_deliveries
@@ -373,8 +372,4 @@ export async function retryDelivery(platform: Platform, id: string): Promise<Web
   if (round === undefined) throw new DomainError('conflict', 'webhook_delivery_pending', 'The delivery is already being attempted.');
   await enqueueAttempt(platform, deliverJob(id, round, 1));
   return getDelivery(platform, id);
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Platform } from '../platform.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
-import { isUuid } from './deliveries.ts';
+import { isUuid } from '../shared/uuid.ts';
 import type { CreateWebhookInput, endpointViewSchema, UpdateWebhookInput } from './schemas.ts';
 import { encryptSecret, generateSigningSecret, secretEncryptionKey } from './secrets.ts';
 import { ms, type Timestamp } from './time.ts';

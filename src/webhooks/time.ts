@@ -1,4 +1,4 @@
-/** The ORM's pg pool hands timestamps back as strings; these accept either form. */
+/** A timestamp from a column is a Date, one from inside a jsonb value is text; these accept either form. */
 export type Timestamp = Date | string;
 
 export function ms(value: Timestamp): number {

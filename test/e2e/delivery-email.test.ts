@@ -1,7 +1,7 @@
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSenders, queueMessage, sendDelivery } from '../../src/delivery/deliveries.ts';
+import { queueMessage, sendDelivery } from '../../src/delivery/deliveries.ts';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { registry } from '../../src/shared/metrics.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
@@ -42,7 +42,6 @@ describe('email delivery through a real SMTP server', () => {
     });
   });
   afterAll(async () => {
-    if (p) closeSenders(p.platform.config);
     await p?.destroy();
     await sink?.close();
   });

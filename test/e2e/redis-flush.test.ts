@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSenders } from '../../src/delivery/deliveries.ts';
 import { emitEvent } from '../../src/events/outbox.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { seedVouchers } from '../integration/expiry-fixtures.ts';
@@ -63,7 +62,6 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
     });
   });
   afterAll(async () => {
-    closeSenders(p.platform.config);
     await p?.destroy();
     await Promise.all([sink?.close(), twilio?.close(), ...receivers.map((r) => r.close())]);
     await rm(exportDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchedCallCounter } from '../../src/guessing/call-counter.ts';
+import { DatabaseUnavailableError } from '../../src/shared/errors.ts';
 import { BatchRefusal, tickBatcher } from '../../src/shared/tick-batch.ts';
 import { TEST_REDIS } from '../support/platform.ts';
 
@@ -30,6 +31,37 @@ describe('tickBatcher', () => {
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => fail(i)));
     expect(results.every((r) => r.status === 'rejected' && (r.reason as Error).message === 'down')).toBe(true);
     expect(sizes).toEqual([4, 4, 2]);
+  });
+});
+
+describe('tickBatcher with isolateFailures', () => {
+  it('answers each item of a failed batch on its own, so one bad item fails alone', async () => {
+    const batches: number[][] = [];
+    const strict = tickBatcher(
+      async (items: number[]) => {
+        batches.push(items);
+        if (items.includes(13)) throw new Error('thirteen');
+        return items;
+      },
+      { isolateFailures: true },
+    );
+    const results = await Promise.allSettled([11, 12, 13, 14].map(strict));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([11, 12, 'thirteen', 14]);
+    expect(batches).toEqual([[11, 12, 13, 14], [11], [12], [13], [14]]);
+  });
+
+  it('fails the whole batch at once in an outage, which every item would meet again', async () => {
+    let runs = 0;
+    const down = tickBatcher(
+      async () => {
+        runs++;
+        throw new DatabaseUnavailableError(new Error('Connection terminated unexpectedly'));
+      },
+      { isolateFailures: true },
+    );
+    const results = await Promise.allSettled([1, 2, 3].map(down));
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof DatabaseUnavailableError)).toBe(true);
+    expect(runs).toBe(1);
   });
 });
 

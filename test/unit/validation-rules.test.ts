@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applyDiscount,
-  type Candidate,
-  effectiveRules,
-  heldByAnother,
-  localTime,
-  refusalReason,
-  withinWindows,
-} from '../../src/redemptions/rules.ts';
+import type { Candidate } from '../../src/redemptions/lookup.ts';
+import { applyDiscount, effectiveRules, heldByAnother, localTime, refusalReason, withinWindows } from '../../src/rules/index.ts';
 
 const base: Candidate = {
   id: '1',

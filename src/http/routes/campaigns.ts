@@ -31,7 +31,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       responses: { 201: { description: 'Created', schema: campaignViewSchema, headers: ['Location'] } },
     },
     async ({ body }) => {
-      const campaign = await createCampaign(platform.orm.em.fork(), body);
+      const campaign = await createCampaign(platform.db, body);
       return { status: 201, headers: { Location: `/v1/campaigns/${campaign.id}` }, body: campaignView(campaign) };
     },
   );
@@ -46,7 +46,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       query: listCampaignsQuery,
       responses: { 200: { description: 'Campaigns', schema: pageSchema(campaignViewSchema) } },
     },
-    async ({ query }) => ({ status: 200, body: await listCampaigns(platform.orm.em.fork(), query.limit, query.cursor) }),
+    async ({ query }) => ({ status: 200, body: await listCampaigns(platform.db, query.limit, query.cursor) }),
   );
 
   route(
@@ -59,7 +59,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       summary: 'Get a campaign',
       responses: { 200: { description: 'The campaign', schema: campaignViewSchema } },
     },
-    async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.orm.em.fork(), params.id)) }),
+    async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.db, params.id)) }),
   );
 
   route(
@@ -74,7 +74,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       bodyExample: { active: false },
       responses: { 200: { description: 'Updated', schema: campaignViewSchema } },
     },
-    async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.orm.em.fork(), params.id, body)) }),
+    async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.db, params.id, body)) }),
   );
 
   route(
@@ -97,7 +97,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       if (body.count > platform.config.GENERATION_MAX_COUNT) {
         throw new ValidationError([{ field: 'count', message: `at most ${platform.config.GENERATION_MAX_COUNT} codes per generation` }]);
       }
-      const { generation, created, enqueued } = await requestGeneration(platform.orm.em.fork(), platform.db, platform.queues, {
+      const { generation, created, enqueued } = await requestGeneration(platform.db, platform.queues, {
         campaignId: params.id,
         count: body.count,
         idempotencyKey: idempotencyKey(req),
@@ -126,7 +126,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       responses: { 200: { description: 'Codes', schema: pageSchema(voucherViewSchema) } },
     },
     async ({ params, query }) => {
-      const campaign = await getCampaign(platform.orm.em.fork(), params.id);
+      const campaign = await getCampaign(platform.db, params.id);
       return { status: 200, body: await listCampaignVouchers(platform.db, campaign.id, query.limit, query.cursor) };
     },
   );

@@ -1,4 +1,4 @@
-import { type DeliveryRow, deliveryView } from '../../delivery/deliveries.ts';
+import { deliveryOfPublication, deliveryView, getDelivery } from '../../delivery/deliveries.ts';
 import { deliveryViewSchema } from '../../delivery/schemas.ts';
 import { campaignForPublishing, getPublication, publicationView, setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
@@ -8,7 +8,6 @@ import {
   publishingSettingsSchema,
   publishingSettingsViewSchema,
 } from '../../publications/schemas.ts';
-import { NotFoundError } from '../../shared/errors.ts';
 import type { RouteModule } from '../context.ts';
 import { idParam, route } from '../operation.ts';
 
@@ -66,11 +65,7 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ params }) => {
       const p = await getPublication(platform.db, params.id);
-      const { rows } = await platform.db.query<{ id: string; status: string }>(
-        'select id, status from deliveries where publication_id = $1 order by created_at limit 1',
-        [p.id],
-      );
-      return { status: 200, body: publicationView(p, rows[0] ?? null) };
+      return { status: 200, body: publicationView(p, await deliveryOfPublication(platform.db, p.id)) };
     },
   );
 
@@ -119,9 +114,7 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
       responses: { 200: { description: 'The delivery', schema: deliveryViewSchema } },
     },
     async ({ params }) => {
-      const { rows } = await platform.db.query<DeliveryRow>('select * from deliveries where id = $1', [params.id]);
-      if (!rows[0]) throw new NotFoundError('delivery', params.id);
-      return { status: 200, body: deliveryView(rows[0]) };
+      return { status: 200, body: deliveryView(await getDelivery(platform.db, params.id)) };
     },
   );
 };

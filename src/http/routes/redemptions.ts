@@ -1,11 +1,6 @@
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
-import {
-  listRedemptionsQuery,
-  REFUSAL_REASONS,
-  redemptionRequestSchema,
-  redemptionViewSchema,
-  rollbackRequestSchema,
-} from '../../redemptions/schemas.ts';
+import { listRedemptionsQuery, redemptionRequestSchema, redemptionViewSchema, rollbackRequestSchema } from '../../redemptions/schemas.ts';
+import { REFUSAL_REASONS } from '../../rules/index.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';

@@ -1,6 +1,7 @@
 import { CandidateLookup } from '../../redemptions/lookup.ts';
 import { validateCode, validationView } from '../../redemptions/redemptions.ts';
-import { REFUSAL_REASONS, validationRequestSchema } from '../../redemptions/schemas.ts';
+import { validationRequestSchema } from '../../redemptions/schemas.ts';
+import { REFUSAL_REASONS } from '../../rules/index.ts';
 import { validationViewSchema } from '../../vouchers/schemas.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';

@@ -1,0 +1,186 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDatabase, runMigrations } from '../../src/db/migrator.ts';
+import { createPool, Database } from '../../src/db/sql.ts';
+import { DatabaseUnavailableError } from '../../src/shared/errors.ts';
+import { dropIsolation, type Isolation, isolation, startTestPlatform, TEST_PG, waitFor } from '../support/platform.ts';
+import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
+
+const POOL_SIZE = 3;
+const TEST_CLIENT = 'pool-test-admin';
+
+describe('the one database pool', () => {
+  let iso: Isolation;
+  let db: Database;
+  let admin: pg.Client;
+  let name: string;
+  const lost: string[] = [];
+  let peak = 0;
+  let sampling: NodeJS.Timeout | undefined;
+
+  const backends = async (state?: string) =>
+    (
+      await admin.query<{ pid: number }>(
+        `select pid from pg_stat_activity where datname = $1 and application_name <> $2 and backend_type = 'client backend'
+         and ($3::text is null or state = $3)`,
+        [name, TEST_CLIENT, state ?? null],
+      )
+    ).rows.map((r) => r.pid);
+
+  beforeAll(async () => {
+    iso = isolation();
+    name = `promo_test_${iso.id}`;
+    admin = new pg.Client({ connectionString: `${TEST_PG}/postgres`, application_name: TEST_CLIENT });
+    await admin.connect();
+    await ensureDatabase(iso.env.DATABASE_URL as string);
+    // Counts this database's connections every few milliseconds for the whole file: migrations included.
+    sampling = setInterval(() => {
+      backends().then(
+        (pids) => {
+          peak = Math.max(peak, pids.length);
+        },
+        () => undefined,
+      );
+    }, 5);
+    db = new Database(
+      createPool({
+        connectionString: iso.env.DATABASE_URL as string,
+        max: POOL_SIZE,
+        connectTimeoutMs: 5_000,
+        onConnectionLost: (error) => lost.push(error.message),
+      }),
+    );
+    expect(await runMigrations(db)).not.toHaveLength(0);
+  });
+  afterAll(async () => {
+    clearInterval(sampling);
+    await db?.pool.end();
+    await admin?.end();
+    if (iso) await dropIsolation(iso);
+  });
+
+  it('opens at most DATABASE_POOL_SIZE connections, migrations and concurrent transactions included', async () => {
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        i % 2 === 0
+          ? db.read('select pg_sleep(0.01)')
+          : db.transaction(async (tx) => {
+              await tx.query('select pg_sleep(0.01)');
+              return tx.query('select 1');
+            }),
+      ),
+    );
+    await db.withAdvisoryLock([1, 2], { wait: true }, () => db.query('select 1'));
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(POOL_SIZE);
+  });
+
+  it('reads again on a fresh connection when the connection under a read is cut; a write answers DatabaseUnavailableError', async () => {
+    const read = db.read<{ answer: number }>('select pg_sleep(0.5), 42 as answer');
+    const write = db.query('select pg_sleep(0.5), 1 as written').then(
+      () => 'written',
+      (error: unknown) => error,
+    );
+    await waitFor(async () => ((await backends('active')).length >= 2 ? true : undefined), 10_000, 5);
+    for (const pid of await backends('active')) await admin.query('select pg_terminate_backend($1)', [pid]);
+    expect((await read).rows[0]?.answer).toBe(42);
+    expect(await write).toBeInstanceOf(DatabaseUnavailableError);
+  });
+
+  it('survives a transaction whose connection is cut while it waits between statements, and replaces the connection', async () => {
+    lost.length = 0;
+    let started!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let cut!: () => void;
+    const terminated = new Promise<void>((resolve) => {
+      cut = resolve;
+    });
+    const tx = db
+      .transaction(async (client) => {
+        await client.query('select 1');
+        started();
+        // Idle in transaction: the cut arrives as an 'error' event on a client nobody is querying.
+        await terminated;
+        await new Promise((r) => setTimeout(r, 100));
+        return client.query('select 2');
+      })
+      .catch((error: unknown) => error);
+    await inside;
+    const idle = await backends('idle in transaction');
+    expect(idle).toHaveLength(1);
+    await admin.query('select pg_terminate_backend($1)', [idle[0]]);
+    cut();
+    expect(await tx).toBeInstanceOf(DatabaseUnavailableError);
+    expect(lost.some((m) => m.includes('terminating connection'))).toBe(true);
+    expect((await db.query<{ n: number }>('select 3 as n')).rows[0]?.n).toBe(3);
+    expect((await backends()).every((pid) => pid !== idle[0])).toBe(true);
+  });
+
+  it('tells the holder of an advisory lock when its connection, and with it the lock, is gone', async () => {
+    const held = db
+      .withAdvisoryLock([7, 7], { wait: false }, async (_session, gone) => {
+        await new Promise<void>((resolve) => gone.addEventListener('abort', () => resolve()));
+        gone.throwIfAborted();
+      })
+      .catch((error: unknown) => error);
+    const holder = await waitFor(
+      async () =>
+        (
+          await admin.query<{ pid: number }>(
+            `select l.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and a.datname = $1`,
+            [name],
+          )
+        ).rows[0]?.pid,
+      10_000,
+      5,
+    );
+    await admin.query('select pg_terminate_backend($1)', [holder]);
+    expect(await held).toBeInstanceOf(DatabaseUnavailableError);
+    // The lock went with the session: the next holder gets it at once.
+    expect(await db.withAdvisoryLock([7, 7], { wait: false }, async () => 'mine')).toEqual({ locked: true, result: 'mine' });
+  });
+});
+
+describe('a platform process', () => {
+  it('opens at most DATABASE_POOL_SIZE connections to PostgreSQL, whatever its routes do', async () => {
+    const p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '3' } });
+    const admin = new pg.Client({ connectionString: `${TEST_PG}/postgres`, application_name: TEST_CLIENT });
+    await admin.connect();
+    let peak = 0;
+    const sampling = setInterval(() => {
+      admin
+        .query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and application_name <> $2', [
+          new URL(p.config.DATABASE_URL).pathname.slice(1),
+          TEST_CLIENT,
+        ])
+        .then(
+          (r) => {
+            peak = Math.max(peak, r.rows[0]?.n ?? 0);
+          },
+          () => undefined,
+        );
+    }, 5);
+    try {
+      const campaignId = await createCampaign(p);
+      const code = (await createVoucher(p, campaignId, uniqueCode('POOL'), { rules: { redemption: { per_code_limit: null } } })).code;
+      const answers = await Promise.all(
+        Array.from({ length: 90 }, (_, i) =>
+          i % 3 === 0
+            ? p.call(`/v1/campaigns/${campaignId}`)
+            : i % 3 === 1
+              ? p.call('/v1/validations', { method: 'POST', json: { code } })
+              : p.call('/v1/redemptions', { method: 'POST', json: { code } }),
+        ),
+      );
+      expect(answers.map((a) => a.status).filter((s) => s >= 300)).toEqual([]);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(3);
+    } finally {
+      clearInterval(sampling);
+      await admin.end();
+      await p.destroy();
+    }
+  });
+});
