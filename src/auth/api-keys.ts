@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/sql.ts';
+import type { Role } from './roles.ts';
 
-export type Role = 'admin' | 'standard';
+export type { Role };
 
 export interface ApiKeyIdentity {
   id: string;

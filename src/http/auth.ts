@@ -26,20 +26,20 @@ function presentedKey(req: Request): string | null {
 export interface AuthOptions {
   /** Ask browsers for credentials (Bull Board, stats page) instead of answering with JSON only. */
   browserChallenge?: boolean;
-  role?: 'admin';
+  /** Without an Authorization header, the key of the browser's console session, if any (src/console/sessions.ts). */
+  session?: (req: Request) => Promise<ApiKeyIdentity | null>;
 }
 
+/** Authentication only: which key this is. What the key may do is access.ts's one rule. */
 export function requireApiKey(authenticator: ApiKeyAuthenticator, options: AuthOptions = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = presentedKey(req);
-    const identity = key ? await authenticator.authenticate(key) : null;
+    const session = !key && !req.headers.authorization ? options.session : undefined;
+    const identity = key ? await authenticator.authenticate(key) : ((await session?.(req)) ?? null);
     if (!identity) {
       if (options.browserChallenge) res.setHeader('WWW-Authenticate', 'Basic realm="promo", charset="UTF-8"');
       else res.setHeader('WWW-Authenticate', 'Bearer');
       return sendProblem(res, problem(401, 'unauthorized', key ? 'The API key is not valid.' : 'An API key is required.'));
-    }
-    if (options.role === 'admin' && identity.role !== 'admin') {
-      return sendProblem(res, problem(403, 'forbidden', 'This needs an admin API key.'));
     }
     req.apiKey = identity;
     next();
