@@ -15,7 +15,7 @@ import voucherCodes from 'voucher-code-generator';
 import { loadConfig } from '../config/index.ts';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
+import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const workerCount = argValue('workers', 1);
@@ -30,15 +30,7 @@ const env = {
   GENERATION_CONCURRENCY: String(concurrency),
 };
 
-async function api(base: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const api = (base: string, path: string, body?: unknown) => benchCall(base, apiKey, path, body);
 
 async function endToEnd(): Promise<{ ms: number; rssMb: number }> {
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });

@@ -148,6 +148,12 @@ export const configSchema = z.object({
   IDEMPOTENCY_CLEANUP_CRON: z.string().min(9).default('0 */15 * * * *'),
   EXPORT_CONCURRENCY: positiveInt.max(16).default(1),
   EXPORT_BATCH_SIZE: positiveInt.max(100_000).default(10_000),
+  // Operator console (issue 17): the session cookie's signing secret (required in production) and lifetime.
+  CONSOLE_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  CONSOLE_SESSION_TTL_SECONDS: positiveInt
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(8 * 3600),
   // Lost work (issue 12): how often schedulers are re-asserted and durable work whose job Redis lost is re-created.
   RECONCILE_INTERVAL_MS: positiveInt.min(100).max(600_000).default(10_000),
   RECONCILE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),

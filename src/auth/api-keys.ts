@@ -4,8 +4,9 @@ import type { Queryable } from '../db/sql.ts';
 import { createSubscriberConnection, keyPrefix, type RedisClient, type RedisSettings } from '../queues/connection.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type ResourceOwner, resourceKind } from '../shared/process-resources.ts';
+import type { Role } from './roles.ts';
 
-export type Role = 'admin' | 'standard';
+export type { Role };
 
 export interface ApiKeyIdentity {
   id: string;

@@ -38,13 +38,21 @@ function presentedKey(req: Request): Presented {
 export interface AuthOptions {
   /** Ask browsers for credentials (Bull Board, stats page) instead of answering with JSON only. */
   browserChallenge?: boolean;
-  role?: 'admin';
+  /** Without an Authorization header, the key of the browser's console session, if any (src/console/sessions.ts). */
+  session?: (req: Request) => Promise<ApiKeyIdentity | null>;
 }
 
+/** Authentication only: which key this is. What the key may do is access.ts's one rule. */
 export function requireApiKey(authenticator: ApiKeyAuthenticator, options: AuthOptions = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const presented = presentedKey(req);
-    const identity = presented && 'key' in presented ? await authenticator.authenticate(presented.key) : null;
+    // Without any Authorization header, a browser may be signed in to the console instead.
+    const session = presented ? undefined : options.session;
+    const identity = presented
+      ? 'key' in presented
+        ? await authenticator.authenticate(presented.key)
+        : null
+      : ((await session?.(req)) ?? null);
     if (!identity) {
       if (options.browserChallenge) res.setHeader('WWW-Authenticate', 'Basic realm="promo", charset="UTF-8"');
       else res.setHeader('WWW-Authenticate', 'Bearer');
@@ -54,9 +62,6 @@ export function requireApiKey(authenticator: ApiKeyAuthenticator, options: AuthO
           ? 'The Authorization header must be `Bearer <key>` (or HTTP Basic with the key as password), with nothing after the key.'
           : 'The API key is not valid.';
       return sendProblem(res, problem(401, 'unauthorized', detail));
-    }
-    if (options.role === 'admin' && identity.role !== 'admin') {
-      return sendProblem(res, problem(403, 'forbidden', 'This needs an admin API key.'));
     }
     req.apiKey = identity;
     next();

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { guessingDefenceFor, RateLimitedError, type Shopper, shopperIp } from '../guessing/defence.ts';
 import type { Platform } from '../platform.ts';
+import { guessTallyFor } from '../stats/guesses.ts';
 
 export interface GuessingOptions {
   /**
@@ -37,7 +38,10 @@ export async function withGuessingDefence<T>(
       result = await lookup();
     }
     const outcome = classify(result);
-    if (outcome.guess) await defence.recordGuess(shopper, outcome.campaignId);
+    if (outcome.guess) {
+      guessTallyFor(platform).count(outcome.campaignId, platform.clock.now());
+      await defence.recordGuess(shopper, outcome.campaignId);
+    }
     return result;
   } catch (error) {
     if (error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterSeconds));
