@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import { ApiKeyAuthenticator } from '../auth/api-keys.ts';
+import { apiKeyAuthenticatorFor } from '../auth/api-keys.ts';
 import { CONSOLE_PATH, consoleRouter } from '../console/index.ts';
 import { ConsoleSessions } from '../console/sessions.ts';
 import { businessEventEnvelopeSchema, EVENT_CATALOG, EVENT_ENVELOPES, PLATFORM_EVENT_TYPES } from '../events/catalog.ts';
@@ -55,7 +55,7 @@ export interface App {
 
 export function createApp(platform: Platform): App {
   const app = express();
-  const ctx: HttpContext = { platform, authenticator: new ApiKeyAuthenticator(platform.db) };
+  const ctx: HttpContext = { platform, authenticator: apiKeyAuthenticatorFor(platform) };
   const { config } = platform;
   app.disable('x-powered-by');
   // Edge: request id + access log, metrics, timeouts, security headers, CORS only when configured.
@@ -148,7 +148,8 @@ export function createApp(platform: Platform): App {
   );
   root.router.use('/public', publicLinks);
 
-  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
+  // On the API port only when no separate METRICS_PORT is configured, and then behind an admin key (the series
+  // name API keys and campaigns).
   if (config.METRICS_PORT === undefined) {
     route(
       root,
@@ -156,9 +157,10 @@ export function createApp(platform: Platform): App {
         method: 'get',
         path: '/metrics',
         tag: 'operations',
+        auth: 'admin',
         summary: 'Prometheus metrics (when METRICS_PORT is not set)',
         description:
-          'Text exposition format. With METRICS_PORT set, metrics move to that port without authentication and this route is absent.',
+          'Text exposition format; needs an admin API key. With METRICS_PORT set, metrics move to that port without authentication and this route is absent.',
         responses: {
           200: {
             description: 'Metrics',

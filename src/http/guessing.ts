@@ -27,6 +27,7 @@ export async function withGuessingDefence<T>(
 ): Promise<T> {
   const defence = guessingDefenceFor(platform);
   const shopper: Shopper = { ip: shopperIp(req.headers[platform.config.GUESS_IP_HEADER]), customerId };
+  if (options.readOnly && req.apiKey) defence.noteValidation(req.apiKey, shopper);
   try {
     const admission = defence.admit(req.apiKey?.id ?? 'anonymous', shopper);
     let result: T;
