@@ -127,6 +127,11 @@ describe('the operator console in headless Chromium', () => {
     expect(await page.locator('.question').textContent()).toContain('Generate 20,000 more codes');
     await accessible('confirm generation');
     await shot('confirm');
+    // Chunks wait behind this lock until the page has shown the generation unfinished: on a fast machine the
+    // 20 chunks could otherwise end before the first render, and nothing would show the polling.
+    const blocker = await p.platform.db.pool.connect();
+    await blocker.query('begin');
+    await blocker.query('lock table vouchers in share mode');
     await page.click('button:has-text("Yes, generate codes")');
     await page.waitForURL(/generation=/);
     const generationId = new URL(page.url()).searchParams.get('generation') as string;
@@ -134,6 +139,23 @@ describe('the operator console in headless Chromium', () => {
     await page.evaluate('window.marker = 42');
     const row = page.locator(`tr[data-generation="${generationId}"]`);
     const seen = new Set<string>();
+    try {
+      await waitFor(async () => {
+        seen.add(
+          (
+            (await row
+              .locator('.progress-text')
+              .textContent()
+              .catch(() => '')) ?? ''
+          ).trim(),
+        );
+        return (await row.getAttribute('data-status').catch(() => null)) !== null;
+      });
+      expect(await row.getAttribute('data-status')).not.toBe('completed');
+    } finally {
+      await blocker.query('commit');
+      blocker.release();
+    }
     await waitFor(
       async () => {
         const text =
