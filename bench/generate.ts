@@ -11,7 +11,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import voucherCodes from 'voucher-code-generator';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { argValue, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
+import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const workerCount = argValue('workers', 1);
@@ -25,15 +25,7 @@ const env = {
   GENERATION_CONCURRENCY: String(concurrency),
 };
 
-async function api(base: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const api = (base: string, path: string, body?: unknown) => benchCall(base, apiKey, path, body);
 
 async function endToEnd(): Promise<{ ms: number; rssMb: number }> {
   const stack = await startBenchStack(env, workerCount);

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { argValue, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
+import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const rounds = argValue('rounds', 3);
@@ -31,14 +31,16 @@ const env = {
 /** The imported codes' shape: another platform's codes, here of the campaign's own code_config. */
 const IMPORTED_SHAPE = { prefix: 'MIG-', length: 12 };
 
-async function api(base: string, path: string, init: { json?: unknown; csv?: Buffer[] } = {}): Promise<any> {
-  const body = init.json !== undefined ? JSON.stringify(init.json) : init.csv ? new Blob(init.csv) : undefined;
+const api = (base: string, path: string, body?: unknown) => benchCall(base, apiKey, path, body);
+
+/** Streams a CSV to the import route; the 202's import. */
+async function postCsv(base: string, path: string, csv: Buffer[]): Promise<any> {
   const res = await fetch(`${base}${path}`, {
-    method: body ? 'POST' : 'GET',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': init.csv ? 'text/csv' : 'application/json' },
-    body,
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' },
+    body: new Blob(csv),
   });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  if (res.status !== 202) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
 
@@ -79,19 +81,19 @@ function importCsv(count: number): Buffer[] {
 }
 
 async function generate(base: string, round: number | string, count: number): Promise<number> {
-  const campaign = await api(base, '/v1/campaigns', { json: { name: `bench generation ${round}` } });
+  const campaign = await api(base, '/v1/campaigns', { name: `bench generation ${round}` });
   const started = performance.now();
-  const g = await api(base, `/v1/campaigns/${campaign.id}/generations`, { json: { count } });
+  const g = await api(base, `/v1/campaigns/${campaign.id}/generations`, { count });
   const done = await until(base, `/v1/generations/${g.id}`, (b) => ['completed', 'failed', 'exhausted'].includes(b.status));
   if (done.status !== 'completed' || done.generated !== count) throw new Error(`generation ended ${done.status} with ${done.generated}`);
   return performance.now() - started;
 }
 
 async function importCodes(base: string, round: number | string, count: number): Promise<{ ms: number; uploadMs: number }> {
-  const campaign = await api(base, '/v1/campaigns', { json: { name: `bench import ${round}`, code_config: IMPORTED_SHAPE } });
+  const campaign = await api(base, '/v1/campaigns', { name: `bench import ${round}`, code_config: IMPORTED_SHAPE });
   const csv = importCsv(count);
   const started = performance.now();
-  const accepted = await api(base, `/v1/campaigns/${campaign.id}/imports`, { csv });
+  const accepted = await postCsv(base, `/v1/campaigns/${campaign.id}/imports`, csv);
   const uploadMs = performance.now() - started;
   const done = await until(base, `/v1/imports/${accepted.id}`, (b) => ['completed', 'failed'].includes(b.status));
   if (done.status !== 'completed' || done.progress.imported !== count) {

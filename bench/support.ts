@@ -77,3 +77,14 @@ export async function startBenchStack(
     },
   };
 }
+
+/** A JSON call to the API with a key: GET without a body, POST with one; throws on a non-2xx answer. */
+export async function benchCall(base: string, apiKey: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}

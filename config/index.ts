@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseNodeList } from '../src/queues/connection.ts';
 import { isTimeZone } from '../src/rules/time-zone.ts';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -7,17 +8,46 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** A body size limit as express's parsers take it. */
 const byteSize = z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb');
+function clusterNodesError(list: string): string | null {
+  try {
+    parseNodeList(list);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 /** Every setting the platform reads from the environment, with defaults that work on a developer machine. */
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/promo'),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  // false behind a pooler in transaction mode (PgBouncer < 1.21): statements are sent unnamed, no LISTEN through it.
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
+  // A connection straight to PostgreSQL for what needs a session (LISTEN, creating the database) when DATABASE_URL is a pooler.
+  DATABASE_DIRECT_URL: z.url().optional(),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.min(100).default(10_000),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .refine((value) => {
+      if (/^rediss?\+cluster:\/\//i.test(value))
+        return clusterNodesError(value.replace(/^[^/]*\/\/(?:[^@/]*@)?/, '').replace(/\/$/, '')) === null;
+      return URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol);
+    }, 'a redis:// or rediss:// URL, or redis+cluster://host:port,host:port')
+    .default('redis://127.0.0.1:6379'),
+  // Redis Cluster seed nodes (host:port,host:port); credentials and TLS from REDIS_URL. Or a redis+cluster:// REDIS_URL.
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((value) => clusterNodesError(value) === null, 'comma-separated host:port seed nodes')
+    .optional(),
+  // API keys: answers cached per process; a revocation reaches every process through Redis at once, and while a
+  // process cannot hear Redis it keeps answers for the fallback TTL only (so a revoked key stops within it).
+  API_KEY_CACHE_TTL_MS: positiveInt.max(300_000).default(10_000),
+  API_KEY_CACHE_FALLBACK_TTL_MS: positiveInt.min(100).max(10_000).default(1_000),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .regex(/^[A-Za-z0-9_-]*(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only, optionally one {hash tag}')
+    .min(1)
     .default('promo'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -122,6 +152,12 @@ export const configSchema = z.object({
   IDEMPOTENCY_CLEANUP_CRON: z.string().min(9).default('0 */15 * * * *'),
   EXPORT_CONCURRENCY: positiveInt.max(16).default(1),
   EXPORT_BATCH_SIZE: positiveInt.max(100_000).default(10_000),
+  // Operator console (issue 17): the session cookie's signing secret (required in production) and lifetime.
+  CONSOLE_SESSION_SECRET: z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  CONSOLE_SESSION_TTL_SECONDS: positiveInt
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(8 * 3600),
   // Lost work (issue 12): how often schedulers are re-asserted and durable work whose job Redis lost is re-created.
   RECONCILE_INTERVAL_MS: positiveInt.min(100).max(600_000).default(10_000),
   RECONCILE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),

@@ -2,7 +2,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { startRelayDriver } from '../src/outbox/driver.ts';
 import type { Platform } from '../src/platform.ts';
 import { isJobName, payloadProblem, QUEUE_NAMES, type QueueName, queueSpec } from '../src/queues/catalog.ts';
-import { createWorkerConnection } from '../src/queues/connection.ts';
+import { createWorkerConnection, type RedisClient } from '../src/queues/connection.ts';
 import { jobDuration } from '../src/shared/metrics.ts';
 import type { JobRegistry } from './registry.ts';
 import { keepSchedules } from './schedules.ts';
@@ -29,7 +29,12 @@ export function selectedQueues(setting: string): QueueName[] {
 
 export function startWorkers(platform: Platform, registry: JobRegistry, queues: QueueName[]): WorkerPool {
   const { config, logger } = platform;
+  // BullMQ leaves a connection it was handed open on close (and without a listener): this pool closes its own.
+  const connections: RedisClient[] = [];
   const workers = queues.map((queue) => {
+    const connection = createWorkerConnection(config);
+    connection.on('error', (error) => logger.debug({ queue, err: error.message }, 'worker redis connection error'));
+    connections.push(connection);
     const handlers = registry.get(queue) ?? new Map();
     const worker = new Worker(
       queue,
@@ -52,8 +57,8 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
         }
       },
       {
-        connection: createWorkerConnection(config.REDIS_URL),
-        prefix: config.QUEUE_PREFIX,
+        connection,
+        prefix: platform.queues.prefix,
         concurrency: queueSpec(queue).concurrency(config),
         limiter: queueSpec(queue).limiter?.(config),
         lockDuration: config.WORKER_LOCK_DURATION_MS,
@@ -78,6 +83,7 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
       schedules.close();
       await relayDriver?.close();
       await Promise.all(workers.map((w) => w.close()));
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import { ensureDatabase, runMigrations } from './db/migrator.ts';
+import { sendStatementsUnnamed } from './db/prepared-statements.ts';
 import { createPool, Database } from './db/sql.ts';
-import { createProducerConnection } from './queues/connection.ts';
+import { createProducerConnection, type RedisClient } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -13,7 +13,7 @@ export interface Platform {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Database;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: QueueSet;
   readonly clock: Clock;
   /** What this process holds open beyond the pool and Redis (SMTP pools, batchers, pacers), closed by close(). */
@@ -29,7 +29,7 @@ export interface PlatformOptions {
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   let closed = false;
-  await ensureDatabase(config.DATABASE_URL);
+  await ensureDatabase(config.DATABASE_DIRECT_URL ?? config.DATABASE_URL);
   // The one pool of the process: every statement, COPY and migration; DATABASE_POOL_SIZE connections at most.
   const db = new Database(
     createPool({
@@ -42,6 +42,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       },
     }),
   );
+  if (!config.DATABASE_PREPARED_STATEMENTS) sendStatementsUnnamed(db.pool);
   if (config.RUN_MIGRATIONS) {
     const applied = await runMigrations(db).catch(async (error) => {
       await db.pool.end();
@@ -49,7 +50,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const redis = createProducerConnection(config.REDIS_URL);
+  const redis = createProducerConnection(config);
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // The connection's own listener above reports an outage once; the queues' copies of it only at debug.
   const queues = createQueues(redis, config, (error) => logger.debug({ err: error.message }, 'queue error'));

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema } from '../shared/fields.ts';
+import { ROLES } from './roles.ts';
 
 export const createApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(200).describe('What the key is for (shown in listings and logs)'),
-  role: z.enum(['admin', 'standard']).default('standard').describe('admin can manage keys, jobs and see Bull Board'),
+  role: z
+    .enum(ROLES)
+    .default('standard')
+    .describe('admin: everything (keys, jobs, Bull Board); standard: everything else; viewer: reads everything, changes nothing (console)'),
 });
 
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
@@ -12,7 +16,7 @@ export const apiKeyViewSchema = z
   .object({
     id: idSchema,
     name: z.string(),
-    role: z.enum(['admin', 'standard']),
+    role: z.enum(ROLES),
     key_prefix: z.string().describe('First characters of the key, to recognise it'),
     created_at: timestampSchema,
     last_used_at: timestampSchema.nullable(),

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ROLES } from '../auth/roles.ts';
 import { ApiError, ConnectionError, PromoClient } from './client.ts';
 import { progressBar } from './progress.ts';
 
@@ -323,7 +324,7 @@ Examples:
     .command('create')
     .description('create an API key; its value is printed once and never again')
     .requiredOption('--name <name>', 'what the key is for')
-    .addOption(new Option('--role <role>', 'admin or standard').choices(['admin', 'standard']).default('standard'))
+    .addOption(new Option('--role <role>', 'admin, standard or viewer').choices([...ROLES]).default('standard'))
     .action(async (opts, cmd: Command) => {
       const created = await client(cmd).post('/v1/api-keys', { name: opts.name, role: opts.role });
       show(

@@ -46,7 +46,9 @@ export async function runMigrations(db: Database): Promise<string[]> {
       entities: [],
       discovery: { warnWhenNoEntities: false },
       extensions: [Migrator],
-      migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+      // Not transactional by itself: it runs inside the lock's transaction, which commits every migration of this
+      // run with the lock, or none (all or nothing).
+      migrations: { migrationsList: migrations, transactional: false, snapshot: false, silent: true },
       debug: false,
       allowGlobalContext: false,
     });

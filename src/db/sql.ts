@@ -106,7 +106,7 @@ function run<R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, statement
 }
 
 /**
- * A session advisory lock: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart), the second of
+ * An advisory lock key: one bigint key, or two int keys (PostgreSQL keeps the two kinds apart), the second of
  * which may be text that PostgreSQL hashes (`hashtext`), to lock one row's id.
  */
 export type AdvisoryLockKey = number | readonly [number, number | string];
@@ -163,9 +163,13 @@ export class Database implements Queryable {
   }
 
   /**
-   * Runs `work` on one connection of its own, holding the session advisory lock `key` (waiting for it, or, with
-   * `wait: false`, answering `{ locked: false }` when another session holds it). The signal aborts when the
-   * connection, and with it the lock, is lost: `work` should stop at its next step.
+   * Runs `work` on one connection of its own, holding the advisory lock `key` (waiting for it, or, with
+   * `wait: false`, answering `{ locked: false }` when another session holds it). The lock is transaction-scoped,
+   * held by a transaction that stays open until `work` ends, so it also holds behind a pooler in transaction mode
+   * (PgBouncer), where a session lock would stay with whichever server connection took it. What `work` runs on
+   * `session` is part of that transaction: committed when `work` resolves, rolled back when it throws; statements
+   * that must be seen as they go run on the pool. The signal aborts when the connection, and with it the lock, is
+   * lost: `work` should stop at its next step.
    */
   async withAdvisoryLock<T>(
     key: AdvisoryLockKey,
@@ -177,25 +181,32 @@ export class Database implements Queryable {
     const onLost = (error: Error) => lost.abort(new DatabaseUnavailableError(error));
     client.on('error', onLost);
     let broken = false;
+    let open = false;
     try {
       const [args, params] =
         typeof key === 'number' ? ['$1', [key]] : [typeof key[1] === 'string' ? '$1, hashtext($2)' : '$1, $2', [...key]];
-      const sql = options.wait ? `select pg_advisory_lock(${args}), true as locked` : `select pg_try_advisory_lock(${args}) as locked`;
+      await client.query('begin');
+      open = true;
+      const sql = options.wait
+        ? `select pg_advisory_xact_lock(${args}), true as locked`
+        : `select pg_try_advisory_xact_lock(${args}) as locked`;
       const { rows } = await client.query<{ locked: boolean }>(sql, params);
       if (!rows[0]?.locked) return { locked: false };
-      try {
-        return { locked: true, result: await work(client, lost.signal) };
-      } finally {
-        await client.query(`select pg_advisory_unlock(${args})`, params).catch(() => {
-          broken = true;
-        });
-      }
+      const result = await work(client, lost.signal);
+      await client.query('commit');
+      open = false;
+      return { locked: true, result };
     } catch (error) {
       broken ||= isConnectionLoss(error);
       throw asUnavailable(error);
     } finally {
+      if (open && !broken) {
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+      }
       client.off('error', onLost);
-      // A broken connection has lost its session locks anyway: destroy it rather than hand it back.
+      // A broken connection has lost its lock anyway: destroy it rather than hand it back.
       client.release(broken || lost.signal.aborted);
     }
   }

@@ -3,7 +3,7 @@ import { emitEvent, outboxInsertSql } from '../events/outbox.ts';
 import { voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 
 export const SWEEP_ACTOR = 'system:expiry-sweep';
-/** Session advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
+/** Advisory lock key: one sweep at a time across all workers (overlapping runs would only compete). */
 const SWEEP_LOCK = [0x70726f6d, 0x65787069] as const;
 
 export interface SweepOptions {

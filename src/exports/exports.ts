@@ -131,7 +131,7 @@ export interface ExportRunOptions {
   onProgress?: (exported: number, total: number) => void | Promise<void>;
 }
 
-/** Session advisory lock class for export runs (the second key is the export's). */
+/** Advisory lock class for export runs (the second key is the export's). */
 const EXPORT_RUN_LOCK = 0x6578706f;
 
 /**
@@ -145,7 +145,8 @@ export async function runExport(
   exportId: string,
   options: ExportRunOptions,
 ): Promise<ExportRow['status'] | 'missing' | 'already_running'> {
-  const run = await db.withAdvisoryLock([EXPORT_RUN_LOCK, exportId], { wait: false }, (session) => writeExport(session, exportId, options));
+  // The writer's statements run on the pool, not in the lock's transaction, so its progress is seen as it goes.
+  const run = await db.withAdvisoryLock([EXPORT_RUN_LOCK, exportId], { wait: false }, () => writeExport(db, exportId, options));
   return run.locked ? run.result : 'already_running';
 }
 

@@ -1,9 +1,10 @@
-import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config/index.ts';
+import { keyPrefix, type RedisClient } from '../queues/connection.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { guessFailures } from '../shared/metrics.ts';
+import { guessFailures, validationsWithoutShopper } from '../shared/metrics.ts';
 import { type ResourceOwner, resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { batchedCallCounter } from './call-counter.ts';
@@ -46,12 +47,16 @@ export class GuessingDefence {
   readonly #logger: Logger;
   /** Shopper keys seen past their limit, until their window ends: a locked-out attacker costs Redis nothing more. */
   readonly #lockedUntil = new Map<string, number>();
+  /** API keys already warned about validating without a shopper (once per key and process). */
+  readonly #warnedWithoutShopper = new Set<string>();
+  readonly #ipHeader: string;
 
-  constructor(redis: Redis, config: Config, logger: Logger) {
+  constructor(redis: RedisClient, config: Config, logger: Logger) {
     this.#logger = logger;
+    this.#ipHeader = config.GUESS_IP_HEADER;
     this.#readCounter = tickBatcher(async (keys) => {
       if (redis.status !== 'ready') throw new Error('Redis connection is not ready');
-      return redis.mget(keys);
+      return redis.isCluster ? mgetBySlot(redis, keys) : redis.mget(keys);
     });
     const guesses = { points: config.GUESS_LIMIT, duration: config.GUESS_WINDOW_SECONDS };
     const calls = { points: config.VALIDATION_API_KEY_LIMIT, duration: config.VALIDATION_API_KEY_WINDOW_SECONDS };
@@ -59,7 +64,7 @@ export class GuessingDefence {
     const limiter = (name: string, opts: { points: number; duration: number }) =>
       new RateLimiterRedis({
         storeClient: redis,
-        keyPrefix: `${config.QUEUE_PREFIX}:guess:${name}`,
+        keyPrefix: `${keyPrefix(config)}:guess:${name}`,
         ...opts,
         // Straight to the fallback while the connection is down, instead of waiting out reconnection attempts.
         rejectIfRedisNotReady: true,
@@ -83,6 +88,23 @@ export class GuessingDefence {
       if (state.status === 'rejected') throw state.reason;
       if (state.value > 0) throw new RateLimitedError('too_many_guesses', TOO_MANY_GUESSES, secondsFrom(state.value));
     }
+  }
+
+  /**
+   * A validation that names neither the shopper's IP nor a customer has no shopper to count guesses against (by
+   * design: the calling server's own address is never a key). Counted per API key, and warned about once per key,
+   * so an operator notices a checkout integration that forgot to forward the shopper.
+   */
+  noteValidation(apiKey: { id: string; name: string }, shopper: Shopper): void {
+    if (shopper.ip || shopper.customerId) return;
+    validationsWithoutShopper.inc({ api_key: apiKey.id });
+    if (this.#warnedWithoutShopper.has(apiKey.id)) return;
+    if (this.#warnedWithoutShopper.size >= 10_000) this.#warnedWithoutShopper.clear();
+    this.#warnedWithoutShopper.add(apiKey.id);
+    this.#logger.warn(
+      { apiKeyId: apiKey.id, apiKeyName: apiKey.name, header: this.#ipHeader },
+      "validation without a shopper: no shopper IP header and no customer, so no guessing defence applies to this API key's lookups",
+    );
   }
 
   /**
@@ -147,6 +169,27 @@ export class GuessingDefence {
   }
 }
 
+/** MGET on a cluster: one per slot (a command's keys must share one), sent together; answers in the keys' order. */
+async function mgetBySlot(redis: RedisClient, keys: string[]): Promise<(string | null)[]> {
+  const bySlot = new Map<number, number[]>();
+  keys.forEach((key, i) => {
+    const slot = calculateSlot(key);
+    const positions = bySlot.get(slot);
+    if (positions) positions.push(i);
+    else bySlot.set(slot, [i]);
+  });
+  const values: (string | null)[] = keys.map(() => null);
+  await Promise.all(
+    [...bySlot.values()].map(async (positions) => {
+      const got = await redis.mget(positions.map((i) => keys[i] as string));
+      positions.forEach((position, n) => {
+        values[position] = got[n] ?? null;
+      });
+    }),
+  );
+  return values;
+}
+
 function secondsFrom(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
@@ -159,7 +202,7 @@ export function shopperIp(headerValue: string | string[] | undefined): string | 
 }
 
 interface DefencePlatform {
-  redis: Redis;
+  redis: RedisClient;
   config: Config;
   logger: Logger;
   resources: ResourceOwner<DefencePlatform>;

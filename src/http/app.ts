@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import { ApiKeyAuthenticator } from '../auth/api-keys.ts';
+import { apiKeyAuthenticatorFor } from '../auth/api-keys.ts';
+import { CONSOLE_PATH, consoleRouter } from '../console/index.ts';
+import { ConsoleSessions } from '../console/sessions.ts';
 import { businessEventEnvelopeSchema, EVENT_CATALOG, EVENT_ENVELOPES, PLATFORM_EVENT_TYPES } from '../events/catalog.ts';
 import { httpMetrics, requestLogging } from '../observability/http.ts';
 import type { Platform } from '../platform.ts';
 import { registry } from '../shared/metrics.ts';
+import { requirePermission } from './access.ts';
 import { adminStatsPage } from './admin-stats.ts';
 import { requireApiKey } from './auth.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
@@ -52,7 +55,7 @@ export interface App {
 
 export function createApp(platform: Platform): App {
   const app = express();
-  const ctx: HttpContext = { platform, authenticator: new ApiKeyAuthenticator(platform.db) };
+  const ctx: HttpContext = { platform, authenticator: apiKeyAuthenticatorFor(platform) };
   const { config } = platform;
   app.disable('x-powered-by');
   // Edge: request id + access log, metrics, timeouts, security headers, CORS only when configured.
@@ -65,9 +68,10 @@ export function createApp(platform: Platform): App {
   if (cors) app.use(cors);
 
   const operations: DeclaredOperation[] = [];
+  const sessions = new ConsoleSessions(platform);
   const anyKey = requireApiKey(ctx.authenticator);
-  const adminKey = requireApiKey(ctx.authenticator, { role: 'admin' });
-  const adminPage = requireApiKey(ctx.authenticator, { browserChallenge: true, role: 'admin' });
+  // Operator UIs (Bull Board, /admin/stats) take a key as Basic password, or the console's session.
+  const browserKey = requireApiKey(ctx.authenticator, { browserChallenge: true, session: (req) => sessions.identify(req) });
   const target = (router: Router, prefix: string, guard: (auth: Auth) => RequestHandler[]): RouteTarget => ({
     router,
     prefix,
@@ -76,7 +80,7 @@ export function createApp(platform: Platform): App {
     validateResponses: config.HTTP_RESPONSE_VALIDATION,
   });
   const root = target(express.Router(), '', (auth) =>
-    auth === 'none' ? [] : auth === 'basic' ? [adminPage] : auth === 'admin' ? [adminKey] : [anyKey],
+    auth === 'none' ? [] : [auth === 'basic' ? browserKey : anyKey, requirePermission(auth)],
   );
 
   route(
@@ -137,8 +141,8 @@ export function createApp(platform: Platform): App {
     express.json({ limit: config.IMPORT_JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
   );
   v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  // The router above checked the key; an admin operation checks the role too.
-  const v1Routes = target(v1, '/v1', (auth) => (auth === 'admin' ? [adminKey] : []));
+  // The router above checked the key; every operation checks what the key's role may do.
+  const v1Routes = target(v1, '/v1', (auth) => [requirePermission(auth)]);
   for (const mountModule of v1RouteModules) mountModule(v1Routes, ctx);
   root.router.use('/v1', v1);
 
@@ -149,7 +153,8 @@ export function createApp(platform: Platform): App {
   );
   root.router.use('/public', publicLinks);
 
-  // On the API port only when no separate METRICS_PORT is configured, and then behind an API key.
+  // On the API port only when no separate METRICS_PORT is configured, and then behind an admin key (the series
+  // name API keys and campaigns).
   if (config.METRICS_PORT === undefined) {
     route(
       root,
@@ -157,9 +162,10 @@ export function createApp(platform: Platform): App {
         method: 'get',
         path: '/metrics',
         tag: 'operations',
+        auth: 'admin',
         summary: 'Prometheus metrics (when METRICS_PORT is not set)',
         description:
-          'Text exposition format. With METRICS_PORT set, metrics move to that port without authentication and this route is absent.',
+          'Text exposition format; needs an admin API key. With METRICS_PORT set, metrics move to that port without authentication and this route is absent.',
         responses: {
           200: {
             description: 'Metrics',
@@ -222,6 +228,18 @@ export function createApp(platform: Platform): App {
     bullBoardRouter(platform.queues),
   );
   adminStatsPage(root, platform);
+  mount(
+    root,
+    {
+      method: 'get',
+      path: CONSOLE_PATH,
+      tag: 'operations',
+      auth: 'none',
+      summary: 'Operator console: campaigns, codes, webhooks, deliveries and jobs (HTML; log in with an admin or viewer key)',
+      responses: { 200: { description: 'HTML page', content: html }, 303: { description: 'Redirect to the console login' } },
+    },
+    consoleRouter({ platform, authenticator: ctx.authenticator, sessions, operations }),
+  );
 
   app.use(root.router);
   app.use((req, res) => sendProblem(res, problem(404, 'route_not_found', `No route for ${req.method} ${req.path}.`)));

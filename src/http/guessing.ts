@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { guessingDefenceFor, RateLimitedError, type Shopper, shopperIp } from '../guessing/defence.ts';
 import type { Platform } from '../platform.ts';
+import { guessTallyFor } from '../stats/guesses.ts';
 
 export interface GuessingOptions {
   /**
@@ -26,6 +27,7 @@ export async function withGuessingDefence<T>(
 ): Promise<T> {
   const defence = guessingDefenceFor(platform);
   const shopper: Shopper = { ip: shopperIp(req.headers[platform.config.GUESS_IP_HEADER]), customerId };
+  if (options.readOnly && req.apiKey) defence.noteValidation(req.apiKey, shopper);
   try {
     const admission = defence.admit(req.apiKey?.id ?? 'anonymous', shopper);
     let result: T;
@@ -36,7 +38,10 @@ export async function withGuessingDefence<T>(
       result = await lookup();
     }
     const outcome = classify(result);
-    if (outcome.guess) await defence.recordGuess(shopper, outcome.campaignId);
+    if (outcome.guess) {
+      guessTallyFor(platform).count(outcome.campaignId, platform.clock.now());
+      await defence.recordGuess(shopper, outcome.campaignId);
+    }
     return result;
   } catch (error) {
     if (error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterSeconds));

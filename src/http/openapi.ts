@@ -48,7 +48,12 @@ const COMMON_ERRORS: Record<number, { name: string; description: string; example
     example: { code: 'validation_failed', detail: 'The request is not valid.', errors: [{ field: 'count', message: 'Too big' }] },
   },
   401: { name: 'Unauthorized', description: 'Missing or invalid API key (`unauthorized`).', example: { code: 'unauthorized' } },
-  403: { name: 'Forbidden', description: 'The key is valid but is not an admin key (`forbidden`).', example: { code: 'forbidden' } },
+  403: {
+    name: 'Forbidden',
+    description:
+      'The key is valid but its role may not do this: an admin operation with a standard key, or a change with a viewer key (`forbidden`).',
+    example: { code: 'forbidden' },
+  },
   408: {
     name: 'BodyTimeout',
     description: 'The body did not all arrive in time, e.g. shorter than its Content-Length (`request_body_timeout`).',

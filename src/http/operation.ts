@@ -66,10 +66,27 @@ export interface OperationSpec {
   errors?: Record<number, readonly string[]>;
 }
 
+/** A request's parts as an operation reads them, before its schemas parse them. */
+export interface OperationCall {
+  req: Request;
+  res: Response;
+  params: Record<string, string>;
+  query?: unknown;
+  body?: unknown;
+}
+
+/** What an operation answered: a declared status and body, or nothing when it wrote the response itself. */
+export type OperationReply = { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
+
 /** An operation as mounted: its spec and its full path. */
 export interface DeclaredOperation {
   spec: OperationSpec;
   path: string;
+  /**
+   * Runs the operation as its route does (the same parsing, the same handler, the same errors thrown), for a caller
+   * in this process that has already authenticated and authorized the request (the console). Absent on mounts.
+   */
+  run?: (call: OperationCall) => Promise<OperationReply>;
 }
 
 type ParamsOf<O> = O extends { params: infer P extends Record<string, PathParam> } ? { [K in keyof P]: string } : Record<string, never>;
@@ -137,26 +154,29 @@ function send(res: Response, spec: OperationSpec, reply: { status: number; body?
 
 /** Declares an operation and mounts its handler. */
 export function route<const O extends OperationSpec>(target: RouteTarget, spec: O, handler: RouteHandler<NoInfer<O>>): void {
-  const declared: DeclaredOperation = { spec, path: fullPath(target, spec.path) };
-  target.operations.push(declared);
-  const handle: RequestHandler = async (req, res) => {
-    if (target.validateResponses) checkResponses(declared, req, res);
+  const run = async ({ req, res, params, query, body }: OperationCall): Promise<OperationReply> => {
     const jsonBody = spec.body !== undefined && !otherBody(spec, req);
     // Before any schema (or anything recursive) sees them: every part of the request the operation reads, whole.
     const unstorable =
-      (spec.params ? findUnstorable(req.params) : null) ??
-      (spec.query ? findUnstorable(req.query) : null) ??
-      (jsonBody ? findUnstorable(req.body) : null);
+      (spec.params ? findUnstorable(params) : null) ??
+      (spec.query ? findUnstorable(query) : null) ??
+      (jsonBody ? findUnstorable(body) : null);
     if (unstorable) throw new ValidationError([unstorable]);
     const input = {
       req,
       res,
-      params: parseParams(spec, req.params as Record<string, string>),
-      query: spec.query ? parse(spec.query, req.query) : undefined,
-      body: jsonBody && spec.body ? parse(spec.body, req.body) : undefined,
+      params: parseParams(spec, params),
+      query: spec.query ? parse(spec.query, query) : undefined,
+      body: jsonBody && spec.body ? parse(spec.body, body) : undefined,
     } as RouteInput<O>;
-    const reply = await handler(input);
-    if (reply) send(res, spec, reply as { status: number; body?: unknown; headers?: Record<string, string> });
+    return (await handler(input)) as OperationReply;
+  };
+  const declared: DeclaredOperation = { spec, path: fullPath(target, spec.path), run };
+  target.operations.push(declared);
+  const handle: RequestHandler = async (req, res) => {
+    if (target.validateResponses) checkResponses(declared, req, res);
+    const reply = await run({ req, res, params: req.params as Record<string, string>, query: req.query, body: req.body });
+    if (reply) send(res, spec, reply);
   };
   target.router[spec.method](spec.path, ...target.guard(spec.auth ?? 'key'), handle);
 }

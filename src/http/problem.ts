@@ -69,21 +69,28 @@ export function domainErrorToProblem(error: DomainError): Problem {
   return problem(STATUS[error.kind], error.code, error.message, error.details);
 }
 
+/** The problem a known error answers with; undefined for anything else (a 500 without internals). */
+export function problemFor(raised: unknown): Problem | undefined {
+  const thrown = asUnavailable(raised);
+  if (thrown instanceof DomainError) return domainErrorToProblem(thrown);
+  if (thrown instanceof ZodError) return problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(thrown) });
+  const error = thrown as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown } | null | undefined;
+  const status = typeof error?.status === 'number' ? error.status : typeof error?.statusCode === 'number' ? error.statusCode : 500;
+  if (error?.type === 'entity.parse.failed') return problem(400, 'invalid_json', 'The request body is not valid JSON.');
+  if (error?.type === 'entity.too.large') return problem(413, 'payload_too_large', 'The request body is too large.');
+  if (status >= 400 && status < 500) return problem(status, 'bad_request', String(error?.message ?? 'Bad request'));
+  return undefined;
+}
+
 /** The single place errors become HTTP: known errors keep their code, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
     if (res.headersSent) return;
     // Infrastructure out of reach (a lost PostgreSQL connection, wrapped or not) is a 503 the client may retry.
-    const error = asUnavailable(thrown) as typeof thrown;
+    const error = asUnavailable(thrown);
     if (error instanceof ServiceUnavailableError) res.set('Retry-After', String(error.retryAfterSeconds));
-    if (error instanceof DomainError) return sendProblem(res, { ...domainErrorToProblem(error), instance: req.originalUrl });
-    if (error instanceof ZodError) {
-      return sendProblem(res, problem(400, 'validation_failed', 'The request is not valid.', { errors: zodFieldErrors(error) }));
-    }
-    const status = typeof error?.status === 'number' ? error.status : typeof error?.statusCode === 'number' ? error.statusCode : 500;
-    if (error?.type === 'entity.parse.failed') return sendProblem(res, problem(400, 'invalid_json', 'The request body is not valid JSON.'));
-    if (error?.type === 'entity.too.large') return sendProblem(res, problem(413, 'payload_too_large', 'The request body is too large.'));
-    if (status >= 400 && status < 500) return sendProblem(res, problem(status, 'bad_request', String(error?.message ?? 'Bad request')));
+    const known = problemFor(error);
+    if (known) return sendProblem(res, error instanceof DomainError ? { ...known, instance: req.originalUrl } : known);
     // Never the raw URL: it can carry a full code (/v1/vouchers/:code) or a query string.
     logger.error({ err: error, path: loggablePath(req.originalUrl) }, 'unhandled error');
     sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.'));

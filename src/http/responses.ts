@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refusesSomeRole } from './access.ts';
 import type { DeclaredOperation, ResponseSpec } from './operation.ts';
 
 /** One status an operation can answer. */
@@ -44,7 +45,7 @@ export function statusTable(op: DeclaredOperation): Map<number, StatusEntry> {
     add(413, COMMON_CODES[413] as readonly string[]);
   }
   if (auth !== 'none') add(401, COMMON_CODES[401] as readonly string[]);
-  if (auth === 'admin' || auth === 'basic') add(403, COMMON_CODES[403] as readonly string[]);
+  if (refusesSomeRole(spec.method, auth)) add(403, COMMON_CODES[403] as readonly string[]);
   if (resources.length > 0) add(404, resources);
   add(503, []);
 

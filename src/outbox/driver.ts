@@ -47,9 +47,12 @@ export function startRelayDriver(platform: Platform): RelayDriver {
 
   let listener: pg.Client | undefined;
   let reconnect: NodeJS.Timeout | undefined;
+  // LISTEN needs a session of its own: through a pooler in transaction mode it would listen on a server connection
+  // handed to others right after. There, it takes DATABASE_DIRECT_URL, or the relay just polls.
+  const listenUrl = config.DATABASE_DIRECT_URL ?? (config.DATABASE_PREPARED_STATEMENTS ? config.DATABASE_URL : undefined);
   const listen = async () => {
-    if (closed) return;
-    const client = new pg.Client({ connectionString: config.DATABASE_URL });
+    if (closed || !listenUrl) return;
+    const client = new pg.Client({ connectionString: listenUrl });
     client.on('notification', wake);
     client.on('error', (error) => {
       logger.warn({ err: error.message }, 'outbox listener lost its connection; reconnecting');
@@ -68,7 +71,13 @@ export function startRelayDriver(platform: Platform): RelayDriver {
       if (!closed) reconnect = setTimeout(() => void listen(), 1_000);
     }
   };
-  void listen();
+  if (listenUrl) void listen();
+  else {
+    logger.info(
+      { intervalMs: config.OUTBOX_RELAY_INTERVAL_MS },
+      'outbox listener off (DATABASE_PREPARED_STATEMENTS=false and no DATABASE_DIRECT_URL): the relay polls every OUTBOX_RELAY_INTERVAL_MS',
+    );
+  }
 
   return {
     async close() {

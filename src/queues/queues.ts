@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../../config/index.ts';
 import { BASE_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from './catalog.ts';
+import { queuePrefix, type RedisClient } from './connection.ts';
 
 export interface QueueSet {
   readonly prefix: string;
@@ -18,8 +18,8 @@ export interface QueueSet {
  * connection's errors; `onError` hears them (without a listener BullMQ prints them raw to stderr, outside the JSON logs).
  * Producers reach them through enqueue.ts only.
  */
-export function createQueues(connection: Redis, config: Config, onError: (error: Error) => void): QueueSet {
-  const prefix = config.QUEUE_PREFIX;
+export function createQueues(connection: RedisClient, config: Config, onError: (error: Error) => void): QueueSet {
+  const prefix = queuePrefix(config);
   const queues = new Map<QueueName, Queue>(
     QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions: BASE_JOB_OPTIONS })]),
   );

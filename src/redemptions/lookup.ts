@@ -66,6 +66,18 @@ export class CandidateLookup {
   }
 }
 
+/**
+ * The voucher and its campaign as they stand, without a lock: a redemption decides from this whether the code is
+ * someone else's before it locks anything, so refusing a held code does exactly the work of refusing an unknown one.
+ */
+export async function readCandidate(tx: Queryable, code: string): Promise<Candidate | null> {
+  const { rows } = await tx.query<Candidate>(
+    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.code = $1`,
+    [code],
+  );
+  return rows[0] ?? null;
+}
+
 /** The voucher row locked for the rest of the transaction: every redemption of one code serializes here. */
 export async function lockCandidate(tx: Queryable, code: string): Promise<Candidate | null> {
   const { rows } = await tx.query<Candidate>(

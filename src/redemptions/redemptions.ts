@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
-import { type AppliedDiscount, type Decision, decide, effectiveRules, type RefusalReason } from '../rules/index.ts';
+import { type AppliedDiscount, type Decision, decide, effectiveRules, heldByAnother, type RefusalReason } from '../rules/index.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -13,7 +13,7 @@ import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
-import { type Candidate, type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign } from './lookup.ts';
+import { type Candidate, type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign, readCandidate } from './lookup.ts';
 import type { RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<RefusalReason, string> = {
@@ -142,8 +142,8 @@ function canonical(value: unknown): unknown {
 }
 
 /**
- * Redeems a code in one transaction: claim the idempotency key, lock the voucher row (every redemption of one
- * code serializes there), lock the customer within the campaign when a campaign-wide limit applies, count, decide,
+ * Redeems a code in one transaction: claim the idempotency key, read the voucher (an unknown code, or one held by
+ * another customer, is refused here, with no lock taken), lock its row (every redemption of one code serializes there), lock the customer within the campaign when a campaign-wide limit applies, count, decide,
  * then write the use, the redemption, the lifecycle entry and the outbox event. A refusal commits only its
  * idempotency record and its `voucher.redemption.failed` event.
  */
@@ -192,8 +192,12 @@ export async function redeemVoucher(db: Database, input: RedemptionRequest, ctx:
 }
 
 async function attempt(tx: Queryable, code: string, input: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
-  const candidate = await lockCandidate(tx, code);
   const customerId = input.customer?.id;
+  // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
+  // commit, which would make a held code measurably slower to refuse than an unknown one.
+  const seen = await readCandidate(tx, code);
+  const isGuess = !seen || heldByAnother(seen, effectiveRules(seen), customerId);
+  const candidate = isGuess ? seen : await lockCandidate(tx, code);
   let counts = { code: 0, campaign: 0 };
   if (candidate && customerId) {
     const rules = effectiveRules(candidate);

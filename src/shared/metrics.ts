@@ -37,6 +37,13 @@ export const guessFailures = new Counter({
   registers: [registry],
 });
 
+export const validationsWithoutShopper = new Counter({
+  name: 'promo_validations_without_shopper_total',
+  help: 'Validations with neither the shopper IP header nor a customer, so without a guessing defence, by API key id',
+  labelNames: ['api_key'] as const,
+  registers: [registry],
+});
+
 export const webhookDeliveries = new Counter({
   name: 'promo_webhook_deliveries_total',
   help: 'Webhook delivery attempts by outcome',

@@ -1,7 +1,9 @@
 import type { Queryable } from '../db/sql.ts';
+import { foldRefusalDeltas } from './refusals.ts';
 
 /**
- * Folds pending stat deltas into the hourly rollup in one statement: the deltas deleted are exactly the ones added,
+ * Folds pending stat deltas into the hourly rollup (and each campaign's lifetime totals) in one statement: the
+ * deltas deleted are exactly the ones added,
  * so a concurrent fold or a crash can neither lose nor double-count one. Readers add the (few) pending deltas
  * of a campaign to its rollup, so stats are exact whether or not a fold has run.
  */
@@ -23,6 +25,16 @@ export async function foldStatDeltas(db: Queryable, limit = 100_000): Promise<nu
          rolled_back = h.rolled_back + excluded.rolled_back,
          expired = h.expired + excluded.expired,
          discount = h.discount + excluded.discount
+     ), totals as (
+       insert into campaign_stats_totals as t (campaign_id, published, redeemed, redeemed_codes, rolled_back, expired)
+       select campaign_id, sum(published), sum(redeemed), sum(redeemed_codes), sum(rolled_back), sum(expired)
+       from moved group by campaign_id
+       on conflict (campaign_id) do update set
+         published = t.published + excluded.published,
+         redeemed = t.redeemed + excluded.redeemed,
+         redeemed_codes = t.redeemed_codes + excluded.redeemed_codes,
+         rolled_back = t.rolled_back + excluded.rolled_back,
+         expired = t.expired + excluded.expired
      )
      select count(*)::int as folded from moved`,
     [limit],
@@ -48,15 +60,25 @@ export async function recordImportedStats(
   );
 }
 
-/** Folds until nothing is pending (bounded per statement so no transaction grows large). */
+/** Folds campaign stats and refusals until nothing is pending (bounded per statement so no transaction grows large). */
 export async function foldAllStatDeltas(db: Queryable): Promise<number> {
   let total = 0;
-  for (;;) {
-    const folded = await foldStatDeltas(db);
-    total += folded;
-    if (folded === 0) return total;
+  for (const fold of [foldStatDeltas, foldRefusalDeltas]) {
+    for (;;) {
+      const folded = await fold(db);
+      total += folded;
+      if (folded === 0) break;
+    }
   }
+  return total;
 }
+
+/** Each campaign's lifetime counters: totals plus pending deltas, one row per campaign that has any. */
+export const TOTALS_WITH_PENDING = `(
+  select campaign_id, published, redeemed, redeemed_codes, rolled_back, expired from campaign_stats_totals
+  union all
+  select campaign_id, published, redeemed, redeemed_codes, rolled_back, expired from campaign_stat_deltas
+)`;
 
 /** Rollup plus pending deltas of some campaigns, as one relation with the rollup's columns. */
 export const HOURLY_WITH_PENDING = `(

@@ -1,6 +1,7 @@
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
+import { keyPrefix } from '../queues/connection.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -85,7 +86,7 @@ export interface DeliverOptions {
 const endpointPacer = resourceKind(
   'webhook endpoint pacer',
   (platform: Platform) =>
-    new EndpointPacer(platform.redis, platform.config.QUEUE_PREFIX, {
+    new EndpointPacer(platform.redis, keyPrefix(platform.config), {
       ratePerSecond: platform.config.WEBHOOK_ENDPOINT_RATE_PER_S,
       maxInFlight: platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT,
       slotTtlMs: platform.config.WEBHOOK_TIMEOUT_MS + 5_000,

@@ -1,10 +1,12 @@
-import type { Redis } from 'ioredis';
+import { hashTagged, type RedisClient } from '../queues/connection.ts';
 
 /**
  * Per-endpoint pacing in Redis, shared by every worker process. Each delivery reserves the next send slot of its
  * endpoint (GCRA: one virtual "theoretical arrival time" per endpoint). The spacing is the larger of 1/rate and
  * the endpoint's observed latency divided by its in-flight cap, so a slow receiver's backlog waits in BullMQ's
  * delayed set at its own pace instead of occupying worker slots that other endpoints need.
+ *
+ * An endpoint's keys share one hash tag (`{endpointId}`), so both scripts run on a Redis Cluster.
  */
 const TAKE = `
 local t = redis.call('TIME')
@@ -51,11 +53,11 @@ export interface EndpointLimits {
 }
 
 export class EndpointPacer {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #limits: EndpointLimits;
 
-  constructor(redis: Redis, prefix: string, limits: EndpointLimits) {
+  constructor(redis: RedisClient, prefix: string, limits: EndpointLimits) {
     // Defined commands run by EVALSHA: the script text is not sent on every call.
     redis.defineCommand('webhookPaceTake', { numberOfKeys: 3, lua: TAKE });
     redis.defineCommand('webhookPaceRelease', { numberOfKeys: 2, lua: RELEASE });
@@ -69,10 +71,11 @@ export class EndpointPacer {
    * in-flight slot, in one round trip. `waitMs` > 0: come back then; `acquired` false: the endpoint is busy.
    */
   async take(endpointId: string, holder: string, reserve: boolean): Promise<{ waitMs: number; acquired: boolean }> {
+    const keys = this.#keys(endpointId);
     const [waitMs, acquired] = await (this.#redis as unknown as PacerCommands).webhookPaceTake(
-      `${this.#prefix}:tat:${endpointId}`,
-      `${this.#prefix}:latency:${endpointId}`,
-      `${this.#prefix}:inflight:${endpointId}`,
+      keys.tat,
+      keys.latency,
+      keys.inflight,
       this.#limits.ratePerSecond,
       this.#limits.maxInFlight,
       holder,
@@ -82,12 +85,13 @@ export class EndpointPacer {
     return { waitMs, acquired: acquired === 1 };
   }
 
+  #keys(endpointId: string): { tat: string; latency: string; inflight: string } {
+    const base = `${this.#prefix}:${hashTagged(endpointId)}`;
+    return { tat: `${base}:tat`, latency: `${base}:latency`, inflight: `${base}:inflight` };
+  }
+
   async release(endpointId: string, holder: string, latencyMs: number): Promise<void> {
-    await (this.#redis as unknown as PacerCommands).webhookPaceRelease(
-      `${this.#prefix}:inflight:${endpointId}`,
-      `${this.#prefix}:latency:${endpointId}`,
-      holder,
-      latencyMs,
-    );
+    const keys = this.#keys(endpointId);
+    await (this.#redis as unknown as PacerCommands).webhookPaceRelease(keys.inflight, keys.latency, holder, latencyMs);
   }
 }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Config, loadConfig } from '../../config/index.ts';
 import { type Running, run } from '../../src/main/runtime.ts';
+import { type RedisSettings, redisTarget } from '../../src/queues/connection.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 
 export const TEST_PG = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
@@ -120,6 +121,8 @@ export async function dropIsolation(iso: Isolation): Promise<void> {
   }
   await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`).catch(() => undefined);
   await client.end();
+  // A test's own Redis Cluster is thrown away whole by the test that started it.
+  if (redisTarget(iso.env as unknown as RedisSettings).kind === 'cluster') return;
   const redis = new Redis(iso.env.REDIS_URL as string);
   let cursor = '0';
   do {
