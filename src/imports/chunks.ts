@@ -68,7 +68,7 @@ export async function writeImportChunk(db: Database, importId: string, chunkInde
     const invalid = staging.rejected;
     // One statement: the codes, the lifecycle entries of those that brought state along, the counts, the held ones.
     // A plain code gets no entry (its import_id says where it came from, as a generated code's generation_id does):
-    // an entry per plain code would cost a third more per chunk (measured).
+    // an entry per plain code would cost about 40 % more per chunk (measured).
     const written = await tx.query<ChunkCounts>(
       `with inserted as (
          insert into vouchers (code, campaign_id, import_id, status, active, redemption_count, imported_redemptions,
