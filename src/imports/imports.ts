@@ -146,6 +146,15 @@ export async function createImport(
     if (error instanceof CsvSyntaxError) {
       throw new ValidationError([{ field: '(body)', message: error.message }], 'csv_invalid', 'The CSV upload could not be parsed.');
     }
+    // The client went away mid-upload (the lost socket reaches here as a connection error): nothing was stored, and
+    // it is the client's doing, not the database's.
+    if (source.format === 'csv' && (source.body.errored || (error as { code?: string })?.code === 'ECONNRESET')) {
+      throw new ValidationError(
+        [{ field: '(body)', message: 'the upload ended before it was complete' }],
+        'upload_incomplete',
+        'The upload did not arrive whole; nothing was stored.',
+      );
+    }
     throw error;
   }
 }

@@ -339,6 +339,36 @@ describe('imports of existing codes', { timeout: 120_000 }, () => {
     expect(elsewhere.body.id).not.toBe(first.body.id);
   });
 
+  it('keeps nothing of an upload the client abandons half-way, so the same Idempotency-Key then imports afresh', async () => {
+    const id = await campaign({ code_config: { prefix: 'AB-', length: 4, charset: 'numbers' } });
+    const abort = new AbortController();
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('code\n'));
+        controller.enqueue(new TextEncoder().encode(`AB-${String(sent++).padStart(4, '0')}\n`));
+        // Some rows are on the wire, then the client gives up.
+        if (sent === 50) abort.abort();
+        await new Promise((r) => setTimeout(r, 2));
+      },
+    });
+    const request = p.api(`/v1/campaigns/${id}/imports`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'idempotency-key': 'abandoned' },
+      body,
+      duplex: 'half',
+      signal: abort.signal,
+    } as RequestInit);
+    await expect(request).rejects.toThrow();
+    // The same key waits for the abandoned upload's transaction to end, then finds nothing of it.
+    const again = await postCsv(id, 'code\nAB-9001\n', '', { 'idempotency-key': 'abandoned' });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('false');
+    expect((await finished(again.body.id)).progress).toMatchObject({ received: 1, imported: 1 });
+    expect(await count('select count(*)::int as n from imports where campaign_id = $1', [id])).toBe(1);
+    expect(await count('select count(*)::int as n from vouchers where campaign_id = $1', [id])).toBe(1);
+  });
+
   it('refuses bad uploads with problem+json and a stable code, storing nothing', async () => {
     const id = await campaign();
     const before = await count('select count(*)::int as n from imports', []);

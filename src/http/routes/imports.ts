@@ -45,7 +45,10 @@ export const importRoutes: RouteModule = (routes, { platform }) => {
       ].join(' '),
       query: importQuerySchema,
       otherBodies: { 'application/json': json, 'text/csv': csv, 'application/csv': csv },
-      errors: { 400: ['csv_invalid', 'csv_header_invalid', 'import_empty', 'import_too_large'], 415: ['unsupported_media_type'] },
+      errors: {
+        400: ['csv_invalid', 'csv_header_invalid', 'import_empty', 'import_too_large', 'upload_incomplete'],
+        415: ['unsupported_media_type'],
+      },
       responses: {
         202: {
           description: 'Stored, and queued for the chunk jobs',
