@@ -11,7 +11,7 @@ import { campaignForPublishing, type HeldImportedCode, recordImportedPublication
 import { recordImportedStats } from '../stats/rollup.ts';
 import { voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 import { type ImportRow, recordRejections } from './imports.ts';
-import { checkedRows, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
+import { checkedRows, isRejected, type RejectedRow, type RowPosition, type StoredChunk } from './records.ts';
 import { STAGING_COPY, STAGING_TABLE, StagingPayload } from './staging.ts';
 
 export interface ImportChunkResult {
@@ -166,13 +166,21 @@ async function rejectTaken(tx: pg.PoolClient, importId: string): Promise<number>
   return rejected.length;
 }
 
-/** Every row of a chunk that could not be written, with its code where the row has one. */
-function unwritten(chunk: StoredChunk, count: number): (RowPosition & { code: string | null })[] {
+/**
+ * The report rows of a chunk that could not be written: its bad rows with their own reasons, the others
+ * `not_processed` (to import again).
+ */
+function unwritten(chunk: StoredChunk, chunkIndex: number, count: number): RejectedRow[] {
+  const notProcessed = (r: RowPosition & { code: string | null }): RejectedRow => ({
+    ...r,
+    reason: 'not_processed',
+    message: `Chunk ${chunkIndex} could not be written; import the row again.`,
+  });
   try {
-    return [...checkedRows(chunk, null)].map((r) => ({ row: r.row, line: r.line, code: r.code }));
+    return [...checkedRows(chunk, null)].map((r) => (isRejected(r) ? r : notProcessed({ row: r.row, line: r.line, code: r.code })));
   } catch {
     // A chunk that cannot even be read again is reported by row number alone.
-    return Array.from({ length: count }, (_, k) => ({ row: chunk.firstRow + k, line: null, code: null }));
+    return Array.from({ length: count }, (_, k) => notProcessed({ row: chunk.firstRow + k, line: null, code: null }));
   }
 }
 
@@ -193,18 +201,12 @@ export async function finalizeImport(db: Database, importId: string): Promise<st
        where p.import_id = $1 and not exists (select 1 from import_chunks c where c.import_id = p.import_id and c.chunk_index = p.chunk_index)`,
       [importId],
     );
-    let notProcessed = 0;
+    let unwrittenRows = 0;
     for (const chunk of left.rows) {
       const stored = { source: i.source, payload: chunk.payload, firstRow: chunk.first_row, firstLine: chunk.first_line };
-      const rows = unwritten(stored, chunk.row_count).map(
-        (r): RejectedRow => ({
-          ...r,
-          reason: 'not_processed',
-          message: `Chunk ${chunk.chunk_index} could not be written; import the row again.`,
-        }),
-      );
+      const rows = unwritten(stored, chunk.chunk_index, chunk.row_count);
       await recordRejections(tx, importId, rows);
-      notProcessed += rows.length;
+      unwrittenRows += rows.length;
     }
     await tx.query('delete from import_payloads where import_id = $1', [importId]);
     const status = left.rows.length > 0 ? 'failed' : 'completed';
@@ -212,7 +214,7 @@ export async function finalizeImport(db: Database, importId: string): Promise<st
     const { rows } = await tx.query<ImportRow>(
       `update imports set status = $2, error = $3, rejected = rejected + $4, started_at = coalesce(started_at, now()), finished_at = now()
        where id = $1 returning *`,
-      [importId, status, error, notProcessed],
+      [importId, status, error, unwrittenRows],
     );
     const done = rows[0] as ImportRow;
     const outcome = {
