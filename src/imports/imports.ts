@@ -16,14 +16,12 @@ import { CsvSyntaxError, csvPieces } from './csv.ts';
 import { csvHeader, type RejectedRow } from './records.ts';
 import type { ImportView } from './schemas.ts';
 
-export type ImportStatus = 'queued' | 'running' | 'completed' | 'failed';
-
 export interface ImportRow {
   id: string;
   campaign_id: string;
-  status: ImportStatus;
-  source: 'csv' | 'json';
-  code_shape: 'campaign' | 'any';
+  status: ImportView['status'];
+  source: ImportView['source'];
+  code_shape: ImportView['code_shape'];
   received: number;
   imported: number;
   rejected: number;
@@ -72,7 +70,7 @@ export async function getImport(db: Queryable, id: string): Promise<ImportRow> {
 export interface ImportRequest {
   campaignId: string;
   /** `campaign`: codes must fit the campaign's code_config; `any`: codes of any shape (see docs/imports.md). */
-  codeShape: 'campaign' | 'any';
+  codeShape: ImportView['code_shape'];
   idempotencyKey?: string;
   /** Who imports (an API key id): the actor of the codes' `imported` lifecycle entries. */
   actor: Actor;
