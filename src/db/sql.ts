@@ -96,7 +96,8 @@ export function asUnavailable(error: unknown): unknown {
 }
 
 /** A lost connection that is worth one more try on a fresh one (not a pool that stayed busy for the whole timeout). */
-function retriable(error: unknown): boolean {
+export function retriable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return retriable(error.cause);
   return isConnectionLoss(error) && !(error instanceof Error && error.message.includes(POOL_TIMEOUT));
 }
 

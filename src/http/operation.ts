@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
+import { retriable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { idSchema } from '../shared/fields.ts';
 import { findUnstorable } from '../shared/storable.ts';
@@ -169,7 +170,13 @@ export function route<const O extends OperationSpec>(target: RouteTarget, spec: 
       query: spec.query ? parse(spec.query, query) : undefined,
       body: jsonBody && spec.body ? parse(spec.body, body) : undefined,
     } as RouteInput<O>;
-    return (await handler(input)) as OperationReply;
+    try {
+      return (await handler(input)) as OperationReply;
+    } catch (error) {
+      // A read is idempotent: a connection lost under it is tried once more on a fresh one before the 503.
+      if (spec.method !== 'get' || res.headersSent || !retriable(error)) throw error;
+      return (await handler(input)) as OperationReply;
+    }
   };
   const declared: DeclaredOperation = { spec, path: fullPath(target, spec.path), run };
   target.operations.push(declared);

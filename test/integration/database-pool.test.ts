@@ -184,3 +184,37 @@ describe('a platform process', () => {
     }
   });
 });
+
+describe('a read route', () => {
+  it('answers from a fresh connection when the connection under its query is cut (tried once more, not 503)', async () => {
+    const p = await startTestPlatform({ workers: false });
+    const admin = new pg.Client({ connectionString: `${TEST_PG}/postgres`, application_name: TEST_CLIENT });
+    await admin.connect();
+    const database = new URL(p.config.DATABASE_URL).pathname.slice(1);
+    const blocker = await p.platform.db.pool.connect();
+    try {
+      const campaignId = await createCampaign(p);
+      const code = (await createVoucher(p, campaignId, uniqueCode('READ'))).code;
+      // The read waits behind this lock, on a backend the test can find and cut mid-query.
+      await blocker.query('begin');
+      await blocker.query('lock table vouchers in access exclusive mode');
+      const answer = p.call(`/v1/vouchers/${code}`);
+      const waiting = await waitFor(async () => {
+        const { rows } = await admin.query<{ pid: number }>(
+          `select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and query like '%from vouchers%'`,
+          [database],
+        );
+        return rows[0]?.pid;
+      });
+      await admin.query('select pg_terminate_backend($1)', [waiting]);
+      await blocker.query('commit');
+      const res = await answer;
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.code).toBe(code);
+    } finally {
+      blocker.release();
+      await admin.end();
+      await p.destroy();
+    }
+  });
+});
