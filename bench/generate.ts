@@ -5,23 +5,18 @@
  *    with the same columns and indexes;
  * 3. in-memory generator speed against voucher-code-generator.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import voucherCodes from 'voucher-code-generator';
-import { loadConfig } from '../config/index.ts';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { run } from '../src/main/runtime.ts';
-import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable } from './support.ts';
+import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const workerCount = argValue('workers', 1);
 const chunk = argValue('chunk', 50_000);
 const concurrency = argValue('concurrency', 2);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase();
 const apiKey = `pk_bench_${Date.now()}`;
 const env = {
@@ -33,14 +28,9 @@ const env = {
 const api = (base: string, path: string, body?: unknown) => benchCall(base, apiKey, path, body);
 
 async function endToEnd(): Promise<{ ms: number; rssMb: number }> {
-  const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-  const workers: ChildProcess[] = Array.from({ length: workerCount }, () =>
-    spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
-  );
+  const stack = await startBenchStack(env, workerCount);
   try {
-    const base = running.url as string;
-    // Workers connected and idle before the clock starts.
-    await new Promise((r) => setTimeout(r, 1500));
+    const base = stack.url;
     const campaign = await api(base, '/v1/campaigns', { name: 'bench' });
     const started = performance.now();
     const generation = await api(base, `/v1/campaigns/${campaign.id}/generations`, { count });
@@ -51,12 +41,10 @@ async function endToEnd(): Promise<{ ms: number; rssMb: number }> {
     }
     const ms = performance.now() - started;
     if (g.status !== 'completed' || g.generated !== count) throw new Error(`generation ended ${g.status} with ${g.generated}`);
-    const rssMb = Math.max(...workers.map((w) => peakRssMb(w.pid as number)));
+    const rssMb = Math.max(...stack.workers.map((w) => peakRssMb(w.pid as number)));
     return { ms, rssMb };
   } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
-    await running.stop();
+    await stack.stop();
   }
 }
 

@@ -1,6 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { loadConfig } from '../config/index.ts';
+import { run } from '../src/main/runtime.ts';
 
 export const PG_SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 
@@ -48,6 +52,29 @@ export function benchEnv(db: { name: string; url: string }, apiKey: string): Rec
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     PROMO_BOOTSTRAP_KEY: apiKey,
+  };
+}
+
+/** The API in this process and `workerCount` worker processes, as operators run them, connected and idle. */
+export async function startBenchStack(
+  env: Record<string, string>,
+  workerCount: number,
+): Promise<{ url: string; workers: ChildProcess[]; stop(): Promise<void> }> {
+  const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const workers = Array.from({ length: workerCount }, () =>
+    spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
+  );
+  // Workers connected and idle before any clock starts.
+  await new Promise((r) => setTimeout(r, 1500));
+  return {
+    url: running.url as string,
+    workers,
+    async stop() {
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+      await running.stop();
+    },
   };
 }
 

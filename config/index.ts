@@ -6,6 +6,8 @@ const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A body size limit as express's parsers take it. */
+const byteSize = z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb');
 function clusterNodesError(list: string): string | null {
   try {
     parseNodeList(list);
@@ -54,15 +56,17 @@ export const configSchema = z.object({
   GENERATION_CHUNK_SIZE: positiveInt.max(1_000_000).default(50_000),
   GENERATION_CONCURRENCY: positiveInt.max(64).default(2),
   GENERATION_MAX_COUNT: positiveInt.default(50_000_000),
+  // Imports of existing codes (issue 15)
+  IMPORT_CHUNK_SIZE: positiveInt.max(1_000_000).default(50_000),
+  IMPORT_CONCURRENCY: positiveInt.max(64).default(2),
+  IMPORT_MAX_ROWS: positiveInt.default(50_000_000),
+  IMPORT_JSON_BODY_LIMIT: byteSize.default('32mb'),
   WORKER_CONCURRENCY: positiveInt.max(256).default(8),
   WORKER_QUEUES: z.string().default('*'),
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   // HTTP edge (issue 7)
-  HTTP_BODY_LIMIT: z
-    .string()
-    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
-    .default('1mb'),
+  HTTP_BODY_LIMIT: byteSize.default('1mb'),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.min(100).default(30_000),
   HTTP_UPLOAD_TIMEOUT_MS: positiveInt.min(1_000).default(600_000),
   CORS_ORIGINS: z.string().default(''),

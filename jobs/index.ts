@@ -8,6 +8,8 @@ import { exportRunJob } from './export-run.ts';
 import { generationChunkJob } from './generation-chunk.ts';
 import { generationFinalizeJob } from './generation-finalize.ts';
 import { idempotencyCleanupJob } from './idempotency-cleanup.ts';
+import { importChunkJob } from './import-chunk.ts';
+import { importFinalizeJob } from './import-finalize.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
 import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
@@ -31,6 +33,8 @@ export const jobDefinitions: AnyJobDefinition[] = [
   reportDailyJob,
   exportRunJob,
   exportCleanupJob,
+  importChunkJob,
+  importFinalizeJob,
   idempotencyCleanupJob,
   workReconcileJob,
 ];

@@ -29,6 +29,13 @@ export function resolveCodeShape(config: CodeConfig = {}): CodeShape {
   return { alphabet, template, randomCount, spaceKey: `${template}|${alphabet}` };
 }
 
+/** The platform's rule for any code, whatever a campaign's shape: 1 to 96 printable ASCII characters, no spaces. */
+const WELL_FORMED_CODE = /^[\x21-\x7e]{1,96}$/;
+
+export function isWellFormedCode(code: string): boolean {
+  return WELL_FORMED_CODE.test(code);
+}
+
 /** The form codes are stored and compared in: trimmed and upper-cased. */
 export function normalizeCode(code: string): string {
   return code.trim().toUpperCase();
@@ -36,11 +43,44 @@ export function normalizeCode(code: string): string {
 
 /** Whether `code` (normalized) could have been produced by `shape`. */
 export function matchesShape(code: string, shape: CodeShape): boolean {
-  if (code.length !== shape.template.length) return false;
-  for (let i = 0; i < code.length; i++) {
-    const t = shape.template[i] as string;
-    const c = code[i] as string;
-    if (t === RANDOM_PLACEHOLDER ? !shape.alphabet.includes(c) : t !== c) return false;
+  return shapeMismatch(code, shape) === null;
+}
+
+/**
+ * Why `code` (normalized) could not have been produced by `shape`, or null when it could. The reason names the
+ * position and the template, never the code's own characters (it ends up in reports, and codes are secrets).
+ */
+export function shapeMismatch(code: string, shape: CodeShape): string | null {
+  const { template, alphabet } = shape;
+  if (code.length !== template.length) {
+    return `is ${code.length} characters long; the campaign's codes are ${template.length} (template ${template})`;
   }
-  return true;
+  const inAlphabet = alphabetTable(shape);
+  for (let i = 0; i < code.length; i++) {
+    const t = template.charCodeAt(i);
+    const c = code.charCodeAt(i);
+    if (t === PLACEHOLDER_CODE) {
+      if (c > 255 || inAlphabet[c] !== 1) return `character ${i + 1} is not in the campaign's charset ${alphabet}`;
+    } else if (t !== c) {
+      return `character ${i + 1} differs from the campaign's template ${template}`;
+    }
+  }
+  return null;
+}
+
+const PLACEHOLDER_CODE = RANDOM_PLACEHOLDER.charCodeAt(0);
+const alphabetTables = new WeakMap<CodeShape, Uint8Array>();
+
+/** A shape's alphabet as a byte table (alphabets are ASCII): checking a million codes stays a table lookup each. */
+function alphabetTable(shape: CodeShape): Uint8Array {
+  let table = alphabetTables.get(shape);
+  if (!table) {
+    table = new Uint8Array(256);
+    for (let i = 0; i < shape.alphabet.length; i++) {
+      const c = shape.alphabet.charCodeAt(i);
+      if (c < 256) table[c] = 1;
+    }
+    alphabetTables.set(shape, table);
+  }
+  return table;
 }

@@ -24,6 +24,15 @@ const generationOutcome = {
   generated: z.number().int(),
 };
 
+const importOutcome = {
+  import_id: idSchema,
+  campaign_id: idSchema,
+  received: z.number().int().describe('Rows in the upload'),
+  imported: z.number().int().describe('Codes written'),
+  rejected: z.number().int().describe('Rows refused, each with its reason in the error report'),
+  errors_url: z.string().describe('The per-row error report (CSV)'),
+};
+
 export const EVENT_CATALOG = {
   'campaign.generation.completed': {
     summary: 'A bulk generation finished (one event per generation, not per code)',
@@ -32,6 +41,14 @@ export const EVENT_CATALOG = {
   'campaign.generation.failed': {
     summary: 'A bulk generation failed: some chunks could not be written',
     payload: z.object({ ...generationOutcome, status: z.literal('failed'), error: z.string() }),
+  },
+  'campaign.import.completed': {
+    summary: 'An import of existing codes finished (one event per import, not per code); rejected rows are in its report',
+    payload: z.object({ ...importOutcome, status: z.literal('completed') }),
+  },
+  'campaign.import.failed': {
+    summary: 'An import failed: some chunks could not be written (their rows are in the report as not_processed)',
+    payload: z.object({ ...importOutcome, status: z.literal('failed'), error: z.string() }),
   },
   'campaign.expired': {
     summary: 'A campaign expired: its expiration date passed and the sweep expired all of its codes',

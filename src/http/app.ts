@@ -135,6 +135,11 @@ export function createApp(platform: Platform): App {
   v1.use(anyKey);
   // Up to 10,000 inline recipients per distribution need more than the general body limit.
   v1.use('/campaigns/:id/distributions', express.json({ limit: '8mb', type: ['application/json', 'application/*+json'] }));
+  // JSON imports are arrays of codes (CSV uploads are streamed, of any size).
+  v1.use(
+    '/campaigns/:id/imports',
+    express.json({ limit: config.IMPORT_JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+  );
   v1.use(express.json({ limit: config.HTTP_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   // The router above checked the key; every operation checks what the key's role may do.
   const v1Routes = target(v1, '/v1', (auth) => [requirePermission(auth)]);

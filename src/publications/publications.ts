@@ -364,6 +364,60 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
   return outcomes as PublishOutcome[];
 }
 
+/** A code brought along by an import already held by a customer elsewhere (its holder is set on the voucher). */
+export interface HeldImportedCode {
+  voucherId: string;
+  code: string;
+  customer: CustomerInput;
+}
+
+/**
+ * Records the publications of imported codes that already had a holder: customers upserted, one publication each
+ * (channel none, actor the importer). With join_once, a customer's first code is their one code of the campaign
+ * (later publications return it); a second code of theirs, imported or held already, is kept but not marked. No
+ * `voucher.published` events: nothing was published here (the import's `imported` lifecycle entries name the holder).
+ */
+export async function recordImportedPublications(
+  tx: Queryable,
+  campaign: CampaignForPublishing,
+  held: HeldImportedCode[],
+  actor: Actor,
+  now: Date,
+): Promise<void> {
+  if (held.length === 0) return;
+  await upsertCustomers(
+    tx,
+    held.map((h) => h.customer),
+  );
+  const rows = [...held].sort((a, b) => (a.customer.id < b.customer.id ? -1 : a.customer.id > b.customer.id ? 1 : 0));
+  const params = [
+    campaign.id,
+    campaign.settings.join_once,
+    actor,
+    now,
+    rows.map((h) => h.voucherId),
+    rows.map((h) => h.code),
+    rows.map((h) => h.customer.id),
+  ];
+  const heldRows = `select voucher_id, code, customer_id, row_number() over (partition by customer_id order by voucher_id) as nth
+                 from unnest($5::bigint[], $6::text[], $7::text[]) as t(voucher_id, code, customer_id)`;
+  // join_once's unique index refuses a customer who holds a marked code already: those rows go in unmarked below.
+  await tx.query(
+    `insert into publications (campaign_id, voucher_id, code, customer_id, join_once, channel, actor, created_at)
+     select $1, voucher_id, code, customer_id, $2 and nth = 1, 'none', $3, $4 from (${heldRows}) h
+     on conflict do nothing`,
+    params,
+  );
+  if (campaign.settings.join_once) {
+    await tx.query(
+      `insert into publications (campaign_id, voucher_id, code, customer_id, join_once, channel, actor, created_at)
+       select $1, voucher_id, code, customer_id, false, 'none', $3, $4 from (${heldRows}) h
+       where $2 and not exists (select 1 from publications p where p.voucher_id = h.voucher_id)`,
+      params,
+    );
+  }
+}
+
 async function generateOnDemand(
   tx: Queryable,
   campaign: CampaignForPublishing,

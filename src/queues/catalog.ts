@@ -39,6 +39,9 @@ const QUEUES = {
   maintenance: { concurrency: (c) => c.WORKER_CONCURRENCY },
   // Exports are long sequential scans: a few at a time so they never starve the pool.
   exports: { concurrency: (c) => c.EXPORT_CONCURRENCY },
+  import: { concurrency: (c) => c.WORKER_CONCURRENCY },
+  // Bulk writes like generation chunks: a couple at a time keeps both cores busy without starving the pool.
+  'import-chunk': { concurrency: (c) => c.IMPORT_CONCURRENCY },
 } satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;
@@ -147,6 +150,14 @@ const JOBS = {
     options: SCHEDULED_RUN,
   }),
   'export.run': rowJob('exports', 'exportId', 'export'),
+  'import.finalize': rowJob('import', 'importId', 'imp'),
+  'import.chunk': job({
+    queue: 'import-chunk',
+    payload: z.object({ importId: rowId, chunkIndex: index }),
+    // A chunk that fails for good must not block its parent: finalize reports its rows as not processed.
+    options: { ignoreDependencyOnFailure: true },
+    jobId: (p) => `imp-${p.importId}-chunk-${p.chunkIndex}`,
+  }),
   'export.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
@@ -255,6 +266,18 @@ export function distributionWork(
   };
 }
 
+/** All the chunks of an import, or only those not written yet (recorded in import_chunks). */
+export function importWork(
+  i: { id: string; chunk_count: number },
+  chunks: readonly number[] = Array.from({ length: i.chunk_count }, (_, k) => k),
+): FlowRequest<'import.finalize'> {
+  return {
+    name: 'import.finalize',
+    payload: { importId: i.id },
+    children: chunks.map((chunkIndex) => ({ name: 'import.chunk', payload: { importId: i.id, chunkIndex } })),
+  };
+}
+
 /**
  * Work whose record is a PostgreSQL row: while the row says work is owed, a job must exist. The reconciler
  * (reconcile.ts) reads `select id, <columns> from <table> where <owed>` in id order, checks each row's job by its
@@ -314,6 +337,13 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
       payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1 },
       overrides: { delay: Math.max(0, Math.round(Number(d.due_at) - now.getTime())) },
     }),
+  },
+  'import.finalize': {
+    table: 'imports',
+    // An import row exists only once its upload committed (one transaction), so every owed row has its payloads.
+    owed: `status in ('queued', 'running')`,
+    columns: `chunk_count, ${unwrittenChunks('import_chunks', 'import_id', 'imports')}`,
+    work: (i: { id: string; chunk_count: number; chunks: number[] }) => importWork(i, i.chunks),
   },
   'export.run': {
     table: 'exports',

@@ -83,6 +83,21 @@ export async function parentOf(queues: QueueSet, job: Job): Promise<Job | undefi
 }
 
 /**
+ * Shows a flow child's progress on its parent, for Bull Board: `share` reads how much of the whole is done (the API
+ * reports the exact counts). A parent that is gone, or a failed update, changes nothing.
+ */
+export async function reportParentProgress(
+  queues: QueueSet,
+  job: Job,
+  share: () => Promise<{ done: number; total: number } | undefined>,
+): Promise<void> {
+  const parent = await parentOf(queues, job);
+  if (!parent) return;
+  const s = await share();
+  if (s && s.total > 0) await parent.updateProgress(Math.min(100, Math.floor((s.done * 100) / s.total))).catch(() => undefined);
+}
+
+/**
  * Removes the schedulers of a queue that the catalogue no longer has (a job renamed or retired by an upgrade), whose
  * jobs would otherwise fail with no handler at every tick. Returns their ids.
  */

@@ -12,7 +12,7 @@ export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_i
   campaign_rules: Rules | null;
 }
 
-const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.status, v.active, v.redemption_count, v.start_date,
+const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.import_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
   c.active as campaign_active, c.status as campaign_status, c.start_date as campaign_start_date,
   c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules`;

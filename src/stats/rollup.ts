@@ -42,6 +42,24 @@ export async function foldStatDeltas(db: Queryable, limit = 100_000): Promise<nu
   return rows[0]?.folded ?? 0;
 }
 
+/**
+ * Counts what imported codes brought along, in the importing transaction: the uses they already had (as redeemed
+ * uses, and as redeemed codes for each code with any) and the codes that arrived expired, at the import's hour.
+ */
+export async function recordImportedStats(
+  tx: Queryable,
+  campaignId: string,
+  at: Date,
+  counts: { redeemed: number; redeemedCodes: number; expired: number },
+): Promise<void> {
+  if (counts.redeemed === 0 && counts.redeemedCodes === 0 && counts.expired === 0) return;
+  await tx.query(
+    `insert into campaign_stat_deltas (campaign_id, hour, redeemed, redeemed_codes, expired)
+     values ($1, date_trunc('hour', $2::timestamptz, 'UTC'), $3, $4, $5)`,
+    [campaignId, at, counts.redeemed, counts.redeemedCodes, counts.expired],
+  );
+}
+
 /** Folds campaign stats and refusals until nothing is pending (bounded per statement so no transaction grows large). */
 export async function foldAllStatDeltas(db: Queryable): Promise<number> {
   let total = 0;

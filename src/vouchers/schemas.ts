@@ -66,6 +66,7 @@ const voucherExample = {
   code: 'SPRING-7KQ2-M9XD',
   campaign_id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11',
   generation_id: '9a1d2c3b-4e5f-4a6b-8c7d-0e1f2a3b4c5d',
+  import_id: null,
   status: 'active',
   active: true,
   redemption_count: 0,
@@ -83,6 +84,7 @@ export const voucherViewSchema = z
     code: z.string(),
     campaign_id: idSchema,
     generation_id: idSchema.nullable().describe('The bulk generation that made it; null for a standalone voucher'),
+    import_id: idSchema.nullable().describe('The import that brought it from elsewhere (POST /v1/campaigns/{id}/imports)'),
     status: z.enum(['active', 'expired']),
     active: z.boolean().describe('false when disabled'),
     redemption_count: z.number().int(),
@@ -110,6 +112,7 @@ export const VOUCHER_EVENT_TYPES = [
   'rules_changed',
   'metadata_changed',
   'expired',
+  'imported',
 ] as const;
 
 export const voucherEventViewSchema = z

@@ -10,6 +10,8 @@ export interface VoucherRow {
   code: string;
   campaign_id: string;
   generation_id: string | null;
+  /** The import that brought the code (src/imports/); null for generated and standalone codes. */
+  import_id?: string | null;
   status: string;
   active: boolean;
   redemption_count: number;
@@ -27,6 +29,7 @@ export function voucherView(v: VoucherRow): VoucherView {
     code: v.code,
     campaign_id: v.campaign_id,
     generation_id: v.generation_id,
+    import_id: v.import_id ?? null,
     status: v.status as VoucherView['status'],
     active: v.active,
     redemption_count: v.redemption_count,

@@ -37,6 +37,8 @@ const samples: { [N in JobName]: JobPayload<N> } = {
   'expiry.sweep': {},
   'report.daily': { day: '2031-06-01' },
   'export.run': { exportId: id },
+  'import.finalize': { importId: id },
+  'import.chunk': { importId: id, chunkIndex: 2 },
   'export.cleanup': {},
   'idempotency.cleanup': {},
   'work.reconcile': {},
@@ -86,6 +88,7 @@ describe('job catalogue', () => {
     const rows: Record<string, Record<string, unknown>> = {
       'generation.finalize': { id, requested: 12_000, chunk_size: 5_000, chunk_count: 3, chunks: [1, 2] },
       'distribution.finalize': { id, chunk_count: 2, chunks: [0, 1] },
+      'import.finalize': { id, chunk_count: 3, chunks: [2] },
       'webhook.deliver': { id, round: 2, attempts: 1, due_at: String(Date.now() + 60_000) },
     };
     for (const [name, kind] of Object.entries(DURABLE_WORK)) {
@@ -99,6 +102,10 @@ describe('job catalogue', () => {
     expect(generation?.children?.map((c) => c.payload)).toEqual([
       { generationId: id, chunkIndex: 1, size: 5_000 },
       { generationId: id, chunkIndex: 2, size: 2_000 },
+    ]);
+    // An import is owed only the chunks with no completion row.
+    expect(DURABLE_WORK['import.finalize']?.work(rows['import.finalize'], new Date()).children?.map((c) => c.payload)).toEqual([
+      { importId: id, chunkIndex: 2 },
     ]);
     const attempt = DURABLE_WORK['webhook.deliver']?.work(rows['webhook.deliver'], new Date());
     expect(attempt?.payload).toEqual({ deliveryId: id, round: 2, attempt: 2 });

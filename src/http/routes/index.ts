@@ -6,6 +6,7 @@ import { distributionRoutes } from './distributions.ts';
 import { eventFeedRoutes } from './event-feed.ts';
 import { exportRoutes } from './exports.ts';
 import { generationRoutes } from './generations.ts';
+import { importRoutes } from './imports.ts';
 import { publicationRoutes } from './publications.ts';
 import { redemptionRoutes } from './redemptions.ts';
 import { statsRoutes } from './stats.ts';
@@ -35,4 +36,5 @@ export const v1RouteModules: RouteModule[] = [
   eventFeedRoutes,
   statsRoutes,
   exportRoutes,
+  importRoutes,
 ];
