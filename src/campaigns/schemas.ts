@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { rulesSchema, timeZoneSchema } from '../rules/index.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
+import { budgetSchema, budgetUsageSchema } from './budgets.ts';
 
 export const codeConfigSchema = z
   .strictObject({
@@ -31,6 +32,7 @@ export const createCampaignSchema = z.strictObject({
   expiration_date: z.coerce.date().nullable().default(null),
   timezone: timeZoneSchema.default('UTC'),
   rules: rulesSchema.default({}),
+  budget: budgetSchema.nullable().optional(),
 });
 
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
@@ -44,6 +46,8 @@ export const updateCampaignSchema = z
     expiration_date: z.coerce.date().nullable().optional(),
     timezone: timeZoneSchema.optional(),
     rules: rulesSchema.optional(),
+    /** The whole budget (null removes it); what it has used stays counted. */
+    budget: budgetSchema.nullable().optional(),
     metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
@@ -65,6 +69,8 @@ export const campaignViewSchema = z
     timezone: z.string(),
     rules: z.record(z.string(), z.unknown()).describe('Redemption rules (see the create request)'),
     issued_count: z.number().int(),
+    budget: budgetSchema.nullable().describe('Caps on redemptions and discount (null: none)'),
+    budget_usage: budgetUsageSchema.nullable().describe('What the budget has used and has left'),
     metadata: metadataSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema,
@@ -86,6 +92,16 @@ export const campaignViewSchema = z
         timezone: 'UTC',
         rules: { discount: { type: 'percent', value: 15 } },
         issued_count: 1000000,
+        budget: { max_discount_amount: 1000000, currency: 'EUR' },
+        budget_usage: {
+          used_redemptions: 412,
+          remaining_redemptions: null,
+          used_discount_amount: 412000,
+          remaining_discount_amount: 588000,
+          currency: 'EUR',
+          exhausted: false,
+          exhausted_at: null,
+        },
         metadata: { channel: 'newsletter' },
         created_at: '2026-03-01T09:30:00.000Z',
         updated_at: '2026-03-01T09:30:00.000Z',

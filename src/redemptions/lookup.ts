@@ -1,3 +1,4 @@
+import type { Budget } from '../campaigns/budgets.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import type { DecisionSubject, Rules } from '../rules/index.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
@@ -10,22 +11,31 @@ export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_i
   campaign_start_date: Date | string | null;
   campaign_expiration_date: Date | string | null;
   campaign_rules: Rules | null;
+  /** The campaign's budget as set (null: none, and nothing to charge). */
+  campaign_budget?: Budget | null;
+  /** Uses held by open reservations (counted in redemption_count too). */
+  held_count?: number;
 }
 
 const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.import_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
   c.active as campaign_active, c.status as campaign_status, c.start_date as campaign_start_date,
-  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules`;
+  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules,
+  v.held_count, c.budget as campaign_budget`;
 
 export interface CandidateWithCounts extends Candidate {
   customer_code_count: number;
   customer_campaign_count: number;
 }
 
+/** A customer's uses: succeeded redemptions and uses held by open reservations (both count against every limit). */
 const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
-    where r.voucher_id = v.id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_code_count,
+    where r.voucher_id = v.id and r.customer_id = q.customer_id and r.status = 'succeeded') + (select count(*)::int
+    from reservation_uses u where u.voucher_id = v.id and u.customer_id = q.customer_id and u.status = 'held') end as customer_code_count,
   case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
-    where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_campaign_count`;
+    where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') + (select count(*)::int
+    from reservation_uses u where u.campaign_id = v.campaign_id and u.customer_id = q.customer_id and u.status = 'held') end
+    as customer_campaign_count`;
 
 /**
  * The validation hot path. Every lookup asked for in one turn of the event loop goes to PostgreSQL as one
@@ -95,7 +105,7 @@ export async function lockCandidates(tx: Queryable, codes: readonly string[]): P
 }
 
 /**
- * A customer's succeeded redemptions of one code and across its campaign. Read after the voucher lock (and the
+ * A customer's succeeded redemptions (and held uses) of one code and across its campaign. Read after the voucher lock (and the
  * campaign-customer lock when a campaign limit applies), so in READ COMMITTED it sees every redemption that
  * committed before this one could start deciding.
  */
@@ -106,8 +116,10 @@ export async function customerCounts(
   customerId: string,
 ): Promise<{ code: number; campaign: number }> {
   const { rows } = await tx.query<{ code: number; campaign: number }>(
-    `select (select count(*)::int from redemptions where voucher_id = $1 and customer_id = $3 and status = 'succeeded') as code,
-            (select count(*)::int from redemptions where campaign_id = $2 and customer_id = $3 and status = 'succeeded') as campaign`,
+    `select (select count(*)::int from redemptions where voucher_id = $1 and customer_id = $3 and status = 'succeeded')
+          + (select count(*)::int from reservation_uses where voucher_id = $1 and customer_id = $3 and status = 'held') as code,
+            (select count(*)::int from redemptions where campaign_id = $2 and customer_id = $3 and status = 'succeeded')
+          + (select count(*)::int from reservation_uses where campaign_id = $2 and customer_id = $3 and status = 'held') as campaign`,
     [voucherId, campaignId, customerId],
   );
   return rows[0] as { code: number; campaign: number };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { refundBudget } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { type CustomerContextLookup, readCustomerContext } from '../customers/checkout-context.ts';
 import type { Database, Queryable } from '../db/sql.ts';
@@ -16,6 +17,7 @@ import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
+import { chargeCheckoutBudgets } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
 import { type Candidate, type CandidateLookup, customerCounts, lockCandidates, lockCustomerInCampaign, readCandidates } from './lookup.ts';
@@ -34,6 +36,8 @@ export const REASON_DETAILS: Record<CheckoutReason, string> = {
   customer_required: 'This voucher has a per-customer limit; the request must name the customer.',
   rule_not_met: 'The order or the customer does not meet a condition of this voucher.',
   not_combinable: 'The voucher cannot be combined with another code of this order.',
+  budget_exhausted: "The campaign's budget does not allow this redemption.",
+  reserved: 'The voucher is held by a reservation for another order.',
 };
 
 /** The request's codes, normalized, and which form they came in (`code`: the single-code answer; `codes`: the checkout answer). */
@@ -95,7 +99,7 @@ export function guessesOf(codes: readonly CodeEvaluation[]): (string | null)[] {
 }
 
 /** The discount as the single-code answers show it, with what it took off this order. */
-function shownDiscount(rules: EffectiveRules, result: CodeResult, order: NormalizedOrder | null): AppliedDiscount | null {
+export function shownDiscount(rules: EffectiveRules, result: CodeResult, order: NormalizedOrder | null): AppliedDiscount | null {
   const discount = rules.discount;
   if (!discount) return null;
   const currency = order?.currency ?? (discount.type === 'unit' ? null : (discount.currency ?? null));
@@ -150,6 +154,7 @@ export interface RedemptionRow {
   rollback_reason: string | null;
   order_id: string | null;
   group_id: string | null;
+  budget_discount: string | null;
 }
 
 export function redemptionView(r: RedemptionRow): RedemptionView {
@@ -218,7 +223,7 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-interface GroupRow {
+export interface GroupRow {
   id: string;
   status: 'succeeded' | 'rolled_back';
   mode: 'all' | 'partial';
@@ -233,7 +238,7 @@ interface GroupRow {
   rollback_reason: string | null;
 }
 
-function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): RedemptionGroupView {
+export function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): RedemptionGroupView {
   return {
     id: g.id,
     status: g.status,
@@ -305,7 +310,7 @@ export async function redeemVoucher(db: Database, request: RedemptionRequest, ct
 }
 
 /** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
-async function findForRedemption(tx: Queryable, codes: readonly string[], customerId: string | undefined): Promise<FoundCode[]> {
+export async function findForRedemption(tx: Queryable, codes: readonly string[], customerId: string | undefined): Promise<FoundCode[]> {
   // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
   // commit, which would make a held code measurably slower to refuse than an unknown one.
   const seen = await readCandidates(tx, codes);
@@ -347,6 +352,7 @@ async function attempt(
   const { answer } = evaluation;
   const guesses = guessesOf(evaluation.codes);
   const mode = request.mode ?? 'all';
+  const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
   const refused = mode === 'all' ? !answer.valid : !answer.codes.some((c) => c.valid);
   const order = input.order;
   const orderSummary = order ? { ...(order.id === null ? {} : { id: order.id }), amount: order.amount, currency: order.currency } : null;
@@ -378,30 +384,23 @@ async function attempt(
     return { response: { status: 422, body }, replayed: false, ...guessFields };
   }
 
-  let group: GroupRow | null = null;
-  if (!single) {
-    const { rows } = await tx.query<GroupRow>(
-      `insert into redemption_groups (status, mode, order_id, "order", codes, customer_id, customer_email, metadata, api_key_id, created_at)
-       values ('succeeded', $1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
-      [
+  const group = single
+    ? null
+    : await writeGroup(tx, {
         mode,
-        order?.id ?? null,
-        answer.order,
-        JSON.stringify(answer.codes),
-        customerId ?? null,
-        request.customer?.email ?? null,
-        request.metadata,
-        ctx.apiKeyId,
-        ctx.now,
-      ],
-    );
-    group = rows[0] as GroupRow;
-  }
+        orderId: order?.id ?? null,
+        order: answer.order,
+        codes: answer.codes,
+        customer: request.customer ?? null,
+        metadata: request.metadata,
+        apiKeyId: ctx.apiKeyId,
+        now: ctx.now,
+      });
   const redeemed: RedemptionRow[] = [];
   for (const [i, result] of answer.codes.entries()) {
     if (!result.valid) continue;
     const evaluated = evaluation.codes[i] as CodeEvaluation;
-    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null));
+    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null));
   }
   if (!group) {
     return { response: { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) }, replayed: false, ...guessFields };
@@ -409,6 +408,28 @@ async function attempt(
   const view = groupView(group, redeemed);
   await emitEvent(tx, 'redemption.group.succeeded', view);
   return { response: { status: 201, body: view }, replayed: false, ...guessFields };
+}
+
+/** A redemption group's row (its redemptions and its event are the caller's). */
+export async function writeGroup(
+  tx: Queryable,
+  g: {
+    mode: 'all' | 'partial';
+    orderId: string | null;
+    order: PricedOrder | null;
+    codes: CodeResult[];
+    customer: { id: string; email?: string } | null;
+    metadata: Record<string, unknown>;
+    apiKeyId: string | null;
+    now: Date;
+  },
+): Promise<GroupRow> {
+  const { rows } = await tx.query<GroupRow>(
+    `insert into redemption_groups (status, mode, order_id, "order", codes, customer_id, customer_email, metadata, api_key_id, created_at)
+     values ('succeeded', $1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
+    [g.mode, g.orderId, g.order, JSON.stringify(g.codes), g.customer?.id ?? null, g.customer?.email ?? null, g.metadata, g.apiKeyId, g.now],
+  );
+  return rows[0] as GroupRow;
 }
 
 /** One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event. */
@@ -420,51 +441,84 @@ async function recordRedemption(
   request: RedemptionRequest,
   ctx: RedeemContext,
   groupId: string | null,
+  budgetDiscount: number | null,
 ): Promise<RedemptionRow> {
   const voucher = evaluated.candidate as Candidate;
   const rules = evaluated.rules as EffectiveRules;
-  const customerId = request.customer?.id;
   // The row is locked, so this cannot miss; the condition keeps the count exact even if a caller skipped the lock.
   const used = await tx.query(
     'update vouchers set redemption_count = redemption_count + 1, updated_at = $2 where id = $1 and ($3::int is null or redemption_count < $3)',
     [voucher.id, ctx.now, rules.perCodeLimit],
   );
   if (used.rowCount !== 1) throw new Error('voucher use could not be recorded under its lock');
-  const order = input.order;
-  const discount = shownDiscount(rules, result, order);
+  const discount = shownDiscount(rules, result, input.order);
+  return writeRedemption(tx, {
+    voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
+    customer: request.customer ?? null,
+    order: input.order,
+    discount,
+    metadata: request.metadata,
+    apiKeyId: ctx.apiKeyId,
+    idempotencyKey: ctx.idempotencyKey ?? null,
+    actor: ctx.actor,
+    now: ctx.now,
+    groupId,
+    budgetDiscount,
+  });
+}
+
+/** A use already counted on its voucher (a redemption's, or a confirmed reservation's held use), written down. */
+export interface RedemptionRecord {
+  voucher: { id: string; campaign_id: string; code: string; redemption_count: number };
+  customer: { id: string; email?: string } | null;
+  order: { id: string | null; amount: number; currency: string } | null;
+  discount: AppliedDiscount | null;
+  metadata: Record<string, unknown>;
+  apiKeyId: string | null;
+  idempotencyKey: string | null;
+  actor: Actor;
+  now: Date;
+  groupId: string | null;
+  budgetDiscount: number | null;
+}
+
+/** The redemption row, its lifecycle entry and its outbox event (the use itself is already counted). */
+export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promise<RedemptionRow> {
+  const { voucher, order, discount } = r;
   const currency = order?.currency ?? discount?.currency ?? null;
   const { rows } = await tx.query<RedemptionRow>(
     `insert into redemptions (voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
-       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id)
-     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning *`,
+       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount)
+     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) returning *`,
     [
       voucher.id,
       voucher.campaign_id,
       voucher.code,
-      customerId ?? null,
-      request.customer?.email ?? null,
+      r.customer?.id ?? null,
+      r.customer?.email ?? null,
       order?.amount ?? null,
       order?.currency ?? null,
       discount,
       discount?.amount ?? null,
       currency,
-      request.metadata,
-      ctx.apiKeyId,
-      ctx.idempotencyKey ?? null,
-      ctx.now,
+      r.metadata,
+      r.apiKeyId,
+      r.idempotencyKey,
+      r.now,
       order?.id ?? null,
-      groupId,
+      r.groupId,
+      r.budgetDiscount,
     ],
   );
   const redemption = rows[0] as RedemptionRow;
   const view = redemptionView(redemption);
-  await recordVoucherEvent(tx, voucher.id, 'redeemed', ctx.actor, {
+  await recordVoucherEvent(tx, voucher.id, 'redeemed', r.actor, {
     redemption_id: redemption.id,
-    customer_id: customerId ?? null,
+    customer_id: r.customer?.id ?? null,
     discount_amount: view.discount_amount,
     currency,
-    redemption_count: voucher.redemption_count + 1,
-    ...(groupId ? { group_id: groupId } : {}),
+    redemption_count: voucher.redemption_count,
+    ...(r.groupId ? { group_id: r.groupId } : {}),
   });
   await emitEvent(tx, 'voucher.redemption.succeeded', { ...view, voucher_id: voucher.id });
   return redemption;
@@ -482,6 +536,9 @@ async function giveBack(
     'update vouchers set redemption_count = redemption_count - 1, updated_at = $2 where id = $1 returning redemption_count',
     [redemption.voucher_id, now],
   );
+  if (redemption.budget_discount !== null) {
+    await refundBudget(tx, redemption.campaign_id, redemption.customer_id, Number(redemption.budget_discount));
+  }
   const result = redemptionView(redemption);
   await recordVoucherEvent(tx, redemption.voucher_id, 'rolled_back', actor, {
     redemption_id: redemption.id,

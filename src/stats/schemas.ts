@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetUsageSchema } from '../campaigns/budgets.ts';
 import { idSchema } from '../shared/fields.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
@@ -34,6 +35,7 @@ export const campaignStatsSchema = z
     active: z.number().int(),
     redemption_rate: z.number().describe('Redeemed codes per generated code'),
     discount_total: perCurrency,
+    budget: budgetUsageSchema.nullable().describe("The campaign budget's use (null: no budget)"),
     range: z.object({ from: day, to: day, timezone: z.string() }),
     redemptions_per_day: z.array(dayStatsSchema),
   })

@@ -149,6 +149,7 @@ export const validationViewSchema = z
       code: z.string(),
       discount: appliedDiscountSchema.nullable(),
       order: pricedOrderSchema.optional().describe('The order line by line, when it was given with items'),
+      reservation_id: z.string().optional().describe("The customer's own reservation holding this code"),
       voucher: voucherViewSchema.extend({
         redemption: z.object({
           per_code_limit: z.number().int().nullable(),
