@@ -13,6 +13,7 @@ import { importFinalizeJob } from './import-finalize.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
 import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
+import { reservationExpireJob, reservationsSweepJob } from './reservation-expire.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
 import { workReconcileJob } from './work-reconcile.ts';
@@ -36,5 +37,7 @@ export const jobDefinitions: AnyJobDefinition[] = [
   importChunkJob,
   importFinalizeJob,
   idempotencyCleanupJob,
+  reservationExpireJob,
+  reservationsSweepJob,
   workReconcileJob,
 ];

@@ -1,8 +1,9 @@
-import { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
-import { currencySchema, minorUnitsSchema } from '../rules/minor-units.ts';
 import { isoTime } from '../shared/fields.ts';
+import type { Budget, BudgetUsage } from './schemas.ts';
+
+export type { Budget, BudgetUsage };
 
 /**
  * Campaign budgets: a cap on a campaign's redemptions and on the discount it gives (in total and per customer).
@@ -12,42 +13,6 @@ import { isoTime } from '../shared/fields.ts';
  * serializes concurrent redemptions, and each re-checks the condition on the row as the previous one left it, so
  * no read-then-write can let two of them through on the same remainder.
  */
-
-const cap = minorUnitsSchema.refine((n) => n > 0, 'must be positive');
-
-export const budgetSchema = z
-  .strictObject({
-    max_redemptions: z.number().int().positive().max(1_000_000_000).nullable().optional(),
-    max_discount_amount: cap.nullable().optional().describe('Minor units of `currency`'),
-    currency: currencySchema.nullable().optional(),
-    max_discount_per_customer: cap.nullable().optional().describe('Minor units of `currency`, per customer id'),
-    /** A redemption whose discount would cross the remaining budget gets exactly the remainder instead of a refusal. */
-    allow_partial: z.boolean().optional(),
-  })
-  .superRefine((b, ctx) => {
-    const amounts = b.max_discount_amount != null || b.max_discount_per_customer != null;
-    if (amounts && !b.currency) ctx.addIssue({ code: 'custom', message: 'a discount budget needs its currency', path: ['currency'] });
-    if (b.max_redemptions == null && !amounts) {
-      ctx.addIssue({ code: 'custom', message: 'give max_redemptions, max_discount_amount or max_discount_per_customer', path: [] });
-    }
-  })
-  .meta({ id: 'CampaignBudget' });
-
-export type Budget = z.output<typeof budgetSchema>;
-
-export const budgetUsageSchema = z
-  .object({
-    used_redemptions: z.number().int(),
-    remaining_redemptions: z.number().int().nullable().describe('null: no cap on redemptions'),
-    used_discount_amount: z.number().int().describe('Minor units'),
-    remaining_discount_amount: z.number().int().nullable().describe('null: no cap on the discount'),
-    currency: z.string().nullable(),
-    exhausted: z.boolean(),
-    exhausted_at: z.string().nullable(),
-  })
-  .meta({ id: 'CampaignBudgetUsage' });
-
-export type BudgetUsage = z.output<typeof budgetUsageSchema>;
 
 interface CounterRow {
   campaign_id: string;
@@ -94,6 +59,12 @@ export async function syncBudget(tx: Queryable, campaignId: string, budget: Budg
   );
 }
 
+/** The part of a discount a budget counts: a discount in another currency than the budget's is a use only. */
+export function chargeableDiscount(budget: Budget, discount: number, currency: string | null): number {
+  const counted = budget.max_discount_amount != null || budget.max_discount_per_customer != null;
+  return counted && currency === budget.currency ? discount : 0;
+}
+
 /** One use asked of a budget: its campaign, the budget as the candidate read it, the discount and the customer. */
 export interface BudgetCharge {
   campaignId: string;
@@ -115,9 +86,7 @@ export type ChargeOutcome = { granted: number } | { refused: 'budget_exhausted' 
  */
 export async function chargeBudget(tx: Queryable, charge: BudgetCharge, now: Date): Promise<ChargeOutcome> {
   const { budget } = charge;
-  const counted = budget.max_discount_amount != null || budget.max_discount_per_customer != null;
-  // A discount in another currency than the budget's is not this budget's money: it counts as a use only.
-  let discount = counted && charge.currency === budget.currency ? charge.discount : 0;
+  let discount = chargeableDiscount(budget, charge.discount, charge.currency);
   const partial = budget.allow_partial === true;
   const perCustomer = budget.max_discount_per_customer ?? null;
   if (perCustomer !== null) {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { rulesSchema, timeZoneSchema } from '../rules/index.ts';
+import { currencySchema, minorUnitsSchema } from '../rules/minor-units.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
-import { budgetSchema, budgetUsageSchema } from './budgets.ts';
 
 export const codeConfigSchema = z
   .strictObject({
@@ -21,6 +21,43 @@ export const codeConfigSchema = z
     message: 'give either length or pattern, not both',
     path: ['length'],
   });
+
+/** Campaign budgets (src/campaigns/budgets.ts). */
+const cap = minorUnitsSchema.refine((n) => n > 0, 'must be positive');
+
+export const budgetSchema = z
+  .strictObject({
+    max_redemptions: z.number().int().positive().max(1_000_000_000).nullable().optional(),
+    max_discount_amount: cap.nullable().optional().describe('Minor units of `currency`'),
+    currency: currencySchema.nullable().optional(),
+    max_discount_per_customer: cap.nullable().optional().describe('Minor units of `currency`, per customer id'),
+    /** A redemption whose discount would cross the remaining budget gets exactly the remainder instead of a refusal. */
+    allow_partial: z.boolean().optional(),
+  })
+  .superRefine((b, ctx) => {
+    const amounts = b.max_discount_amount != null || b.max_discount_per_customer != null;
+    if (amounts && !b.currency) ctx.addIssue({ code: 'custom', message: 'a discount budget needs its currency', path: ['currency'] });
+    if (b.max_redemptions == null && !amounts) {
+      ctx.addIssue({ code: 'custom', message: 'give max_redemptions, max_discount_amount or max_discount_per_customer', path: [] });
+    }
+  })
+  .meta({ id: 'CampaignBudget' });
+
+export type Budget = z.output<typeof budgetSchema>;
+
+export const budgetUsageSchema = z
+  .object({
+    used_redemptions: z.number().int(),
+    remaining_redemptions: z.number().int().nullable().describe('null: no cap on redemptions'),
+    used_discount_amount: z.number().int().describe('Minor units'),
+    remaining_discount_amount: z.number().int().nullable().describe('null: no cap on the discount'),
+    currency: z.string().nullable(),
+    exhausted: z.boolean(),
+    exhausted_at: z.string().nullable(),
+  })
+  .meta({ id: 'CampaignBudgetUsage' });
+
+export type BudgetUsage = z.output<typeof budgetUsageSchema>;
 
 export const createCampaignSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),

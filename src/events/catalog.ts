@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { budgetSchema, budgetUsageSchema } from '../campaigns/budgets.ts';
+import { budgetSchema, budgetUsageSchema } from '../campaigns/schemas.ts';
 import { customerSchema } from '../delivery/schemas.ts';
 import { redemptionGroupViewSchema, redemptionViewSchema } from '../redemptions/schemas.ts';
 import { reservationViewSchema } from '../reservations/schemas.ts';

@@ -1,4 +1,4 @@
-import { chargeBudget } from '../campaigns/budgets.ts';
+import { chargeableDiscount, chargeBudget } from '../campaigns/budgets.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { CodeResult } from '../rules/checkout.ts';
 import type { CheckoutEvaluation, CheckoutInput } from './checkout.ts';
@@ -64,6 +64,15 @@ export async function chargeCheckoutBudgets(
   }
   await tx.query('release savepoint budget_charges');
   return charged;
+}
+
+/** What each usable code would take from its budget if the budget has room (null: no budget to charge). */
+export function expectedCharges(evaluation: CheckoutEvaluation, input: CheckoutInput): (number | null)[] {
+  return evaluation.answer.codes.map((result, i) => {
+    const budget = evaluation.codes[i]?.candidate?.campaign_budget;
+    if (!result.valid || !budget) return null;
+    return chargeableDiscount(budget, result.discount_amount ?? 0, input.order?.currency ?? null);
+  });
 }
 
 /** Takes `by` off a code's discount and the order's total discount (the lines keep their split). */

@@ -37,6 +37,10 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
     from reservation_uses u where u.campaign_id = v.campaign_id and u.customer_id = q.customer_id and u.status = 'held') end
     as customer_campaign_count`;
 
+/** Who holds a code, read only for a code with held uses (src/reservations/holds.ts). */
+const HOLDS = `case when v.held_count > 0 then (select jsonb_agg(jsonb_build_object('reservation_id', u.reservation_id,
+    'customer_id', u.customer_id)) from reservation_uses u where u.voucher_id = v.id and u.status = 'held') end as holds`;
+
 /**
  * The validation hot path. Every lookup asked for in one turn of the event loop goes to PostgreSQL as one
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
@@ -48,7 +52,7 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
 export class CandidateLookup {
   static readonly STATEMENT = {
     name: 'promo.validation.candidates',
-    text: `select q.i::int as lookup_index, ${CANDIDATE_COLUMNS}, ${CUSTOMER_COUNTS}
+    text: `select q.i::int as lookup_index, ${CANDIDATE_COLUMNS}, ${CUSTOMER_COUNTS}, ${HOLDS}
       from unnest($1::text[], $2::text[]) with ordinality as q(code, customer_id, i)
       join vouchers v on v.code = q.code
       join campaigns c on c.id = v.campaign_id`,

@@ -4,6 +4,7 @@ import { normalizeCode } from '../codes/index.ts';
 import { type CustomerContextLookup, readCustomerContext } from '../customers/checkout-context.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
+import { creditOwnHolds, markHolds } from '../reservations/holds.ts';
 import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
 import { type AppliedDiscount, appliedDiscount, type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
 import { type NormalizedOrder, normalizeOrder } from '../rules/order.ts';
@@ -17,7 +18,7 @@ import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
-import { chargeCheckoutBudgets } from './budget-charges.ts';
+import { chargeCheckoutBudgets, expectedCharges } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
 import { type Candidate, type CandidateLookup, customerCounts, lockCandidates, lockCustomerInCampaign, readCandidates } from './lookup.ts';
@@ -41,13 +42,17 @@ export const REASON_DETAILS: Record<CheckoutReason, string> = {
 };
 
 /** The request's codes, normalized, and which form they came in (`code`: the single-code answer; `codes`: the checkout answer). */
-function requestCodes(input: { code?: string; codes?: string[] }): { codes: string[]; single: boolean } {
+export function requestCodes(input: { code?: string; codes?: string[] }): { codes: string[]; single: boolean } {
   return input.codes
     ? { codes: input.codes.map(normalizeCode), single: false }
     : { codes: [normalizeCode(input.code as string)], single: true };
 }
 
-function checkoutInput(input: ValidationRequest | RedemptionRequest, codes: string[], now: Date): CheckoutInput {
+export function checkoutInput(
+  input: Pick<ValidationRequest, 'customer' | 'order' | 'metadata'>,
+  codes: string[],
+  now: Date,
+): CheckoutInput {
   return {
     codes,
     customer: input.customer ?? null,
@@ -86,7 +91,9 @@ export async function validateCodes(lookups: ValidationLookups, request: Validat
       };
     }),
   );
+  const holds = creditOwnHolds(found, customerId);
   const evaluation = await evaluateCheckout(input, found, (id, segments) => lookups.customers.find(id, segments));
+  markHolds(evaluation, holds);
   for (const code of evaluation.answer.codes) {
     validationsMetric.inc({ result: code.valid ? 'valid' : 'invalid', reason: code.valid ? 'none' : (code.reason as string) });
   }
@@ -122,6 +129,7 @@ export function validationView(outcome: ValidationOutcome): ValidationView | Che
     valid: true,
     code: result.code,
     discount: shownDiscount(rules, result, outcome.input.order),
+    ...(result.reservation_id ? { reservation_id: result.reservation_id } : {}),
     ...(outcome.input.order?.items && answer.order ? { order: answer.order } : {}),
     voucher: {
       ...voucherView(candidate),
@@ -205,7 +213,7 @@ export interface RedeemContext {
 }
 
 /** Same key + same body replays; the hash covers the parsed body, so formatting and key order do not matter. */
-function requestHash(input: RedemptionRequest): string {
+export function requestHash(input: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(canonical(input)))
     .digest('hex');
@@ -266,40 +274,12 @@ export function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): R
 export async function redeemVoucher(db: Database, request: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
   const { codes, single } = requestCodes(request);
   const input = checkoutInput(request, codes, ctx.now);
+  const hash = ctx.idempotencyKey ? requestHash(single ? { ...request, code: codes[0] } : { ...request, codes }) : '';
   const result = await db.transaction(async (tx): Promise<RedeemResult> => {
-    if (ctx.idempotencyKey) {
-      const hash = requestHash(single ? { ...request, code: codes[0] } : { ...request, codes });
-      const claimed = await claimIdempotencyKey(tx, {
-        apiKeyId: ctx.apiKeyId,
-        key: ctx.idempotencyKey,
-        requestHash: hash,
-        now: ctx.now,
-        ttlSeconds: ctx.idempotencyTtlSeconds,
-      });
-      if (!claimed) {
-        // Another request with this key committed first (the insert waited for it): replay, or refuse a different body.
-        const { rows } = await tx.query<{ request_hash: string; response_status: number; response_body: RedemptionResponse['body'] }>(
-          'select request_hash, response_status, response_body from redemption_idempotency_keys where api_key_id = $1 and key = $2',
-          [ctx.apiKeyId, ctx.idempotencyKey],
-        );
-        const stored = rows[0];
-        if (!stored || stored.request_hash !== hash) {
-          throw new DomainError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
-        }
-        const response = { status: stored.response_status, body: stored.response_body } as RedemptionResponse;
-        return { response, replayed: true, guess: false, campaignId: null, guesses: [] };
-      }
-    }
-    const outcome = await attempt(tx, input, single, request, ctx);
-    if (ctx.idempotencyKey) {
-      await tx.query('update redemption_idempotency_keys set response_status = $3, response_body = $4 where api_key_id = $1 and key = $2', [
-        ctx.apiKeyId,
-        ctx.idempotencyKey,
-        outcome.response.status,
-        outcome.response.body,
-      ]);
-    }
-    return outcome;
+    const outcome = await idempotent(tx, ctx, hash, () => attempt(tx, input, single, request, ctx));
+    return 'replayed' in outcome
+      ? { response: outcome.replayed as RedemptionResponse, replayed: true, guess: false, campaignId: null, guesses: [] }
+      : outcome.fresh;
   });
   if (!result.replayed) {
     const r = result.response;
@@ -307,6 +287,48 @@ export async function redeemVoucher(db: Database, request: RedemptionRequest, ct
     else redemptionsMetric.inc({ result: 'succeeded', reason: 'none' }, 'redemptions' in r.body ? r.body.redemptions.length : 1);
   }
   return result;
+}
+
+/**
+ * Runs `attempt` once per Idempotency-Key (scoped to the API key), in the caller's transaction: the key is claimed
+ * first (a concurrent request with the same key waits for this one's commit), the answer is stored with it, and a
+ * later request with the key and the same body (`hash`) gets the stored answer back; with another body, 422
+ * idempotency_key_reused.
+ */
+export async function idempotent<R extends { response: { status: number; body: unknown } }>(
+  tx: Queryable,
+  ctx: { apiKeyId: string; idempotencyKey?: string; idempotencyTtlSeconds: number; now: Date },
+  hash: string,
+  attempt: () => Promise<R>,
+): Promise<{ fresh: R } | { replayed: { status: number; body: unknown } }> {
+  if (!ctx.idempotencyKey) return { fresh: await attempt() };
+  const claimed = await claimIdempotencyKey(tx, {
+    apiKeyId: ctx.apiKeyId,
+    key: ctx.idempotencyKey,
+    requestHash: hash,
+    now: ctx.now,
+    ttlSeconds: ctx.idempotencyTtlSeconds,
+  });
+  if (!claimed) {
+    // Another request with this key committed first (the insert waited for it): replay, or refuse a different body.
+    const { rows } = await tx.query<{ request_hash: string; response_status: number; response_body: unknown }>(
+      'select request_hash, response_status, response_body from redemption_idempotency_keys where api_key_id = $1 and key = $2',
+      [ctx.apiKeyId, ctx.idempotencyKey],
+    );
+    const stored = rows[0];
+    if (!stored || stored.request_hash !== hash) {
+      throw new DomainError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+    }
+    return { replayed: { status: stored.response_status, body: stored.response_body } };
+  }
+  const outcome = await attempt();
+  await tx.query('update redemption_idempotency_keys set response_status = $3, response_body = $4 where api_key_id = $1 and key = $2', [
+    ctx.apiKeyId,
+    ctx.idempotencyKey,
+    outcome.response.status,
+    outcome.response.body,
+  ]);
+  return { fresh: outcome };
 }
 
 /** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
@@ -349,46 +371,51 @@ async function attempt(
   const customerId = request.customer?.id;
   const found = await findForRedemption(tx, input.codes, customerId);
   const evaluation = await evaluateCheckout(input, found, (id, segments) => readCustomerContext(tx, id, segments));
-  const { answer } = evaluation;
   const guesses = guessesOf(evaluation.codes);
-  const mode = request.mode ?? 'all';
-  const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
-  const refused = mode === 'all' ? !answer.valid : !answer.codes.some((c) => c.valid);
-  const order = input.order;
-  const orderSummary = order ? { ...(order.id === null ? {} : { id: order.id }), amount: order.amount, currency: order.currency } : null;
-  // A refusal of a real code is news for the merchant; a guess (unknown or someone else's code) is not.
-  for (const [i, result] of answer.codes.entries()) {
-    const evaluated = evaluation.codes[i] as CodeEvaluation;
-    if (result.valid || !evaluated.candidate || evaluated.guess) continue;
-    await emitEvent(tx, 'voucher.redemption.failed', {
-      code: result.code,
-      campaign_id: evaluated.candidate.campaign_id,
-      reason: result.reason as CheckoutReason,
-      ...(result.rule ? { rule: result.rule } : {}),
-      customer_id: customerId ?? null,
-      order: orderSummary,
-      metadata: request.metadata,
-      attempted_at: ctx.now.toISOString(),
-    });
-  }
   const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
-  if (refused) {
-    const first = answer.codes.find((c) => !c.valid) as CodeResult;
-    const reason = first.reason as CheckoutReason;
-    const body: RedemptionRefusal = {
-      reason,
-      detail: REASON_DETAILS[reason],
-      ...(first.rule ? { rule: first.rule } : {}),
-      ...(single ? {} : { codes: answer.codes }),
-    };
-    return { response: { status: 422, body }, replayed: false, ...guessFields };
+  const mode = request.mode ?? 'all';
+  const redeemable = (answer: CheckoutAnswer) => (mode === 'all' ? answer.valid : answer.codes.some((c) => c.valid));
+  const expected = expectedCharges(evaluation, input);
+  if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
+    // Budgets are charged last, so a campaign's counter row stays locked only from its UPDATE to the commit (every
+    // redemption of the campaign waits there). When the charge is not the full discount expected (refused, or a
+    // partial grant), the writes are undone and the checkout is written again with what the budgets gave.
+    const pristine = structuredClone(evaluation.answer);
+    await tx.query('savepoint checkout_writes');
+    const written = await writeCheckout(tx, evaluation, input, single, request, ctx, expected);
+    const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
+    if (charged.every((amount, i) => amount === expected[i])) {
+      await tx.query('release savepoint checkout_writes');
+      await emitRefusals(tx, evaluation, input, request.metadata);
+      return { response: written, replayed: false, ...guessFields };
+    }
+    await tx.query('rollback to savepoint checkout_writes');
+    evaluation.answer = pristine;
   }
+  const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
+  await emitRefusals(tx, evaluation, input, request.metadata);
+  if (!redeemable(evaluation.answer)) {
+    return { response: { status: 422, body: refusalOf(evaluation.answer, single) }, replayed: false, ...guessFields };
+  }
+  return { response: await writeCheckout(tx, evaluation, input, single, request, ctx, charged), replayed: false, ...guessFields };
+}
 
+/** The usable codes' redemptions (and with `codes` their group and its event), each with what it took from its budget. */
+async function writeCheckout(
+  tx: Queryable,
+  evaluation: CheckoutEvaluation,
+  input: CheckoutInput,
+  single: boolean,
+  request: RedemptionRequest,
+  ctx: RedeemContext,
+  charged: readonly (number | null)[],
+): Promise<RedemptionResponse> {
+  const { answer } = evaluation;
   const group = single
     ? null
     : await writeGroup(tx, {
-        mode,
-        orderId: order?.id ?? null,
+        mode: request.mode ?? 'all',
+        orderId: input.order?.id ?? null,
         order: answer.order,
         codes: answer.codes,
         customer: request.customer ?? null,
@@ -402,12 +429,47 @@ async function attempt(
     const evaluated = evaluation.codes[i] as CodeEvaluation;
     redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null));
   }
-  if (!group) {
-    return { response: { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) }, replayed: false, ...guessFields };
-  }
+  if (!group) return { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) };
   const view = groupView(group, redeemed);
   await emitEvent(tx, 'redemption.group.succeeded', view);
-  return { response: { status: 201, body: view }, replayed: false, ...guessFields };
+  return { status: 201, body: view };
+}
+
+/** A refusal of a real code is news for the merchant (`voucher.redemption.failed`); a guess (unknown or someone else's code) is not. */
+export async function emitRefusals(
+  tx: Queryable,
+  evaluation: CheckoutEvaluation,
+  input: CheckoutInput,
+  metadata: Record<string, unknown>,
+): Promise<void> {
+  const order = input.order;
+  const orderSummary = order ? { ...(order.id === null ? {} : { id: order.id }), amount: order.amount, currency: order.currency } : null;
+  for (const [i, result] of evaluation.answer.codes.entries()) {
+    const evaluated = evaluation.codes[i] as CodeEvaluation;
+    if (result.valid || !evaluated.candidate || evaluated.guess) continue;
+    await emitEvent(tx, 'voucher.redemption.failed', {
+      code: result.code,
+      campaign_id: evaluated.candidate.campaign_id,
+      reason: result.reason as CheckoutReason,
+      ...(result.rule ? { rule: result.rule } : {}),
+      customer_id: input.customer?.id ?? null,
+      order: orderSummary,
+      metadata,
+      attempted_at: input.now.toISOString(),
+    });
+  }
+}
+
+/** The 422 body of a refused checkout: the first reason, the failed rule, and with `codes` each code's answer. */
+export function refusalOf(answer: CheckoutAnswer, single: boolean): RedemptionRefusal {
+  const first = answer.codes.find((c) => !c.valid) as CodeResult;
+  const reason = first.reason as CheckoutReason;
+  return {
+    reason,
+    detail: REASON_DETAILS[reason],
+    ...(first.rule ? { rule: first.rule } : {}),
+    ...(single ? {} : { codes: answer.codes }),
+  };
 }
 
 /** A redemption group's row (its redemptions and its event are the caller's). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { budgetUsageSchema } from '../campaigns/budgets.ts';
+import { budgetUsageSchema } from '../campaigns/schemas.ts';
 import { idSchema } from '../shared/fields.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');

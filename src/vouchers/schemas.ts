@@ -115,6 +115,9 @@ export const VOUCHER_EVENT_TYPES = [
   'metadata_changed',
   'expired',
   'imported',
+  'reserved',
+  'reservation_released',
+  'reservation_expired',
 ] as const;
 
 export const voucherEventViewSchema = z

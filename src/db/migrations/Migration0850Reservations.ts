@@ -67,6 +67,7 @@ export class Migration0850Reservations extends Migration {
         code text not null,
         customer_id text,
         status text not null check (status in ('held', 'confirmed', 'released', 'expired')),
+        discount jsonb,
         discount_amount bigint,
         budget_discount bigint,
         primary key (reservation_id, position)

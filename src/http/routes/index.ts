@@ -10,6 +10,7 @@ import { generationRoutes } from './generations.ts';
 import { importRoutes } from './imports.ts';
 import { publicationRoutes } from './publications.ts';
 import { redemptionRoutes } from './redemptions.ts';
+import { reservationRoutes } from './reservations.ts';
 import { segmentRoutes } from './segments.ts';
 import { statsRoutes } from './stats.ts';
 import { templateRoutes } from './templates.ts';
@@ -25,6 +26,7 @@ import { webhookRoutes } from './webhooks.ts';
 export const v1RouteModules: RouteModule[] = [
   validationRoutes,
   redemptionRoutes,
+  reservationRoutes,
   adminRoutes,
   campaignRoutes,
   generationRoutes,
