@@ -2,7 +2,7 @@ import { type CampaignRow, getCampaign, validatedShape } from '../campaigns/camp
 import { checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { generationWork } from '../queues/catalog.ts';
-import { enqueueFlow } from '../queues/enqueue.ts';
+import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -53,6 +53,11 @@ export async function findGeneration(db: Queryable, id: string): Promise<Generat
   const { rows } = isUuid(id) ? await db.query<GenerationRow>('select * from generations where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('generation', id);
   return rows[0];
+}
+
+/** How far a generation is: codes written of codes asked for (a flow's progress). */
+export async function generationProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select generated as done, requested as total from generations where id = $1', [id])).rows[0];
 }
 
 /** Codes issued, or reserved by unfinished generations, in one code space (all campaigns sharing a shape). */

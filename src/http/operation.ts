@@ -26,18 +26,7 @@ import { parse } from './validate.ts';
  * does not exist or a shape the route does not answer with.
  */
 
-export type {
-  Auth,
-  DeclaredOperation,
-  MediaType,
-  Method,
-  OperationCall,
-  OperationReply,
-  OperationSpec,
-  PathParam,
-  ResponseHeader,
-  ResponseSpec,
-} from './operation-spec.ts';
+export type * from './operation-spec.ts';
 
 type ParamsOf<O> = O extends { params: infer P extends Record<string, PathParam> } ? { [K in keyof P]: string } : Record<string, never>;
 type QueryOf<O> = O extends { query: infer Q extends z.ZodType } ? z.output<Q> : undefined;

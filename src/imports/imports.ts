@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { importWork } from '../queues/catalog.ts';
-import { enqueueFlow } from '../queues/enqueue.ts';
+import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
@@ -64,6 +64,11 @@ export async function getImport(db: Queryable, id: string): Promise<ImportRow> {
   const { rows } = isUuid(id) ? await db.query<ImportRow>('select * from imports where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('import', id);
   return rows[0];
+}
+
+/** How far an import is: rows imported or rejected of rows received (a flow's progress). */
+export async function importProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select imported + rejected as done, received as total from imports where id = $1', [id])).rows[0];
 }
 
 /** What to import into which campaign; the codes come separately (`ImportSource`). */
