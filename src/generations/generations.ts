@@ -55,11 +55,6 @@ export async function findGeneration(db: Queryable, id: string): Promise<Generat
   return rows[0];
 }
 
-/** How far a generation is: codes written of codes asked for (a flow's progress). */
-export async function generationProgress(db: Queryable, id: string): Promise<Progress | undefined> {
-  return (await db.query<Progress>('select generated as done, requested as total from generations where id = $1', [id])).rows[0];
-}
-
 /** Codes issued, or reserved by unfinished generations, in one code space (all campaigns sharing a shape). */
 async function spaceUsage(tx: Queryable, spaceKey: string): Promise<bigint> {
   const { rows } = await tx.query<{ used: string }>(
@@ -152,4 +147,9 @@ function spaceError(
 /** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
 export async function enqueueGeneration(queues: QueueSet, g: GenerationRow): Promise<void> {
   await enqueueFlow(queues, generationWork(g));
+}
+
+/** How far a generation is: codes written of codes asked for (a flow's progress). */
+export async function generationProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select generated as done, requested as total from generations where id = $1', [id])).rows[0];
 }

@@ -66,11 +66,6 @@ export async function getImport(db: Queryable, id: string): Promise<ImportRow> {
   return rows[0];
 }
 
-/** How far an import is: rows imported or rejected of rows received (a flow's progress). */
-export async function importProgress(db: Queryable, id: string): Promise<Progress | undefined> {
-  return (await db.query<Progress>('select imported + rejected as done, received as total from imports where id = $1', [id])).rows[0];
-}
-
 /** What to import into which campaign; the codes come separately (`ImportSource`). */
 export interface ImportRequest {
   campaignId: string;
@@ -318,6 +313,11 @@ export async function recordRejections(q: Queryable, importId: string, rows: Rej
 /** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
 export async function enqueueImport(queues: QueueSet, i: Pick<ImportRow, 'id' | 'chunk_count'>): Promise<void> {
   await enqueueFlow(queues, importWork(i));
+}
+
+/** How far an import is: rows imported or rejected of rows received (a flow's progress). */
+export async function importProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select imported + rejected as done, received as total from imports where id = $1', [id])).rows[0];
 }
 
 export interface ImportErrorRow {
