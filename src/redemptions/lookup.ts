@@ -10,12 +10,27 @@ export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_i
   campaign_start_date: Date | string | null;
   campaign_expiration_date: Date | string | null;
   campaign_rules: Rules | null;
+  /** The row versions (xmin) of the campaign and the voucher: together they name exactly these rules (see rulesKey). */
+  campaign_version?: string;
+  voucher_version?: string;
 }
 
 const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.import_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
   c.active as campaign_active, c.status as campaign_status, c.start_date as campaign_start_date,
-  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules`;
+  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules,
+  c.xmin::text as campaign_version, v.xmin::text as voucher_version`;
+
+/**
+ * A key that stands for exactly the candidate's effective rules, so they are compiled once and found again without
+ * serializing them (undefined for a candidate not read from the database): the campaign's row version, and the voucher's when it has rules of its own (a voucher row
+ * changes on every redemption, so bulk codes, which have none, share their campaign's key).
+ */
+export function rulesKey(c: Candidate): string | undefined {
+  if (c.campaign_version === undefined || c.voucher_version === undefined) return undefined;
+  const own = c.rules !== null && Object.keys(c.rules).length > 0;
+  return own ? `${c.campaign_id}@${c.campaign_version}/${c.id}@${c.voucher_version}` : `${c.campaign_id}@${c.campaign_version}`;
+}
 
 export interface CandidateWithCounts extends Candidate {
   customer_code_count: number;

@@ -119,6 +119,27 @@ describe('checkout: orders with items, conditions, discount types, several codes
     expect(await count('select count(*) as n from redemptions where order_id = $1', ['order-77'])).toBe(1);
   });
 
+  it('a changed campaign or voucher rule is seen by the next validation (rules compiled once per row version)', async () => {
+    const { campaign, codes } = await codesFor({ redemption: { per_code_limit: null } }, 2);
+    const [a, b] = codes as [string, string];
+    const order = { currency: 'EUR', amount: 3000 };
+    expect((await validate({ codes: [a, b], order })).body.valid).toBe(true);
+    const rules = {
+      redemption: { per_code_limit: null },
+      conditions: [{ name: 'big', when: { field: 'order.amount', op: 'gt', value: 5000 } }],
+    };
+    expect((await p.call(`/v1/campaigns/${campaign}`, { method: 'PATCH', json: { rules } })).status).toBe(200);
+    const after = await validate({ codes: [a, b], order });
+    expect(after.body.codes.map((c: { rule?: { name: string } }) => c.rule?.name)).toEqual(['big', 'big']);
+    // The voucher's own conditions replace the campaign's, for that voucher only.
+    const own = { conditions: [{ name: 'small', when: { field: 'order.amount', op: 'lt', value: 4000 } }] };
+    expect((await p.call(`/v1/vouchers/${a}`, { method: 'PATCH', json: { rules: own } })).status).toBe(200);
+    const overridden = await validate({ codes: [a, b], order });
+    expect(overridden.body.codes.map((c: { valid: boolean }) => c.valid)).toEqual([true, false]);
+    expect((await redeem({ code: a, order })).status).toBe(201);
+    expect((await validate({ code: a, order: { currency: 'EUR', amount: 4500 } })).body.rule).toEqual({ name: 'small' });
+  });
+
   it('refuses conditions and discounts that do not make sense when saved, with the JSON path of the fault', async () => {
     const bad = await p.call('/v1/campaigns', {
       method: 'POST',
