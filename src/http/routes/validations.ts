@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CustomerContextLookup } from '../../customers/checkout-context.ts';
+import { SegmentCache } from '../../customers/checkout-context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
 import { guessesOf, validateCodes, validationView } from '../../redemptions/redemptions.ts';
 import { validationRequestSchema } from '../../redemptions/schemas.ts';
@@ -10,7 +10,7 @@ import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
 import { routesOf } from '../operation.ts';
 
 export const validationRoutes: RouteModule = (routes, { platform }) => {
-  const lookups = { candidates: new CandidateLookup(platform.db), customers: new CustomerContextLookup(platform.db) };
+  const lookups = { candidates: new CandidateLookup(platform.db), segments: new SegmentCache(platform.db) };
   const api = routesOf(routes, { tag: 'redemption' });
   api.post(
     '/validations',
