@@ -1,5 +1,6 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
+import { assertSegmentsExist } from '../segments/segments.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
@@ -42,6 +43,7 @@ export function validatedShape(config: CodeConfig): CodeShape {
 
 export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
+  await assertSegmentsExist(db, input.rules.conditions);
   const { rows } = await db.query<CampaignRow>(
     // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
     `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
@@ -80,6 +82,7 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   };
   const given = Object.entries(changes).filter(([, value]) => value !== undefined);
   if (!isUuid(id) || given.length === 0) return getCampaign(db, id);
+  await assertSegmentsExist(db, patch.rules?.conditions);
   const columns = given.map(([column]) => column);
   const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
   const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');

@@ -1,28 +1,40 @@
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
-import { listRedemptionsQuery, redemptionRequestSchema, redemptionViewSchema, rollbackRequestSchema } from '../../redemptions/schemas.ts';
-import { REFUSAL_REASONS } from '../../rules/index.ts';
+import {
+  listRedemptionsQuery,
+  redemptionOrGroupSchema,
+  redemptionRequestSchema,
+  redemptionViewSchema,
+  rollbackRequestSchema,
+} from '../../redemptions/schemas.ts';
+import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
 const redemptionId = { id: idParam('redemption') };
 
 export const redemptionRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'redemption' });
+  api.post(
+    '/redemptions',
     {
-      method: 'post',
-      path: '/redemptions',
-      tag: 'redemption',
       idempotent: true,
-      summary: 'Redeem a code (atomic; refusals are 422 with the reason as `code`)',
+      summary: 'Redeem a code, or up to 5 codes for one order (atomic; refusals are 422 with the reason as `code`)',
+      description:
+        'With `code`, one redemption (`Redemption`). With `codes` (1 to 5), one transaction redeems them as a group ' +
+        "(`RedemptionGroup`): `mode: all` (default) every code or none, a refusal being 422 with each code's answer in " +
+        '`codes`; `mode: partial` the valid ones. Roll a group back with POST /v1/redemptions/{group id}/rollback.',
       body: redemptionRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
-      errors: { ...GUESSING_ERRORS, 422: [...REFUSAL_REASONS, 'currency_mismatch', 'idempotency_key_reused'] },
-      responses: { 201: { description: 'Redeemed', schema: redemptionViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
+      errors: {
+        ...GUESSING_ERRORS,
+        400: ['order_amount_mismatch'],
+        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
+      },
+      created: ['Redeemed: one redemption, or with `codes` the group', redemptionOrGroupSchema, ['Location', 'Idempotent-Replayed']],
     },
     async ({ req, res, body }) => {
       const key = idempotencyKey(req);
@@ -40,56 +52,40 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
             idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
             now: platform.clock.now(),
           }),
-        (r) => ({ guess: r.guess, campaignId: r.campaignId }),
+        (r) => ({ guesses: r.guesses }),
       );
       if (key) res.set('Idempotent-Replayed', String(result.replayed));
       const { response } = result;
       if (response.status === 201) {
         return { status: 201, headers: { Location: `/v1/redemptions/${response.body.id}` }, body: response.body };
       }
-      sendProblem(res, problem(422, response.body.reason, response.body.detail, { reason: response.body.reason }));
+      const { reason, detail, ...more } = response.body;
+      sendProblem(res, problem(422, reason, detail, { reason, ...more }));
       return undefined;
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/redemptions',
-      tag: 'redemption',
-      summary: 'List redemptions, newest first',
-      query: listRedemptionsQuery,
-      responses: { 200: { description: 'Redemptions', schema: pageSchema(redemptionViewSchema) } },
-    },
+  api.get(
+    '/redemptions',
+    { summary: 'List redemptions, newest first', query: listRedemptionsQuery, ok: ['Redemptions', pageSchema(redemptionViewSchema)] },
     async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/redemptions/:id',
-      tag: 'redemption',
-      params: redemptionId,
-      summary: 'Get a redemption',
-      responses: { 200: { description: 'The redemption', schema: redemptionViewSchema } },
-    },
+  api.get(
+    '/redemptions/:id',
+    { params: redemptionId, summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] },
     async ({ params }) => ({ status: 200, body: await getRedemption(platform.db, params.id) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/redemptions/:id/rollback',
     {
-      method: 'post',
-      path: '/redemptions/:id/rollback',
-      tag: 'redemption',
       params: redemptionId,
-      summary: 'Roll a redemption back (the code can be used again)',
+      summary: 'Roll a redemption, or a redemption group (every code of it), back: the codes can be used again',
       body: rollbackRequestSchema,
       bodyExample: { reason: 'order cancelled' },
       errors: { 409: ['already_rolled_back'] },
-      responses: { 200: { description: 'Rolled back', schema: redemptionViewSchema } },
+      ok: ['Rolled back: the redemption, or the group', redemptionOrGroupSchema],
     },
     async ({ req, params, body }) => ({
       status: 200,

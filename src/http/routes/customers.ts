@@ -1,0 +1,63 @@
+import { deleteCustomer, getCustomer, listCustomers, putCustomer } from '../../customers/customers.ts';
+import { customerDetailViewSchema, customerViewSchema, listCustomersQuery, putCustomerSchema } from '../../customers/schemas.ts';
+import { pageSchema } from '../../shared/paging.ts';
+import type { RouteModule } from '../context.ts';
+import { type PathParam, routesOf } from '../operation.ts';
+
+const customerId: Record<'id', PathParam> = { id: { description: "The customer's id (yours, up to 255 characters)" } };
+const notFound = { 404: ['customer_not_found'] };
+
+export const customerRoutes: RouteModule = (routes, { platform }) => {
+  const api = routesOf(routes, { tag: 'customers' });
+  api.put(
+    '/customers/:id',
+    {
+      params: customerId,
+      errors: notFound,
+      summary: 'Create or replace a stored customer (conditions read its metadata)',
+      body: putCustomerSchema,
+      bodyExample: { email: 'ada@example.com', name: 'Ada', metadata: { tier: 'gold' } },
+      ok: ['Replaced', customerViewSchema],
+      created: ['Created', customerViewSchema],
+    },
+    async ({ params, body }) => {
+      const { customer, created } = await putCustomer(platform.db, params.id, body);
+      return created ? { status: 201, body: customer } : { status: 200, body: customer };
+    },
+  );
+
+  api.get(
+    '/customers/:id',
+    {
+      params: customerId,
+      errors: notFound,
+      summary: 'Get a customer with the codes published to it and its redemption counts',
+      ok: ['The customer', customerDetailViewSchema],
+    },
+    async ({ params }) => ({ status: 200, body: await getCustomer(platform.db, params.id) }),
+  );
+
+  api.get(
+    '/customers',
+    {
+      summary: 'List customers by id, optionally those with one email',
+      query: listCustomersQuery,
+      ok: ['Customers', pageSchema(customerViewSchema)],
+    },
+    async ({ query }) => ({ status: 200, body: await listCustomers(platform.db, query) }),
+  );
+
+  api.delete(
+    '/customers/:id',
+    {
+      params: customerId,
+      errors: notFound,
+      summary: "Erase a customer's personal data (its redemptions are kept, anonymized)",
+      noContent: 'Erased',
+    },
+    async ({ params }) => {
+      await deleteCustomer(platform.db, params.id);
+      return { status: 204 };
+    },
+  );
+};

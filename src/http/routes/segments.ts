@@ -1,0 +1,58 @@
+import { createSegmentSchema, putSegmentSchema, segmentViewSchema } from '../../segments/schemas.ts';
+import { createSegment, deleteSegment, getSegment, putSegment } from '../../segments/segments.ts';
+import type { RouteModule } from '../context.ts';
+import { type PathParam, routesOf } from '../operation.ts';
+
+const segmentName: Record<'name', PathParam> = { name: { description: 'The segment name' } };
+const notFound = { 404: ['segment_not_found'] };
+
+export const segmentRoutes: RouteModule = (routes, { platform }) => {
+  const api = routesOf(routes, { tag: 'customers' });
+  api.post(
+    '/segments',
+    {
+      summary: 'Name a condition over the customer; rule conditions test it as customer.segment',
+      body: createSegmentSchema,
+      bodyExample: { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } },
+      errors: { 409: ['segment_exists'] },
+      created: ['Created', segmentViewSchema],
+    },
+    async ({ body }) => ({ status: 201, body: await createSegment(platform.db, body) }),
+  );
+
+  api.get(
+    '/segments/:name',
+    { params: segmentName, errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] },
+    async ({ params }) => ({ status: 200, body: await getSegment(platform.db, params.name) }),
+  );
+
+  api.put(
+    '/segments/:name',
+    {
+      params: segmentName,
+      summary: 'Create a segment or replace its condition (the next validation sees it)',
+      body: putSegmentSchema,
+      bodyExample: { when: { field: 'customer.metadata.tier', op: 'eq', value: 'gold' } },
+      ok: ['Replaced', segmentViewSchema],
+      created: ['Created', segmentViewSchema],
+    },
+    async ({ params, body }) => {
+      const { segment, created } = await putSegment(platform.db, params.name, body.when);
+      return created ? { status: 201, body: segment } : { status: 200, body: segment };
+    },
+  );
+
+  api.delete(
+    '/segments/:name',
+    {
+      params: segmentName,
+      errors: notFound,
+      summary: 'Delete a segment (conditions naming it then hold for nobody)',
+      noContent: 'Deleted',
+    },
+    async ({ params }) => {
+      await deleteSegment(platform.db, params.name);
+      return { status: 204 };
+    },
+  );
+};
