@@ -7,6 +7,7 @@ import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0800Checkout } from './Migration0800Checkout.ts';
+import { Migration0810SegmentVersion } from './Migration0810SegmentVersion.ts';
 import { Migration0850Reservations } from './Migration0850Reservations.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
@@ -21,6 +22,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0500IdempotencyRetention', class: Migration0500IdempotencyRetention },
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0800Checkout', class: Migration0800Checkout },
+  { name: 'Migration0810SegmentVersion', class: Migration0810SegmentVersion },
   { name: 'Migration0850Reservations', class: Migration0850Reservations },
   { name: 'Migration0900Imports', class: Migration0900Imports },
   { name: 'Migration1050Console', class: Migration1050Console },
