@@ -670,6 +670,43 @@ export async function rollbackRedemption(
   return rolledBack.view;
 }
 
+/**
+ * Rolls back every succeeded redemption of an order (and its groups), inside the caller's transaction, exactly once:
+ * the same conditional UPDATEs as a manual rollback, so a concurrent rollback or a second cancellation finds them
+ * rolled back and does nothing. Groups are taken first, as a manual group rollback takes them (no lock cycle);
+ * vouchers are updated in id order. Returns the redemptions rolled back now.
+ */
+export async function rollbackOrderRedemptions(
+  tx: Queryable,
+  orderId: string,
+  reason: string | undefined,
+  actor: Actor,
+  now: Date,
+): Promise<RedemptionView[]> {
+  await tx.query(
+    `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+     where order_id = $1 and status = 'succeeded'`,
+    [orderId, now, reason ?? null],
+  );
+  const { rows } = await tx.query<RedemptionRow>(
+    `update redemptions set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+     where order_id = $1 and status = 'succeeded' returning *`,
+    [orderId, now, reason ?? null],
+  );
+  const views: RedemptionView[] = [];
+  for (const redemption of [...rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
+    views.push(await giveBack(tx, redemption, reason, actor, now));
+  }
+  if (views.length > 0) redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' }, views.length);
+  return views;
+}
+
+/** An order's redemptions, oldest first. */
+export async function redemptionsOfOrder(db: Queryable, orderId: string): Promise<RedemptionView[]> {
+  const { rows } = await db.query<RedemptionRow>('select * from redemptions where order_id = $1 order by seq', [orderId]);
+  return rows.map(redemptionView);
+}
+
 function alreadyRolledBack(): DomainError {
   return new DomainError('conflict', 'already_rolled_back', 'This redemption has already been rolled back.');
 }

@@ -8,6 +8,7 @@ import { eventFeedRoutes } from './event-feed.ts';
 import { exportRoutes } from './exports.ts';
 import { generationRoutes } from './generations.ts';
 import { importRoutes } from './imports.ts';
+import { orderRoutes } from './orders.ts';
 import { publicationRoutes } from './publications.ts';
 import { redemptionRoutes } from './redemptions.ts';
 import { reservationRoutes } from './reservations.ts';
@@ -27,6 +28,7 @@ export const v1RouteModules: RouteModule[] = [
   validationRoutes,
   redemptionRoutes,
   reservationRoutes,
+  orderRoutes,
   adminRoutes,
   campaignRoutes,
   generationRoutes,
