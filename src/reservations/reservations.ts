@@ -408,3 +408,13 @@ export async function reservationsOfOrder(db: Queryable, orderId: string): Promi
   const { rows } = await db.query<ReservationRow>('select * from reservations where order_id = $1 order by created_at, id', [orderId]);
   return rows;
 }
+
+/** The latest reservations that held a code (the console's Code page). */
+export async function reservationsOfCode(db: Queryable, code: string, limit = 20): Promise<ReservationView[]> {
+  const { rows } = await db.query<ReservationRow>(
+    `select r.* from reservations r where r.id in (select u.reservation_id from reservation_uses u
+       where u.voucher_id = (select id from vouchers where code = $1)) order by r.created_at desc limit $2`,
+    [code, limit],
+  );
+  return rows.map(reservationView);
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleClient, pageText } from '../support/console.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { createCampaign, uniqueCode } from '../support/vouchers.ts';
 
@@ -84,6 +85,14 @@ describe('campaign budgets', () => {
     expect((await redeem({ code: unused[2], order })).status).toBe(201);
     expect((await redeem({ code: unused[3], order })).body.code).toBe('budget_exhausted');
     expect(await exhaustedEvents(campaign)).toBe(2);
+
+    // The console shows the budget in the campaign list and on the campaign page.
+    const console = new ConsoleClient(p.url);
+    await console.login(p.apiKey);
+    const list = pageText((await console.get('/console/campaigns')).text);
+    expect(list).toContain('38.00 EUR / 38.00 EUR');
+    const page = pageText((await console.get(`/console/campaigns/${campaign}`)).text);
+    expect(page).toContain('Budget: 38.00 EUR of 38.00 EUR used, 0.00 EUR left.');
   });
 
   it('allow_partial gives exactly what is left; max_redemptions caps uses; a per-customer cap needs the customer', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { expireReservations } from '../../src/reservations/reservations.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
+import { ConsoleClient, pageText } from '../support/console.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { createCampaign, uniqueCode } from '../support/vouchers.ts';
 
@@ -79,6 +80,10 @@ describe('reservations', () => {
       [reservation.id],
     );
     expect(events.rows.map((e) => e.type)).toEqual(['voucher.reservation.created', 'voucher.reservation.confirmed']);
+    const console = new ConsoleClient(p.url);
+    await console.login(p.apiKey);
+    const codePage = pageText((await console.get(`/console/codes/${code}`)).text);
+    expect(codePage).toContain(`Reservations Order Status Customer Held Expires ${reservation.order.id} confirmed ${holder}`);
   });
 
   it('release gives the uses back (idempotently); a held use counts against per-customer limits and budgets', async () => {

@@ -72,6 +72,8 @@ export class Migration0850Reservations extends Migration {
         budget_discount bigint,
         primary key (reservation_id, position)
       )`);
+    // A code's reservations (the console's Code page).
+    this.addSql('create index reservation_uses_voucher_idx on reservation_uses (voucher_id)');
     // Per-customer limits count held uses beside succeeded redemptions, through these.
     this.addSql(`create index reservation_uses_held_voucher_idx on reservation_uses (voucher_id, customer_id) where status = 'held'`);
     this.addSql(`create index reservation_uses_held_campaign_idx on reservation_uses (campaign_id, customer_id) where status = 'held'`);
