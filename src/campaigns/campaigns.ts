@@ -1,4 +1,5 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
+import type { CustomerIdentity } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { assertSegmentsExist } from '../segments/segments.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
@@ -25,6 +26,7 @@ export interface CampaignRow {
   /** The budget as set (budgets.ts), and its counter when the query joined it. */
   budget: Budget | null;
   budget_counter?: BudgetCounter | null;
+  customer_identity: CustomerIdentity;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,8 +60,8 @@ async function insertCampaign(db: Queryable, input: CreateCampaignInput): Promis
   const { rows } = await db.query<CampaignRow>(
     // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
     `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
-                            budget, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
+                            budget, customer_identity, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
      returning *`,
     [
       input.name,
@@ -73,6 +75,7 @@ async function insertCampaign(db: Queryable, input: CreateCampaignInput): Promis
       input.timezone,
       input.rules,
       input.budget ?? null,
+      input.customer_identity,
     ],
   );
   const campaign = rows[0] as CampaignRow;
@@ -94,6 +97,7 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
     rules: patch.rules,
     metadata: patch.metadata,
     budget: patch.budget,
+    customer_identity: patch.customer_identity,
   };
   const given = Object.entries(changes).filter(([, value]) => value !== undefined);
   if (!isUuid(id) || given.length === 0) return getCampaign(db, id);
@@ -155,6 +159,7 @@ export function campaignView(c: CampaignRow): CampaignView {
     issued_count: Number(c.issued_count),
     budget: c.budget ?? null,
     budget_usage: budgetUsageView(c.budget ?? null, c.budget_counter),
+    customer_identity: c.customer_identity,
     metadata: c.metadata,
     created_at: isoTime(c.created_at),
     updated_at: isoTime(c.updated_at),

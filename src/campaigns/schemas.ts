@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { customerIdentitySchema } from '../customers/identity.ts';
 import { rulesSchema, timeZoneSchema } from '../rules/index.ts';
 import { currencySchema, minorUnitsSchema } from '../rules/minor-units.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
@@ -70,6 +71,7 @@ export const createCampaignSchema = z.strictObject({
   timezone: timeZoneSchema.default('UTC'),
   rules: rulesSchema.default({}),
   budget: budgetSchema.nullable().optional(),
+  customer_identity: customerIdentitySchema.default('id'),
 });
 
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
@@ -85,6 +87,7 @@ export const updateCampaignSchema = z
     rules: rulesSchema.optional(),
     /** The whole budget (null removes it); what it has used stays counted. */
     budget: budgetSchema.nullable().optional(),
+    customer_identity: customerIdentitySchema.optional(),
     metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
@@ -108,6 +111,7 @@ export const campaignViewSchema = z
     issued_count: z.number().int(),
     budget: budgetSchema.nullable().describe('Caps on redemptions and discount (null: none)'),
     budget_usage: budgetUsageSchema.nullable().describe('What the budget has used and has left'),
+    customer_identity: customerIdentitySchema,
     metadata: metadataSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema,
@@ -139,6 +143,7 @@ export const campaignViewSchema = z
           exhausted: false,
           exhausted_at: null,
         },
+        customer_identity: 'id',
         metadata: { channel: 'newsletter' },
         created_at: '2026-03-01T09:30:00.000Z',
         updated_at: '2026-03-01T09:30:00.000Z',

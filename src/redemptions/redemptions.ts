@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { refundBudget } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
+import { emailKey } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
 import { creditOwnHolds, markHolds } from '../reservations/holds.ts';
@@ -56,17 +57,22 @@ export function requestCodes(input: { code?: string; codes?: string[] }): { code
     : { codes: [normalizeCode(input.code as string)], single: true };
 }
 
+/** A checkout's input, with the customer's e-mail as per-customer limits compare it (src/customers/identity.ts). */
+export type RequestInput = CheckoutInput & { emailKey: string | null };
+
 export function checkoutInput(
   input: Pick<ValidationRequest, 'customer' | 'order' | 'metadata'>,
   codes: string[],
   now: Date,
-): CheckoutInput {
+  emailTagDomains?: readonly string[],
+): RequestInput {
   return {
     codes,
     customer: input.customer ?? null,
     order: input.order ? normalizeOrder(input.order) : null,
     metadata: input.metadata ?? null,
     now,
+    emailKey: emailKey(input.customer?.email, emailTagDomains),
   };
 }
 
@@ -87,11 +93,16 @@ export interface ValidationLookups {
  * version in one batched statement (shared with concurrent requests), then the rules in memory (segments from the
  * process's copy, reloaded only when their version moved).
  */
-export async function validateCodes(lookups: ValidationLookups, request: ValidationRequest, now: Date): Promise<ValidationOutcome> {
+export async function validateCodes(
+  lookups: ValidationLookups,
+  request: ValidationRequest,
+  now: Date,
+  emailTagDomains?: readonly string[],
+): Promise<ValidationOutcome> {
   const { codes, single } = requestCodes(request);
-  const input = checkoutInput(request, codes, now);
+  const input = checkoutInput(request, codes, now, emailTagDomains);
   const customerId = request.customer?.id;
-  const candidates = await Promise.all(codes.map((code) => lookups.candidates.find(code, customerId)));
+  const candidates = await Promise.all(codes.map((code) => lookups.candidates.find(code, customerId, input.emailKey)));
   const found = candidates.map(
     (candidate): FoundCode => ({
       candidate,
@@ -222,6 +233,8 @@ export interface RedeemContext {
   /** How long a key is remembered; an older one counts as new. */
   idempotencyTtlSeconds: number;
   now: Date;
+  /** EMAIL_TAG_DOMAINS (default: gmail.com, googlemail.com). */
+  emailTagDomains?: readonly string[];
 }
 
 /** Same key + same body replays; the hash covers the parsed body, so formatting and key order do not matter. */
@@ -285,7 +298,7 @@ export function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): R
  */
 export async function redeemVoucher(db: Database, request: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
   const { codes, single } = requestCodes(request);
-  const input = checkoutInput(request, codes, ctx.now);
+  const input = checkoutInput(request, codes, ctx.now, ctx.emailTagDomains);
   const hash = ctx.idempotencyKey ? requestHash(single ? { ...request, code: codes[0] } : { ...request, codes }) : '';
   const result = await db.transaction(async (tx): Promise<RedeemResult> => {
     const outcome = await idempotent(tx, ctx, hash, () => attempt(tx, input, single, request, ctx));
@@ -344,7 +357,12 @@ export async function idempotent<R extends { response: { status: number; body: u
 }
 
 /** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
-export async function findForRedemption(tx: Queryable, codes: readonly string[], customerId: string | undefined): Promise<FoundCode[]> {
+export async function findForRedemption(
+  tx: Queryable,
+  codes: readonly string[],
+  customerId: string | undefined,
+  emailKey: string | null = null,
+): Promise<FoundCode[]> {
   // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
   // commit, which would make a held code measurably slower to refuse than an unknown one.
   const seen = await readCandidates(tx, codes);
@@ -353,11 +371,15 @@ export async function findForRedemption(tx: Queryable, codes: readonly string[],
     return candidate !== undefined && !heldByAnother(candidate, effectiveRules(candidate), customerId);
   });
   const locked = await lockCandidates(tx, lockable);
-  const campaigns = new Set<string>();
+  const campaigns = new Map<string, string | null>();
   for (const candidate of locked.values()) {
-    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) campaigns.add(candidate.campaign_id);
+    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) {
+      campaigns.set(candidate.campaign_id, (candidate.customer_identity ?? 'id') === 'id' ? null : emailKey);
+    }
   }
-  for (const campaignId of [...campaigns].sort()) await lockCustomerInCampaign(tx, campaignId, customerId as string);
+  for (const campaignId of [...campaigns.keys()].sort()) {
+    await lockCustomerInCampaign(tx, campaignId, customerId as string, campaigns.get(campaignId) ?? null);
+  }
   const found: FoundCode[] = [];
   for (const code of codes) {
     const candidate = lockable.includes(code) ? (locked.get(code) ?? null) : (seen.get(code) ?? null);
@@ -365,7 +387,7 @@ export async function findForRedemption(tx: Queryable, codes: readonly string[],
     if (candidate && customerId && locked.has(code)) {
       const rules = effectiveRules(candidate);
       if (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null || (rules.conditions?.length ?? 0) > 0) {
-        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId);
+        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId, emailKey, candidate.customer_identity);
       }
     }
     found.push({ candidate, counts });
@@ -375,13 +397,13 @@ export async function findForRedemption(tx: Queryable, codes: readonly string[],
 
 async function attempt(
   tx: Queryable,
-  input: CheckoutInput,
+  input: RequestInput,
   single: boolean,
   request: RedemptionRequest,
   ctx: RedeemContext,
 ): Promise<RedeemResult> {
   const customerId = request.customer?.id;
-  const found = await findForRedemption(tx, input.codes, customerId);
+  const found = await findForRedemption(tx, input.codes, customerId, input.emailKey);
   const evaluation = await evaluateCheckout(input, found, (id, segments) => readCustomerContext(tx, id, segments));
   const guesses = guessesOf(evaluation.codes);
   const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
@@ -416,7 +438,7 @@ async function attempt(
 async function writeCheckout(
   tx: Queryable,
   evaluation: CheckoutEvaluation,
-  input: CheckoutInput,
+  input: RequestInput,
   single: boolean,
   request: RedemptionRequest,
   ctx: RedeemContext,
@@ -511,7 +533,7 @@ async function recordRedemption(
   tx: Queryable,
   evaluated: CodeEvaluation,
   result: CodeResult,
-  input: CheckoutInput,
+  input: RequestInput,
   request: RedemptionRequest,
   ctx: RedeemContext,
   groupId: string | null,
@@ -529,6 +551,7 @@ async function recordRedemption(
   return writeRedemption(tx, {
     voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
     customer: request.customer ?? null,
+    emailKey: input.emailKey,
     order: input.order,
     discount,
     metadata: request.metadata,
@@ -545,6 +568,8 @@ async function recordRedemption(
 export interface RedemptionRecord {
   voucher: { id: string; campaign_id: string; code: string; redemption_count: number };
   customer: { id: string; email?: string } | null;
+  /** The customer's e-mail as limits compare it. */
+  emailKey: string | null;
   order: { id: string | null; amount: number; currency: string } | null;
   discount: AppliedDiscount | null;
   metadata: Record<string, unknown>;
@@ -562,8 +587,9 @@ export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promi
   const currency = order?.currency ?? discount?.currency ?? null;
   const { rows } = await tx.query<RedemptionRow>(
     `insert into redemptions (voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
-       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount)
-     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) returning *`,
+       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
+       customer_email_key)
+     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning *`,
     [
       voucher.id,
       voucher.campaign_id,
@@ -582,6 +608,7 @@ export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promi
       order?.id ?? null,
       r.groupId,
       r.budgetDiscount,
+      r.customer ? r.emailKey : null,
     ],
   );
   const redemption = rows[0] as RedemptionRow;

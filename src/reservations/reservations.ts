@@ -72,6 +72,7 @@ interface UseRow {
   discount: ReturnType<typeof shownDiscount>;
   discount_amount: string | null;
   budget_discount: string | null;
+  customer_email_key: string | null;
 }
 
 export function reservationView(r: ReservationRow): ReservationView {
@@ -107,6 +108,7 @@ export interface ReserveContext {
   idempotencyKey?: string;
   idempotencyTtlSeconds: number;
   now: Date;
+  emailTagDomains?: readonly string[];
 }
 
 /**
@@ -122,12 +124,12 @@ export async function createReservation(
   ctx: ReserveContext,
 ): Promise<ReserveResult> {
   const { codes, single } = requestCodes(request);
-  const input = checkoutInput(request, codes, ctx.now);
+  const input = checkoutInput(request, codes, ctx.now, ctx.emailTagDomains);
   const hash = ctx.idempotencyKey ? requestHash({ reservation: single ? { ...request, code: codes[0] } : { ...request, codes } }) : '';
   const result = await db.transaction(async (tx): Promise<ReserveResult> => {
     const outcome = await idempotent(tx, ctx, hash, async (): Promise<ReserveResult> => {
       const customerId = request.customer?.id;
-      const found = await findForRedemption(tx, input.codes, customerId);
+      const found = await findForRedemption(tx, input.codes, customerId, input.emailKey);
       const evaluation = await evaluateCheckout(input, found, (id, segments) => readCustomerContext(tx, id, segments));
       const guesses = guessesOf(evaluation.codes);
       const charged = await chargeCheckoutBudgets(tx, evaluation, input, true);
@@ -164,8 +166,8 @@ export async function createReservation(
         const discount = shownDiscount(rules, code, input.order);
         await tx.query(
           `insert into reservation_uses (reservation_id, position, voucher_id, campaign_id, code, customer_id, status, discount,
-             discount_amount, budget_discount)
-           values ($1, $2, $3, $4, $5, $6, 'held', $7, $8, $9)`,
+             discount_amount, budget_discount, customer_email_key)
+           values ($1, $2, $3, $4, $5, $6, 'held', $7, $8, $9, $10)`,
           [
             reservation.id,
             i,
@@ -176,6 +178,7 @@ export async function createReservation(
             discount,
             discount?.amount ?? null,
             charged[i] ?? null,
+            customerId ? input.emailKey : null,
           ],
         );
         await recordVoucherEvent(tx, voucher.id, 'reserved', ctx.actor, {
@@ -285,6 +288,7 @@ export async function confirmReservation(
             redemption_count: voucher.rows[0]?.redemption_count ?? 0,
           },
           customer,
+          emailKey: use.customer_email_key,
           order,
           discount: use.discount,
           metadata: reservation.metadata,

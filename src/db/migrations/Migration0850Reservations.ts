@@ -77,9 +77,30 @@ export class Migration0850Reservations extends Migration {
     // Per-customer limits count held uses beside succeeded redemptions, through these.
     this.addSql(`create index reservation_uses_held_voucher_idx on reservation_uses (voucher_id, customer_id) where status = 'held'`);
     this.addSql(`create index reservation_uses_held_campaign_idx on reservation_uses (campaign_id, customer_id) where status = 'held'`);
+
+    // Customers who are the same person: what a campaign's per-customer limits count, and each use's e-mail key.
+    this.addSql(
+      `alter table campaigns add column customer_identity text not null default 'id' check (customer_identity in ('id', 'email', 'id_or_email'))`,
+    );
+    this.addSql('alter table redemptions add column customer_email_key text');
+    this.addSql('alter table reservation_uses add column customer_email_key text');
+    this.addSql(
+      `create index redemptions_voucher_email_idx on redemptions (voucher_id, customer_email_key)
+       where status = 'succeeded' and customer_email_key is not null`,
+    );
+    this.addSql(
+      `create index redemptions_campaign_email_idx on redemptions (campaign_id, customer_email_key)
+       where status = 'succeeded' and customer_email_key is not null`,
+    );
+    this.addSql(
+      `create index reservation_uses_held_email_idx on reservation_uses (campaign_id, customer_email_key)
+       where status = 'held' and customer_email_key is not null`,
+    );
   }
 
   override async down(): Promise<void> {
+    this.addSql('alter table redemptions drop column customer_email_key');
+    this.addSql('alter table campaigns drop column customer_identity');
     this.addSql('drop table reservation_uses');
     this.addSql('drop table reservations');
     this.addSql('alter table vouchers drop column held_count');

@@ -51,6 +51,7 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
             idempotencyKey: key,
             idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
             now: platform.clock.now(),
+            emailTagDomains: platform.config.EMAIL_TAG_DOMAINS,
           }),
         (r) => ({ guesses: r.guesses }),
       );

@@ -50,6 +50,7 @@ export const reservationRoutes: RouteModule = (routes, { platform }) => {
             idempotencyKey: key,
             idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
             now: platform.clock.now(),
+            emailTagDomains: platform.config.EMAIL_TAG_DOMAINS,
           }),
         (r) => ({ guesses: r.guesses }),
       );

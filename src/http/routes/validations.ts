@@ -36,7 +36,7 @@ export const validationRoutes: RouteModule = (routes, { platform }) => {
         req,
         res,
         body.customer?.id,
-        () => validateCodes(lookups, body, platform.clock.now()),
+        () => validateCodes(lookups, body, platform.clock.now(), platform.config.EMAIL_TAG_DOMAINS),
         (o) => ({ guesses: guessesOf(o.evaluation.codes) }),
         { readOnly: true },
       );
