@@ -10,7 +10,7 @@ import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checko
 import { type AppliedDiscount, appliedDiscount, type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
 import { type NormalizedOrder, normalizeOrder } from '../rules/order.ts';
 import type { PricedOrder } from '../rules/order-discount.ts';
-import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
@@ -21,6 +21,7 @@ import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
 import { chargeCheckoutBudgets, expectedCharges } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
+import { type FailedRedemptionView, listFailedRedemptions, recordFailures } from './failures.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
 import {
   type Candidate,
@@ -421,6 +422,7 @@ async function attempt(
     if (charged.every((amount, i) => amount === expected[i])) {
       await tx.query('release savepoint checkout_writes');
       await emitRefusals(tx, evaluation, input, request.metadata);
+      await recordFailures(tx, evaluation, input, 'redemption', ctx.apiKeyId);
       return { response: written, replayed: false, ...guessFields };
     }
     await tx.query('rollback to savepoint checkout_writes');
@@ -428,6 +430,7 @@ async function attempt(
   }
   const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
   await emitRefusals(tx, evaluation, input, request.metadata);
+  await recordFailures(tx, evaluation, input, 'redemption', ctx.apiKeyId);
   if (!redeemable(evaluation.answer)) {
     return { response: { status: 422, body: refusalOf(evaluation.answer, single) }, replayed: false, ...guessFields };
   }
@@ -744,13 +747,27 @@ export async function getRedemption(db: Queryable, id: string): Promise<Redempti
   return redemptionView(rows[0]);
 }
 
-/** Newest first, keyset-paginated on the insertion sequence. */
+/** Newest first, keyset-paginated on the insertion sequence; `status: failed` lists the refusals kept (failures.ts). */
 export async function listRedemptions(
   db: Queryable,
-  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: readonly [string] },
-): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
+  filter: {
+    code?: string;
+    customer_id?: string;
+    campaign_id?: string;
+    status?: 'succeeded' | 'rolled_back' | 'failed';
+    reason?: string;
+    limit: number;
+    cursor?: readonly [string];
+  },
+): Promise<{ data: (RedemptionView | FailedRedemptionView)[]; next_cursor: string | null }> {
+  if (filter.status === 'failed') return listFailedRedemptions(db, filter);
+  if (filter.reason) throw new ValidationError([{ field: 'reason', message: 'goes with status=failed' }]);
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.status) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
   if (filter.code) {
     params.push(normalizeCode(filter.code));
     where.push(`voucher_id = (select id from vouchers where code = $${params.length})`);

@@ -6,6 +6,7 @@ import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { chargeCheckoutBudgets } from '../redemptions/budget-charges.ts';
 import { type CodeEvaluation, evaluateCheckout } from '../redemptions/checkout.ts';
+import { recordFailures } from '../redemptions/failures.ts';
 import type { Candidate } from '../redemptions/lookup.ts';
 import {
   checkoutInput,
@@ -134,6 +135,7 @@ export async function createReservation(
       const guesses = guessesOf(evaluation.codes);
       const charged = await chargeCheckoutBudgets(tx, evaluation, input, true);
       await emitRefusals(tx, evaluation, input, request.metadata);
+      await recordFailures(tx, evaluation, input, 'reservation', ctx.apiKeyId);
       const { answer } = evaluation;
       if (!answer.valid) return { response: { status: 422, body: refusalOf(answer, single) }, replayed: false, guesses };
       const { rows } = await tx.query<ReservationRow>(

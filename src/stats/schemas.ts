@@ -27,6 +27,7 @@ export const campaignStatsSchema = z
     ...counts('generated', 'published', 'redeemed_uses', 'redeemed_codes', 'rolled_back', 'expired', 'active'),
     redemption_rate: z.number().describe('Redeemed codes per generated code'),
     discount_total: perCurrency,
+    refusals: z.record(z.string(), z.number().int()).describe('Refused redemptions and reservations of its codes, by reason'),
     budget: budgetUsageSchema.nullable().describe("The campaign budget's use (null: no budget)"),
     range: z.object({ from: day, to: day, timezone: z.string() }),
     redemptions_per_day: z.array(dayStatsSchema),

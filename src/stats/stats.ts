@@ -2,6 +2,7 @@ import { budgetUsage } from '../campaigns/budgets.ts';
 import type { Queryable } from '../db/sql.ts';
 import { isTimeZone } from '../rules/index.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { refusalsByReason } from './refusals.ts';
 import { HOURLY_WITH_PENDING } from './rollup.ts';
 import type { CampaignStats, DayStats } from './schemas.ts';
 
@@ -91,6 +92,7 @@ export async function getCampaignStats(db: Queryable, campaignId: string, now: D
   }
 
   const budget = (await budgetUsage(db, [campaign.id])).get(campaign.id) ?? null;
+  const refusals = await refusalsByReason(db, campaign.id);
   const generated = Number(campaign.issued_count);
   const expired = sum('expired');
   const redeemedCodes = sum('redeemed_codes');
@@ -106,6 +108,7 @@ export async function getCampaignStats(db: Queryable, campaignId: string, now: D
     redemption_rate: generated > 0 ? Math.round((redeemedCodes / generated) * 1e6) / 1e6 : 0,
     discount_total: discountTotal,
     budget,
+    refusals,
     range: { from, to, timezone },
     redemptions_per_day: [...byDay.values()],
   };

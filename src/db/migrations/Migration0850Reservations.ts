@@ -96,9 +96,28 @@ export class Migration0850Reservations extends Migration {
       `create index reservation_uses_held_email_idx on reservation_uses (campaign_id, customer_email_key)
        where status = 'held' and customer_email_key is not null`,
     );
+
+    // Every refused redemption and reservation, code by code (a guessed code masked): GET /v1/redemptions?status=failed.
+    this.addSql(`
+      create table failed_redemptions (
+        id uuid primary key default gen_random_uuid(),
+        seq bigint generated always as identity unique,
+        kind text not null check (kind in ('redemption', 'reservation')),
+        code text not null,
+        guess boolean not null,
+        campaign_id uuid,
+        reason text not null,
+        rule jsonb,
+        customer_id text,
+        order_id text,
+        api_key_id uuid,
+        created_at timestamptz not null default now()
+      )`);
+    this.addSql('create index failed_redemptions_campaign_seq_idx on failed_redemptions (campaign_id, seq)');
   }
 
   override async down(): Promise<void> {
+    this.addSql('drop table failed_redemptions');
     this.addSql('alter table redemptions drop column customer_email_key');
     this.addSql('alter table campaigns drop column customer_identity');
     this.addSql('drop table reservation_uses');

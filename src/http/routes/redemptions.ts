@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { failedRedemptionViewSchema } from '../../redemptions/failures.ts';
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
 import {
   listRedemptionsQuery,
@@ -68,7 +70,11 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/redemptions',
-    { summary: 'List redemptions, newest first', query: listRedemptionsQuery, ok: ['Redemptions', pageSchema(redemptionViewSchema)] },
+    {
+      summary: 'List redemptions, newest first (status=failed: the refused ones, code by code)',
+      query: listRedemptionsQuery,
+      ok: ['Redemptions', pageSchema(z.union([redemptionViewSchema, failedRedemptionViewSchema]))],
+    },
     async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
   );
 
