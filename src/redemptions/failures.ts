@@ -2,15 +2,16 @@ import { z } from 'zod';
 import type { Queryable } from '../db/sql.ts';
 import { CHECKOUT_REASONS, failedRuleSchema } from '../rules/checkout.ts';
 import { idSchema, timestampSchema } from '../shared/fields.ts';
-import { maskCode } from '../shared/logger.ts';
 import { pageOf } from '../shared/paging.ts';
 import type { CheckoutEvaluation, CheckoutInput, CodeEvaluation } from './checkout.ts';
 
 /**
  * Refused redemptions and reservations are kept, code by code, in `failed_redemptions` (this module is its one
  * writer), with the reason, the failed rule, the customer, the order id and the API key, written in the refusal's
- * own transaction. A guess (an unknown code, or one held by someone else) is kept masked, as the logs show codes:
- * the table never holds a guessed string that could be tried elsewhere.
+ * own transaction. Guesses (an unknown code, or one held by someone else) are not rows: the guessing defence counts
+ * them per campaign (src/stats/guesses.ts; no campaign for a code that exists nowhere), and the guessed string is
+ * never stored. That also keeps a refused guess free of writes, so an unknown code and someone else's code cost the
+ * same (test/integration/redemption-refusal-work.test.ts).
  */
 
 export const failedRedemptionViewSchema = z
@@ -18,9 +19,8 @@ export const failedRedemptionViewSchema = z
     id: idSchema,
     status: z.literal('failed'),
     kind: z.enum(['redemption', 'reservation']),
-    code: z.string().describe('The code; masked (AB****YZ) for a guess'),
-    guess: z.boolean().describe('An unknown code, or one held by someone else'),
-    campaign_id: idSchema.nullable(),
+    code: z.string(),
+    campaign_id: idSchema,
     reason: z.enum(CHECKOUT_REASONS),
     rule: failedRuleSchema.nullable(),
     customer_id: z.string().nullable(),
@@ -46,23 +46,15 @@ export async function recordFailures(
   apiKeyId: string | null,
 ): Promise<void> {
   const rows = evaluation.answer.codes.flatMap((result, i) => {
-    if (result.valid) return [];
     const evaluated = evaluation.codes[i] as CodeEvaluation;
-    return [
-      {
-        code: evaluated.guess ? maskCode(result.code) : result.code,
-        guess: evaluated.guess,
-        campaign_id: evaluated.candidate?.campaign_id ?? null,
-        reason: evaluated.guess ? 'not_found' : result.reason,
-        rule: result.rule ?? null,
-      },
-    ];
+    if (result.valid || evaluated.guess || !evaluated.candidate) return [];
+    return [{ code: result.code, campaign_id: evaluated.candidate.campaign_id, reason: result.reason, rule: result.rule ?? null }];
   });
   if (rows.length === 0) return;
   await tx.query(
-    `insert into failed_redemptions (kind, code, guess, campaign_id, reason, rule, customer_id, order_id, api_key_id, created_at)
-     select $1, r.code, r.guess, r.campaign_id, r.reason, r.rule, $2, $3, $4, $5
-     from jsonb_to_recordset($6::jsonb) as r(code text, guess boolean, campaign_id uuid, reason text, rule jsonb)`,
+    `insert into failed_redemptions (kind, code, campaign_id, reason, rule, customer_id, order_id, api_key_id, created_at)
+     select $1, r.code, r.campaign_id, r.reason, r.rule, $2, $3, $4, $5
+     from jsonb_to_recordset($6::jsonb) as r(code text, campaign_id uuid, reason text, rule jsonb)`,
     [kind, input.customer?.id ?? null, input.order?.id ?? null, apiKeyId, input.now, JSON.stringify(rows)],
   );
 }
@@ -73,7 +65,6 @@ function failedView(r: FailedRow): FailedRedemptionView {
     status: 'failed',
     kind: r.kind,
     code: r.code,
-    guess: r.guess,
     campaign_id: r.campaign_id,
     reason: r.reason,
     rule: r.rule,

@@ -97,15 +97,14 @@ export class Migration0850Reservations extends Migration {
        where status = 'held' and customer_email_key is not null`,
     );
 
-    // Every refused redemption and reservation, code by code (a guessed code masked): GET /v1/redemptions?status=failed.
+    // Every refused redemption and reservation of a real code, code by code: GET /v1/redemptions?status=failed.
     this.addSql(`
       create table failed_redemptions (
         id uuid primary key default gen_random_uuid(),
         seq bigint generated always as identity unique,
         kind text not null check (kind in ('redemption', 'reservation')),
         code text not null,
-        guess boolean not null,
-        campaign_id uuid,
+        campaign_id uuid not null,
         reason text not null,
         rule jsonb,
         customer_id text,
