@@ -125,6 +125,8 @@ export const configSchema = z.object({
   WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),
   WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(32),
+  // Deliveries one webhook job carries (one endpoint's share of a relay batch): sent concurrently, recorded at once.
+  WEBHOOK_BATCH_SIZE: positiveInt.max(1_000).default(200),
   // A pending delivery whose job has been missing this long gets one again: keep it above WEBHOOK_TIMEOUT_MS, so an
   // attempt still in flight when Redis lost its job is not sent twice.
   WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(20_000),

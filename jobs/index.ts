@@ -14,6 +14,7 @@ import { outboxRelayJob } from './outbox-relay.ts';
 import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
+import { webhookDeliverBatchJob } from './webhook-deliver-batch.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
 import { workReconcileJob } from './work-reconcile.ts';
 
@@ -28,6 +29,7 @@ export const jobDefinitions: AnyJobDefinition[] = [
   businessEventProcessJob,
   outboxRelayJob,
   webhookDeliverJob,
+  webhookDeliverBatchJob,
   webhookReplayJob,
   expirySweepJob,
   reportDailyJob,

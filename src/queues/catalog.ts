@@ -121,9 +121,11 @@ const JOBS = {
       /** Which round of attempts (a manual retry or a replay starts a new one) and which attempt in it. */
       round: z.number().int().positive(),
       attempt: z.number().int().positive(),
-      /** Epoch ms of the endpoint send slot this job already reserved before it was delayed. */
+      /** Whose pacing it takes (set by every producer since deliveries went in batches; looked up when absent). */
+      endpointId: rowId.optional(),
+      /** Unused since pacing went in batches; accepted from jobs an older version queued. */
       slotAt: z.number().optional(),
-      /** Set by the relay, whose transaction may not have committed yet when the job starts. */
+      /** Set by an older relay, whose transaction may not have committed yet when the job starts. */
       eventId: rowId.optional(),
     }),
     // Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS.
@@ -135,6 +137,25 @@ const JOBS = {
     },
     // One job per attempt, so a relay or the reconciler running twice adds each attempt once.
     jobId: (p) => `wd_${p.deliveryId}_${p.round}_${p.attempt}`,
+  }),
+  // First attempts of one endpoint's deliveries from one relay batch: sent concurrently, recorded at once; only the
+  // failed ones come back, each as a webhook.deliver retry.
+  'webhook.deliver-batch': job({
+    queue: 'webhook',
+    payload: z.object({
+      endpointId: rowId,
+      deliveries: z.array(z.object({ deliveryId: rowId, round: z.number().int().positive(), attempt: z.number().int().positive() })).min(1),
+      /** An event of the relay's transaction, which may not have committed yet when the job starts. */
+      relayedEventId: rowId.optional(),
+    }),
+    options: {
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { age: 3600, count: 5_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    // The relay sorts a batch's deliveries by id: the same rows make the same job.
+    jobId: (p) => `wdb_${p.deliveries[0]?.deliveryId}_${p.deliveries.length}`,
   }),
   'webhook.replay': job({
     queue: 'webhook',
@@ -296,6 +317,8 @@ export interface DurableWork<N extends JobName> {
   missingFor?(config: Config): number;
   /** The job (or flow: its parent is the one checked) that the row is owed. */
   work(row: any, now: Date): FlowRequest<N>;
+  /** Another job that may carry the row's work instead (a batch): while it is alive, the row's work is not lost. */
+  heldBy?(row: any): { name: JobName; jobId: string } | undefined;
 }
 
 const unwrittenChunks = (table: string, key: string, parent: string) =>
@@ -328,15 +351,19 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   },
   'webhook.deliver': {
     table: 'webhook_deliveries',
-    owed: `status = 'pending'`,
-    columns: 'round, attempts, extract(epoch from next_attempt_at) * 1000 as due_at',
+    // A leased delivery is being sent right now (its lease ends when its attempt is recorded, or times out).
+    owed: `status = 'pending' and (leased_until is null or leased_until < now())`,
+    columns: 'round, attempts, endpoint_id, batch_job_id, extract(epoch from next_attempt_at) * 1000 as due_at',
     // Longer than a request to a receiver may take, so an attempt in flight when its job vanished is not sent twice.
     missingFor: (c) => c.WEBHOOK_REQUEUE_AFTER_MS,
-    work: (d: { id: string; round: number; attempts: number; due_at: number }, now) => ({
+    work: (d: { id: string; round: number; attempts: number; endpoint_id?: string; due_at: number }, now) => ({
       name: 'webhook.deliver',
-      payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1 },
+      payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1, endpointId: d.endpoint_id },
       overrides: { delay: Math.max(0, Math.round(Number(d.due_at) - now.getTime())) },
     }),
+    // A relayed delivery's first attempt rides in its relay batch's job.
+    heldBy: (d: { round: number; attempts: number; batch_job_id?: string | null }) =>
+      d.round === 1 && d.attempts === 0 && d.batch_job_id ? { name: 'webhook.deliver-batch', jobId: d.batch_job_id } : undefined,
   },
   'import.finalize': {
     table: 'imports',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Platform } from '../platform.ts';
-import { DURABLE_WORK, type DurableWork, type FlowRequest, type JobName, jobIdOf, payloadProblem } from './catalog.ts';
+import { DURABLE_WORK, type DurableWork, type FlowRequest, type JobName, jobIdOf, payloadProblem, queueOf } from './catalog.ts';
 import { enqueueBulk, enqueueFlow, findJob } from './enqueue.ts';
 
 /**
@@ -125,7 +125,12 @@ async function jobless(platform: Platform, kind: Kind, rows: { id: string }[]): 
     await Promise.all(
       rows.slice(i, i + LOOKUPS).map(async (row) => {
         const candidate = owedOf(platform, kind, row);
-        const job = await findJob(platform.queues, candidate.request);
+        let job = await findJob(platform.queues, candidate.request);
+        const holder = job && !job.finishedOn ? undefined : kind.spec.heldBy?.(row);
+        if (holder) {
+          const carrier = await platform.queues.get(queueOf(holder.name)).getJob(holder.jobId);
+          if (carrier && !carrier.finishedOn) job = carrier;
+        }
         if (!job) owed.push(candidate);
         else if (job.finishedOn) owed.push({ ...candidate, finished: job });
         else alive.push(candidate.jobId);

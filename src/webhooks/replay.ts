@@ -51,7 +51,7 @@ export async function replayEvents(platform: Platform, payload: WebhookReplayPay
     );
     await enqueueBulk(
       platform.queues,
-      deliveries.map((d) => deliverJob(d.id, d.round, 1)),
+      deliveries.map((d) => deliverJob(d.id, d.round, 1, 0, payload.endpointId)),
     );
     replayed += deliveries.length;
     if (events.length < batchSize) break;

@@ -33,6 +33,7 @@ const samples: { [N in JobName]: JobPayload<N> } = {
   'business-event.process': { eventId: id },
   'outbox.relay': {},
   'webhook.deliver': { deliveryId: id, round: 1, attempt: 2, slotAt: 1_700_000_000_000, eventId: id },
+  'webhook.deliver-batch': { endpointId: id, deliveries: [{ deliveryId: id, round: 1, attempt: 1 }], relayedEventId: id },
   'webhook.replay': { endpointId: id, since: '2031-06-01T10:00:00.000Z', requestedAt: '2031-06-02T10:00:00.000Z' },
   'expiry.sweep': {},
   'report.daily': { day: '2031-06-01' },

@@ -7,6 +7,7 @@ import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
+import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -19,5 +20,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0500IdempotencyRetention', class: Migration0500IdempotencyRetention },
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0900Imports', class: Migration0900Imports },
+  { name: 'Migration1000DeliveryLeases', class: Migration1000DeliveryLeases },
   { name: 'Migration1050Console', class: Migration1050Console },
 ];
