@@ -39,7 +39,8 @@ const env: Record<string, string> = {
   LOG_LEVEL: 'warn',
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   WEBHOOK_DELIVERY_CONCURRENCY: String(concurrency),
-  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(Math.max(1, Math.floor(concurrency / 2))),
+  // As many in flight per receiver as the baseline may have: the same concurrency.
+  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(concurrency),
   WEBHOOK_ENDPOINT_RATE_PER_S: '10000',
   // Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery).
   WEBHOOK_RETRY_DELAYS_MS: [50, 100, 200, 400, 800, ...Array(15).fill(1000)].join(','),
@@ -194,6 +195,10 @@ try {
       `select percentile_disc(array[0.5,0.99,1]) within group (order by extract(epoch from a.first - d.created_at)) as queue_s from webhook_deliveries d join (select delivery_id, min(attempted_at) as first from webhook_attempts group by delivery_id) a on a.delivery_id = d.id`,
     );
     await q(`select percentile_disc(array[0.5,0.99,1]) within group (order by latency_ms) as latency from webhook_attempts`);
+    await q(
+      `select e.url, extract(epoch from max(d.delivered_at) - min(d.created_at))::int as span_s, max(d.total_attempts) as most_attempts
+         from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id group by e.url`,
+    );
     await q(`select min(created_at)::text, max(created_at)::text, min(dispatched_at)::text, max(dispatched_at)::text from outbox_events`);
   }
   const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');

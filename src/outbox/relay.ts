@@ -89,7 +89,8 @@ function relayJobs(platform: Platform, relayedEventId: string, eventIds: readonl
   const requests: JobRequest<'webhook.deliver-batch'>[] = [];
   const jobOf = new Map<string, string>();
   for (const [endpointId, ids] of byEndpoint) {
-    for (const request of batchJobs(endpointId, ids, platform.config.WEBHOOK_BATCH_SIZE, relayedEventId)) {
+    const firsts = ids.map((deliveryId) => ({ deliveryId, round: 1, attempt: 1 }));
+    for (const request of batchJobs(endpointId, firsts, platform.config.WEBHOOK_BATCH_SIZE, { relayedEventId })) {
       requests.push(request);
       const jobId = jobIdOf(request.name, request.payload) as string;
       for (const d of request.payload.deliveries) jobOf.set(d.deliveryId, jobId);

@@ -154,8 +154,8 @@ const JOBS = {
       removeOnComplete: { age: 3600, count: 5_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     },
-    // The relay sorts a batch's deliveries by id: the same rows make the same job.
-    jobId: (p) => `wdb_${p.deliveries[0]?.deliveryId}_${p.deliveries.length}`,
+    // A batch's deliveries are sorted by id and share one round and attempt number: the same rows make the same job.
+    jobId: (p) => `wdb_${p.deliveries[0]?.deliveryId}_${p.deliveries[0]?.round}_${p.deliveries[0]?.attempt}_${p.deliveries.length}`,
   }),
   'webhook.replay': job({
     queue: 'webhook',
@@ -361,9 +361,9 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
       payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1, endpointId: d.endpoint_id },
       overrides: { delay: Math.max(0, Math.round(Number(d.due_at) - now.getTime())) },
     }),
-    // A relayed delivery's first attempt rides in its relay batch's job.
-    heldBy: (d: { round: number; attempts: number; batch_job_id?: string | null }) =>
-      d.round === 1 && d.attempts === 0 && d.batch_job_id ? { name: 'webhook.deliver-batch', jobId: d.batch_job_id } : undefined,
+    // A relayed delivery's first attempt rides in its relay batch's job, a retry in its wave's.
+    heldBy: (d: { batch_job_id?: string | null }) =>
+      d.batch_job_id ? { name: 'webhook.deliver-batch', jobId: d.batch_job_id } : undefined,
   },
   'import.finalize': {
     table: 'imports',

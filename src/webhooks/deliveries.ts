@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
-import type { JobPayload, JobRequest } from '../queues/catalog.ts';
+import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
 import { enqueue, enqueueBulk } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { uniformRandom } from '../shared/jitter.ts';
+import { HeldSlots, KeyedLanes } from '../shared/lanes.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
 import { resourceKind } from '../shared/process-resources.ts';
@@ -41,22 +42,25 @@ export function deliverJob(
 }
 
 /**
- * First attempts of one endpoint's deliveries in jobs of up to `size` (sorted by id, so a relay that runs twice for
- * the same rows builds the same jobs and BullMQ keeps one of each). `relayedEventId` is an event the relay's
- * transaction holds, to wait on when a job starts before that transaction ended.
+ * Attempts of one endpoint's deliveries (one round and attempt number each: a relay batch's first attempts, or a
+ * wave's failures due again) in jobs of up to `size`, sorted by id, so a relay that runs twice for the same rows
+ * builds the same jobs and BullMQ keeps one of each. `relayedEventId` is an event the relay's transaction holds, to
+ * wait on when a job starts before that transaction ended.
  */
 export function batchJobs(
   endpointId: string,
-  deliveryIds: readonly string[],
+  attempts: readonly AttemptRef[],
   size: number,
-  relayedEventId?: string,
+  options: { relayedEventId?: string; delayMs?: number } = {},
 ): JobRequest<'webhook.deliver-batch'>[] {
-  const sorted = [...deliveryIds].sort();
+  const sorted = [...attempts].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
   const jobs: JobRequest<'webhook.deliver-batch'>[] = [];
   for (let i = 0; i < sorted.length; i += size) {
-    const deliveries = sorted.slice(i, i + size).map((deliveryId) => ({ deliveryId, round: 1, attempt: 1 }));
-    const payload: WebhookBatchPayload = relayedEventId ? { endpointId, deliveries, relayedEventId } : { endpointId, deliveries };
-    jobs.push({ name: 'webhook.deliver-batch', payload });
+    const deliveries = sorted.slice(i, i + size);
+    const payload: WebhookBatchPayload = options.relayedEventId
+      ? { endpointId, deliveries, relayedEventId: options.relayedEventId }
+      : { endpointId, deliveries };
+    jobs.push({ name: 'webhook.deliver-batch', payload, overrides: { delay: Math.max(0, Math.round(options.delayMs ?? 0)) } });
   }
   return jobs;
 }
@@ -118,17 +122,22 @@ interface UnclaimedRow {
   enabled: boolean;
 }
 
-/** Every attempt of a wave and its delivery's new state, in one statement; returns the deliveries it recorded. */
+/**
+ * Every attempt of a wave and its delivery's new state, in one statement; returns the deliveries it recorded. A retry
+ * due again keeps the id of the batch job that carries it, for the reconciler.
+ */
 const RECORD = `
   with j as (
     select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::text[],
-                         $8::timestamptz[], $9::int[], $10::text[], $11::text[])
-             as j(id, round, previous, status, next_attempt_at, status_code, last_error, attempted_at, latency_ms, error, response_body)),
+                         $8::timestamptz[], $9::int[], $10::text[], $11::text[], $13::text[])
+             as j(id, round, previous, status, next_attempt_at, status_code, last_error, attempted_at, latency_ms, error, response_body,
+                  batch_job_id)),
   d as (
     update webhook_deliveries w
        set status = j.status, attempts = w.attempts + 1, total_attempts = w.total_attempts + 1,
            next_attempt_at = j.next_attempt_at, last_status_code = j.status_code, last_error = j.last_error,
-           delivered_at = case when j.status = 'succeeded' then $12 else w.delivered_at end, updated_at = $12, leased_until = null
+           delivered_at = case when j.status = 'succeeded' then $12 else w.delivered_at end, updated_at = $12, leased_until = null,
+           batch_job_id = j.batch_job_id
       from j
      where w.id = j.id and w.round = j.round and w.attempts = j.previous and w.status = 'pending'
     returning w.id)
@@ -164,8 +173,18 @@ const endpointPacer = resourceKind(
 
 /** A lease outlives the longest a send may take (the request timeout) by this margin before its record. */
 const LEASE_MARGIN_MS = 2_000;
-/** A rate wait up to this long is slept in the job; a longer one moves the job to the delayed set. */
-const SHORT_WAIT_MS = 100;
+/** Waves of one endpoint in flight at once per process. */
+const LANE_WIDTH = 2;
+/** Jobs of one endpoint that wait in a process for a wave; more step back to the delayed set. */
+const LANE_WAITERS = 4;
+/** How long a job waits in its lane for the endpoint's slots before it steps back to the delayed set. */
+const LANE_WAIT_MS = 1_000;
+
+const endpointLanes = resourceKind('webhook endpoint lanes', () => ({ lanes: new KeyedLanes(LANE_WIDTH), slots: new HeldSlots() }));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A job stepping back comes again in a while, spread so that they do not all return together. */
+const stepBackMs = () => 200 + Math.floor(uniformRandom() * 800);
 
 /** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
 async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {
@@ -200,35 +219,56 @@ export async function deliverWebhooks(
   relayedEventId?: string,
 ): Promise<BatchResult> {
   const pacer = platform.resources.get(endpointPacer);
+  const { lanes, slots } = platform.resources.get(endpointLanes);
   const outcomes = new Map<string, DeliveryOutcome>();
   const waiting: { attempts: AttemptRef[]; at: number }[] = [];
   let todo = [...attempts];
   while (todo.length > 0) {
-    const grant = await pacer.take(
-      endpointId,
-      todo.map((a) => a.deliveryId),
-    );
-    if (grant.granted === 0) {
-      if (grant.waitMs > 0 && grant.waitMs <= SHORT_WAIT_MS) {
-        await new Promise((resolve) => setTimeout(resolve, grant.waitMs));
-        continue;
-      }
-      // Paced, or every in-flight slot of the endpoint is busy: come back without holding a worker slot meanwhile.
-      const waitMs = grant.waitMs > 0 ? grant.waitMs : 50 + Math.floor(uniformRandom() * 200);
-      waiting.push({ attempts: todo, at: Date.now() + waitMs });
+    if (lanes.waiting(endpointId) >= LANE_WAITERS) {
+      waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
       break;
     }
-    const wave = todo.slice(0, grant.granted);
-    todo = todo.slice(grant.granted);
-    const holders = wave.map((a) => a.deliveryId);
-    let latency = 0;
-    try {
-      const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
-      latency = sent.meanLatencyMs;
-      if (sent.later) waiting.push(sent.later);
-    } finally {
-      await pacer.release(endpointId, holders, latency).catch(() => undefined);
+    const current = todo;
+    // One wave: slots for as many attempts as the endpoint allows now, polled for a while when it allows none.
+    const step = await lanes.run(endpointId, async (): Promise<{ granted: number } | { stepBackMs: number }> => {
+      const started = Date.now();
+      for (;;) {
+        const grant = await pacer.take(
+          endpointId,
+          current.map((a) => a.deliveryId),
+        );
+        if (grant.granted > 0) {
+          const wave = current.slice(0, grant.granted);
+          const holders = wave.map((a) => a.deliveryId);
+          let latency = 0;
+          slots.hold(endpointId, wave.length);
+          try {
+            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
+            latency = sent.meanLatencyMs;
+            if (sent.later) waiting.push(sent.later);
+          } finally {
+            await pacer.release(endpointId, holders, latency).catch(() => undefined);
+            slots.free(endpointId, wave.length);
+          }
+          return { granted: grant.granted };
+        }
+        // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold them
+        // all) look again shortly.
+        const busyMs = 20 + Math.floor(uniformRandom() * 30);
+        if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
+          return { stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
+        }
+        if (grant.waitMs > 0) await sleep(grant.waitMs);
+        else if (slots.held(endpointId) > 0) await slots.freed(endpointId, 500);
+        else await sleep(busyMs);
+      }
+    });
+    if ('stepBackMs' in step) {
+      // Without holding a worker slot meanwhile.
+      waiting.push({ attempts: current, at: Date.now() + step.stepBackMs });
+      break;
     }
+    todo = current.slice(step.granted);
   }
   if (waiting.length === 0) return { outcomes };
   const at = Math.min(...waiting.map((w) => w.at));
@@ -290,19 +330,48 @@ async function sendWave(
   );
 
   const now = clock.now();
-  const recorded = results.map(({ row, attempt, attemptedAt, result }) => {
+  // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
+  // and waves are spread already), and no sooner than any of their Retry-After.
+  const draws = new Map<number, number>();
+  const graded = results.map(({ row, attempt, attemptedAt, result }) => {
     const code = result.statusCode;
     const ok = code !== undefined && code >= 200 && code < 300;
     const gone = code === 410;
-    const delay = ok || gone ? undefined : retryDelay(config.WEBHOOK_RETRY_DELAYS_MS, attempt, result.retryAfterMs);
-    const error = ok ? null : (result.error ?? (code !== undefined ? `HTTP ${code}` : 'no response'));
+    if (!draws.has(attempt)) draws.set(attempt, uniformRandom());
+    const draw = draws.get(attempt) as number;
+    const delay = ok || gone ? undefined : retryDelay(config.WEBHOOK_RETRY_DELAYS_MS, attempt, result.retryAfterMs, () => draw);
+    return { row, attempt, attemptedAt, result, code, ok, gone, delay };
+  });
+  const groupDelay = new Map<string, number>();
+  for (const g of graded) {
+    if (g.delay === undefined) continue;
+    const key = `${g.row.round}_${g.attempt}`;
+    groupDelay.set(key, Math.max(groupDelay.get(key) ?? 0, g.delay));
+  }
+  const retryJobs = [...groupDelay].flatMap(([key, delayMs]) =>
+    batchJobs(
+      endpointId,
+      graded
+        .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
+        .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
+      config.WEBHOOK_BATCH_SIZE,
+      { delayMs },
+    ),
+  );
+  const retryJobOf = new Map<string, string>();
+  for (const job of retryJobs)
+    for (const d of job.payload.deliveries) retryJobOf.set(d.deliveryId, jobIdOf(job.name, job.payload) as string);
+  const recorded = graded.map((g) => {
+    const { row, attempt, code, ok, gone } = g;
+    const delay = g.delay === undefined ? undefined : groupDelay.get(`${row.round}_${attempt}`);
+    const error = ok ? null : (g.result.error ?? (code !== undefined ? `HTTP ${code}` : 'no response'));
     const outcome: AttemptOutcome = ok ? 'succeeded' : gone ? 'endpoint_gone' : delay === undefined ? 'dead_lettered' : 'retry_scheduled';
     const lastError = gone
       ? 'endpoint returned 410 Gone: disabled'
       : outcome === 'dead_lettered'
         ? `dead-lettered after ${attempt} attempts: ${error}`
         : error;
-    return { row, attempt, attemptedAt, result, code, ok, gone, delay, error, outcome, lastError };
+    return { ...g, delay, error, outcome, lastError };
   });
   const { rows: written } = await db.query<{ delivery_id: string }>({ name: 'webhook-delivery-record-batch', text: RECORD }, [
     recorded.map((r) => r.row.id),
@@ -317,9 +386,9 @@ async function sendWave(
     recorded.map((r) => (r.ok ? null : r.error)),
     recorded.map((r) => r.result.responseBody ?? null),
     now,
+    recorded.map((r) => retryJobOf.get(r.row.id) ?? null),
   ]);
   const wrote = new Set(written.map((w) => w.delivery_id));
-  const retries: JobRequest<'webhook.deliver'>[] = [];
   const tally = new Map<AttemptOutcome, number>();
   for (const r of recorded) {
     if (!wrote.has(r.row.id)) {
@@ -328,11 +397,15 @@ async function sendWave(
     }
     outcomes.set(r.row.id, { status: r.outcome, statusCode: r.code, nextAttemptInMs: r.delay });
     tally.set(r.outcome, (tally.get(r.outcome) ?? 0) + 1);
-    if (r.outcome === 'retry_scheduled' && r.delay !== undefined)
-      retries.push(deliverJob(r.row.id, r.row.round, r.attempt + 1, r.delay, endpointId));
   }
   for (const [outcome, n] of tally) webhookDeliveries.inc({ outcome }, n);
   await recordHealth(platform, endpointId, recorded, now);
+  // Only what was recorded goes back (a stale run's retries were queued by the run that recorded them).
+  const retries = retryJobs.flatMap((job) => {
+    const deliveries = job.payload.deliveries.filter((d) => wrote.has(d.deliveryId));
+    if (deliveries.length === job.payload.deliveries.length) return [job];
+    return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
+  });
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
   const meanLatencyMs = Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
   return { meanLatencyMs, later };
@@ -576,7 +649,8 @@ export async function retryDelivery(platform: Platform, id: string): Promise<Web
   if (!current.enabled) throw new DomainError('conflict', 'webhook_endpoint_disabled', 'The endpoint is disabled; enable it first.');
   const now = platform.clock.now();
   const { rows: updated } = await platform.db.query<{ round: number }>(
-    `update webhook_deliveries set status = 'pending', round = round + 1, attempts = 0, next_attempt_at = $2, updated_at = $2
+    `update webhook_deliveries set status = 'pending', round = round + 1, attempts = 0, next_attempt_at = $2, updated_at = $2,
+            batch_job_id = null
       where id = $1 and status <> 'pending' returning round`,
     [id, now],
   );
