@@ -108,6 +108,8 @@ export const configSchema = z.object({
   DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   DELIVERY_BACKOFF_MS: positiveInt.default(10_000),
   DELIVERY_SEND_LEASE_MS: positiveInt.min(100).default(60_000),
+  // Messages one send job carries (of one channel): sent concurrently, claimed and recorded in shared statements.
+  DELIVERY_BATCH_SIZE: positiveInt.max(1_000).default(100),
   DISTRIBUTION_CHUNK_SIZE: positiveInt.max(10_000).default(500),
   // Outbox relay and webhooks (issue 4)
   OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(500),

@@ -1,5 +1,6 @@
 import { businessEventProcessJob } from './business-event-process.ts';
 import { deliveryEmailJob, deliverySmsJob } from './delivery-send.ts';
+import { deliveryEmailBatchJob, deliverySmsBatchJob } from './delivery-send-batch.ts';
 import { distributionChunkJob } from './distribution-chunk.ts';
 import { distributionFinalizeJob } from './distribution-finalize.ts';
 import { expirySweepJob } from './expiry-sweep.ts';
@@ -24,6 +25,8 @@ export const jobDefinitions: AnyJobDefinition[] = [
   generationFinalizeJob,
   deliveryEmailJob,
   deliverySmsJob,
+  deliveryEmailBatchJob,
+  deliverySmsBatchJob,
   distributionChunkJob,
   distributionFinalizeJob,
   businessEventProcessJob,

@@ -99,6 +99,10 @@ const JOBS = {
   // One message; a queue per channel so each provider has its own send rate.
   'delivery.email': rowJob('delivery-email', 'deliveryId', 'dlv', deliveryOptions),
   'delivery.sms': rowJob('delivery-sms', 'deliveryId', 'dlv', deliveryOptions),
+  // Messages of one channel queued together (a distribution chunk, a publication burst): one job for up to
+  // DELIVERY_BATCH_SIZE; a message that fails for a while goes on as its own delivery.email / delivery.sms retry.
+  'delivery.email-batch': deliveryBatchJob('delivery-email'),
+  'delivery.sms-batch': deliveryBatchJob('delivery-sms'),
   'distribution.finalize': rowJob('distribution', 'distributionId', 'dist'),
   'distribution.chunk': job({
     queue: 'distribution-chunk',
@@ -183,6 +187,16 @@ const JOBS = {
   'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
 };
+
+function deliveryBatchJob(queue: QueueName) {
+  return job({
+    queue,
+    payload: z.object({ deliveryIds: z.array(rowId).min(1) }),
+    options: deliveryOptions,
+    // The ids are sorted: the same messages make the same job.
+    jobId: (p) => `dlvb-${p.deliveryIds[0]}-${p.deliveryIds.length}`,
+  });
+}
 
 function deliveryOptions(config: Config): JobOptions {
   return {
@@ -342,12 +356,16 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   'delivery.email': {
     table: 'deliveries',
     owed: `status = 'queued' and channel = 'email'`,
+    columns: 'batch_job_id',
     work: (d: { id: string }) => ({ name: 'delivery.email', payload: { deliveryId: d.id } }),
+    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.email-batch', jobId: d.batch_job_id } : undefined),
   },
   'delivery.sms': {
     table: 'deliveries',
     owed: `status = 'queued' and channel = 'sms'`,
+    columns: 'batch_job_id',
     work: (d: { id: string }) => ({ name: 'delivery.sms', payload: { deliveryId: d.id } }),
+    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.sms-batch', jobId: d.batch_job_id } : undefined),
   },
   'webhook.deliver': {
     table: 'webhook_deliveries',

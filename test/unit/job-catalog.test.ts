@@ -28,6 +28,8 @@ const samples: { [N in JobName]: JobPayload<N> } = {
   'generation.chunk': { generationId: id, chunkIndex: 3, size: 5_000 },
   'delivery.email': { deliveryId: id },
   'delivery.sms': { deliveryId: id },
+  'delivery.email-batch': { deliveryIds: [id] },
+  'delivery.sms-batch': { deliveryIds: [id] },
   'distribution.finalize': { distributionId: id },
   'distribution.chunk': { distributionId: id, chunkIndex: 0 },
   'business-event.process': { eventId: id },

@@ -8,6 +8,7 @@ import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRet
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
 import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
+import { Migration1001DeliveryBatches } from './Migration1001DeliveryBatches.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -21,5 +22,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0900Imports', class: Migration0900Imports },
   { name: 'Migration1000DeliveryLeases', class: Migration1000DeliveryLeases },
+  { name: 'Migration1001DeliveryBatches', class: Migration1001DeliveryBatches },
   { name: 'Migration1050Console', class: Migration1050Console },
 ];
