@@ -11,6 +11,8 @@ import { Pipeline, Redis } from 'ioredis';
 import pg from 'pg';
 
 const counts = { postgres: 0, redis: 0 };
+/** With BENCH_ROUND_TRIPS_DETAIL set: Redis commands by name (a script by its first key's last part). */
+const detail = process.env.BENCH_ROUND_TRIPS_DETAIL ? new Map<string, number>() : undefined;
 
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
@@ -25,7 +27,14 @@ function countRedis(module: RedisModule): void {
   const sendCommand = proto.sendCommand;
   proto.sendCommand = function (this: unknown, ...args: unknown[]) {
     // A pipeline hands its commands over with its own stream: counted once, at exec.
-    if (args[1] === undefined) counts.redis += 1;
+    if (args[1] === undefined) {
+      counts.redis += 1;
+      if (detail) {
+        const command = args[0] as { name: string; args: unknown[] };
+        const name = command.name === 'evalsha' ? `evalsha:${String(command.args[2] ?? '').split(':').at(-1)}` : command.name;
+        detail.set(name, (detail.get(name) ?? 0) + 1);
+      }
+    }
     return sendCommand.apply(this, args);
   };
   const pipeline = (module.Pipeline as { prototype: { exec: (...a: unknown[]) => unknown } }).prototype;
@@ -50,4 +59,4 @@ process.on('SIGUSR2', () => {
 });
 
 const dir = process.env.BENCH_ROUND_TRIPS_DIR;
-if (dir) process.on('exit', () => writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(counts)));
+if (dir) process.on('exit', () => writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(detail ? { ...counts, detail: Object.fromEntries(detail) } : counts)));

@@ -107,11 +107,19 @@ export function roundTripCounter(): { dir: string; read(): { postgres: number; r
     dir,
     read() {
       const total = { postgres: 0, redis: 0 };
+      const detail: Record<string, number> = {};
       for (const file of readdirSync(dir)) {
-        const counts = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { postgres: number; redis: number };
+        const counts = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+          postgres: number;
+          redis: number;
+          detail?: Record<string, number>;
+        };
         total.postgres += counts.postgres;
         total.redis += counts.redis;
+        for (const [name, n] of Object.entries(counts.detail ?? {})) detail[name] = (detail[name] ?? 0) + n;
       }
+      // BENCH_ROUND_TRIPS_DETAIL: the Redis commands by name, most first.
+      if (Object.keys(detail).length > 0) console.error(Object.entries(detail).sort((a, b) => b[1] - a[1]).slice(0, 15));
       return total;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),

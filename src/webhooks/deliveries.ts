@@ -175,8 +175,11 @@ const endpointPacer = resourceKind(
 const LEASE_MARGIN_MS = 2_000;
 /** Waves of one endpoint in flight at once per process. */
 const LANE_WIDTH = 2;
-/** Jobs of one endpoint that wait in a process for a wave; more step back to the delayed set. */
-const LANE_WAITERS = 4;
+/**
+ * Jobs of one endpoint that may wait in a process for a wave (woken in turn, no polling): a quarter of the worker's
+ * slots, so one endpoint's backlog never holds all of them; more step back to the delayed set.
+ */
+const laneWaiters = (config: Platform['config']) => Math.max(1, Math.floor(config.WEBHOOK_DELIVERY_CONCURRENCY / 4));
 /** How long a job waits in its lane for the endpoint's slots before it steps back to the delayed set. */
 const LANE_WAIT_MS = 1_000;
 
@@ -184,7 +187,7 @@ const endpointLanes = resourceKind('webhook endpoint lanes', () => ({ lanes: new
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A job stepping back comes again in a while, spread so that they do not all return together. */
-const stepBackMs = () => 200 + Math.floor(uniformRandom() * 800);
+const stepBackMs = () => 500 + Math.floor(uniformRandom() * 1_000);
 
 /** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
 async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {
@@ -224,7 +227,7 @@ export async function deliverWebhooks(
   const waiting: { attempts: AttemptRef[]; at: number }[] = [];
   let todo = [...attempts];
   while (todo.length > 0) {
-    if (lanes.waiting(endpointId) >= LANE_WAITERS) {
+    if (lanes.waiting(endpointId) >= laneWaiters(platform.config)) {
       waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
       break;
     }
@@ -254,7 +257,7 @@ export async function deliverWebhooks(
         }
         // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold them
         // all) look again shortly.
-        const busyMs = 20 + Math.floor(uniformRandom() * 30);
+        const busyMs = 50 + Math.floor(uniformRandom() * 50);
         if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
           return { stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
         }
