@@ -31,7 +31,12 @@ function countRedis(module: RedisModule): void {
       counts.redis += 1;
       if (detail) {
         const command = args[0] as { name: string; args: unknown[] };
-        const name = command.name === 'evalsha' ? `evalsha:${String(command.args[2] ?? '').split(':').at(-1)}` : command.name;
+        const name =
+          command.name === 'evalsha'
+            ? `evalsha:${String(command.args[2] ?? '')
+                .split(':')
+                .at(-1)}`
+            : command.name;
         detail.set(name, (detail.get(name) ?? 0) + 1);
       }
     }
@@ -59,4 +64,7 @@ process.on('SIGUSR2', () => {
 });
 
 const dir = process.env.BENCH_ROUND_TRIPS_DIR;
-if (dir) process.on('exit', () => writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(detail ? { ...counts, detail: Object.fromEntries(detail) } : counts)));
+if (dir)
+  process.on('exit', () =>
+    writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(detail ? { ...counts, detail: Object.fromEntries(detail) } : counts)),
+  );

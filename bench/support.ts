@@ -119,7 +119,12 @@ export function roundTripCounter(): { dir: string; read(): { postgres: number; r
         for (const [name, n] of Object.entries(counts.detail ?? {})) detail[name] = (detail[name] ?? 0) + n;
       }
       // BENCH_ROUND_TRIPS_DETAIL: the Redis commands by name, most first.
-      if (Object.keys(detail).length > 0) console.error(Object.entries(detail).sort((a, b) => b[1] - a[1]).slice(0, 15));
+      if (Object.keys(detail).length > 0)
+        console.error(
+          Object.entries(detail)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 15),
+        );
       return total;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
