@@ -87,6 +87,14 @@ function rowJob<K extends string>(queue: QueueName, key: K, prefix: string, opti
   return job({ queue, payload, options, jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}` });
 }
 
+/** Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS. */
+const WEBHOOK_ATTEMPT_OPTIONS = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const satisfies JobOptions;
+
 const JOBS = {
   'generation.finalize': rowJob('generation', 'generationId', 'gen'),
   'generation.chunk': job({
@@ -132,13 +140,7 @@ const JOBS = {
       /** Set by an older relay, whose transaction may not have committed yet when the job starts. */
       eventId: rowId.optional(),
     }),
-    // Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS.
-    options: {
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: { age: 3600, count: 5_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    options: WEBHOOK_ATTEMPT_OPTIONS,
     // One job per attempt, so a relay or the reconciler running twice adds each attempt once.
     jobId: (p) => `wd_${p.deliveryId}_${p.round}_${p.attempt}`,
   }),
@@ -152,12 +154,7 @@ const JOBS = {
       /** An event of the relay's transaction, which may not have committed yet when the job starts. */
       relayedEventId: rowId.optional(),
     }),
-    options: {
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: { age: 3600, count: 5_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    options: WEBHOOK_ATTEMPT_OPTIONS,
     // A batch's deliveries are sorted by id and share one round and attempt number: the same rows make the same job.
     jobId: (p) => `wdb_${p.deliveries[0]?.deliveryId}_${p.deliveries[0]?.round}_${p.deliveries[0]?.attempt}_${p.deliveries.length}`,
   }),
