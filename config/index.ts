@@ -108,6 +108,8 @@ export const configSchema = z.object({
   DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   DELIVERY_BACKOFF_MS: positiveInt.default(10_000),
   DELIVERY_SEND_LEASE_MS: positiveInt.min(100).default(60_000),
+  // Messages one send job carries (of one channel): sent concurrently, claimed and recorded in shared statements.
+  DELIVERY_BATCH_SIZE: positiveInt.max(1_000).default(100),
   DISTRIBUTION_CHUNK_SIZE: positiveInt.max(10_000).default(500),
   // Outbox relay and webhooks (issue 4)
   OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(500),
@@ -125,6 +127,8 @@ export const configSchema = z.object({
   WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),
   WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(32),
+  // Deliveries one webhook job carries (one endpoint's share of a relay batch): sent concurrently, recorded at once.
+  WEBHOOK_BATCH_SIZE: positiveInt.max(1_000).default(200),
   // A pending delivery whose job has been missing this long gets one again: keep it above WEBHOOK_TIMEOUT_MS, so an
   // attempt still in flight when Redis lost its job is not sent twice.
   WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(20_000),

@@ -32,7 +32,7 @@ export async function publishThenDispatch<T>(
 ): Promise<{ result: T; dispatched: number }> {
   const { result, publicationIds } = await platform.db.transaction(publish);
   const queued = await queuedDeliveriesOf(platform.db, publicationIds);
-  await dispatchDeliveries(platform.queues, queued);
+  await dispatchDeliveries(platform.db, platform.queues, queued);
   return { result, dispatched: queued.length };
 }
 

@@ -9,6 +9,8 @@ import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.t
 import { Migration0800Checkout } from './Migration0800Checkout.ts';
 import { Migration0810SegmentVersion } from './Migration0810SegmentVersion.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
+import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
+import { Migration1001DeliveryBatches } from './Migration1001DeliveryBatches.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -23,5 +25,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0800Checkout', class: Migration0800Checkout },
   { name: 'Migration0810SegmentVersion', class: Migration0810SegmentVersion },
   { name: 'Migration0900Imports', class: Migration0900Imports },
+  { name: 'Migration1000DeliveryLeases', class: Migration1000DeliveryLeases },
+  { name: 'Migration1001DeliveryBatches', class: Migration1001DeliveryBatches },
   { name: 'Migration1050Console', class: Migration1050Console },
 ];
