@@ -43,11 +43,18 @@ export function publicationIdsOf(outcomes: PublishOutcome[]): string[] {
 
 /**
  * Publishes one code to one customer (POST /v1/publications). Retries with the same source_id, concurrent or not,
- * get the same publication; the delivery job is enqueued after commit.
+ * get the same publication; the delivery job is enqueued after commit. `joinOnce` asks for the campaign's join_once
+ * behaviour for this one call (Voucherify's `join_once` request parameter) when the campaign does not set it.
  */
-export async function publishToCustomer(platform: Platform, input: CreatePublicationInput, actor: Actor): Promise<PublishResult> {
+export async function publishToCustomer(
+  platform: Platform,
+  input: CreatePublicationInput,
+  actor: Actor,
+  options: { joinOnce?: boolean } = {},
+): Promise<PublishResult> {
   const { db, config } = platform;
-  const campaign = await campaignForPublishing(db, input.campaign_id);
+  const stored = await campaignForPublishing(db, input.campaign_id);
+  const campaign = options.joinOnce ? { ...stored, settings: { ...stored.settings, join_once: true } } : stored;
   if (!campaign.active || campaign.status !== 'active') {
     throw new DomainError('unprocessable', 'campaign_inactive', `Campaign ${campaign.id} is not active.`);
   }

@@ -113,6 +113,7 @@ export const VOUCHER_EVENT_TYPES = [
   'metadata_changed',
   'expired',
   'imported',
+  'deleted',
 ] as const;
 
 export const voucherEventViewSchema = z

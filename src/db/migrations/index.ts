@@ -7,6 +7,7 @@ import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
+import { Migration0950VoucherifyCompat } from './Migration0950VoucherifyCompat.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -20,4 +21,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0900Imports', class: Migration0900Imports },
   { name: 'Migration1050Console', class: Migration1050Console },
+  // After 1050: it extends the api_keys role check that 1050 (re)creates.
+  { name: 'Migration0950VoucherifyCompat', class: Migration0950VoucherifyCompat },
 ];

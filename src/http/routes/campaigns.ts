@@ -28,6 +28,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       summary: 'Create a campaign',
       body: createCampaignSchema,
       bodyExample: { name: 'Spring sale', code_config: { pattern: 'SPRING-####-####' }, metadata: { channel: 'newsletter' } },
+      errors: { 409: ['campaign_name_taken'] },
       responses: { 201: { description: 'Created', schema: campaignViewSchema, headers: ['Location'] } },
     },
     async ({ body }) => {
@@ -72,6 +73,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,
       bodyExample: { active: false },
+      errors: { 409: ['campaign_name_taken'] },
       responses: { 200: { description: 'Updated', schema: campaignViewSchema } },
     },
     async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.db, params.id, body)) }),
