@@ -1,6 +1,6 @@
 import voucherifySdk from '@voucherify/sdk';
-import voucherifyNode from 'voucherify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import voucherifyNode from 'voucherify';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 const { VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
@@ -42,14 +42,28 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
   });
 
   it('refuses a wrong application id or token with 401 unauthorized', async () => {
-    const wrong = VoucherifyServerSide({ applicationId: '00000000-0000-0000-0000-000000000000', secretKey: token, apiUrl: `${p.url}/voucherify` });
+    const wrong = VoucherifyServerSide({
+      applicationId: '00000000-0000-0000-0000-000000000000',
+      secretKey: token,
+      apiUrl: `${p.url}/voucherify`,
+    });
     const e = await refusal(wrong.vouchers.get('NOPE'));
     expect(e).toMatchObject({ code: 401, key: 'unauthorized', message: 'Unauthorized' });
   });
 
   it('creates, reads, updates, disables, enables and deletes a standalone voucher', async () => {
-    const created = await sdk.vouchers.create({ code: 'VF-A/1', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 } } as never);
-    expect(created).toMatchObject({ code: 'VF-A/1', object: 'voucher', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 10 }, active: true });
+    const created = await sdk.vouchers.create({
+      code: 'VF-A/1',
+      type: 'DISCOUNT_VOUCHER',
+      discount: { type: 'PERCENT', percent_off: 10 },
+    } as never);
+    expect(created).toMatchObject({
+      code: 'VF-A/1',
+      object: 'voucher',
+      type: 'DISCOUNT_VOUCHER',
+      discount: { type: 'PERCENT', percent_off: 10 },
+      active: true,
+    });
     expect(created.id).toMatch(/^v_\d+$/);
     expect(created.redemption).toMatchObject({ quantity: null, redeemed_quantity: 0 });
     // The same id on every read; percent-encoded code in the path.
@@ -60,7 +74,9 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     expect(drawn.code).toMatch(/^[A-Z0-9]{8}$/);
     expect(drawn.discount).toMatchObject({ type: 'AMOUNT', amount_off: 500 });
 
-    const dup = await refusal(sdk.vouchers.create({ code: 'VF-A/1', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 } } as never));
+    const dup = await refusal(
+      sdk.vouchers.create({ code: 'VF-A/1', type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 } } as never),
+    );
     expect(dup).toMatchObject({ code: 409, key: 'duplicate_found' });
 
     const updated = await sdk.vouchers.update({ code: 'VF-A/1', metadata: { tier: 'gold' }, redemption: { quantity: 3 } } as never);
@@ -92,7 +108,12 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
       campaign_type: 'DISCOUNT_COUPONS',
       type: 'AUTO_UPDATE',
       vouchers_count: 25,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 15 }, code_config: { pattern: 'SPR-#######' }, redemption: { quantity: 1 } },
+      voucher: {
+        type: 'DISCOUNT_VOUCHER',
+        discount: { type: 'PERCENT', percent_off: 15 },
+        code_config: { pattern: 'SPR-#######' },
+        redemption: { quantity: 1 },
+      },
     } as never);
     expect(campaign.id).toMatch(/^camp_[0-9a-f]{32}$/);
     expect(['IN_PROGRESS', 'DONE']).toContain(campaign.vouchers_generation_status);
@@ -120,12 +141,15 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     const action = await sdk.asyncActions.get((more as { async_action_id: string }).async_action_id);
     expect(action).toMatchObject({ object: 'async_action', progress: 100 });
 
-    const one = await sdk.campaigns.addVoucher(campaign.id);
+    const one = (await sdk.campaigns.addVoucher(campaign.id)) as { campaign: string };
     expect(one.campaign).toBe('Spring VF');
     const custom = await sdk.campaigns.addCertainVoucher('Spring VF', 'SPR-CUSTOM1');
     expect(custom.code).toBe('SPR-CUSTOM1');
 
-    const imported = await sdk.campaigns.importVouchers(campaign.id, [{ code: 'OLD-1', redemption: { quantity: 2, redeemed_quantity: 1 } }, { code: 'OLD-2' }] as never);
+    const imported = await sdk.campaigns.importVouchers(campaign.id, [
+      { code: 'OLD-1', redemption: { quantity: 2, redeemed_quantity: 1 } },
+      { code: 'OLD-2' },
+    ] as never);
     const importId = (imported as { async_action_id: string }).async_action_id;
     expect(importId).toMatch(/^aa_i/);
     await waitFor(async () => (await sdk.asyncActions.get(importId)).status === 'DONE');
@@ -139,12 +163,20 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
   });
 
   it('validates and redeems a code (legacy and stackable), rolls back, and maps refusals to Voucherify keys', async () => {
-    await sdk.campaigns.create({ name: 'Checkout VF', voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 700 }, redemption: { quantity: 1 } } } as never);
+    await sdk.campaigns.create({
+      name: 'Checkout VF',
+      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 700 }, redemption: { quantity: 1 } },
+    } as never);
     await sdk.campaigns.addCertainVoucher('Checkout VF', 'CHK-1');
     await sdk.campaigns.addCertainVoucher('Checkout VF', 'CHK-2');
 
     const valid = await sdk.validations.validateVoucher('CHK-1', { order: { amount: 5000 }, customer: { source_id: 'ada' } } as never);
-    expect(valid).toMatchObject({ valid: true, code: 'CHK-1', discount: { type: 'AMOUNT', amount_off: 700 }, order: { amount: 5000, discount_amount: 700, total_amount: 4300 } });
+    expect(valid).toMatchObject({
+      valid: true,
+      code: 'CHK-1',
+      discount: { type: 'AMOUNT', amount_off: 700 },
+      order: { amount: 5000, discount_amount: 700, total_amount: 4300 },
+    });
 
     const redeemed = await sdk.redemptions.redeem('CHK-1', { order: { amount: 5000 }, customer: { source_id: 'ada' } } as never);
     expect(redeemed).toMatchObject({ object: 'redemption', result: 'SUCCESS', voucher: { code: 'CHK-1' }, customer: { source_id: 'ada' } });
@@ -165,16 +197,34 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     expect(twice).toMatchObject({ code: 400, key: 'already_rolled_back' });
 
     // Stackable, one redeemable.
-    const stackValid = await sdk.validations.validateStackable({ redeemables: [{ object: 'voucher', id: 'CHK-2' }], order: { amount: 2000 } } as never);
-    expect(stackValid).toMatchObject({ valid: true, redeemables: [{ status: 'APPLICABLE', id: 'CHK-2' }], stacking_rules: { redeemables_limit: 5 } });
-    const stack = await sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'CHK-2' }], order: { amount: 2000 }, customer: { source_id: 'bob' } } as never);
+    const stackValid = await sdk.validations.validateStackable({
+      redeemables: [{ object: 'voucher', id: 'CHK-2' }],
+      order: { amount: 2000 },
+    } as never);
+    expect(stackValid).toMatchObject({
+      valid: true,
+      redeemables: [{ status: 'APPLICABLE', id: 'CHK-2' }],
+      stacking_rules: { redeemables_limit: 5 },
+    });
+    const stack = await sdk.redemptions.redeemStackable({
+      redeemables: [{ object: 'voucher', id: 'CHK-2' }],
+      order: { amount: 2000 },
+      customer: { source_id: 'bob' },
+    } as never);
     expect(stack.redemptions).toHaveLength(1);
     expect(stack.parent_redemption.id).toMatch(/^r_0[0-9a-f]{32}$/);
     expect((await sdk.redemptions.get(stack.parent_redemption.id)).id).toBe(stack.parent_redemption.id);
     const rollbacks = await sdk.redemptions.rollbackStackable(stack.parent_redemption.id, {} as never);
     expect((rollbacks as { rollbacks: unknown[] }).rollbacks).toHaveLength(1);
 
-    const several = await refusal(sdk.validations.validateStackable({ redeemables: [{ object: 'voucher', id: 'CHK-1' }, { object: 'voucher', id: 'CHK-2' }] } as never));
+    const several = await refusal(
+      sdk.validations.validateStackable({
+        redeemables: [
+          { object: 'voucher', id: 'CHK-1' },
+          { object: 'voucher', id: 'CHK-2' },
+        ],
+      } as never),
+    );
     expect(several).toMatchObject({ code: 400, key: 'not_supported' });
     expect(several.details).toContain('redeemables[1]');
     const failures = await refusal(sdk.redemptions.list({ result: 'FAILURE' } as never));
@@ -187,14 +237,34 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
   });
 
   it('publishes codes (source_id idempotency, join_once in body or query) and records events', async () => {
-    await sdk.campaigns.create({ name: 'Welcome VF', vouchers_count: 5, voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 }, code_config: { length: 10 } } } as never);
+    await sdk.campaigns.create({
+      name: 'Welcome VF',
+      vouchers_count: 5,
+      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 }, code_config: { length: 10 } },
+    } as never);
     await waitFor(async () => (await sdk.campaigns.get('Welcome VF')).vouchers_generation_status === 'DONE');
-    const first = await sdk.distributions.publications.create({ campaign: { name: 'Welcome VF' }, customer: { source_id: 'cara' }, source_id: 'signup-cara' } as never);
+    const first = await sdk.distributions.publications.create({
+      campaign: { name: 'Welcome VF' },
+      customer: { source_id: 'cara' },
+      source_id: 'signup-cara',
+    } as never);
     expect(first.id).toMatch(/^pub_/);
-    const retry = await sdk.distributions.publications.create({ campaign: 'Welcome VF', customer: { source_id: 'cara' }, source_id: 'signup-cara' } as never);
+    const retry = await sdk.distributions.publications.create({
+      campaign: 'Welcome VF',
+      customer: { source_id: 'cara' },
+      source_id: 'signup-cara',
+    } as never);
     expect(retry.id).toBe(first.id);
-    const once = await sdk.distributions.publications.create({ campaign: 'Welcome VF', customer: { source_id: 'dan' }, join_once: true } as never);
-    const onceAgain = await sdk.distributions.publications.create({ campaign: 'Welcome VF', customer: { source_id: 'dan' }, join_once: true } as never);
+    const once = await sdk.distributions.publications.create({
+      campaign: 'Welcome VF',
+      customer: { source_id: 'dan' },
+      join_once: true,
+    } as never);
+    const onceAgain = await sdk.distributions.publications.create({
+      campaign: 'Welcome VF',
+      customer: { source_id: 'dan' },
+      join_once: true,
+    } as never);
     expect(onceAgain.voucher.code).toBe(once.voucher.code);
     const notOnce = await sdk.distributions.publications.create({ campaign: 'Welcome VF', customer: { source_id: 'dan' } } as never);
     expect(notOnce.voucher.code).not.toBe(once.voucher.code);
