@@ -1,3 +1,4 @@
+import { deliveryMessage } from '../compat/voucherify/webhook-format.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
@@ -14,7 +15,6 @@ import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import type { WebhookDeliveryView } from './schemas.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
-import { signedHeaders, webhookBody } from './signing.ts';
 import { ms, type Timestamp } from './time.ts';
 
 type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
@@ -53,6 +53,7 @@ interface DeliveryRow {
   next_attempt_at: Timestamp;
   url: string;
   enabled: boolean;
+  format: 'standard' | 'voucherify';
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Timestamp | null;
@@ -65,7 +66,7 @@ interface DeliveryRow {
 
 const LOAD = `
   select d.id, d.endpoint_id, d.status, d.round, d.attempts, d.next_attempt_at,
-         e.url, e.enabled, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at, e.failing_since,
+         e.url, e.enabled, e.format, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at, e.failing_since,
          o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at
     from webhook_deliveries d
     join webhook_endpoints e on e.id = d.endpoint_id
@@ -155,9 +156,10 @@ export async function deliverWebhook(
   if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
     secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
   }
-  const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
-  // The signature timestamp is wall-clock time: receivers compare it with theirs.
-  const headers = signedHeaders(row.id, body, secrets, new Date());
+  // The one place a delivery's body and headers are built, in the endpoint's format. The signature timestamp is
+  // wall-clock time: receivers compare it with theirs.
+  const event = { id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data };
+  const { body, headers } = deliveryMessage(row.format, row.id, event, secrets, new Date());
   // postWebhook never throws: every failure is a result to record.
   const result = await postWebhook(row.url, headers, body, {
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,

@@ -8,6 +8,7 @@ import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRet
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
 import { Migration0950VoucherifyCompat } from './Migration0950VoucherifyCompat.ts';
+import { Migration0951WebhookFormat } from './Migration0951WebhookFormat.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -23,4 +24,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration1050Console', class: Migration1050Console },
   // After 1050: it extends the api_keys role check that 1050 (re)creates.
   { name: 'Migration0950VoucherifyCompat', class: Migration0950VoucherifyCompat },
+  { name: 'Migration0951WebhookFormat', class: Migration0951WebhookFormat },
 ];
