@@ -50,7 +50,7 @@ describe('webhooks in Voucherify format', () => {
     const sdk = VoucherifyServerSide({ applicationId: key.body.id, secretKey: key.body.key, apiUrl: `${p.url}/voucherify` });
     await sdk.vouchers.create({ code: 'HOOK-1', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } as never);
     const redemption = await sdk.redemptions.redeem('HOOK-1', { order: { amount: 1000 } } as never);
-    await sdk.redemptions.rollback(redemption.id, 'test');
+    await sdk.redemptions.rollback(redemption.id, { reason: 'test' });
 
     await waitFor(async () => received.length >= 3, 30_000);
     const types = received.map((r) => JSON.parse(r.body).type).sort();
