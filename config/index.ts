@@ -171,6 +171,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD')
     .default('USD'),
+  // Voucherify's stacking rule `redeemables_application_mode`: ALL redeems every redeemable or none, PARTIAL the valid ones.
+  VOUCHERIFY_COMPAT_APPLICATION_MODE: z.enum(['ALL', 'PARTIAL']).default('ALL'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,5 +1,6 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
+import { assertSegmentsExist } from '../segments/segments.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
@@ -55,6 +56,7 @@ function nameTaken(error: unknown): never {
 
 export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
+  await assertSegmentsExist(db, input.rules.conditions);
   const { rows } = await db
     .query<CampaignRow>(
       // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
@@ -95,6 +97,7 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   };
   const given = Object.entries(changes).filter(([, value]) => value !== undefined);
   if (!isUuid(id) || given.length === 0) return getCampaign(db, id);
+  await assertSegmentsExist(db, patch.rules?.conditions);
   const columns = given.map(([column]) => column);
   const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
   const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { customerSchema } from '../delivery/schemas.ts';
-import { redemptionViewSchema } from '../redemptions/schemas.ts';
-import { REFUSAL_REASONS } from '../rules/index.ts';
+import { redemptionGroupViewSchema, redemptionViewSchema } from '../redemptions/schemas.ts';
+import { CHECKOUT_REASONS, failedRuleSchema } from '../rules/checkout.ts';
 import { idSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { voucherViewSchema } from '../vouchers/schemas.ts';
 
@@ -96,14 +96,19 @@ export const EVENT_CATALOG = {
     payload: z.object({
       code: z.string(),
       campaign_id: idSchema,
-      reason: z.enum(REFUSAL_REASONS),
+      reason: z.enum(CHECKOUT_REASONS),
+      rule: failedRuleSchema.optional().describe('The check that failed, for rule_not_met'),
       customer_id: z.string().nullable(),
-      order: z.object({ amount: z.number().int(), currency: z.string() }).nullable(),
+      order: z.object({ id: z.string().optional(), amount: z.number().int(), currency: z.string() }).nullable(),
       metadata: metadataSchema,
       attempted_at: at,
     }),
   },
   'voucher.redemption.rolled_back': { summary: 'A redemption was rolled back (the code can be used again)', payload: redemptionEvent },
+  'redemption.group.succeeded': {
+    summary: 'Several codes were redeemed together for one order (besides one voucher.redemption.succeeded per code)',
+    payload: redemptionGroupViewSchema,
+  },
   'webhook.endpoint.disabled': {
     summary: 'A webhook endpoint was disabled: it answered 410 Gone, or failed for WEBHOOK_DISABLE_AFTER_MS',
     payload: z.object({

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { ROLES, type Role } from '../auth/roles.ts';
-import type { Auth } from './operation.ts';
+import type { Auth } from './operation-spec.ts';
 import { problem, sendProblem } from './problem.ts';
 
 /** Methods that read: a viewer may send these and nothing else. */

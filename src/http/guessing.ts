@@ -13,7 +13,7 @@ export interface GuessingOptions {
 
 /**
  * Runs one code lookup under the guessing defence: admits it (429 with Retry-After past a limit), runs it, and
- * when it was a guess counts it, answering 429 instead if that guess went past the shopper's limit. A lookup
+ * counts each guess it made, answering 429 instead if that guess went past the shopper's limit. A lookup
  * that throws is not counted as a guess.
  */
 export async function withGuessingDefence<T>(
@@ -22,7 +22,7 @@ export async function withGuessingDefence<T>(
   res: Response,
   customerId: string | undefined,
   lookup: () => Promise<T>,
-  classify: (result: T) => { guess: boolean; campaignId?: string | null },
+  classify: (result: T) => { guess: boolean; campaignId?: string | null } | { guesses: readonly (string | null)[] },
   options: GuessingOptions = {},
 ): Promise<T> {
   const defence = guessingDefenceFor(platform);
@@ -38,9 +38,11 @@ export async function withGuessingDefence<T>(
       result = await lookup();
     }
     const outcome = classify(result);
-    if (outcome.guess) {
-      guessTallyFor(platform).count(outcome.campaignId, platform.clock.now());
-      await defence.recordGuess(shopper, outcome.campaignId);
+    // Each unknown code of a request is one guess (several codes in one request are no cheaper to guess with).
+    const guesses = 'guesses' in outcome ? outcome.guesses : outcome.guess ? [outcome.campaignId ?? null] : [];
+    for (const campaignId of guesses) {
+      guessTallyFor(platform).count(campaignId, platform.clock.now());
+      await defence.recordGuess(shopper, campaignId);
     }
     return result;
   } catch (error) {

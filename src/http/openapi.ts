@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { DeclaredOperation, MediaType, ResponseHeader, ResponseSpec } from './operation.ts';
+import type { DeclaredOperation, MediaType, ResponseHeader, ResponseSpec } from './operation-spec.ts';
 import { problemSchema, statusTitle } from './problem.ts';
 import { COMMON_CODES, type StatusEntry, statusTable } from './responses.ts';
 

@@ -4,6 +4,17 @@ import { retriable } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { idSchema } from '../shared/fields.ts';
 import { findUnstorable } from '../shared/storable.ts';
+import type {
+  Auth,
+  DeclaredOperation,
+  Method,
+  OperationCall,
+  OperationReply,
+  OperationSpec,
+  PathParam,
+  ResponseHeader,
+  ResponseSpec,
+} from './operation-spec.ts';
 import { checkResponses } from './response-contract.ts';
 import { parse } from './validate.ts';
 
@@ -15,80 +26,18 @@ import { parse } from './validate.ts';
  * does not exist or a shape the route does not answer with.
  */
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-
-/** `key`: any API key; `admin`: an admin key; `basic`: an admin key as HTTP Basic password (browser UIs); `none`: public. */
-export type Auth = 'none' | 'key' | 'admin' | 'basic';
-
-/** A body in a media type other than JSON (images, CSV, HTML, text), documented as JSON Schema. */
-export interface MediaType {
-  schema?: Record<string, unknown>;
-  example?: unknown;
-}
-
-/** Response headers an operation may set; openapi.ts documents each once. */
-export type ResponseHeader = 'Location' | 'Idempotent-Replayed' | 'Retry-After' | 'ETag' | 'Cache-Control' | 'Content-Disposition';
-
-export interface ResponseSpec {
-  description: string;
-  /** The JSON body (application/json; application/problem+json for 4xx and 5xx). */
-  schema?: z.ZodType;
-  /** Bodies in other media types. */
-  content?: Record<string, MediaType>;
-  headers?: readonly ResponseHeader[];
-}
-
-export interface PathParam {
-  description: string;
-  /** The id (a UUID) of this resource: anything that is not a UUID cannot exist and answers 404 `<resource>_not_found`. */
-  resource?: string;
-}
-
-export interface OperationSpec {
-  method: Method;
-  /** Express syntax (`/campaigns/:id`), relative to the router the route is declared on. */
-  path: string;
-  summary: string;
-  description?: string;
-  tag: string;
-  /** Default `key`. */
-  auth?: Auth;
-  params?: Record<string, PathParam>;
-  query?: z.ZodType;
-  /** The JSON request body. */
-  body?: z.ZodType;
-  bodyExample?: unknown;
-  /** Request bodies in other media types, read by the handler itself (streamed CSV uploads). */
-  otherBodies?: Record<string, MediaType>;
-  /** Takes an `Idempotency-Key` header. */
-  idempotent?: boolean;
-  responses: Record<number, ResponseSpec>;
-  /** Problem codes this operation answers with, by status, besides those every operation of its kind has. */
-  errors?: Record<number, readonly string[]>;
-}
-
-/** A request's parts as an operation reads them, before its schemas parse them. */
-export interface OperationCall {
-  req: Request;
-  res: Response;
-  params: Record<string, string>;
-  query?: unknown;
-  body?: unknown;
-}
-
-/** What an operation answered: a declared status and body, or nothing when it wrote the response itself. */
-export type OperationReply = { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
-
-/** An operation as mounted: its spec and its full path. */
-export interface DeclaredOperation {
-  spec: OperationSpec;
-  path: string;
-  /**
-   * Runs the operation as its route does (the same parsing, the same handler, the same errors thrown), for a caller
-   * in this process that has already authenticated and authorized the request (the console). Absent on mounts.
-   */
-  run?: (call: OperationCall) => Promise<OperationReply>;
-}
+export type {
+  Auth,
+  DeclaredOperation,
+  MediaType,
+  Method,
+  OperationCall,
+  OperationReply,
+  OperationSpec,
+  PathParam,
+  ResponseHeader,
+  ResponseSpec,
+} from './operation-spec.ts';
 
 type ParamsOf<O> = O extends { params: infer P extends Record<string, PathParam> } ? { [K in keyof P]: string } : Record<string, never>;
 type QueryOf<O> = O extends { query: infer Q extends z.ZodType } ? z.output<Q> : undefined;
@@ -192,6 +141,76 @@ export function route<const O extends OperationSpec>(target: RouteTarget, spec: 
 export function mount(target: RouteTarget, spec: OperationSpec & { method: 'get' }, app: RequestHandler): void {
   target.operations.push({ spec, path: fullPath(target, spec.path) });
   target.router.use(spec.path, ...target.guard(spec.auth ?? 'key'), app);
+}
+
+/** A JSON response in short: its description, its body's schema and the headers it sets. */
+export type ShortResponse = readonly [description: string, schema: z.ZodType, headers?: readonly ResponseHeader[]];
+
+/** The statuses a compact declaration names by word. */
+const SHORT_STATUSES = { ok: 200, created: 201, accepted: 202 } as const;
+type ShortStatus = keyof typeof SHORT_STATUSES;
+
+/**
+ * An operation as a module declares it on `routesOf()`: the method and path come from the call, the tag (and auth)
+ * from the module unless given, and the usual responses by word: `ok` (200), `created` (201), `accepted` (202),
+ * `noContent` (204, its description). Other statuses go in `responses`, as with `route()`.
+ */
+export type CompactSpec = Omit<OperationSpec, 'method' | 'path' | 'tag' | 'responses'> & {
+  [S in ShortStatus]?: ShortResponse;
+} & {
+  tag?: string;
+  noContent?: string;
+  responses?: Record<number, ResponseSpec>;
+};
+
+type ShortResponses<C> = {
+  [S in ShortStatus as C extends { [K in S]: ShortResponse } ? (typeof SHORT_STATUSES)[S] : never]: C extends {
+    [K in S]: readonly [string, infer T extends z.ZodType, ...unknown[]];
+  }
+    ? { description: string; schema: T }
+    : never;
+};
+type NoContentOf<C> = C extends { noContent: string } ? { 204: { description: string } } : unknown;
+type DeclaredResponsesOf<C> = C extends { responses: infer R extends Record<number, ResponseSpec> } ? R : unknown;
+
+/** The operation a compact declaration stands for: what `route()` would have been given. */
+export type ExpandedSpec<M extends Method, C> = Omit<C, ShortStatus | 'noContent' | 'responses' | 'tag'> & {
+  method: M;
+  path: string;
+  tag: string;
+  responses: ShortResponses<C> & NoContentOf<C> & DeclaredResponsesOf<C>;
+};
+
+type Declare<M extends Method> = <const C extends CompactSpec>(
+  path: string,
+  spec: C,
+  handler: NoInfer<ExpandedSpec<M, C> extends infer O extends OperationSpec ? RouteHandler<O> : never>,
+) => void;
+
+/** One module's way to declare its routes: `api.get(path, spec, handler)` is `route()` with the module's defaults. */
+export type ModuleRoutes = { [M in Method]: Declare<M> };
+
+function responseOf([description, schema, headers]: ShortResponse): ResponseSpec {
+  return headers ? { description, schema, headers } : { description, schema };
+}
+
+export function expandSpec(method: Method, path: string, defaults: { tag: string; auth?: Auth }, spec: CompactSpec): OperationSpec {
+  const { ok, created, accepted, noContent, responses, ...rest } = spec;
+  const all: Record<number, ResponseSpec> = { ...responses };
+  for (const [word, short] of Object.entries({ ok, created, accepted })) {
+    if (short) all[SHORT_STATUSES[word as ShortStatus]] = responseOf(short);
+  }
+  if (noContent !== undefined) all[204] = { description: noContent };
+  return { ...defaults, ...rest, method, path, responses: all };
+}
+
+/** Routes of one module, declared compactly: `const api = routesOf(routes, { tag: 'exports' })`. */
+export function routesOf(target: RouteTarget, defaults: { tag: string; auth?: Auth }): ModuleRoutes {
+  const declare =
+    (method: Method) =>
+    (path: string, spec: CompactSpec, handler: RouteHandler<any>): void =>
+      route(target, expandSpec(method, path, defaults, spec), handler);
+  return { get: declare('get'), post: declare('post'), put: declare('put'), patch: declare('patch'), delete: declare('delete') };
 }
 
 /** A path segment that is the id (a UUID) of a resource. */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { DeclaredOperation } from './operation.ts';
+import type { DeclaredOperation } from './operation-spec.ts';
 import { problem, problemSchema } from './problem.ts';
 import { statusTable } from './responses.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { refusesSomeRole } from './access.ts';
-import type { DeclaredOperation, ResponseSpec } from './operation.ts';
+import type { DeclaredOperation, ResponseSpec } from './operation-spec.ts';
 
 /** One status an operation can answer. */
 export interface StatusEntry {

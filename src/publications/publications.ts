@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator } from '../codes/index.ts';
+import { upsertCustomers } from '../customers/customers.ts';
 import type { Queryable } from '../db/sql.ts';
 import { queueMessages } from '../delivery/deliveries.ts';
 import { normalizePhone } from '../delivery/phone.ts';
@@ -117,36 +118,6 @@ export function resolveRecipient(
   const phone = normalizePhone(customer.phone, defaultCountry);
   if (!phone) throw new ValidationError([{ field: `${field}.phone`, message: 'not a valid phone number' }], 'invalid_phone_number');
   return phone;
-}
-
-/** Inserts or refreshes customers (one statement, ids deduplicated: the last occurrence wins). */
-export async function upsertCustomers(tx: Queryable, customers: CustomerInput[]): Promise<void> {
-  const byId = new Map<string, CustomerInput>();
-  for (const c of customers) byId.set(c.id, c);
-  if (byId.size === 0) return;
-  // Sorted, so concurrent batches lock customer rows in the same order and cannot deadlock each other.
-  const list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  await tx.query(
-    `insert into customers (id, email, phone, name, metadata)
-     select id, email, phone, name, coalesce(metadata, '{}'::jsonb)
-     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) as t(id, email, phone, name, metadata)
-     on conflict (id) do update set
-       email = coalesce(excluded.email, customers.email),
-       phone = coalesce(excluded.phone, customers.phone),
-       name = coalesce(excluded.name, customers.name),
-       metadata = customers.metadata || excluded.metadata,
-       updated_at = now()
-     where (customers.email, customers.phone, customers.name, customers.metadata)
-       is distinct from (coalesce(excluded.email, customers.email), coalesce(excluded.phone, customers.phone),
-                         coalesce(excluded.name, customers.name), customers.metadata || excluded.metadata)`,
-    [
-      list.map((c) => c.id),
-      list.map((c) => c.email ?? null),
-      list.map((c) => c.phone ?? null),
-      list.map((c) => c.name ?? null),
-      list.map((c) => JSON.stringify(c.metadata ?? {})),
-    ],
-  );
 }
 
 export interface PublishContext {

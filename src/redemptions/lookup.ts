@@ -67,24 +67,31 @@ export class CandidateLookup {
 }
 
 /**
- * The voucher and its campaign as they stand, without a lock: a redemption decides from this whether the code is
- * someone else's before it locks anything, so refusing a held code does exactly the work of refusing an unknown one.
+ * The vouchers of these (normalized) codes and their campaigns as they stand, without a lock: a redemption decides
+ * from this whether a code is someone else's before it locks anything, so refusing a held code does exactly the
+ * work of refusing an unknown one.
  */
-export async function readCandidate(tx: Queryable, code: string): Promise<Candidate | null> {
+export async function readCandidates(tx: Queryable, codes: readonly string[]): Promise<Map<string, Candidate>> {
   const { rows } = await tx.query<Candidate>(
-    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.code = $1`,
-    [code],
+    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.code = any($1::text[])`,
+    [codes],
   );
-  return rows[0] ?? null;
+  return new Map(rows.map((row) => [row.code, row]));
 }
 
-/** The voucher row locked for the rest of the transaction: every redemption of one code serializes here. */
-export async function lockCandidate(tx: Queryable, code: string): Promise<Candidate | null> {
+/**
+ * The voucher rows of these codes locked for the rest of the transaction, in one canonical order (by voucher id,
+ * whatever the order of the request): every redemption of one code serializes here, and two redemptions of
+ * overlapping codes never wait for each other in a cycle.
+ */
+export async function lockCandidates(tx: Queryable, codes: readonly string[]): Promise<Map<string, Candidate>> {
+  if (codes.length === 0) return new Map();
   const { rows } = await tx.query<Candidate>(
-    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.code = $1 for update of v`,
-    [code],
+    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id
+     where v.code = any($1::text[]) order by v.id for update of v`,
+    [codes],
   );
-  return rows[0] ?? null;
+  return new Map(rows.map((row) => [row.code, row]));
 }
 
 /**

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { normalizeCode } from '../codes/index.ts';
+import { type CustomerContextLookup, readCustomerContext } from '../customers/checkout-context.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
-import { type AppliedDiscount, type Decision, decide, effectiveRules, heldByAnother, type RefusalReason } from '../rules/index.ts';
+import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
+import { type AppliedDiscount, appliedDiscount, type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
+import { type NormalizedOrder, normalizeOrder } from '../rules/order.ts';
+import type { PricedOrder } from '../rules/order-discount.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -12,11 +16,12 @@ import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
+import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
-import { type Candidate, type CandidateLookup, customerCounts, lockCandidate, lockCustomerInCampaign, readCandidate } from './lookup.ts';
-import type { RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
+import { type Candidate, type CandidateLookup, customerCounts, lockCandidates, lockCustomerInCampaign, readCandidates } from './lookup.ts';
+import type { RedemptionGroupView, RedemptionRefusal, RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
-export const REASON_DETAILS: Record<RefusalReason, string> = {
+export const REASON_DETAILS: Record<CheckoutReason, string> = {
   not_found: 'No voucher with this code.',
   not_active_yet: 'The voucher is not active yet.',
   expired: 'The voucher has expired.',
@@ -27,42 +32,103 @@ export const REASON_DETAILS: Record<RefusalReason, string> = {
   customer_limit_exceeded: 'This customer has redeemed as many times as the voucher or campaign allows.',
   order_amount_too_low: 'The order amount is below the minimum this voucher needs.',
   customer_required: 'This voucher has a per-customer limit; the request must name the customer.',
+  rule_not_met: 'The order or the customer does not meet a condition of this voucher.',
+  not_combinable: 'The voucher cannot be combined with another code of this order.',
 };
 
-/** The result of a lookup; `guess` marks a failed lookup the guessing defence counts. */
-export type ValidationOutcome = Decision<Candidate>;
-
-/** Validation changes nothing: one indexed statement, then the rules in memory. */
-export async function validateCode(candidates: CandidateLookup, input: ValidationRequest, now: Date): Promise<ValidationOutcome> {
-  const code = normalizeCode(input.code);
-  const candidate = await candidates.find(code, input.customer?.id);
-  const outcome = decide(candidate, code, input, now, {
-    code: candidate?.customer_code_count ?? 0,
-    campaign: candidate?.customer_campaign_count ?? 0,
-  });
-  validationsMetric.inc({ result: outcome.valid ? 'valid' : 'invalid', reason: outcome.valid ? 'none' : outcome.reason });
-  return outcome;
+/** The request's codes, normalized, and which form they came in (`code`: the single-code answer; `codes`: the checkout answer). */
+function requestCodes(input: { code?: string; codes?: string[] }): { codes: string[]; single: boolean } {
+  return input.codes
+    ? { codes: input.codes.map(normalizeCode), single: false }
+    : { codes: [normalizeCode(input.code as string)], single: true };
 }
 
-export function validationView(outcome: ValidationOutcome): ValidationView {
-  if (!outcome.valid) return { valid: false, code: outcome.code, reason: outcome.reason };
-  const rules = effectiveRules(outcome.candidate);
+function checkoutInput(input: ValidationRequest | RedemptionRequest, codes: string[], now: Date): CheckoutInput {
+  return {
+    codes,
+    customer: input.customer ?? null,
+    order: input.order ? normalizeOrder(input.order) : null,
+    metadata: input.metadata ?? null,
+    now,
+  };
+}
+
+/** A decided validation: the checkout, and whether the request asked in the single-code form. */
+export interface ValidationOutcome {
+  single: boolean;
+  input: CheckoutInput;
+  evaluation: CheckoutEvaluation;
+}
+
+export interface ValidationLookups {
+  candidates: CandidateLookup;
+  customers: CustomerContextLookup;
+}
+
+/**
+ * Validation changes nothing: the codes' candidates in one batched statement (shared with concurrent requests),
+ * the stored customer and segments in one more when some code has conditions, then the rules in memory.
+ */
+export async function validateCodes(lookups: ValidationLookups, request: ValidationRequest, now: Date): Promise<ValidationOutcome> {
+  const { codes, single } = requestCodes(request);
+  const input = checkoutInput(request, codes, now);
+  const customerId = request.customer?.id;
+  const found = await Promise.all(
+    codes.map(async (code): Promise<FoundCode> => {
+      const candidate = await lookups.candidates.find(code, customerId);
+      return {
+        candidate,
+        counts: { code: candidate?.customer_code_count ?? 0, campaign: candidate?.customer_campaign_count ?? 0 },
+      };
+    }),
+  );
+  const evaluation = await evaluateCheckout(input, found, (id, segments) => lookups.customers.find(id, segments));
+  for (const code of evaluation.answer.codes) {
+    validationsMetric.inc({ result: code.valid ? 'valid' : 'invalid', reason: code.valid ? 'none' : (code.reason as string) });
+  }
+  return { single, input, evaluation };
+}
+
+/** The guesses among the codes (unknown, or held by another customer), each with its campaign when known. */
+export function guessesOf(codes: readonly CodeEvaluation[]): (string | null)[] {
+  return codes.filter((c) => c.guess).map((c) => c.candidate?.campaign_id ?? null);
+}
+
+/** The discount as the single-code answers show it, with what it took off this order. */
+function shownDiscount(rules: EffectiveRules, result: CodeResult, order: NormalizedOrder | null): AppliedDiscount | null {
+  const discount = rules.discount;
+  if (!discount) return null;
+  const currency = order?.currency ?? (discount.type === 'unit' ? null : (discount.currency ?? null));
+  return appliedDiscount(discount, result.discount_amount, currency);
+}
+
+/** The single-code answer (`code`), as before the checkout engine; with items, the order line by line too. */
+export function validationView(outcome: ValidationOutcome): ValidationView | CheckoutAnswer {
+  const { answer, codes } = outcome.evaluation;
+  if (!outcome.single) return answer;
+  const result = answer.codes[0] as CodeResult;
+  const evaluation = codes[0] as CodeEvaluation;
+  if (!result.valid) {
+    return { valid: false, code: result.code, reason: result.reason as CheckoutReason, ...(result.rule ? { rule: result.rule } : {}) };
+  }
+  const candidate = evaluation.candidate as Candidate;
+  const rules = evaluation.rules as EffectiveRules;
   const limit = rules.perCodeLimit;
   return {
     valid: true,
-    code: outcome.code,
-    discount: outcome.discount,
+    code: result.code,
+    discount: shownDiscount(rules, result, outcome.input.order),
+    ...(outcome.input.order?.items && answer.order ? { order: answer.order } : {}),
     voucher: {
-      ...voucherView(outcome.candidate),
+      ...voucherView(candidate),
       redemption: {
         per_code_limit: limit,
-        redeemed: outcome.candidate.redemption_count,
-        remaining: limit === null ? null : Math.max(0, limit - outcome.candidate.redemption_count),
+        redeemed: candidate.redemption_count,
+        remaining: limit === null ? null : Math.max(0, limit - candidate.redemption_count),
       },
     },
   };
 }
-
 export interface RedemptionRow {
   id: string;
   seq: string;
@@ -82,6 +148,8 @@ export interface RedemptionRow {
   created_at: Date | string;
   rolled_back_at: Date | string | null;
   rollback_reason: string | null;
+  order_id: string | null;
+  group_id: string | null;
 }
 
 export function redemptionView(r: RedemptionRow): RedemptionView {
@@ -91,7 +159,11 @@ export function redemptionView(r: RedemptionRow): RedemptionView {
     code: r.code,
     campaign_id: r.campaign_id,
     customer: r.customer_id ? { id: r.customer_id, ...(r.customer_email ? { email: r.customer_email } : {}) } : null,
-    order: r.order_amount !== null ? { amount: Number(r.order_amount), currency: r.order_currency } : null,
+    order:
+      r.order_amount !== null
+        ? { ...(r.order_id === null ? {} : { id: r.order_id }), amount: Number(r.order_amount), currency: r.order_currency }
+        : null,
+    ...(r.group_id === null ? {} : { group_id: r.group_id }),
     discount: r.discount,
     discount_amount: r.discount_amount === null ? null : Number(r.discount_amount),
     currency: r.currency,
@@ -103,14 +175,19 @@ export function redemptionView(r: RedemptionRow): RedemptionView {
 }
 
 /** What a redemption answered; stored with its idempotency key and replayed verbatim. */
-export type RedemptionResponse = { status: 201; body: RedemptionView } | { status: 422; body: { reason: RefusalReason; detail: string } };
+export type RedemptionResponse =
+  | { status: 201; body: RedemptionView }
+  | { status: 201; body: RedemptionGroupView }
+  | { status: 422; body: RedemptionRefusal };
 
 export interface RedeemResult {
   response: RedemptionResponse;
   replayed: boolean;
-  /** For the guessing defence: whether this attempt was a failed lookup, and of which campaign if known. */
+  /** For the guessing defence: whether any code was a failed lookup, and of which campaign if known (the first). */
   guess: boolean;
   campaignId: string | null;
+  /** Every failed lookup of the request (each unknown code is one guess), with its campaign when known. */
+  guesses: (string | null)[];
 }
 
 export interface RedeemContext {
@@ -141,17 +218,52 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
+interface GroupRow {
+  id: string;
+  status: 'succeeded' | 'rolled_back';
+  mode: 'all' | 'partial';
+  order_id: string | null;
+  order: PricedOrder | null;
+  codes: CodeResult[];
+  customer_id: string | null;
+  customer_email: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date | string;
+  rolled_back_at: Date | string | null;
+  rollback_reason: string | null;
+}
+
+function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): RedemptionGroupView {
+  return {
+    id: g.id,
+    status: g.status,
+    mode: g.mode,
+    valid: g.codes.every((c) => c.valid),
+    codes: g.codes,
+    redemptions: redemptions.map(redemptionView),
+    order: g.order,
+    customer: g.customer_id ? { id: g.customer_id, ...(g.customer_email ? { email: g.customer_email } : {}) } : null,
+    metadata: g.metadata,
+    created_at: isoTime(g.created_at),
+    rolled_back_at: isoTime(g.rolled_back_at),
+    rollback_reason: g.rollback_reason,
+  };
+}
+
 /**
- * Redeems a code in one transaction: claim the idempotency key, read the voucher (an unknown code, or one held by
- * another customer, is refused here, with no lock taken), lock its row (every redemption of one code serializes there), lock the customer within the campaign when a campaign-wide limit applies, count, decide,
- * then write the use, the redemption, the lifecycle entry and the outbox event. A refusal commits only its
- * idempotency record and its `voucher.redemption.failed` event.
+ * Redeems one code (`code`) or several (`codes`) in one transaction: claim the idempotency key; read the vouchers
+ * (an unknown code, or one held by another customer, is refused here, with no lock taken); lock the other voucher
+ * rows in one canonical order (by id), then the customer within each campaign whose campaign-wide limit applies
+ * (in campaign order); count; decide every code (rules.md); then write each use, redemption, lifecycle entry and
+ * outbox event, and for `codes` the group and its event. With `codes`, mode `all` redeems every code or none,
+ * `partial` the valid ones. A refusal commits only its idempotency record and its `voucher.redemption.failed` events.
  */
-export async function redeemVoucher(db: Database, input: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
-  const code = normalizeCode(input.code);
+export async function redeemVoucher(db: Database, request: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
+  const { codes, single } = requestCodes(request);
+  const input = checkoutInput(request, codes, ctx.now);
   const result = await db.transaction(async (tx): Promise<RedeemResult> => {
     if (ctx.idempotencyKey) {
-      const hash = requestHash({ ...input, code });
+      const hash = requestHash(single ? { ...request, code: codes[0] } : { ...request, codes });
       const claimed = await claimIdempotencyKey(tx, {
         apiKeyId: ctx.apiKeyId,
         key: ctx.idempotencyKey,
@@ -170,10 +282,10 @@ export async function redeemVoucher(db: Database, input: RedemptionRequest, ctx:
           throw new DomainError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
         }
         const response = { status: stored.response_status, body: stored.response_body } as RedemptionResponse;
-        return { response, replayed: true, guess: false, campaignId: null };
+        return { response, replayed: true, guess: false, campaignId: null, guesses: [] };
       }
     }
-    const outcome = await attempt(tx, code, input, ctx);
+    const outcome = await attempt(tx, input, single, request, ctx);
     if (ctx.idempotencyKey) {
       await tx.query('update redemption_idempotency_keys set response_status = $3, response_body = $4 where api_key_id = $1 and key = $2', [
         ctx.apiKeyId,
@@ -186,78 +298,162 @@ export async function redeemVoucher(db: Database, input: RedemptionRequest, ctx:
   });
   if (!result.replayed) {
     const r = result.response;
-    redemptionsMetric.inc(r.status === 201 ? { result: 'succeeded', reason: 'none' } : { result: 'refused', reason: r.body.reason });
+    if (r.status === 422) redemptionsMetric.inc({ result: 'refused', reason: r.body.reason });
+    else redemptionsMetric.inc({ result: 'succeeded', reason: 'none' }, 'redemptions' in r.body ? r.body.redemptions.length : 1);
   }
   return result;
 }
 
-async function attempt(tx: Queryable, code: string, input: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
-  const customerId = input.customer?.id;
+/** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
+async function findForRedemption(tx: Queryable, codes: readonly string[], customerId: string | undefined): Promise<FoundCode[]> {
   // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
   // commit, which would make a held code measurably slower to refuse than an unknown one.
-  const seen = await readCandidate(tx, code);
-  const isGuess = !seen || heldByAnother(seen, effectiveRules(seen), customerId);
-  const candidate = isGuess ? seen : await lockCandidate(tx, code);
-  let counts = { code: 0, campaign: 0 };
-  if (candidate && customerId) {
-    const rules = effectiveRules(candidate);
-    if (rules.perCustomerCampaignLimit !== null) await lockCustomerInCampaign(tx, candidate.campaign_id, customerId);
-    if (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null) {
-      counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId);
-    }
+  const seen = await readCandidates(tx, codes);
+  const lockable = codes.filter((code) => {
+    const candidate = seen.get(code);
+    return candidate !== undefined && !heldByAnother(candidate, effectiveRules(candidate), customerId);
+  });
+  const locked = await lockCandidates(tx, lockable);
+  const campaigns = new Set<string>();
+  for (const candidate of locked.values()) {
+    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) campaigns.add(candidate.campaign_id);
   }
-  const outcome = decide(candidate, code, input, ctx.now, counts);
-  if (!outcome.valid) {
-    const refused: RedeemResult = {
-      response: { status: 422, body: { reason: outcome.reason, detail: REASON_DETAILS[outcome.reason] } },
-      replayed: false,
-      guess: outcome.guess,
-      campaignId: outcome.candidate?.campaign_id ?? null,
-    };
-    // A refusal of a real code is news for the merchant; a guess (unknown or someone else's code) is not.
-    if (outcome.candidate && !outcome.guess) {
-      await emitEvent(tx, 'voucher.redemption.failed', {
-        code,
-        campaign_id: outcome.candidate.campaign_id,
-        reason: outcome.reason,
-        customer_id: customerId ?? null,
-        order: input.order ?? null,
-        metadata: input.metadata,
-        attempted_at: ctx.now.toISOString(),
-      });
+  for (const campaignId of [...campaigns].sort()) await lockCustomerInCampaign(tx, campaignId, customerId as string);
+  const found: FoundCode[] = [];
+  for (const code of codes) {
+    const candidate = lockable.includes(code) ? (locked.get(code) ?? null) : (seen.get(code) ?? null);
+    let counts = { code: 0, campaign: 0 };
+    if (candidate && customerId && locked.has(code)) {
+      const rules = effectiveRules(candidate);
+      if (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null || (rules.conditions?.length ?? 0) > 0) {
+        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId);
+      }
     }
-    return refused;
+    found.push({ candidate, counts });
+  }
+  return found;
+}
+
+async function attempt(
+  tx: Queryable,
+  input: CheckoutInput,
+  single: boolean,
+  request: RedemptionRequest,
+  ctx: RedeemContext,
+): Promise<RedeemResult> {
+  const customerId = request.customer?.id;
+  const found = await findForRedemption(tx, input.codes, customerId);
+  const evaluation = await evaluateCheckout(input, found, (id, segments) => readCustomerContext(tx, id, segments));
+  const { answer } = evaluation;
+  const guesses = guessesOf(evaluation.codes);
+  const mode = request.mode ?? 'all';
+  const refused = mode === 'all' ? !answer.valid : !answer.codes.some((c) => c.valid);
+  const order = input.order;
+  const orderSummary = order ? { ...(order.id === null ? {} : { id: order.id }), amount: order.amount, currency: order.currency } : null;
+  // A refusal of a real code is news for the merchant; a guess (unknown or someone else's code) is not.
+  for (const [i, result] of answer.codes.entries()) {
+    const evaluated = evaluation.codes[i] as CodeEvaluation;
+    if (result.valid || !evaluated.candidate || evaluated.guess) continue;
+    await emitEvent(tx, 'voucher.redemption.failed', {
+      code: result.code,
+      campaign_id: evaluated.candidate.campaign_id,
+      reason: result.reason as CheckoutReason,
+      ...(result.rule ? { rule: result.rule } : {}),
+      customer_id: customerId ?? null,
+      order: orderSummary,
+      metadata: request.metadata,
+      attempted_at: ctx.now.toISOString(),
+    });
+  }
+  const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
+  if (refused) {
+    const first = answer.codes.find((c) => !c.valid) as CodeResult;
+    const reason = first.reason as CheckoutReason;
+    const body: RedemptionRefusal = {
+      reason,
+      detail: REASON_DETAILS[reason],
+      ...(first.rule ? { rule: first.rule } : {}),
+      ...(single ? {} : { codes: answer.codes }),
+    };
+    return { response: { status: 422, body }, replayed: false, ...guessFields };
   }
 
-  const voucher = outcome.candidate;
-  const limit = effectiveRules(voucher).perCodeLimit;
+  let group: GroupRow | null = null;
+  if (!single) {
+    const { rows } = await tx.query<GroupRow>(
+      `insert into redemption_groups (status, mode, order_id, "order", codes, customer_id, customer_email, metadata, api_key_id, created_at)
+       values ('succeeded', $1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
+      [
+        mode,
+        order?.id ?? null,
+        answer.order,
+        JSON.stringify(answer.codes),
+        customerId ?? null,
+        request.customer?.email ?? null,
+        request.metadata,
+        ctx.apiKeyId,
+        ctx.now,
+      ],
+    );
+    group = rows[0] as GroupRow;
+  }
+  const redeemed: RedemptionRow[] = [];
+  for (const [i, result] of answer.codes.entries()) {
+    if (!result.valid) continue;
+    const evaluated = evaluation.codes[i] as CodeEvaluation;
+    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null));
+  }
+  if (!group) {
+    return { response: { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) }, replayed: false, ...guessFields };
+  }
+  const view = groupView(group, redeemed);
+  await emitEvent(tx, 'redemption.group.succeeded', view);
+  return { response: { status: 201, body: view }, replayed: false, ...guessFields };
+}
+
+/** One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event. */
+async function recordRedemption(
+  tx: Queryable,
+  evaluated: CodeEvaluation,
+  result: CodeResult,
+  input: CheckoutInput,
+  request: RedemptionRequest,
+  ctx: RedeemContext,
+  groupId: string | null,
+): Promise<RedemptionRow> {
+  const voucher = evaluated.candidate as Candidate;
+  const rules = evaluated.rules as EffectiveRules;
+  const customerId = request.customer?.id;
   // The row is locked, so this cannot miss; the condition keeps the count exact even if a caller skipped the lock.
   const used = await tx.query(
     'update vouchers set redemption_count = redemption_count + 1, updated_at = $2 where id = $1 and ($3::int is null or redemption_count < $3)',
-    [voucher.id, ctx.now, limit],
+    [voucher.id, ctx.now, rules.perCodeLimit],
   );
   if (used.rowCount !== 1) throw new Error('voucher use could not be recorded under its lock');
-  const discount = outcome.discount;
-  const currency = input.order?.currency ?? discount?.currency ?? null;
+  const order = input.order;
+  const discount = shownDiscount(rules, result, order);
+  const currency = order?.currency ?? discount?.currency ?? null;
   const { rows } = await tx.query<RedemptionRow>(
     `insert into redemptions (voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
-       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at)
-     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14) returning *`,
+       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id)
+     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning *`,
     [
       voucher.id,
       voucher.campaign_id,
       voucher.code,
       customerId ?? null,
-      input.customer?.email ?? null,
-      input.order?.amount ?? null,
-      input.order?.currency ?? null,
+      request.customer?.email ?? null,
+      order?.amount ?? null,
+      order?.currency ?? null,
       discount,
       discount?.amount ?? null,
       currency,
-      input.metadata,
+      request.metadata,
       ctx.apiKeyId,
       ctx.idempotencyKey ?? null,
       ctx.now,
+      order?.id ?? null,
+      groupId,
     ],
   );
   const redemption = rows[0] as RedemptionRow;
@@ -268,14 +464,38 @@ async function attempt(tx: Queryable, code: string, input: RedemptionRequest, ct
     discount_amount: view.discount_amount,
     currency,
     redemption_count: voucher.redemption_count + 1,
+    ...(groupId ? { group_id: groupId } : {}),
   });
   await emitEvent(tx, 'voucher.redemption.succeeded', { ...view, voucher_id: voucher.id });
-  return { response: { status: 201, body: view }, replayed: false, guess: false, campaignId: voucher.campaign_id };
+  return redemption;
+}
+
+/** Gives one redemption's use back (its row already marked rolled back): the count, the lifecycle entry, the event. */
+async function giveBack(
+  tx: Queryable,
+  redemption: RedemptionRow,
+  reason: string | undefined,
+  actor: Actor,
+  now: Date,
+): Promise<RedemptionView> {
+  const voucher = await tx.query<{ redemption_count: number }>(
+    'update vouchers set redemption_count = redemption_count - 1, updated_at = $2 where id = $1 returning redemption_count',
+    [redemption.voucher_id, now],
+  );
+  const result = redemptionView(redemption);
+  await recordVoucherEvent(tx, redemption.voucher_id, 'rolled_back', actor, {
+    redemption_id: redemption.id,
+    reason: reason ?? null,
+    redemption_count: voucher.rows[0]?.redemption_count ?? null,
+  });
+  await emitEvent(tx, 'voucher.redemption.rolled_back', { ...result, voucher_id: redemption.voucher_id });
+  return result;
 }
 
 /**
- * Gives a redemption's use back, once: the conditional UPDATE lets exactly one of any number of concurrent
- * rollbacks through; the rest find it rolled back (409 already_rolled_back).
+ * Gives a redemption's use back, once, or every redemption of a group (the id of a redemption group): the
+ * conditional UPDATE lets exactly one of any number of concurrent rollbacks through; the rest find it rolled back
+ * (409 already_rolled_back). A group's voucher rows are updated in voucher order, as they were locked.
  */
 export async function rollbackRedemption(
   db: Database,
@@ -283,35 +503,44 @@ export async function rollbackRedemption(
   reason: string | undefined,
   actor: Actor,
   now: Date,
-): Promise<RedemptionView> {
+): Promise<RedemptionView | RedemptionGroupView> {
   if (!isUuid(id)) throw new NotFoundError('redemption', id);
-  const view = await db.transaction(async (tx) => {
+  const rolledBack = await db.transaction(async (tx): Promise<{ view: RedemptionView | RedemptionGroupView; count: number }> => {
     const { rows } = await tx.query<RedemptionRow>(
       `update redemptions set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
        where id = $1 and status = 'succeeded' returning *`,
       [id, now, reason ?? null],
     );
     const redemption = rows[0];
-    if (!redemption) {
-      const exists = await tx.query('select 1 from redemptions where id = $1', [id]);
-      if (exists.rowCount === 0) throw new NotFoundError('redemption', id);
-      throw new DomainError('conflict', 'already_rolled_back', 'This redemption has already been rolled back.');
-    }
-    const voucher = await tx.query<{ redemption_count: number }>(
-      'update vouchers set redemption_count = redemption_count - 1, updated_at = $2 where id = $1 returning redemption_count',
-      [redemption.voucher_id, now],
+    if (redemption) return { view: await giveBack(tx, redemption, reason, actor, now), count: 1 };
+    if ((await tx.query('select 1 from redemptions where id = $1', [id])).rowCount !== 0) throw alreadyRolledBack();
+    const groups = await tx.query<GroupRow>(
+      `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+       where id = $1 and status = 'succeeded' returning *`,
+      [id, now, reason ?? null],
     );
-    const result = redemptionView(redemption);
-    await recordVoucherEvent(tx, redemption.voucher_id, 'rolled_back', actor, {
-      redemption_id: redemption.id,
-      reason: reason ?? null,
-      redemption_count: voucher.rows[0]?.redemption_count ?? null,
-    });
-    await emitEvent(tx, 'voucher.redemption.rolled_back', { ...result, voucher_id: redemption.voucher_id });
-    return result;
+    const group = groups.rows[0];
+    if (!group) {
+      if ((await tx.query('select 1 from redemption_groups where id = $1', [id])).rowCount !== 0) throw alreadyRolledBack();
+      throw new NotFoundError('redemption', id);
+    }
+    const members = await tx.query<RedemptionRow>(
+      `update redemptions set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+       where group_id = $1 and status = 'succeeded' returning *`,
+      [id, now, reason ?? null],
+    );
+    for (const member of [...members.rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
+      await giveBack(tx, member, reason, actor, now);
+    }
+    const all = await tx.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
+    return { view: groupView(group, all.rows), count: members.rows.length };
   });
-  redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' });
-  return view;
+  redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' }, rolledBack.count);
+  return rolledBack.view;
+}
+
+function alreadyRolledBack(): DomainError {
+  return new DomainError('conflict', 'already_rolled_back', 'This redemption has already been rolled back.');
 }
 
 export async function getRedemption(db: Queryable, id: string): Promise<RedemptionView> {

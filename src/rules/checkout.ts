@@ -98,23 +98,26 @@ export function decideCode(code: string, rules: CompiledRules, ctx: EvaluationCo
   return failure === null ? { code, refusal: null, rules } : { code, refusal: failure };
 }
 
-const ruleSchema = z.object({ name: z.string(), message: z.string().optional() });
+/** The check a code failed (rule_not_met): its name, and the message the campaign wrote for the checkout to show. */
+export const failedRuleSchema = z.object({ name: z.string(), message: z.string().optional() });
 
 export const codeResultSchema = z.object({
   code: z.string(),
   valid: z.boolean(),
   reason: z.enum(CHECKOUT_REASONS).optional(),
-  rule: ruleSchema.optional(),
+  rule: failedRuleSchema.optional(),
   /** What this code takes off the order; 0 for a code that does not apply, null when no order was given. */
   discount_amount: z.number().int().nullable(),
 });
 
-export const checkoutAnswerSchema = z.object({
-  /** Every code applies. */
-  valid: z.boolean(),
-  codes: z.array(codeResultSchema),
-  order: pricedOrderSchema.nullable(),
-});
+export const checkoutAnswerSchema = z
+  .object({
+    /** Every code applies. */
+    valid: z.boolean(),
+    codes: z.array(codeResultSchema),
+    order: pricedOrderSchema.nullable(),
+  })
+  .meta({ id: 'Checkout' });
 
 export type CodeResult = z.infer<typeof codeResultSchema>;
 export type CheckoutAnswer = z.infer<typeof checkoutAnswerSchema>;

@@ -1,7 +1,7 @@
 import { type CompiledCondition, compileCondition } from './condition-compiler.ts';
 import type { Check } from './conditions.ts';
 import type { EvaluationContext } from './context.ts';
-import { currencyMismatch } from './discount.ts';
+import { currencyMismatch } from './minor-units.ts';
 
 /** The named checks a code must pass, compiled; the first that fails is the answer's reason. */
 

@@ -1,5 +1,6 @@
-import { type AppliedDiscount, applyDiscount, currencyMismatch } from './discount.ts';
+import { type AppliedDiscount, applyDiscount } from './discount.ts';
 import { type EffectiveRules, effectiveRules, type RuleSources } from './effective.ts';
+import { currencyMismatch } from './minor-units.ts';
 import type { Order } from './schema.ts';
 import { withinWindows } from './windows.ts';
 

@@ -1,44 +1,50 @@
 import { z } from 'zod';
-import { DomainError } from '../shared/errors.ts';
-import type { Discount, Order } from './schema.ts';
+import { compileDiscount, type Discount, OrderPricing } from './order-discount.ts';
+import type { Order } from './schema.ts';
 
-/** The discount applied to an order, as validations and redemptions answer it. */
+/** The discount applied to an order, as the single-code answers (validation, redemption) show it. */
 export const appliedDiscountSchema = z.object({
-  type: z.enum(['percent', 'amount']),
-  value: z.number(),
+  type: z.enum(['percent', 'amount', 'fixed_price', 'unit']),
+  value: z.number().describe('percent: the percentage; amount, fixed_price: minor units; unit: how many units are free'),
   max_amount: z.number().int().optional(),
-  amount: z.number().int().nullable().describe('The discount on this order in minor units; null for a percent discount without an order'),
+  amount: z
+    .number()
+    .int()
+    .nullable()
+    .describe('The discount on this order in minor units; null without an order (an `amount` discount then shows its value)'),
   currency: z.string().nullable(),
 });
 
 export type AppliedDiscount = z.output<typeof appliedDiscountSchema>;
 
-/** An order in another currency than the rule or discount names: refused as a whole, never converted. */
-export function currencyMismatch(expected: string, given: string): DomainError {
-  return new DomainError('unprocessable', 'currency_mismatch', `The order is in ${given}; this voucher works with ${expected} orders.`, {
-    expected_currency: expected,
-  });
-}
-
-/** The discount an order would get: percent rounds down, is capped by max_amount, and never exceeds the order. */
-export function applyDiscount(discount: Discount | null, order: Order | undefined): AppliedDiscount | null {
-  if (!discount) return null;
-  if (discount.currency && order && order.currency !== discount.currency) throw currencyMismatch(discount.currency, order.currency);
-  const currency = order?.currency ?? discount.currency ?? null;
-  if (discount.type === 'amount') {
-    return { type: 'amount', value: discount.value, amount: order ? Math.min(discount.value, order.amount) : discount.value, currency };
-  }
-  let amount: number | null = null;
-  if (order) {
-    amount = Math.floor((order.amount * discount.value) / 100);
-    if (discount.max_amount !== undefined) amount = Math.min(amount, discount.max_amount);
-    amount = Math.min(amount, order.amount);
-  }
+/** A discount as the single-code answers show it, with the amount it takes off (already priced, or null). */
+export function appliedDiscount(discount: Discount, amount: number | null, currency: string | null): AppliedDiscount {
+  const value = discount.type === 'unit' ? discount.quantity : discount.value;
   return {
-    type: 'percent',
-    value: discount.value,
-    ...(discount.max_amount !== undefined ? { max_amount: discount.max_amount } : {}),
-    amount,
+    type: discount.type,
+    value,
+    ...(discount.type === 'percent' && discount.max_amount !== undefined ? { max_amount: discount.max_amount } : {}),
+    amount: amount ?? (discount.type === 'amount' ? discount.value : null),
     currency,
   };
+}
+
+/**
+ * The discount an amount-only order would get (percent rounds down, capped by max_amount; nothing exceeds the
+ * order), priced by the same engine as orders with lines. 422 currency_mismatch when the discount names another currency.
+ */
+export function applyDiscount(discount: Discount | null, order: Order | undefined): AppliedDiscount | null {
+  if (!discount) return null;
+  const discountCurrency = discount.type === 'unit' ? null : (discount.currency ?? null);
+  const currency = order?.currency ?? discountCurrency;
+  if (!order) return appliedDiscount(discount, null, currency);
+  const pricing = new OrderPricing({
+    id: null,
+    currency: order.currency,
+    amount: order.amount,
+    items: null,
+    items_quantity: 0,
+    metadata: null,
+  });
+  return appliedDiscount(discount, pricing.apply(compileDiscount(discount)), currency);
 }

@@ -1,4 +1,6 @@
+import type { Check } from './conditions.ts';
 import type { Discount, Rules, ValidityWindow } from './schema.ts';
+import type { StackingInput } from './stacking.ts';
 
 /** Where a voucher's rules come from: its own overrides and dates, then its campaign's. */
 export interface RuleSources {
@@ -16,7 +18,11 @@ export interface EffectiveRules {
   perCustomerCampaignLimit: number | null;
   validityWindows: ValidityWindow[] | null;
   order: { min_amount: number; currency: string } | null;
+  /** The voucher's list when it sets one (replacing the campaign's), else the campaign's. */
+  conditions: Check[] | null;
   discount: Discount | null;
+  /** The campaign's: stacking belongs to a campaign, a voucher does not override it. */
+  stacking: StackingInput | null;
   holderOnly: boolean;
   startDate: Date | null;
   expirationDate: Date | null;
@@ -34,7 +40,9 @@ export function effectiveRules(c: RuleSources): EffectiveRules {
     perCustomerCampaignLimit: redemption.per_customer_campaign_limit ?? null,
     validityWindows: pick('validity_windows') ?? null,
     order: pick('order') ?? null,
+    conditions: pick('conditions') ?? null,
     discount: pick('discount') ?? null,
+    stacking: campaign.stacking ?? null,
     holderOnly: pick('holder_only') ?? false,
     startDate: toDate(c.start_date ?? c.campaign_start_date),
     expirationDate: toDate(c.expiration_date ?? c.campaign_expiration_date),

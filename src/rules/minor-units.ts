@@ -1,7 +1,21 @@
 import { z } from 'zod';
+import { DomainError } from '../shared/errors.ts';
 
 /** Money: a non-negative integer of minor units (cents), never past Number.MAX_SAFE_INTEGER. */
 export const minorUnitsSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** An ISO 4217 code, upper-cased: amounts are only ever compared within one currency. */
+export const currencySchema = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 currency code')
+  .transform((c) => c.toUpperCase());
+
+/** An order in another currency than the rule or discount names: refused as a whole, never converted. */
+export function currencyMismatch(expected: string, given: string): DomainError {
+  return new DomainError('unprocessable', 'currency_mismatch', `The order is in ${given}; this voucher works with ${expected} orders.`, {
+    expected_currency: expected,
+  });
+}
 
 const MAX = Number.MAX_SAFE_INTEGER;
 

@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { currencyMismatch } from './discount.ts';
 import { compileItemMatch, itemMatchSchema, type LineMatcher } from './item-match.ts';
-import { compareRatios, minorUnitsSchema, mulDivFloor, mulMod, percentShare, type Share, shareOf } from './minor-units.ts';
+import {
+  compareRatios,
+  currencyMismatch,
+  currencySchema,
+  minorUnitsSchema,
+  mulDivFloor,
+  mulMod,
+  percentShare,
+  type Share,
+  shareOf,
+} from './minor-units.ts';
 import type { NormalizedOrder, OrderLine } from './order.ts';
-import { currencySchema } from './schema.ts';
 
 /**
  * What a discount takes off an order, line by line, in integer minor units. Several discounts apply one after the

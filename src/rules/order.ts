@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../shared/errors.ts';
-import { minorUnitsSchema } from './minor-units.ts';
-import { currencySchema } from './schema.ts';
+import { currencySchema, minorUnitsSchema } from './minor-units.ts';
 
 /** The order a checkout sends with a validation or redemption, and its one normalized form every rule reads. */
 

@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { minorUnitsSchema } from './minor-units.ts';
+import { checksSchema } from './conditions.ts';
+import { currencySchema, minorUnitsSchema } from './minor-units.ts';
+import { discountSchema } from './order-discount.ts';
+import { stackingSchema } from './stacking.ts';
 import { isTimeZone } from './time-zone.ts';
+
+export { type Discount, discountSchema } from './order-discount.ts';
 
 /** The rule language as campaigns set it and vouchers override it, key by key (`redemption` limit by limit). */
 
 const limit = z.number().int().positive().max(1_000_000_000).nullable();
-export const currencySchema = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 currency code')
-  .transform((c) => c.toUpperCase());
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00');
 export const timeZoneSchema = z.string().refine(isTimeZone, 'an IANA time zone name such as Europe/Berlin');
 
@@ -33,20 +34,6 @@ export const validityWindowSchema = z
     path: ['end_time'],
   });
 
-export const discountSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('percent'),
-    value: z.number().gt(0).max(100),
-    max_amount: minorUnitsSchema.optional(),
-    currency: currencySchema.optional(),
-  }),
-  z.strictObject({
-    type: z.literal('amount'),
-    value: minorUnitsSchema.refine((v) => v > 0, 'must be positive'),
-    currency: currencySchema,
-  }),
-]);
-
 export const orderRuleSchema = z.strictObject({
   min_amount: minorUnitsSchema,
   currency: currencySchema,
@@ -57,13 +44,19 @@ export const rulesSchema = z.strictObject({
   redemption: redemptionLimitsSchema.optional(),
   validity_windows: z.array(validityWindowSchema).max(50).nullable().optional(),
   order: orderRuleSchema.nullable().optional(),
+  /** Named checks, every one of which must hold (rules.md); a voucher's list replaces the campaign's. */
+  conditions: checksSchema.nullable().optional(),
   discount: discountSchema.nullable().optional(),
+  /** How the campaign's codes combine with others in one order; read from the campaign only. */
+  stacking: stackingSchema.nullable().optional(),
   /** Only the customer the code was published to may use it; anyone else is answered as if the code did not exist. */
   holder_only: z.boolean().optional(),
 });
 
+/** A voucher's overrides: every key but `stacking`, which belongs to the campaign. */
+export const voucherRulesSchema = rulesSchema.omit({ stacking: true });
+
 export type Rules = z.infer<typeof rulesSchema>;
-export type Discount = z.infer<typeof discountSchema>;
 export type ValidityWindow = z.infer<typeof validityWindowSchema>;
 /** An order as a checkout describes it: an amount in minor units and its currency. */
 export interface Order {

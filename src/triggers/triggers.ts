@@ -1,15 +1,10 @@
 import type { z } from 'zod';
+import { upsertCustomers } from '../customers/customers.ts';
 import type { Queryable } from '../db/sql.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
-import {
-  campaignForPublishing,
-  type PublicationChannel,
-  publishBatch,
-  resolveRecipient,
-  upsertCustomers,
-} from '../publications/publications.ts';
+import { campaignForPublishing, type PublicationChannel, publishBatch, resolveRecipient } from '../publications/publications.ts';
 import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';

@@ -2,6 +2,7 @@ import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator, normalizeCode } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
+import { assertSegmentsExist } from '../segments/segments.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -17,6 +18,7 @@ const DRAW_ATTEMPTS = 20;
  * event in the same transaction. A custom code that exists is a 409; a drawn code that collides is drawn again.
  */
 export async function createStandaloneVoucher(db: Database, input: CreateVoucherInput, actor: Actor, now: Date): Promise<VoucherView> {
+  await assertSegmentsExist(db, input.rules.conditions);
   return db.transaction(async (tx) => {
     const { rows: campaigns } = await tx.query<{ code_config: CodeConfig }>('select code_config from campaigns where id = $1', [
       input.campaign_id,
@@ -48,6 +50,7 @@ export async function createStandaloneVoucher(db: Database, input: CreateVoucher
 
 /** Changes dates, rule overrides or metadata; rule and date changes are logged as `rules_changed`, metadata as `metadata_changed`. */
 export async function updateVoucher(db: Database, code: string, patch: UpdateVoucherInput, actor: Actor, now: Date): Promise<VoucherView> {
+  await assertSegmentsExist(db, patch.rules?.conditions);
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<VoucherRow>('select * from vouchers where code = $1 for update', [normalizeCode(code)]);
     const before = rows[0];

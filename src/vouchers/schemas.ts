@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { appliedDiscountSchema, REFUSAL_REASONS, rulesSchema } from '../rules/index.ts';
+import { CHECKOUT_REASONS, failedRuleSchema } from '../rules/checkout.ts';
+import { appliedDiscountSchema, voucherRulesSchema } from '../rules/index.ts';
+import { pricedOrderSchema } from '../rules/order-discount.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
@@ -17,7 +19,7 @@ export const createVoucherSchema = z.strictObject({
   active: z.boolean().default(true),
   start_date: z.coerce.date().nullable().optional(),
   expiration_date: z.coerce.date().nullable().optional(),
-  rules: rulesSchema.default({}),
+  rules: voucherRulesSchema.default({}),
   metadata: metadataInputSchema.default({}),
 });
 
@@ -26,7 +28,7 @@ export const updateVoucherSchema = z
   .strictObject({
     start_date: z.coerce.date().nullable().optional(),
     expiration_date: z.coerce.date().nullable().optional(),
-    rules: rulesSchema.optional(),
+    rules: voucherRulesSchema.optional(),
     metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
@@ -147,6 +149,7 @@ export const validationViewSchema = z
       valid: z.literal(true),
       code: z.string(),
       discount: appliedDiscountSchema.nullable(),
+      order: pricedOrderSchema.optional().describe('The order line by line, when it was given with items'),
       voucher: voucherViewSchema.extend({
         redemption: z.object({
           per_code_limit: z.number().int().nullable(),
@@ -155,6 +158,11 @@ export const validationViewSchema = z
         }),
       }),
     }),
-    z.object({ valid: z.literal(false), code: z.string(), reason: z.enum(REFUSAL_REASONS) }),
+    z.object({
+      valid: z.literal(false),
+      code: z.string(),
+      reason: z.enum(CHECKOUT_REASONS),
+      rule: failedRuleSchema.optional().describe('The check that failed, for rule_not_met'),
+    }),
   ])
   .meta({ id: 'Validation', examples: [{ valid: false, code: 'SPRING-7KQ2-M9XD', reason: 'expired' }] });

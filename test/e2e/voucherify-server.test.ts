@@ -23,7 +23,6 @@ async function refusal(call: Promise<unknown>): Promise<{ code: number; key: str
 describe('the Voucherify-compatible API through the real SDKs (server side)', () => {
   let p: TestPlatform;
   let sdk: ReturnType<typeof VoucherifyServerSide>;
-  // biome-ignore lint/suspicious/noExplicitAny: the Node SDK has no types
   let node: any;
   let keyId: string;
   let token: string;
@@ -217,16 +216,6 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     const rollbacks = await sdk.redemptions.rollbackStackable(stack.parent_redemption.id, {} as never);
     expect((rollbacks as { rollbacks: unknown[] }).rollbacks).toHaveLength(1);
 
-    const several = await refusal(
-      sdk.validations.validateStackable({
-        redeemables: [
-          { object: 'voucher', id: 'CHK-1' },
-          { object: 'voucher', id: 'CHK-2' },
-        ],
-      } as never),
-    );
-    expect(several).toMatchObject({ code: 400, key: 'not_supported' });
-    expect(several.details).toContain('redeemables[1]');
     const failures = await refusal(sdk.redemptions.list({ result: 'FAILURE' } as never));
     expect(failures).toMatchObject({ code: 400, key: 'not_supported' });
 

@@ -1,16 +1,9 @@
 import type { Router } from 'express';
+import { legacyValidate, qualify, redeemOnce, stackableRedeem, stackableValidate } from './checkout.ts';
+import type { CompatContext } from './context.ts';
 import { notSupported } from './errors.ts';
 import { type CompatCall, compatRoute } from './routes.ts';
-import {
-  type CompatContext,
-  legacyValidate,
-  publicationObject,
-  publish,
-  redeemOnce,
-  stackableRedeem,
-  stackableValidate,
-  trackEvent,
-} from './server.ts';
+import { publicationObject, publish, trackEvent } from './server.ts';
 
 /** Client-side query values of `GET /validate` the compatible API cannot honour. */
 const REFUSED_VALIDATE_QUERY: Record<string, string> = {
@@ -62,4 +55,5 @@ export function clientRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'post', '/events', async (call) => ({ status: 200, body: await trackEvent(ctx, call.body) }));
   compatRoute(router, 'post', '/validations', (call) => stackableValidate(ctx, call));
   compatRoute(router, 'post', '/redemptions', (call) => stackableRedeem(ctx, call));
+  compatRoute(router, 'post', '/qualifications', (call) => qualify(ctx, call));
 }

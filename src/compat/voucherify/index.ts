@@ -1,11 +1,13 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { originAllowedForSomeClientKey } from '../../auth/api-keys.ts';
+import { CustomerContextLookup } from '../../customers/checkout-context.ts';
 import { permits } from '../../http/access.ts';
 import type { HttpContext } from '../../http/context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
 import { clientRoutes } from './client.ts';
+import type { CompatContext } from './context.ts';
 import { ERROR_CODES, VoucherifyApiError, type VoucherifyKey, voucherifyErrorHandler } from './errors.ts';
-import { type CompatContext, serverRoutes } from './server.ts';
+import { serverRoutes } from './server.ts';
 
 const unauthorized = (details: string) => new VoucherifyApiError(ERROR_CODES.unauthorized as VoucherifyKey, details);
 
@@ -68,7 +70,11 @@ function clientAuth(ctx: HttpContext): RequestHandler {
  * Voucherify's body; every path it does not serve is 404 `not_supported`.
  */
 export function voucherifyRouter(http: HttpContext): Router {
-  const ctx: CompatContext = { platform: http.platform, candidates: new CandidateLookup(http.platform.db) };
+  const ctx: CompatContext = {
+    platform: http.platform,
+    candidates: new CandidateLookup(http.platform.db),
+    customers: new CustomerContextLookup(http.platform.db),
+  };
   const { config } = http.platform;
   const router = express.Router();
   // JSON `null` and bare strings are bodies the SDKs send (strict: false); imports take a larger array.

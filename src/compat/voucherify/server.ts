@@ -2,151 +2,47 @@ import express, { type Router } from 'express';
 import { createCampaign, updateCampaign } from '../../campaigns/campaigns.ts';
 import { createCampaignSchema } from '../../campaigns/schemas.ts';
 import { findGeneration, generationView, requestGeneration } from '../../generations/generations.ts';
-import { withGuessingDefence } from '../../http/guessing.ts';
 import { createImport, getImport, importView } from '../../imports/imports.ts';
 import type { Platform } from '../../platform.ts';
 import { setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
-import type { CandidateLookup } from '../../redemptions/lookup.ts';
-import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption, validateCode } from '../../redemptions/redemptions.ts';
-import type { RedemptionView } from '../../redemptions/schemas.ts';
+import { listRedemptions } from '../../redemptions/redemptions.ts';
 import { type Rules, rulesSchema } from '../../rules/index.ts';
 import { recordBusinessEvent } from '../../triggers/triggers.ts';
 import { createStandaloneVoucher, deleteVoucher, setVoucherActive, updateVoucher } from '../../vouchers/lifecycle.ts';
-import { ERROR_CODES, notFound, notSupported, REFUSALS, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import { checkoutRoutes } from './checkout.ts';
 import {
-  asyncActionId,
-  campaignId as campaignIds,
-  customerId,
-  parentRedemptionId,
-  publicationId,
-  redemptionId,
-  rollbackId,
-} from './ids.ts';
+  actorOf,
+  type CompatContext,
+  customerInput,
+  customerRefId,
+  metadataOf,
+  onlyParams,
+  pageOfPages,
+  paging,
+  redemptionObjects,
+} from './context.ts';
+import { customerRoutes } from './customers.ts';
+import { ERROR_CODES, notFound, notSupported, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import { asyncActionId, campaignId as campaignIds, customerId, publicationId } from './ids.ts';
 import { campaignWithState, countUpTo, resolveCampaign, voucherByCode, vouchersByCodes } from './lookups.ts';
-import { checkFields, dateField, flag, intParam, isBoolean, isObject, isString, onceMoreDecoded, typed } from './request.ts';
-import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
+import { checkFields, dateField, flag, intParam, isBoolean, isObject, isString, typed } from './request.ts';
+import { type CompatCall, compatRoute } from './routes.ts';
 import {
   campaignView,
   customerRef,
   discountToPlatform,
-  discountView,
   listEnvelope,
   quantityToPlatform,
-  redemptionObject,
-  rollbackObject,
   type VoucherifyVoucher,
   voucherView,
   weekdaysToPlatform,
 } from './translate.ts';
 
+export type { CompatContext };
+
 /** The name of the campaign that holds Voucherify's standalone vouchers (the platform files every code in one). */
 export const STANDALONE_CAMPAIGN = 'Voucherify standalone vouchers';
-
-const MAX_PAGE = 99;
-const MAX_LIMIT = 100;
-
-export interface CompatContext {
-  platform: Platform;
-  candidates: CandidateLookup;
-}
-
-/** Who calls: the key's id is the actor of every change, as on /v1. */
-function actorOf(call: CompatCall): string {
-  return call.req.apiKey?.id as string;
-}
-
-/** Voucherify's customer object (`id` = `cust_…` or `source_id`) as the platform's customer; the tracking id stands in. */
-export function customerInput(
-  value: unknown,
-  trackingId?: string,
-): { id: string; email?: string; name?: string; metadata?: Record<string, unknown> } | undefined {
-  if (value === undefined || value === null) return trackingId ? { id: trackingId } : undefined;
-  const c = checkFields(value, 'customer', {
-    id: 'ok',
-    source_id: 'ok',
-    email: 'ok',
-    name: 'ok',
-    metadata: 'ok',
-    object: 'ok',
-    phone: 'ok',
-    description: 'ok',
-    address: { refused: 'customer addresses are not stored' },
-    birthdate: { refused: 'customer birthdates are not stored' },
-    birthday: { refused: 'customer birthdates are not stored' },
-  });
-  const sourceId = typed(c.source_id, 'customer.source_id', isString, 'a string');
-  const id = typed(c.id, 'customer.id', isString, 'a string');
-  const platformId = sourceId ?? (id ? customerId.decode(id) : undefined) ?? trackingId;
-  if (id && !sourceId && !customerId.decode(id)) throw notFound('customer', id);
-  if (!platformId) return undefined;
-  const email = typed(c.email, 'customer.email', isString, 'a string');
-  const name = typed(c.name, 'customer.name', isString, 'a string');
-  const metadata = c.metadata === undefined ? undefined : typed(c.metadata, 'customer.metadata', isObject, 'an object');
-  return { id: platformId, ...(email ? { email } : {}), ...(name ? { name } : {}), ...(metadata ? { metadata } : {}) };
-}
-
-/** Voucherify's order (amount in minor units, no currency) as the platform's, in the configured currency. */
-function orderInput(value: unknown, currency: string, itemsSupported = false): { amount: number; currency: string } | undefined {
-  if (value === undefined || value === null) return undefined;
-  const o = checkFields(value, 'order', {
-    amount: 'ok',
-    id: { refused: 'stored orders are not supported; send the order inline' },
-    source_id: 'ok',
-    status: 'ok',
-    metadata: 'ok',
-    object: 'ok',
-    items: itemsSupported ? 'ok' : { refused: 'order items need the checkout engine (issue 13); send the amount' },
-    customer: { refused: 'give the customer at the top level' },
-    referrer: { refused: 'referrals are not supported' },
-  });
-  const amount = typed(o.amount, 'order.amount', Number.isInteger as (v: unknown) => v is number, 'an integer (minor units)');
-  return amount === undefined ? undefined : { amount, currency };
-}
-
-function refuseSession(value: unknown, field = 'session'): void {
-  if (value !== undefined && value !== null) {
-    throw notSupported(field, 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
-  }
-}
-
-/** The tracking id of a call: query (the Node SDK encodes it twice), then body. */
-function trackingIdOf(call: CompatCall): string | undefined {
-  return onceMoreDecoded(call.query.tracking_id) ?? (typeof call.body.tracking_id === 'string' ? call.body.tracking_id : undefined);
-}
-
-function refusalError(reason: keyof typeof REFUSALS, code: string): VoucherifyApiError {
-  const entry = REFUSALS[reason];
-  return new VoucherifyApiError(entry, reason === 'not_found' ? `Cannot find voucher with id ${code}` : entry.message, {
-    id: code,
-    type: 'voucher',
-  });
-}
-
-/** Walks the platform's keyset pages to Voucherify's page number (at most 99 pages of 100, as Voucherify). */
-export async function pageOfPages<T, C>(
-  page: number,
-  limit: number,
-  fetch: (limit: number, cursor: C | undefined) => Promise<{ data: T[]; next: C | undefined }>,
-): Promise<T[]> {
-  let cursor: C | undefined;
-  for (let p = 1; ; p++) {
-    const { data, next } = await fetch(limit, cursor);
-    if (p === page) return data;
-    if (next === undefined) return [];
-    cursor = next;
-  }
-}
-
-function paging(query: Record<string, unknown>): { page: number; limit: number } {
-  return { page: intParam(query.page, 'page', 1, MAX_PAGE, 1), limit: intParam(query.limit, 'limit', 1, MAX_LIMIT, 10) };
-}
-
-/** Query parameters a list honours; any other is 400 `not_supported` naming it. */
-function onlyParams(query: Record<string, unknown>, allowed: string[]): void {
-  for (const name of Object.keys(query))
-    if (!allowed.includes(name)) throw notSupported(name, 'this query parameter is not supported by the compatible API');
-}
 
 /** The campaign that holds standalone vouchers, made on first use (names are unique: a racing creator's wins). */
 async function standaloneCampaign(platform: Platform): Promise<string> {
@@ -212,10 +108,6 @@ function voucherRules(v: Record<string, unknown>, currency: string, base: Rules 
   const days = weekdaysToPlatform(v.validity_day_of_week, 'validity_day_of_week');
   if (days !== undefined) rules.validity_windows = [{ days_of_week: days }];
   return rulesSchema.parse(rules);
-}
-
-function metadataOf(value: unknown, field = 'metadata'): Record<string, unknown> | undefined {
-  return value === undefined || value === null ? undefined : typed(value, field, isObject, 'an object');
 }
 
 async function voucherAnswer(platform: Platform, code: string): Promise<VoucherifyVoucher> {
@@ -313,297 +205,9 @@ async function startImport(ctx: CompatContext, call: CompatCall, campaign: strin
   return { status: 202, body: { async_action_id: asyncActionId.encode('import', row.id) } };
 }
 
-/** Redemptions with their vouchers, as Voucherify objects. */
-async function redemptionObjects(ctx: CompatContext, redemptions: RedemptionView[]) {
-  const vouchers = await vouchersByCodes(ctx.platform.db, [...new Set(redemptions.map((r) => r.code))]);
-  return redemptions.map((r) => {
-    const v = vouchers.get(r.code);
-    return redemptionObject(r, v ? voucherView(v) : null);
-  });
-}
-
-function parentRedemption(child: ReturnType<typeof redemptionObject>, childId: string) {
-  return {
-    ...child,
-    id: parentRedemptionId.encode(childId),
-    related_object_type: 'redemption' as const,
-    related_object_id: child.id,
-    voucher: undefined,
-    related_redemptions: { redemptions: [{ id: child.id, date: child.date }], rollbacks: [] },
-  };
-}
-
-const STACKING_RULES = {
-  redeemables_limit: 5,
-  applicable_redeemables_limit: 5,
-  applicable_redeemables_per_category_limit: 1,
-  applicable_exclusive_redeemables_limit: 1,
-  applicable_exclusive_redeemables_per_category_limit: 1,
-  exclusive_categories: [],
-  joint_categories: [],
-  redeemables_application_mode: 'ALL',
-  redeemables_sorting_rule: 'REQUESTED_ORDER',
-};
-
-/** The one redeemable of a stackable request (several need the checkout engine, issue 13). */
-function singleRedeemable(body: Record<string, unknown>): string {
-  const list = body.redeemables;
-  if (!Array.isArray(list) || list.length === 0)
-    throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'redeemables: give at least one');
-  if (list.length > 1)
-    throw notSupported(
-      'redeemables[1]',
-      'several redeemables need the checkout engine (issue 13), which this installation does not have yet',
-    );
-  const r = checkFields(list[0], 'redeemables[0]', {
-    object: 'ok',
-    id: 'ok',
-    gift: { refused: 'gift cards are not supported' },
-    reward: { refused: 'loyalty rewards are not supported' },
-  });
-  if (r.object !== 'voucher')
-    throw notSupported('redeemables[0].object', 'only vouchers are supported (no promotion tiers, promotion stacks or loyalty)');
-  const id = typed(r.id, 'redeemables[0].id', isString, 'a voucher code');
-  if (!id) throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'redeemables[0].id: the voucher code is required');
-  return id;
-}
-
-function orderSummary(amount: number | undefined, discount: number | null) {
-  if (amount === undefined) return undefined;
-  const off = discount ?? 0;
-  return {
-    amount,
-    discount_amount: off,
-    total_discount_amount: off,
-    total_amount: amount - off,
-    applied_discount_amount: off,
-    total_applied_discount_amount: off,
-    items_discount_amount: 0,
-    object: 'order' as const,
-  };
-}
-
-/** Validates one code through the platform's validation under the guessing defence. */
-async function validateOne(ctx: CompatContext, call: CompatCall, code: string) {
-  const { platform } = ctx;
-  const customer = customerInput(call.body.customer, trackingIdOf(call));
-  const order = orderInput(call.body.order, platform.config.VOUCHERIFY_COMPAT_CURRENCY);
-  const metadata = metadataOf(call.body.metadata);
-  const outcome = await withGuessingDefence(
-    platform,
-    call.req,
-    call.res,
-    customer?.id,
-    () =>
-      validateCode(
-        ctx.candidates,
-        {
-          code,
-          customer: customer ? { id: customer.id, ...(customer.email ? { email: customer.email } : {}) } : undefined,
-          order,
-          metadata,
-        },
-        platform.clock.now(),
-      ),
-    (o) => (o.valid ? { guess: false } : { guess: o.guess, campaignId: o.candidate?.campaign_id }),
-    { readOnly: true },
-  );
-  return { outcome, customer, order };
-}
-
-/** Redeems one code through the platform's redemption (idempotent with an Idempotency-Key, as on /v1). */
-async function redeemOne(ctx: CompatContext, call: CompatCall, code: string) {
-  const { platform } = ctx;
-  const customer = customerInput(call.body.customer, trackingIdOf(call));
-  const order = orderInput(call.body.order, platform.config.VOUCHERIFY_COMPAT_CURRENCY);
-  const apiKeyId = actorOf(call);
-  const result = await withGuessingDefence(
-    platform,
-    call.req,
-    call.res,
-    customer?.id,
-    () =>
-      redeemVoucher(
-        platform.db,
-        {
-          code,
-          customer: customer ? { id: customer.id, ...(customer.email ? { email: customer.email } : {}) } : undefined,
-          order,
-          metadata: metadataOf(call.body.metadata) ?? {},
-        },
-        {
-          actor: apiKeyId,
-          apiKeyId,
-          idempotencyKey: call.req.get('Idempotency-Key') ?? undefined,
-          idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
-          now: platform.clock.now(),
-        },
-      ),
-    (r) => ({ guess: r.guess, campaignId: r.campaignId }),
-  );
-  const { response } = result;
-  if (response.status !== 201) throw refusalError(response.body.reason, code);
-  const [redemption] = await redemptionObjects(ctx, [response.body]);
-  return { redemption: redemption as ReturnType<typeof redemptionObject>, view: response.body };
-}
-
-const STACKABLE_FIELDS = {
-  redeemables: 'ok',
-  order: 'ok',
-  customer: 'ok',
-  session: 'ok',
-  metadata: 'ok',
-  tracking_id: 'ok',
-  options: { refused: 'expand options are not supported' },
-  channel: 'ok',
-} as const;
-
-/** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */
-export async function legacyValidate(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  const { db } = ctx.platform;
-  checkFields(call.body, '', {
-    customer: 'ok',
-    order: 'ok',
-    metadata: 'ok',
-    tracking_id: 'ok',
-    session: 'ok',
-    reward: { refused: 'loyalty rewards are not supported' },
-    gift: { refused: 'gift cards are not supported' },
-  });
-  refuseSession(call.body.session);
-  const { outcome, customer, order } = await validateOne(ctx, call, code);
-  const trackingId = customer?.id ?? null;
-  if (!outcome.valid) {
-    if (outcome.reason === 'not_found') throw refusalError('not_found', code);
-    const entry = REFUSALS[outcome.reason];
-    return {
-      status: 200,
-      body: {
-        valid: false,
-        code: outcome.code,
-        reason: entry.message,
-        error: { code: entry.status, key: entry.key, message: entry.message },
-        tracking_id: trackingId,
-        metadata: {},
-      },
-    };
-  }
-  const voucher = voucherView(await voucherByCode(db, outcome.code));
-  return {
-    status: 200,
-    body: {
-      valid: true,
-      code: outcome.code,
-      applicable_to: { data: [], total: 0, object: 'list' },
-      inapplicable_to: { data: [], total: 0, object: 'list' },
-      campaign: voucher.campaign,
-      campaign_id: voucher.campaign_id,
-      metadata: voucher.metadata,
-      discount:
-        discountView(
-          outcome.candidate
-            ? outcome.discount && ({ ...outcome.discount, type: outcome.discount.type, value: outcome.discount.value } as never)
-            : null,
-        ) ?? voucher.discount,
-      gift: null,
-      loyalty: null,
-      start_date: voucher.start_date,
-      expiration_date: voucher.expiration_date,
-      redemption: voucher.redemption,
-      order: orderSummary(order?.amount, outcome.discount?.amount ?? null),
-      tracking_id: trackingId,
-    },
-  };
-}
-
-/** `POST /v1/validations`: stackable validation of (for now) one redeemable. */
-export async function stackableValidate(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
-  const { db } = ctx.platform;
-  checkFields(call.body, '', STACKABLE_FIELDS);
-  refuseSession(call.body.session);
-  const code = singleRedeemable(call.body);
-  const { outcome, customer, order } = await validateOne(ctx, call, code);
-  const trackingId = customer?.id ?? null;
-  if (!outcome.valid) {
-    const entry = REFUSALS[outcome.reason];
-    const redeemable = {
-      status: 'INAPPLICABLE',
-      id: code,
-      object: 'voucher',
-      result: { error: { code: entry.status, key: entry.key, message: entry.message, details: outcome.reason } },
-    };
-    return {
-      status: 200,
-      body: {
-        valid: false,
-        redeemables: [redeemable],
-        inapplicable_redeemables: [redeemable],
-        skipped_redeemables: [],
-        tracking_id: trackingId,
-        order: orderSummary(order?.amount, 0),
-        stacking_rules: STACKING_RULES,
-      },
-    };
-  }
-  const voucher = voucherView(await voucherByCode(db, outcome.code));
-  const summary = orderSummary(order?.amount, outcome.discount?.amount ?? null);
-  return {
-    status: 200,
-    body: {
-      valid: true,
-      redeemables: [
-        {
-          status: 'APPLICABLE',
-          id: outcome.code,
-          object: 'voucher',
-          order: summary,
-          applicable_to: { data: [], total: 0, object: 'list' },
-          inapplicable_to: { data: [], total: 0, object: 'list' },
-          result: { discount: voucher.discount },
-          metadata: voucher.metadata,
-          categories: [],
-        },
-      ],
-      inapplicable_redeemables: [],
-      skipped_redeemables: [],
-      order: summary,
-      tracking_id: trackingId,
-      stacking_rules: STACKING_RULES,
-    },
-  };
-}
-
-/** `POST /v1/redemptions`: stackable redemption of (for now) one redeemable, with its parent redemption. */
-export async function stackableRedeem(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
-  checkFields(call.body, '', STACKABLE_FIELDS);
-  refuseSession(call.body.session);
-  const code = singleRedeemable(call.body);
-  const { redemption, view } = await redeemOne(ctx, call, code);
-  const parent = parentRedemption(redemption, view.id);
-  return {
-    status: 200,
-    body: { redemptions: [{ ...redemption, parent_redemption_id: parent.id }], parent_redemption: parent, order: redemption.order },
-  };
-}
-
-/** `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption. */
-export async function redeemOnce(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  checkFields(call.body, '', {
-    customer: 'ok',
-    order: 'ok',
-    metadata: 'ok',
-    tracking_id: 'ok',
-    session: 'ok',
-    reward: { refused: 'loyalty rewards are not supported' },
-    gift: { refused: 'gift cards are not supported' },
-    channel: 'ok',
-  });
-  refuseSession(call.body.session);
-  const { redemption } = await redeemOne(ctx, call, code);
-  return { status: 200, body: redemption };
-}
-
 export function serverRoutes(router: Router, ctx: CompatContext): void {
+  checkoutRoutes(router, ctx);
+  customerRoutes(router, ctx);
   const { platform } = ctx;
   const { db } = platform;
   const currency = platform.config.VOUCHERIFY_COMPAT_CURRENCY;
@@ -679,14 +283,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     const campaignRef = query.campaign ?? query.campaign_id;
     if (campaignRef !== undefined) add((n) => `v.campaign_id = $${n}`, await resolveCampaign(db, campaignRef));
     if (query.customer !== undefined) {
-      const holder = customerInput(
-        typeof query.customer === 'string'
-          ? customerId.decode(query.customer)
-            ? { id: query.customer }
-            : { source_id: query.customer }
-          : query.customer,
-      );
-      add((n) => `v.holder_customer_id = $${n}`, holder?.id);
+      add((n) => `v.holder_customer_id = $${n}`, customerRefId(query.customer) ?? '');
     }
     for (const field of ['created_at', 'updated_at'] as const) {
       const range = query[field];
@@ -745,110 +342,6 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
 
   compatRoute(router, 'delete', '/vouchers/:code/sessions/:key', () => {
     throw notSupported('session', 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
-  });
-
-  // ---- legacy single-code validation and redemption
-  compatRoute(router, 'post', '/vouchers/:code/validate', (call) => legacyValidate(ctx, call, call.params.code as string));
-
-  compatRoute(router, 'post', '/vouchers/:code/redemption', (call) => redeemOnce(ctx, call, call.params.code as string));
-
-  // ---- stackable validations and redemptions (one redeemable until the checkout engine lands)
-  compatRoute(router, 'post', '/validations', (call) => stackableValidate(ctx, call));
-
-  compatRoute(router, 'post', '/redemptions', (call) => stackableRedeem(ctx, call));
-
-  compatRoute(router, 'get', '/redemptions/:id', async ({ params }) => {
-    const id = params.id as string;
-    const parentOf = parentRedemptionId.decode(id);
-    const child = parentOf ?? redemptionId.decode(id);
-    const rollbackOf = rollbackId.decode(id);
-    if (rollbackOf) {
-      const r = await getRedemption(db, rollbackOf).catch(() => null);
-      if (r?.status !== 'rolled_back') throw notFound('redemption_rollback', id);
-      const [v] = await vouchersByCodes(db, [r.code]).then((m) => [...m.values()]);
-      return { status: 200, body: rollbackObject(r, v ? voucherView(v) : null) };
-    }
-    if (!child) throw notFound('redemption', id);
-    const r = await getRedemption(db, child).catch(() => {
-      throw notFound('redemption', id);
-    });
-    const [object] = await redemptionObjects(ctx, [r]);
-    const body = object as ReturnType<typeof redemptionObject>;
-    return {
-      status: 200,
-      body: parentOf ? parentRedemption(body, r.id) : { ...body, parent_redemption_id: parentRedemptionId.encode(r.id) },
-    };
-  });
-
-  compatRoute(router, 'get', '/redemptions', async ({ query }) => {
-    onlyParams(query, ['limit', 'page', 'result', 'campaign', 'customer', 'voucher', 'object']);
-    const { page, limit } = paging(query);
-    if (query.result !== undefined && query.result !== 'SUCCESS') {
-      if (query.result === 'FAILURE')
-        throw notSupported(
-          'result',
-          'failed redemptions are recorded by reservations (issue 14), which this installation does not have yet',
-        );
-      throw notSupported('result', 'SUCCESS or FAILURE');
-    }
-    const campaign = query.campaign !== undefined ? await resolveCampaign(db, query.campaign) : undefined;
-    const customer =
-      query.customer !== undefined
-        ? customerInput(
-            typeof query.customer === 'string' && customerId.decode(query.customer)
-              ? { id: query.customer }
-              : { source_id: query.customer },
-          )?.id
-        : undefined;
-    const voucher = typeof query.voucher === 'string' ? query.voucher : undefined;
-    const data = await pageOfPages<RedemptionView, readonly [string]>(page, limit, async (n, cursor) => {
-      const result = await listRedemptions(db, { campaign_id: campaign, customer_id: customer, code: voucher, limit: n, cursor });
-      const next = result.next_cursor ? (JSON.parse(Buffer.from(result.next_cursor, 'base64url').toString('utf8')) as [string]) : undefined;
-      return { data: result.data, next };
-    });
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (campaign) where.push(`campaign_id = $${params.push(campaign)}`);
-    if (customer) where.push(`customer_id = $${params.push(customer)}`);
-    if (voucher) where.push(`code = upper(trim($${params.push(voucher)}))`);
-    const total = await countUpTo(db, `from redemptions ${where.length ? `where ${where.join(' and ')}` : ''}`, params);
-    return { status: 200, body: listEnvelope('redemptions', await redemptionObjects(ctx, data), total) };
-  });
-
-  const rollbackOne = async (call: CompatCall, id: string) => {
-    const reason = onceMoreDecoded(call.query.reason) ?? (typeof call.body.reason === 'string' ? call.body.reason : undefined);
-    const rolled = await rollbackRedemption(db, id, reason, actorOf(call), platform.clock.now());
-    const [v] = [...(await vouchersByCodes(db, [rolled.code])).values()];
-    return rollbackObject(rolled, v ? voucherView(v) : null);
-  };
-
-  compatRoute(router, 'post', '/redemptions/:id/rollback', async (call) => {
-    onlyParams(call.query, ['reason', 'tracking_id']);
-    checkFields(call.body, '', { customer: 'ok', reason: 'ok', metadata: { refused: 'rollback metadata is not stored' } });
-    const id = redemptionId.decode(call.params.id as string);
-    if (!id) throw notFound('redemption', call.params.id as string);
-    return { status: 200, body: await rollbackOne(call, id) };
-  });
-
-  compatRoute(router, 'post', '/redemptions/:id/rollbacks', async (call) => {
-    onlyParams(call.query, ['reason', 'tracking_id']);
-    checkFields(call.body, '', { customer: 'ok', reason: 'ok', metadata: { refused: 'rollback metadata is not stored' } });
-    const child = parentRedemptionId.decode(call.params.id as string);
-    if (!child) throw notFound('redemption', call.params.id as string);
-    const rollback = await rollbackOne(call, child);
-    return {
-      status: 200,
-      body: {
-        rollbacks: [rollback],
-        parent_rollback: {
-          ...rollback,
-          id: `rr_0${child.replaceAll('-', '')}`,
-          redemption: call.params.id,
-          voucher: undefined,
-          related_object_type: 'redemption',
-        },
-      },
-    };
   });
 
   // ---- campaigns

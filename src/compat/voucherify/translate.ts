@@ -12,9 +12,11 @@ import { checkFields, isInteger, isNumber, typed } from './request.ts';
  * decision (limits, dates, discounts) is the platform's, through its use-cases.
  */
 
-/** Voucherify amounts are integers in the currency's minor unit ×1 (1000 = 10.00): the platform's minor units. */
-export type VoucherifyDiscount = { type: 'PERCENT'; percent_off: number; amount_limit?: number } | { type: 'AMOUNT'; amount_off: number };
-
+/**
+ * Voucherify amounts are integers in the currency's minor unit (1000 = 10.00): the platform's minor units. Effects
+ * map to where the discount applies: APPLY_TO_ORDER (the order), APPLY_TO_ITEMS (the lines of `sku`/`product` ids
+ * in `applicable_to`, refused here: give the platform rule instead), UNIT discounts to `unit` with the sku as match.
+ */
 export function discountToPlatform(value: unknown, currency: string, path = 'discount'): Discount | null | undefined {
   if (value === undefined) return undefined;
   if (value === null) return null;
@@ -23,14 +25,26 @@ export function discountToPlatform(value: unknown, currency: string, path = 'dis
     percent_off: 'ok',
     amount_off: 'ok',
     amount_limit: 'ok',
+    fixed_amount: 'ok',
+    unit_off: 'ok',
+    unit_type: 'ok',
     effect: 'ok',
-    unit_off: { refused: 'unit discounts are not supported' },
-    unit_type: { refused: 'unit discounts are not supported' },
-    fixed_amount: { refused: 'fixed-price discounts are not supported' },
     amount_off_formula: { refused: 'formulas are not supported' },
     percent_off_formula: { refused: 'formulas are not supported' },
+    fixed_amount_formula: { refused: 'formulas are not supported' },
+    unit_off_formula: { refused: 'formulas are not supported' },
     is_dynamic: { refused: 'dynamic discounts are not supported' },
+    units: { refused: 'several unit discounts in one are not supported' },
   });
+  if (d.type === 'UNIT') {
+    if (d.effect !== undefined && d.effect !== 'ADD_MISSING_ITEMS' && d.effect !== 'ADD_NEW_ITEMS') {
+      throw notSupported(`${path}.effect`, 'ADD_MISSING_ITEMS or ADD_NEW_ITEMS');
+    }
+    const units = typed(d.unit_off, `${path}.unit_off`, isInteger, 'an integer');
+    const sku = typed(d.unit_type, `${path}.unit_type`, (v): v is string => typeof v === 'string', 'a sku id');
+    if (!units || !sku) throw notSupported(`${path}.unit_off`, 'a UNIT discount needs unit_off and unit_type (the sku)');
+    return { type: 'unit', quantity: units, match: { sku } };
+  }
   if (d.effect !== undefined && d.effect !== 'APPLY_TO_ORDER') throw notSupported(`${path}.effect`, 'only APPLY_TO_ORDER is supported');
   if (d.type === 'PERCENT') {
     const percent = typed(d.percent_off, `${path}.percent_off`, isNumber, 'a number');
@@ -43,20 +57,26 @@ export function discountToPlatform(value: unknown, currency: string, path = 'dis
     if (amount === undefined) throw notSupported(`${path}.amount_off`, 'required for an AMOUNT discount');
     return { type: 'amount', value: amount, currency };
   }
-  throw notSupported(`${path}.type`, 'only PERCENT and AMOUNT discounts are supported');
+  if (d.type === 'FIXED') {
+    const amount = typed(d.fixed_amount, `${path}.fixed_amount`, isInteger, 'an integer (minor units)');
+    if (amount === undefined) throw notSupported(`${path}.fixed_amount`, 'required for a FIXED discount');
+    return { type: 'fixed_price', value: amount, currency };
+  }
+  throw notSupported(`${path}.type`, 'PERCENT, AMOUNT, FIXED or UNIT');
 }
 
-export function discountView(d: Discount | null | undefined): (VoucherifyDiscount & { effect: 'APPLY_TO_ORDER' }) | null {
+export function discountView(d: Discount | null | undefined): Record<string, unknown> | null {
   if (!d) return null;
-  if (d.type === 'percent') {
-    return {
-      type: 'PERCENT',
-      percent_off: d.value,
-      ...(d.max_amount !== undefined ? { amount_limit: d.max_amount } : {}),
-      effect: 'APPLY_TO_ORDER',
-    };
+  if (d.type === 'unit') {
+    const sku = d.match.sku;
+    return { type: 'UNIT', unit_off: d.quantity, unit_type: Array.isArray(sku) ? sku[0] : (sku ?? null), effect: 'ADD_MISSING_ITEMS' };
   }
-  return { type: 'AMOUNT', amount_off: d.value, effect: 'APPLY_TO_ORDER' };
+  const effect = d.apply_to === undefined || d.apply_to === 'order' ? 'APPLY_TO_ORDER' : 'APPLY_TO_ITEMS';
+  if (d.type === 'percent') {
+    return { type: 'PERCENT', percent_off: d.value, ...(d.max_amount !== undefined ? { amount_limit: d.max_amount } : {}), effect };
+  }
+  if (d.type === 'fixed_price') return { type: 'FIXED', fixed_amount: d.value, effect };
+  return { type: 'AMOUNT', amount_off: d.value, effect };
 }
 
 /** Voucherify weekdays are 0 (Sunday) … 6; the platform's ISO weekdays 1 (Monday) … 7 (Sunday). */

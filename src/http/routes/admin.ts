@@ -13,7 +13,7 @@ import { NotFoundError } from '../../shared/errors.ts';
 import { isoTime } from '../../shared/fields.ts';
 import { listSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 function keyView(record: {
   id: string;
@@ -39,17 +39,14 @@ function keyView(record: {
 
 /** Operators' routes: API keys and failed jobs. Admin keys only. */
 export const adminRoutes: RouteModule = (routes, { platform, authenticator }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'api keys', auth: 'admin' });
+  api.post(
+    '/api-keys',
     {
-      method: 'post',
-      path: '/api-keys',
-      tag: 'api keys',
-      auth: 'admin',
       summary: 'Create an API key (its value is returned once)',
       body: createApiKeySchema,
       bodyExample: { name: 'checkout', role: 'standard' },
-      responses: { 201: { description: 'Created; `key` is shown only now', schema: createdApiKeyViewSchema, headers: ['Location'] } },
+      created: ['Created; `key` is shown only now', createdApiKeyViewSchema, ['Location']],
     },
     async ({ req, body }) => {
       const { key, record } = await createApiKey(platform.db, body);
@@ -58,30 +55,15 @@ export const adminRoutes: RouteModule = (routes, { platform, authenticator }) =>
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/api-keys',
-      tag: 'api keys',
-      auth: 'admin',
-      summary: 'List API keys (prefix only, never the value)',
-      responses: { 200: { description: 'Keys, oldest first', schema: listSchema(apiKeyViewSchema) } },
-    },
+  api.get(
+    '/api-keys',
+    { summary: 'List API keys (prefix only, never the value)', ok: ['Keys, oldest first', listSchema(apiKeyViewSchema)] },
     async () => ({ status: 200, body: { data: (await listApiKeys(platform.db)).map(keyView) } }),
   );
 
-  route(
-    routes,
-    {
-      method: 'delete',
-      path: '/api-keys/:id',
-      tag: 'api keys',
-      auth: 'admin',
-      params: { id: idParam('api_key') },
-      summary: 'Revoke an API key',
-      responses: { 204: { description: 'Revoked' } },
-    },
+  api.delete(
+    '/api-keys/:id',
+    { params: { id: idParam('api_key') }, summary: 'Revoke an API key', noContent: 'Revoked' },
     async ({ req, params }) => {
       // Takes effect at once here and, through Redis, in every other process within a second.
       if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
@@ -90,27 +72,21 @@ export const adminRoutes: RouteModule = (routes, { platform, authenticator }) =>
     },
   );
 
-  route(
-    routes,
+  api.get(
+    '/jobs/failed',
     {
-      method: 'get',
-      path: '/jobs/failed',
       tag: 'jobs',
-      auth: 'admin',
       summary: 'Jobs that failed after all retries, across queues',
       query: failedJobsQuery,
-      responses: { 200: { description: 'Failed jobs, newest first', schema: listSchema(failedJobViewSchema) } },
+      ok: ['Failed jobs, newest first', listSchema(failedJobViewSchema)],
     },
     async ({ query }) => ({ status: 200, body: { data: await listFailedJobs(platform.queues, query) } }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/jobs/failed/retry',
     {
-      method: 'post',
-      path: '/jobs/failed/retry',
       tag: 'jobs',
-      auth: 'admin',
       summary: 'Retry every failed job (of one queue or all)',
       query: retryFailedQuery,
       responses: {
@@ -128,13 +104,10 @@ export const adminRoutes: RouteModule = (routes, { platform, authenticator }) =>
     },
   );
 
-  route(
-    routes,
+  api.post(
+    '/jobs/:queue/:id/retry',
     {
-      method: 'post',
-      path: '/jobs/:queue/:id/retry',
       tag: 'jobs',
-      auth: 'admin',
       params: { queue: { description: 'Queue name' }, id: { description: 'Job id' } },
       summary: 'Retry one failed job',
       errors: { 404: ['queue_not_found', 'job_not_found'], 409: ['job_not_failed'] },

@@ -9,18 +9,16 @@ import {
   triggerView,
 } from '../../triggers/triggers.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 const campaignId = { id: idParam('campaign') };
 
 /** Business event intake (POST only; GET /v1/events lists outbox events and lives elsewhere) and campaign triggers. */
 export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'triggers' });
+  api.post(
+    '/events',
     {
-      method: 'post',
-      path: '/events',
-      tag: 'triggers',
       summary: 'Report a business event (passed on to webhooks; may publish codes via triggers)',
       body: businessEventSchema,
       bodyExample: {
@@ -39,45 +37,28 @@ export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => 
     },
   );
 
-  route(
-    routes,
+  api.post(
+    '/campaigns/:id/triggers',
     {
-      method: 'post',
-      path: '/campaigns/:id/triggers',
-      tag: 'triggers',
       params: campaignId,
       summary: 'Publish a code when a business event arrives',
       body: createTriggerSchema,
       bodyExample: { event: 'customer.created', channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
       errors: { 404: ['template_not_found'] },
-      responses: { 201: { description: 'Created', schema: triggerViewSchema } },
+      created: ['Created', triggerViewSchema],
     },
     async ({ params, body }) => ({ status: 201, body: triggerView(await createTrigger(platform.db, params.id, body)) }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/campaigns/:id/triggers',
-      tag: 'triggers',
-      params: campaignId,
-      summary: "A campaign's triggers",
-      responses: { 200: { description: 'Triggers, oldest first', schema: listSchema(triggerViewSchema) } },
-    },
+  api.get(
+    '/campaigns/:id/triggers',
+    { params: campaignId, summary: "A campaign's triggers", ok: ['Triggers, oldest first', listSchema(triggerViewSchema)] },
     async ({ params }) => ({ status: 200, body: { data: (await listTriggers(platform.db, params.id)).map(triggerView) } }),
   );
 
-  route(
-    routes,
-    {
-      method: 'delete',
-      path: '/campaigns/:id/triggers/:triggerId',
-      tag: 'triggers',
-      params: { ...campaignId, triggerId: idParam('trigger') },
-      summary: 'Remove a trigger',
-      responses: { 204: { description: 'Removed' } },
-    },
+  api.delete(
+    '/campaigns/:id/triggers/:triggerId',
+    { params: { ...campaignId, triggerId: idParam('trigger') }, summary: 'Remove a trigger', noContent: 'Removed' },
     async ({ params }) => {
       await deleteTrigger(platform.db, params.id, params.triggerId);
       return { status: 204 };

@@ -13,23 +13,21 @@ import { pageSchema } from '../../shared/paging.ts';
 import { voucherViewSchema } from '../../vouchers/schemas.ts';
 import { listCampaignVouchers } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { idempotencyKey } from '../validate.ts';
 
 const campaignId = { id: idParam('campaign') };
 
 export const campaignRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'campaigns' });
+  api.post(
+    '/campaigns',
     {
-      method: 'post',
-      path: '/campaigns',
-      tag: 'campaigns',
       summary: 'Create a campaign',
       body: createCampaignSchema,
       bodyExample: { name: 'Spring sale', code_config: { pattern: 'SPRING-####-####' }, metadata: { channel: 'newsletter' } },
       errors: { 409: ['campaign_name_taken'] },
-      responses: { 201: { description: 'Created', schema: campaignViewSchema, headers: ['Location'] } },
+      created: ['Created', campaignViewSchema, ['Location']],
     },
     async ({ body }) => {
       const campaign = await createCampaign(platform.db, body);
@@ -37,53 +35,34 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/campaigns',
-      tag: 'campaigns',
-      summary: 'List campaigns, newest first',
-      query: listCampaignsQuery,
-      responses: { 200: { description: 'Campaigns', schema: pageSchema(campaignViewSchema) } },
-    },
+  api.get(
+    '/campaigns',
+    { summary: 'List campaigns, newest first', query: listCampaignsQuery, ok: ['Campaigns', pageSchema(campaignViewSchema)] },
     async ({ query }) => ({ status: 200, body: await listCampaigns(platform.db, query.limit, query.cursor) }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/campaigns/:id',
-      tag: 'campaigns',
-      params: campaignId,
-      summary: 'Get a campaign',
-      responses: { 200: { description: 'The campaign', schema: campaignViewSchema } },
-    },
+  api.get(
+    '/campaigns/:id',
+    { params: campaignId, summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] },
     async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.db, params.id)) }),
   );
 
-  route(
-    routes,
+  api.patch(
+    '/campaigns/:id',
     {
-      method: 'patch',
-      path: '/campaigns/:id',
-      tag: 'campaigns',
       params: campaignId,
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,
       bodyExample: { active: false },
       errors: { 409: ['campaign_name_taken'] },
-      responses: { 200: { description: 'Updated', schema: campaignViewSchema } },
+      ok: ['Updated', campaignViewSchema],
     },
     async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.db, params.id, body)) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/campaigns/:id/generations',
     {
-      method: 'post',
-      path: '/campaigns/:id/generations',
       tag: 'generation',
       params: campaignId,
       idempotent: true,
@@ -116,16 +95,14 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.get(
+    '/campaigns/:id/vouchers',
     {
-      method: 'get',
-      path: '/campaigns/:id/vouchers',
       tag: 'vouchers',
       params: campaignId,
       summary: "A campaign's codes, in the order they were made",
       query: campaignVouchersQuery,
-      responses: { 200: { description: 'Codes', schema: pageSchema(voucherViewSchema) } },
+      ok: ['Codes', pageSchema(voucherViewSchema)],
     },
     async ({ params, query }) => {
       const campaign = await getCampaign(platform.db, params.id);

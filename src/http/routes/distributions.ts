@@ -2,18 +2,16 @@ import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
 import { createDistributionSchema, csvDistributionQuerySchema, distributionViewSchema } from '../../distributions/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
 const csv = { schema: { type: 'string' }, example: 'email,name\nada@example.com,Ada\n' };
 
 export const distributionRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'publication' });
+  api.post(
+    '/campaigns/:id/distributions',
     {
-      method: 'post',
-      path: '/campaigns/:id/distributions',
-      tag: 'publication',
       params: { id: idParam('campaign') },
       idempotent: true,
       summary: 'Send codes to many recipients (JSON list, or a streamed CSV)',
@@ -28,7 +26,7 @@ export const distributionRoutes: RouteModule = (routes, { platform }) => {
       otherBodies: { 'text/csv': csv, 'application/csv': csv },
       query: csvDistributionQuerySchema.partial(),
       errors: { 400: ['csv_invalid'], 404: ['template_not_found'], 422: ['campaign_inactive'] },
-      responses: { 202: { description: 'Accepted', schema: distributionViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+      accepted: ['Accepted', distributionViewSchema, ['Location', 'Idempotent-Replayed']],
     },
     async ({ req, params, body }) => {
       const key = idempotencyKey(req);
@@ -55,16 +53,9 @@ export const distributionRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/distributions/:id',
-      tag: 'publication',
-      params: { id: idParam('distribution') },
-      summary: 'Distribution progress',
-      responses: { 200: { description: 'The distribution', schema: distributionViewSchema } },
-    },
+  api.get(
+    '/distributions/:id',
+    { params: { id: idParam('distribution') }, summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
     async ({ params }) => ({ status: 200, body: await getDistribution(platform, params.id) }),
   );
 };

@@ -1,22 +1,20 @@
 import { listEvents } from '../../outbox/feed.ts';
 import { eventPageQuerySchema, eventPageSchema } from '../../webhooks/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { route } from '../operation.ts';
+import { routesOf } from '../operation.ts';
 
 /** GET /v1/events: the outbox as a feed, for systems catching up on webhooks they missed. */
 export const eventFeedRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'webhooks' });
+  api.get(
+    '/events',
     {
-      method: 'get',
-      path: '/events',
-      tag: 'webhooks',
       summary: 'The event feed (what webhooks deliver), in commit order',
       description:
         'Pass the `next_cursor` of a page as `after` to continue; poll with it to follow new events. `type` takes a comma-separated list.',
       query: eventPageQuerySchema,
       errors: { 400: ['invalid_cursor'] },
-      responses: { 200: { description: 'Events', schema: eventPageSchema } },
+      ok: ['Events', eventPageSchema],
     },
     async ({ query }) => ({ status: 200, body: await listEvents(platform, query) }),
   );

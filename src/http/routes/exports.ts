@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
 import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -11,18 +11,16 @@ const exportId = { id: idParam('export') };
 
 /** Exports: requested here, written by the `export.run` job, downloaded as a stream until they expire. */
 export const exportRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'exports' });
+  api.post(
+    '/campaigns/:id/exports',
     {
-      method: 'post',
-      path: '/campaigns/:id/exports',
-      tag: 'exports',
       params: { id: idParam('campaign') },
       idempotent: true,
       summary: "Export a campaign's codes (asynchronous)",
       body: createExportSchema,
       bodyExample: { format: 'csv', filter: { status: 'active' } },
-      responses: { 202: { description: 'Accepted', schema: exportViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+      accepted: ['Accepted', exportViewSchema, ['Location', 'Idempotent-Replayed']],
     },
     async ({ req, params, body }) => {
       const { export: e, created } = await requestExport(platform.db, platform.queues, {
@@ -39,25 +37,15 @@ export const exportRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/exports/:id',
-      tag: 'exports',
-      params: exportId,
-      summary: 'Export status and progress',
-      responses: { 200: { description: 'The export', schema: exportViewSchema } },
-    },
+  api.get(
+    '/exports/:id',
+    { params: exportId, summary: 'Export status and progress', ok: ['The export', exportViewSchema] },
     async ({ params }) => ({ status: 200, body: exportView(await getExport(platform.db, params.id)) }),
   );
 
-  route(
-    routes,
+  api.get(
+    '/exports/:id/download',
     {
-      method: 'get',
-      path: '/exports/:id/download',
-      tag: 'exports',
       params: exportId,
       summary: 'Download a completed export (CSV stream)',
       errors: { 409: ['export_not_ready'], 410: ['export_expired'] },

@@ -1,18 +1,16 @@
 import { findGeneration, generationView } from '../../generations/generations.ts';
 import { generationViewSchema } from '../../generations/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 export const generationRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'generation' });
+  api.get(
+    '/generations/:id',
     {
-      method: 'get',
-      path: '/generations/:id',
-      tag: 'generation',
       params: { id: idParam('generation') },
       summary: 'Generation status and progress',
-      responses: { 200: { description: 'queued | running | completed | failed | exhausted', schema: generationViewSchema } },
+      ok: ['queued | running | completed | failed | exhausted', generationViewSchema],
     },
     async ({ params }) => ({ status: 200, body: generationView(await findGeneration(platform.db, params.id)) }),
   );

@@ -3,7 +3,7 @@ import { createImport, errorReport, getImport, type ImportSource, importView } f
 import { importJsonBodySchema, importQuerySchema, importViewSchema } from '../../imports/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -25,12 +25,10 @@ delete json.schema.$schema;
 
 /** Imports of existing codes: a CSV stream or a JSON array in, written by chunk jobs, followed and reported here. */
 export const importRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'imports' });
+  api.post(
+    '/campaigns/:id/imports',
     {
-      method: 'post',
-      path: '/campaigns/:id/imports',
-      tag: 'imports',
       params: { id: idParam('campaign') },
       idempotent: true,
       summary: 'Import existing codes (a streamed CSV of any size, or a JSON array)',
@@ -82,25 +80,15 @@ export const importRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/imports/:id',
-      tag: 'imports',
-      params: { id: idParam('import') },
-      summary: 'Import status and progress',
-      responses: { 200: { description: 'The import', schema: importViewSchema } },
-    },
+  api.get(
+    '/imports/:id',
+    { params: { id: idParam('import') }, summary: 'Import status and progress', ok: ['The import', importViewSchema] },
     async ({ params }) => ({ status: 200, body: importView(await getImport(platform.db, params.id)) }),
   );
 
-  route(
-    routes,
+  api.get(
+    '/imports/:id/errors',
     {
-      method: 'get',
-      path: '/imports/:id/errors',
-      tag: 'imports',
       params: { id: idParam('import') },
       summary: 'The per-row error report (CSV stream)',
       description:

@@ -2,6 +2,7 @@ import type { RouteModule } from '../context.ts';
 import { adminRoutes } from './admin.ts';
 import { businessEventIntakeRoutes } from './business-events.ts';
 import { campaignRoutes } from './campaigns.ts';
+import { customerRoutes } from './customers.ts';
 import { distributionRoutes } from './distributions.ts';
 import { eventFeedRoutes } from './event-feed.ts';
 import { exportRoutes } from './exports.ts';
@@ -9,6 +10,7 @@ import { generationRoutes } from './generations.ts';
 import { importRoutes } from './imports.ts';
 import { publicationRoutes } from './publications.ts';
 import { redemptionRoutes } from './redemptions.ts';
+import { segmentRoutes } from './segments.ts';
 import { statsRoutes } from './stats.ts';
 import { templateRoutes } from './templates.ts';
 import { validationRoutes } from './validations.ts';
@@ -37,4 +39,6 @@ export const v1RouteModules: RouteModule[] = [
   statsRoutes,
   exportRoutes,
   importRoutes,
+  customerRoutes,
+  segmentRoutes,
 ];

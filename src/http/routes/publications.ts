@@ -9,17 +9,15 @@ import {
   publishingSettingsViewSchema,
 } from '../../publications/schemas.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 const campaignId = { id: idParam('campaign') };
 
 export const publicationRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'publication' });
+  api.post(
+    '/publications',
     {
-      method: 'post',
-      path: '/publications',
-      tag: 'publication',
       summary: 'Give a customer a code (and send it by e-mail or SMS)',
       body: createPublicationSchema,
       bodyExample: {
@@ -53,49 +51,32 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/publications/:id',
-      tag: 'publication',
-      params: { id: idParam('publication') },
-      summary: 'Get a publication',
-      responses: { 200: { description: 'The publication', schema: publicationViewSchema } },
-    },
+  api.get(
+    '/publications/:id',
+    { params: { id: idParam('publication') }, summary: 'Get a publication', ok: ['The publication', publicationViewSchema] },
     async ({ params }) => {
       const p = await getPublication(platform.db, params.id);
       return { status: 200, body: publicationView(p, await deliveryOfPublication(platform.db, p.id)) };
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/campaigns/:id/publishing',
-      tag: 'publication',
-      params: campaignId,
-      summary: "A campaign's publishing settings",
-      responses: { 200: { description: 'Settings', schema: publishingSettingsViewSchema } },
-    },
+  api.get(
+    '/campaigns/:id/publishing',
+    { params: campaignId, summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] },
     async ({ params }) => {
       const c = await campaignForPublishing(platform.db, params.id);
       return { status: 200, body: { campaign_id: c.id, ...c.settings } };
     },
   );
 
-  route(
-    routes,
+  api.put(
+    '/campaigns/:id/publishing',
     {
-      method: 'put',
-      path: '/campaigns/:id/publishing',
-      tag: 'publication',
       params: campaignId,
       summary: "Set a campaign's publishing settings",
       body: publishingSettingsSchema,
       bodyExample: { join_once: true },
-      responses: { 200: { description: 'Settings', schema: publishingSettingsViewSchema } },
+      ok: ['Settings', publishingSettingsViewSchema],
     },
     async ({ params, body }) => ({
       status: 200,
@@ -103,16 +84,9 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
     }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/deliveries/:id',
-      tag: 'publication',
-      params: { id: idParam('delivery') },
-      summary: 'E-mail/SMS delivery status',
-      responses: { 200: { description: 'The delivery', schema: deliveryViewSchema } },
-    },
+  api.get(
+    '/deliveries/:id',
+    { params: { id: idParam('delivery') }, summary: 'E-mail/SMS delivery status', ok: ['The delivery', deliveryViewSchema] },
     async ({ params }) => {
       return { status: 200, body: deliveryView(await getDelivery(platform.db, params.id)) };
     },

@@ -1,6 +1,13 @@
+import { z } from 'zod';
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
-import { listRedemptionsQuery, redemptionRequestSchema, redemptionViewSchema, rollbackRequestSchema } from '../../redemptions/schemas.ts';
-import { REFUSAL_REASONS } from '../../rules/index.ts';
+import {
+  listRedemptionsQuery,
+  redemptionGroupViewSchema,
+  redemptionRequestSchema,
+  redemptionViewSchema,
+  rollbackRequestSchema,
+} from '../../redemptions/schemas.ts';
+import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
@@ -18,11 +25,25 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
       path: '/redemptions',
       tag: 'redemption',
       idempotent: true,
-      summary: 'Redeem a code (atomic; refusals are 422 with the reason as `code`)',
+      summary: 'Redeem a code, or up to 5 codes for one order (atomic; refusals are 422 with the reason as `code`)',
+      description:
+        'With `code`, one redemption (`Redemption`). With `codes` (1 to 5), one transaction redeems them as a group ' +
+        "(`RedemptionGroup`): `mode: all` (default) every code or none, a refusal being 422 with each code's answer in " +
+        '`codes`; `mode: partial` the valid ones. Roll a group back with POST /v1/redemptions/{group id}/rollback.',
       body: redemptionRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
-      errors: { ...GUESSING_ERRORS, 422: [...REFUSAL_REASONS, 'currency_mismatch', 'idempotency_key_reused'] },
-      responses: { 201: { description: 'Redeemed', schema: redemptionViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
+      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
+      errors: {
+        ...GUESSING_ERRORS,
+        400: ['order_amount_mismatch'],
+        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
+      },
+      responses: {
+        201: {
+          description: 'Redeemed: one redemption, or with `codes` the group',
+          schema: z.union([redemptionViewSchema, redemptionGroupViewSchema]),
+          headers: ['Location', 'Idempotent-Replayed'],
+        },
+      },
     },
     async ({ req, res, body }) => {
       const key = idempotencyKey(req);
@@ -40,14 +61,15 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
             idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
             now: platform.clock.now(),
           }),
-        (r) => ({ guess: r.guess, campaignId: r.campaignId }),
+        (r) => ({ guesses: r.guesses }),
       );
       if (key) res.set('Idempotent-Replayed', String(result.replayed));
       const { response } = result;
       if (response.status === 201) {
         return { status: 201, headers: { Location: `/v1/redemptions/${response.body.id}` }, body: response.body };
       }
-      sendProblem(res, problem(422, response.body.reason, response.body.detail, { reason: response.body.reason }));
+      const { reason, detail, ...more } = response.body;
+      sendProblem(res, problem(422, reason, detail, { reason, ...more }));
       return undefined;
     },
   );
@@ -85,11 +107,16 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
       path: '/redemptions/:id/rollback',
       tag: 'redemption',
       params: redemptionId,
-      summary: 'Roll a redemption back (the code can be used again)',
+      summary: 'Roll a redemption, or a redemption group (every code of it), back: the codes can be used again',
       body: rollbackRequestSchema,
       bodyExample: { reason: 'order cancelled' },
       errors: { 409: ['already_rolled_back'] },
-      responses: { 200: { description: 'Rolled back', schema: redemptionViewSchema } },
+      responses: {
+        200: {
+          description: 'Rolled back: the redemption, or the group',
+          schema: z.union([redemptionViewSchema, redemptionGroupViewSchema]),
+        },
+      },
     },
     async ({ req, params, body }) => ({
       status: 200,

@@ -11,7 +11,7 @@ import {
 } from '../../delivery/templates.ts';
 import { listSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 const templateId = { id: idParam('template') };
 const templateExample = {
@@ -22,17 +22,15 @@ const templateExample = {
 };
 
 export const templateRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'templates' });
+  api.post(
+    '/templates',
     {
-      method: 'post',
-      path: '/templates',
-      tag: 'templates',
       summary: 'Create a message template (Liquid)',
       body: createTemplateSchema,
       bodyExample: templateExample,
       errors: { 400: ['template_invalid'] },
-      responses: { 201: { description: 'Created', schema: templateViewSchema, headers: ['Location'] } },
+      created: ['Created', templateViewSchema, ['Location']],
     },
     async ({ body }) => {
       const t = await createTemplate(platform.db, body);
@@ -40,59 +38,40 @@ export const templateRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/templates',
-      tag: 'templates',
-      summary: 'List templates, newest first (at most 500)',
-      responses: { 200: { description: 'Templates', schema: listSchema(templateViewSchema) } },
-    },
+  api.get(
+    '/templates',
+    { summary: 'List templates, newest first (at most 500)', ok: ['Templates', listSchema(templateViewSchema)] },
     async () => ({ status: 200, body: { data: (await listTemplates(platform.db)).map(templateView) } }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/templates/:id',
-      tag: 'templates',
-      params: templateId,
-      summary: 'Get a template',
-      responses: { 200: { description: 'The template', schema: templateViewSchema } },
-    },
+  api.get(
+    '/templates/:id',
+    { params: templateId, summary: 'Get a template', ok: ['The template', templateViewSchema] },
     async ({ params }) => ({ status: 200, body: templateView(await getTemplate(platform.db, params.id)) }),
   );
 
-  route(
-    routes,
+  api.put(
+    '/templates/:id',
     {
-      method: 'put',
-      path: '/templates/:id',
-      tag: 'templates',
       params: templateId,
       summary: 'Replace a template',
       body: createTemplateSchema,
       bodyExample: templateExample,
       errors: { 400: ['template_invalid'] },
-      responses: { 200: { description: 'Updated', schema: templateViewSchema } },
+      ok: ['Updated', templateViewSchema],
     },
     async ({ params, body }) => ({ status: 200, body: templateView(await updateTemplate(platform.db, params.id, body)) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/templates/:id/preview',
     {
-      method: 'post',
-      path: '/templates/:id/preview',
-      tag: 'templates',
       params: templateId,
       summary: 'Render a template for a sample (or given) customer and code, exactly as a delivery would',
       body: previewTemplateSchema,
       bodyExample: { customer: { name: 'Ada' }, voucher: { code: 'SPRING-7KQ2-M9XD' } },
       errors: { 422: ['template_render_failed'] },
-      responses: { 200: { description: 'Rendered subject and bodies', schema: templatePreviewSchema } },
+      ok: ['Rendered subject and bodies', templatePreviewSchema],
     },
     async ({ params, body }) => {
       const t = await getTemplate(platform.db, params.id);

@@ -1,26 +1,38 @@
+import { z } from 'zod';
+import { CustomerContextLookup } from '../../customers/checkout-context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
-import { validateCode, validationView } from '../../redemptions/redemptions.ts';
+import { guessesOf, validateCodes, validationView } from '../../redemptions/redemptions.ts';
 import { validationRequestSchema } from '../../redemptions/schemas.ts';
-import { REFUSAL_REASONS } from '../../rules/index.ts';
+import { CHECKOUT_REASONS, checkoutAnswerSchema } from '../../rules/checkout.ts';
 import { validationViewSchema } from '../../vouchers/schemas.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
 import { route } from '../operation.ts';
 
 export const validationRoutes: RouteModule = (routes, { platform }) => {
-  const candidates = new CandidateLookup(platform.db);
+  const lookups = { candidates: new CandidateLookup(platform.db), customers: new CustomerContextLookup(platform.db) };
   route(
     routes,
     {
       method: 'post',
       path: '/validations',
       tag: 'redemption',
-      summary: 'Check a code against its rules without redeeming it',
-      description: `An invalid code answers 200 with \`valid: false\` and a \`reason\`: one of ${REFUSAL_REASONS.map((r) => `\`${r}\``).join(', ')}.`,
+      summary: 'Check one code, or up to 5 codes for one order, against their rules without redeeming',
+      description:
+        'With `code`, the single-code answer (`Validation`); with `codes` (1 to 5), the checkout answer (`Checkout`): each ' +
+        "code's result and the whole order priced line by line. An invalid code answers 200 with `valid: false` and a " +
+        `\`reason\`: one of ${CHECKOUT_REASONS.map((r) => `\`${r}\``).join(', ')}; \`rule_not_met\` comes with the failed ` +
+        '`rule: {name, message}`. See docs/rules.md.',
       body: validationRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { amount: 5000, currency: 'EUR' } },
-      errors: { ...GUESSING_ERRORS, 422: ['currency_mismatch'] },
-      responses: { 200: { description: 'Valid, or not with a reason', schema: validationViewSchema } },
+      bodyExample: {
+        codes: ['WELCOME10', 'SHIPFREE'],
+        customer: { id: 'cust_42' },
+        order: { id: 'order-1001', currency: 'EUR', items: [{ sku: 'DRESS', categories: ['dresses'], quantity: 1, price: 7900 }] },
+      },
+      errors: { ...GUESSING_ERRORS, 400: ['order_amount_mismatch'], 422: ['currency_mismatch'] },
+      responses: {
+        200: { description: 'Valid, or not with a reason', schema: z.union([validationViewSchema, checkoutAnswerSchema]) },
+      },
     },
     async ({ req, res, body }) => {
       const outcome = await withGuessingDefence(
@@ -28,8 +40,8 @@ export const validationRoutes: RouteModule = (routes, { platform }) => {
         req,
         res,
         body.customer?.id,
-        () => validateCode(candidates, body, platform.clock.now()),
-        (o) => (o.valid ? { guess: false } : { guess: o.guess, campaignId: o.candidate?.campaign_id }),
+        () => validateCodes(lookups, body, platform.clock.now()),
+        (o) => ({ guesses: guessesOf(o.evaluation.codes) }),
         { readOnly: true },
       );
       return { status: 200, body: validationView(outcome) };

@@ -11,35 +11,26 @@ import {
 } from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
 import type { RouteModule } from '../context.ts';
-import { codeParam, route } from '../operation.ts';
+import { codeParam, routesOf } from '../operation.ts';
 
 const code = { code: codeParam };
 
 export const voucherRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/vouchers',
-      tag: 'vouchers',
-      summary: 'Search vouchers',
-      query: listVouchersQuery,
-      responses: { 200: { description: 'Vouchers, in the order they were made', schema: pageSchema(voucherViewSchema) } },
-    },
+  const api = routesOf(routes, { tag: 'vouchers' });
+  api.get(
+    '/vouchers',
+    { summary: 'Search vouchers', query: listVouchersQuery, ok: ['Vouchers, in the order they were made', pageSchema(voucherViewSchema)] },
     async ({ query }) => ({ status: 200, body: await listVouchers(platform.db, query) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/vouchers',
     {
-      method: 'post',
-      path: '/vouchers',
-      tag: 'vouchers',
       summary: 'Create a single voucher with a chosen code',
       body: createVoucherSchema,
       bodyExample: { campaign_id: '0f5c1a52-3c1e-4b8e-9a47-2a4f0e1d9b11', code: 'VIP-ADA', metadata: { partner: 'acme' } },
       errors: { 404: ['campaign_not_found'], 409: ['voucher_code_taken', 'code_space_exhausted'] },
-      responses: { 201: { description: 'Created', schema: voucherViewSchema, headers: ['Location'] } },
+      created: ['Created', voucherViewSchema, ['Location']],
     },
     async ({ req, body }) => {
       const voucher = await createStandaloneVoucher(platform.db, body, req.apiKey?.id ?? null, platform.clock.now());
@@ -47,32 +38,21 @@ export const voucherRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/vouchers/:code',
-      tag: 'vouchers',
-      params: code,
-      summary: 'Look a code up',
-      errors: { 404: ['voucher_not_found'] },
-      responses: { 200: { description: 'The voucher', schema: voucherViewSchema } },
-    },
+  api.get(
+    '/vouchers/:code',
+    { params: code, summary: 'Look a code up', errors: { 404: ['voucher_not_found'] }, ok: ['The voucher', voucherViewSchema] },
     async ({ params }) => ({ status: 200, body: voucherView(await findVoucherByCode(platform.db, params.code)) }),
   );
 
-  route(
-    routes,
+  api.patch(
+    '/vouchers/:code',
     {
-      method: 'patch',
-      path: '/vouchers/:code',
-      tag: 'vouchers',
       params: code,
       summary: "Update a voucher's dates, rules or metadata",
       body: updateVoucherSchema,
       bodyExample: { expiration_date: '2026-12-31T23:59:59Z' },
       errors: { 404: ['voucher_not_found'] },
-      responses: { 200: { description: 'Updated', schema: voucherViewSchema } },
+      ok: ['Updated', voucherViewSchema],
     },
     async ({ req, params, body }) => ({
       status: 200,
@@ -84,18 +64,15 @@ export const voucherRoutes: RouteModule = (routes, { platform }) => {
     ['disable', false],
     ['enable', true],
   ] as const) {
-    route(
-      routes,
+    api.post(
+      `/vouchers/:code/${action}`,
       {
-        method: 'post',
-        path: `/vouchers/:code/${action}`,
-        tag: 'vouchers',
         params: code,
         summary: `${active ? 'Enable' : 'Disable'} a voucher`,
         body: setActiveSchema,
         bodyExample: { reason: active ? 'resolved' : 'reported as leaked' },
         errors: { 404: ['voucher_not_found'] },
-        responses: { 200: { description: active ? 'Enabled' : 'Disabled', schema: voucherViewSchema } },
+        ok: [active ? 'Enabled' : 'Disabled', voucherViewSchema],
       },
       async ({ req, params, body }) => {
         const { voucher } = await setVoucherActive(
@@ -111,17 +88,14 @@ export const voucherRoutes: RouteModule = (routes, { platform }) => {
     );
   }
 
-  route(
-    routes,
+  api.get(
+    '/vouchers/:code/events',
     {
-      method: 'get',
-      path: '/vouchers/:code/events',
-      tag: 'vouchers',
       params: code,
       summary: "A voucher's lifecycle events, oldest first",
       query: eventsQuery,
       errors: { 404: ['voucher_not_found'] },
-      responses: { 200: { description: 'Events', schema: pageSchema(voucherEventViewSchema) } },
+      ok: ['Events', pageSchema(voucherEventViewSchema)],
     },
     async ({ params, query }) => ({ status: 200, body: await listVoucherEvents(platform.db, params.code, query.limit, query.cursor) }),
   );

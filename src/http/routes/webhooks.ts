@@ -22,7 +22,7 @@ import {
 } from '../../webhooks/schemas.ts';
 import { secretEncryptionKey } from '../../webhooks/secrets.ts';
 import type { RouteModule } from '../context.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 
 const webhookId = { id: idParam('webhook') };
 const urlRefusals = { 422: ['webhook_url_invalid', 'webhook_url_insecure', 'webhook_url_private_address'] };
@@ -30,16 +30,14 @@ const deliveryId = { id: idParam('webhook_delivery') };
 
 /** Webhook endpoints and their deliveries. Secrets appear in a response only when created or rotated. */
 export const webhookRoutes: RouteModule = (routes, { platform }) => {
+  const api = routesOf(routes, { tag: 'webhooks' });
   // Fails at startup, not at the first registration, when production has no WEBHOOK_SECRET_ENCRYPTION_KEY.
   secretEncryptionKey(platform.config);
   const now = () => platform.clock.now();
 
-  route(
-    routes,
+  api.post(
+    '/webhooks',
     {
-      method: 'post',
-      path: '/webhooks',
-      tag: 'webhooks',
       summary: 'Register a webhook endpoint (the signing secret is returned once)',
       description: 'See the `webhooks` section of this document for every event type and its payload.',
       body: createWebhookSchema,
@@ -49,7 +47,7 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
         description: 'crm',
       },
       errors: { 400: ['unknown_event_type'], ...urlRefusals },
-      responses: { 201: { description: 'Created', schema: endpointWithSecretViewSchema, headers: ['Location'] } },
+      created: ['Created', endpointWithSecretViewSchema, ['Location']],
     },
     async ({ req, body }) => {
       const { endpoint, secret } = await createEndpoint(platform, body);
@@ -58,43 +56,27 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/webhooks',
-      tag: 'webhooks',
-      summary: 'List webhook endpoints',
-      responses: { 200: { description: 'Endpoints, oldest first', schema: listSchema(endpointViewSchema) } },
-    },
+  api.get(
+    '/webhooks',
+    { summary: 'List webhook endpoints', ok: ['Endpoints, oldest first', listSchema(endpointViewSchema)] },
     async () => ({ status: 200, body: { data: (await listEndpoints(platform)).map((e) => endpointView(e, now())) } }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/webhooks/:id',
-      tag: 'webhooks',
-      params: webhookId,
-      summary: 'Get a webhook endpoint',
-      responses: { 200: { description: 'The endpoint', schema: endpointViewSchema } },
-    },
+  api.get(
+    '/webhooks/:id',
+    { params: webhookId, summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] },
     async ({ params }) => ({ status: 200, body: endpointView(await getEndpoint(platform, params.id), now()) }),
   );
 
-  route(
-    routes,
+  api.patch(
+    '/webhooks/:id',
     {
-      method: 'patch',
-      path: '/webhooks/:id',
-      tag: 'webhooks',
       params: webhookId,
       summary: 'Update a webhook endpoint (enabling clears its failure state)',
       body: updateWebhookSchema,
       bodyExample: { enabled: true },
       errors: { 400: ['unknown_event_type'], ...urlRefusals },
-      responses: { 200: { description: 'Updated', schema: endpointViewSchema } },
+      ok: ['Updated', endpointViewSchema],
     },
     async ({ req, params, body }) => {
       const endpoint = await updateEndpoint(platform, params.id, body);
@@ -103,16 +85,9 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'delete',
-      path: '/webhooks/:id',
-      tag: 'webhooks',
-      params: webhookId,
-      summary: 'Delete a webhook endpoint (and its deliveries)',
-      responses: { 204: { description: 'Deleted' } },
-    },
+  api.delete(
+    '/webhooks/:id',
+    { params: webhookId, summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' },
     async ({ req, params }) => {
       await deleteEndpoint(platform, params.id);
       platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
@@ -120,15 +95,12 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.post(
+    '/webhooks/:id/rotate-secret',
     {
-      method: 'post',
-      path: '/webhooks/:id/rotate-secret',
-      tag: 'webhooks',
       params: webhookId,
       summary: 'Rotate the signing secret (returned once; the old one keeps signing for 24 hours)',
-      responses: { 200: { description: 'The endpoint with its new secret', schema: endpointWithSecretViewSchema } },
+      ok: ['The endpoint with its new secret', endpointWithSecretViewSchema],
     },
     async ({ req, params }) => {
       const { endpoint, secret } = await rotateSecret(platform, params.id);
@@ -137,16 +109,13 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.get(
+    '/webhooks/:id/deliveries',
     {
-      method: 'get',
-      path: '/webhooks/:id/deliveries',
-      tag: 'webhooks',
       params: webhookId,
       summary: "An endpoint's deliveries, newest first, each with its attempts",
       query: deliveryPageQuerySchema,
-      responses: { 200: { description: 'Deliveries', schema: pageSchema(webhookDeliveryViewSchema) } },
+      ok: ['Deliveries', pageSchema(webhookDeliveryViewSchema)],
     },
     async ({ params, query }) => {
       await getEndpoint(platform, params.id);
@@ -160,18 +129,15 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.post(
+    '/webhooks/:id/replay',
     {
-      method: 'post',
-      path: '/webhooks/:id/replay',
-      tag: 'webhooks',
       params: webhookId,
       summary: 'Re-deliver every subscribed event since a point in time (runs as a job)',
       body: replayWebhookSchema,
       bodyExample: { since: '2026-03-01T00:00:00Z' },
       errors: { 409: ['webhook_endpoint_disabled'] },
-      responses: { 202: { description: 'Accepted', schema: replayAcceptedSchema } },
+      accepted: ['Accepted', replayAcceptedSchema],
     },
     async ({ req, params, body }) => {
       const replay = await requestReplay(platform, params.id, new Date(body.since));
@@ -180,29 +146,19 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/webhook-deliveries/:id',
-      tag: 'webhooks',
-      params: deliveryId,
-      summary: 'Get a delivery and its attempts',
-      responses: { 200: { description: 'The delivery', schema: webhookDeliveryViewSchema } },
-    },
+  api.get(
+    '/webhook-deliveries/:id',
+    { params: deliveryId, summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
     async ({ params }) => ({ status: 200, body: await getDelivery(platform, params.id) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/webhook-deliveries/:id/retry',
     {
-      method: 'post',
-      path: '/webhook-deliveries/:id/retry',
-      tag: 'webhooks',
       params: deliveryId,
       summary: 'Send a delivery again now (a new round, same webhook-id)',
       errors: { 409: ['webhook_endpoint_disabled', 'webhook_delivery_pending'] },
-      responses: { 202: { description: 'Queued', schema: webhookDeliveryViewSchema } },
+      accepted: ['Queued', webhookDeliveryViewSchema],
     },
     async ({ req, params }) => {
       const delivery = await retryDelivery(platform, params.id);

@@ -1,0 +1,152 @@
+import type { Database, Queryable } from '../db/sql.ts';
+import type { CustomerInput } from '../delivery/schemas.ts';
+import type { Metadata } from '../rules/order.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { isoTime } from '../shared/fields.ts';
+import { pageOf } from '../shared/paging.ts';
+import type { CustomerDetailView, CustomerView, PutCustomerInput } from './schemas.ts';
+
+/**
+ * Stored customers: the one writer of the `customers` table. Conditions read a stored customer's metadata (with the
+ * request's laid over it); publications refresh the customers they publish to; DELETE erases personal data.
+ */
+
+interface CustomerRow {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  name: string | null;
+  metadata: Metadata;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const MAX_ID = 255;
+
+function customerView(row: CustomerRow): CustomerView {
+  return {
+    id: row.id,
+    email: row.email,
+    phone: row.phone,
+    name: row.name,
+    metadata: row.metadata,
+    created_at: isoTime(row.created_at),
+    updated_at: isoTime(row.updated_at),
+  };
+}
+
+function assertId(id: string): void {
+  if (id.length === 0 || id.length > MAX_ID) throw new NotFoundError('customer', id);
+}
+
+/** Inserts or refreshes customers (one statement, ids deduplicated: the last occurrence wins); given fields win, metadata merges. */
+export async function upsertCustomers(tx: Queryable, customers: CustomerInput[]): Promise<void> {
+  const byId = new Map<string, CustomerInput>();
+  for (const c of customers) byId.set(c.id, c);
+  if (byId.size === 0) return;
+  // Sorted, so concurrent batches lock customer rows in the same order and cannot deadlock each other.
+  const list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  await tx.query(
+    `insert into customers (id, email, phone, name, metadata)
+     select id, email, phone, name, coalesce(metadata, '{}'::jsonb)
+     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) as t(id, email, phone, name, metadata)
+     on conflict (id) do update set
+       email = coalesce(excluded.email, customers.email),
+       phone = coalesce(excluded.phone, customers.phone),
+       name = coalesce(excluded.name, customers.name),
+       metadata = customers.metadata || excluded.metadata,
+       updated_at = now()
+     where (customers.email, customers.phone, customers.name, customers.metadata)
+       is distinct from (coalesce(excluded.email, customers.email), coalesce(excluded.phone, customers.phone),
+                         coalesce(excluded.name, customers.name), customers.metadata || excluded.metadata)`,
+    [
+      list.map((c) => c.id),
+      list.map((c) => c.email ?? null),
+      list.map((c) => c.phone ?? null),
+      list.map((c) => c.name ?? null),
+      list.map((c) => JSON.stringify(c.metadata ?? {})),
+    ],
+  );
+}
+
+/** PUT: creates the customer or replaces it as a whole (fields left out are cleared); `created` says which. */
+export async function putCustomer(
+  db: Queryable,
+  id: string,
+  input: PutCustomerInput,
+): Promise<{ customer: CustomerView; created: boolean }> {
+  assertId(id);
+  const { rows } = await db.query<CustomerRow & { created: boolean }>(
+    `insert into customers (id, email, phone, name, metadata, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
+     on conflict (id) do update set email = excluded.email, phone = excluded.phone, name = excluded.name,
+       metadata = excluded.metadata, updated_at = excluded.updated_at
+     returning *, (xmax = 0) as created`,
+    [id, input.email ?? null, input.phone ?? null, input.name ?? null, input.metadata],
+  );
+  const row = rows[0] as CustomerRow & { created: boolean };
+  return { customer: customerView(row), created: row.created };
+}
+
+/** The customer with the codes published to it (newest 100) and its redemption counts. */
+export async function getCustomer(db: Database, id: string): Promise<CustomerDetailView> {
+  assertId(id);
+  const { rows } = await db.read<
+    CustomerRow & { publications: CustomerDetailView['publications']; succeeded: number; rolled_back: number }
+  >(
+    `select c.*,
+       coalesce((select json_agg(json_build_object('id', p.id, 'campaign_id', p.campaign_id, 'code', p.code, 'channel', p.channel,
+                   'created_at', p.created_at) order by p.created_at desc, p.id)
+                 from (select * from publications where customer_id = c.id order by created_at desc, id limit 100) p), '[]'::json) as publications,
+       (select count(*)::int from redemptions r where r.customer_id = c.id and r.status = 'succeeded') as succeeded,
+       (select count(*)::int from redemptions r where r.customer_id = c.id and r.status = 'rolled_back') as rolled_back
+     from customers c where c.id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) throw new NotFoundError('customer', id);
+  return {
+    ...customerView(row),
+    publications: row.publications.map((p) => ({ ...p, created_at: isoTime(p.created_at) })),
+    redemptions: { succeeded: row.succeeded, rolled_back: row.rolled_back },
+  };
+}
+
+/** By id, a page at a time; with `email`, only the customers with that email (case-insensitive). */
+export async function listCustomers(
+  db: Database,
+  filter: { email?: string; limit: number; cursor?: readonly [string] },
+): Promise<{ data: CustomerView[]; next_cursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.email) {
+    params.push(filter.email.toLowerCase());
+    where.push(`lower(email) = $${params.length}`);
+  }
+  if (filter.cursor) {
+    params.push(filter.cursor[0]);
+    where.push(`id > $${params.length}`);
+  }
+  params.push(filter.limit + 1);
+  const { rows } = await db.read<CustomerRow>(
+    `select * from customers ${where.length ? `where ${where.join(' and ')}` : ''} order by id limit $${params.length}`,
+    params,
+  );
+  const page = pageOf(rows, filter.limit, (c) => [c.id]);
+  return { data: page.data.map(customerView), next_cursor: page.next_cursor };
+}
+
+/**
+ * Erases a customer: the stored row (email, phone, name, metadata) goes, and the customer's redemptions and
+ * redemption groups are kept anonymized (no customer id, no email; codes, amounts and dates stay, so counts and
+ * reports still add up). One transaction.
+ */
+export async function deleteCustomer(db: Database, id: string): Promise<void> {
+  assertId(id);
+  await db.transaction(async (tx) => {
+    const { rowCount } = await tx.query('delete from customers where id = $1', [id]);
+    if (rowCount === 0) throw new NotFoundError('customer', id);
+    await tx.query('update redemptions set customer_id = null, customer_email = null where customer_id = $1', [id]);
+    await tx.query('update redemption_groups set customer_id = null, customer_email = null where customer_id = $1', [id]);
+  });
+}

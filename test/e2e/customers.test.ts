@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
+
+describe('stored customers and segments, as conditions see them', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform({ workers: false });
+  });
+  afterAll(async () => {
+    await p?.destroy();
+  });
+
+  const put = (path: string, json: unknown) => p.call(path, { method: 'PUT', json });
+  const validate = (json: Record<string, unknown>) => p.call('/v1/validations', { method: 'POST', json });
+
+  it('PUT creates then replaces a customer; GET shows its publications and redemption counts; the list pages by email', async () => {
+    const created = await put('/v1/customers/ada', { email: 'Ada@Example.com', name: 'Ada', metadata: { tier: 'gold' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'ada', email: 'Ada@Example.com', name: 'Ada', phone: null, metadata: { tier: 'gold' } });
+    const replaced = await put('/v1/customers/ada', { email: 'ada@example.com', metadata: { tier: 'platinum' } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ name: null, metadata: { tier: 'platinum' } });
+    for (const id of ['ada-2', 'ada-3']) await put(`/v1/customers/${id}`, { email: 'ADA@example.com' });
+    await put('/v1/customers/bob', { email: 'bob@example.com' });
+
+    const campaign = await createCampaign(p, { rules: { redemption: { per_code_limit: null } } });
+    const code = uniqueCode('CU');
+    await createVoucher(p, campaign, code);
+    const published = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaign, customer: { id: 'ada' } } });
+    expect(published.status).toBe(201);
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code, customer: { id: 'ada' } } })).status).toBe(201);
+    const detail = await p.call('/v1/customers/ada');
+    expect(detail.status).toBe(200);
+    expect(detail.body.publications).toHaveLength(1);
+    expect(detail.body.publications[0]).toMatchObject({ campaign_id: campaign });
+    expect(detail.body.redemptions).toEqual({ succeeded: 1, rolled_back: 0 });
+
+    const first = await p.call('/v1/customers?email=ada@EXAMPLE.com&limit=2');
+    expect(first.body.data.map((c: { id: string }) => c.id)).toEqual(['ada', 'ada-2']);
+    const second = await p.call(`/v1/customers?email=ada@example.com&limit=2&cursor=${first.body.next_cursor}`);
+    expect(second.body).toEqual({ data: [expect.objectContaining({ id: 'ada-3' })], next_cursor: null });
+    expect((await p.call('/v1/customers/nobody')).status).toBe(404);
+    expect((await p.call('/v1/customers?cursor=nonsense')).body.code).toBe('invalid_cursor');
+  });
+
+  it('DELETE erases the customer and keeps its redemptions anonymized', async () => {
+    await put('/v1/customers/eve', { email: 'eve@example.com', phone: '+4915112345678', metadata: { tier: 'gold' } });
+    const campaign = await createCampaign(p);
+    const code = uniqueCode('ER');
+    await createVoucher(p, campaign, code);
+    const redeemed = await p.call('/v1/redemptions', {
+      method: 'POST',
+      json: { code, customer: { id: 'eve', email: 'eve@example.com' }, order: { amount: 1000, currency: 'EUR' } },
+    });
+    expect(redeemed.status).toBe(201);
+    expect((await p.call('/v1/customers/eve', { method: 'DELETE' })).status).toBe(204);
+    expect((await p.call('/v1/customers/eve')).status).toBe(404);
+    expect((await p.call('/v1/customers/eve', { method: 'DELETE' })).status).toBe(404);
+    const kept = await p.call(`/v1/redemptions/${redeemed.body.id}`);
+    expect(kept.body).toMatchObject({ status: 'succeeded', code, customer: null, order: { amount: 1000, currency: 'EUR' } });
+    expect((await p.call('/v1/redemptions?customer_id=eve')).body.data).toEqual([]);
+    const rows = await p.platform.db.query(
+      "select count(*)::int as n from redemptions where customer_id = 'eve' or customer_email like 'eve@%'",
+    );
+    expect(rows.rows[0]?.n).toBe(0);
+  });
+
+  it('segments: POST, GET, PUT, DELETE; a segment reads only the customer', async () => {
+    const when = { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] };
+    expect((await p.call('/v1/segments', { method: 'POST', json: { name: 'vip', when } })).status).toBe(201);
+    const again = await p.call('/v1/segments', { method: 'POST', json: { name: 'vip', when } });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('segment_exists');
+    expect((await p.call('/v1/segments/vip')).body).toMatchObject({ name: 'vip', when });
+    const replaced = await put('/v1/segments/vip', { when: { field: 'customer.metadata.tier', op: 'eq', value: 'gold' } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.when.value).toBe('gold');
+    expect((await put('/v1/segments/fresh', { when })).status).toBe(201);
+    const items = await p.call('/v1/segments', { method: 'POST', json: { name: 'x', when: { items: { match: {} } } } });
+    expect(items.status).toBe(400);
+    expect(items.body.errors[0].field).toBe('when.items');
+    const order = await p.call('/v1/segments', {
+      method: 'POST',
+      json: { name: 'x', when: { field: 'order.amount', op: 'gt', value: 1 } },
+    });
+    expect(order.body.errors[0].field).toBe('when.field');
+    expect((await p.call('/v1/segments/fresh', { method: 'DELETE' })).status).toBe(204);
+    expect((await p.call('/v1/segments/fresh')).status).toBe(404);
+    expect((await p.call('/v1/segments/fresh', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('conditions see the stored metadata with the request metadata laid over it, and segments as they are now', async () => {
+    await put('/v1/customers/gina', { metadata: { tier: 'gold', country: 'DE' } });
+    await put('/v1/customers/sam', { metadata: { tier: 'silver', country: 'DE' } });
+    await p.call('/v1/segments', {
+      method: 'POST',
+      json: { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold'] } },
+    });
+    const campaign = await createCampaign(p, {
+      rules: {
+        redemption: { per_code_limit: null },
+        conditions: [
+          { name: 'members-only', when: { field: 'customer.segment', op: 'eq', value: 'members' }, message: 'Members only.' },
+          { name: 'germany', when: { field: 'customer.metadata.country', op: 'eq', value: 'DE' } },
+        ],
+        discount: { type: 'percent', value: 10 },
+      },
+    });
+    const code = uniqueCode('SEG');
+    await createVoucher(p, campaign, code);
+    const order = { currency: 'EUR', amount: 10_000 };
+    expect((await validate({ code, customer: { id: 'gina' }, order })).body.valid).toBe(true);
+    expect((await validate({ code, customer: { id: 'sam' }, order })).body).toMatchObject({
+      valid: false,
+      reason: 'rule_not_met',
+      rule: { name: 'members-only', message: 'Members only.' },
+    });
+    // The request's metadata wins key by key; the stored keys it does not name still count.
+    expect((await validate({ code, customer: { id: 'sam', metadata: { tier: 'gold' } }, order })).body.valid).toBe(true);
+    expect((await validate({ code, customer: { id: 'gina', metadata: { country: 'FR' } }, order })).body.rule).toEqual({ name: 'germany' });
+    // Nobody stored, nothing in the request: not a member.
+    expect((await validate({ code, customer: { id: 'stranger' }, order })).body.reason).toBe('rule_not_met');
+    // No customer at all: not a member either.
+    expect((await validate({ code, order })).body.rule.name).toBe('members-only');
+    // A redemption reads the stored customer in its transaction.
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code, customer: { id: 'gina' }, order } })).status).toBe(201);
+    expect((await p.call('/v1/redemptions', { method: 'POST', json: { code, customer: { id: 'sam' }, order } })).body.code).toBe(
+      'rule_not_met',
+    );
+    // A changed segment, or a changed customer, is seen by the next validation.
+    await put('/v1/segments/members', { when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'silver'] } });
+    expect((await validate({ code, customer: { id: 'sam' }, order })).body.valid).toBe(true);
+    await put('/v1/customers/sam', { metadata: { tier: 'bronze', country: 'DE' } });
+    expect((await validate({ code, customer: { id: 'sam' }, order })).body.valid).toBe(false);
+    // A deleted segment has no members; the campaign still saves only names that exist.
+    await p.call('/v1/segments/members', { method: 'DELETE' });
+    expect((await validate({ code, customer: { id: 'gina' }, order })).body.rule.name).toBe('members-only');
+    const patch = await p.call(`/v1/campaigns/${campaign}`, {
+      method: 'PATCH',
+      json: { rules: { conditions: [{ name: 'm', when: { field: 'customer.segment', op: 'in', value: ['vip', 'members'] } }] } },
+    });
+    expect(patch.status).toBe(400);
+    expect(patch.body.errors).toEqual([{ field: 'rules.conditions.0.when.value.1', message: 'no segment named "members"' }]);
+  });
+});
