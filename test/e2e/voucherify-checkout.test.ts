@@ -140,22 +140,22 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it('creates (upserts by source_id), reads, updates and deletes customers', async () => {
-    const created = await all.sdk.customers.create({
+    const created = (await all.sdk.customers.create({
       source_id: 'cust-ext-1',
       email: 'ada@example.com',
       name: 'Ada',
       metadata: { tier: 'gold' },
-    } as never);
+    } as never)) as unknown as { id: string };
     expect(created).toMatchObject({ source_id: 'cust-ext-1', email: 'ada@example.com', object: 'customer' });
     expect(created.id).toMatch(/^cust_/);
     const upserted = await all.sdk.customers.create({ source_id: 'cust-ext-1', name: 'Ada L.' } as never);
     expect(upserted).toMatchObject({ id: created.id, name: 'Ada L.', email: 'ada@example.com' });
-    expect(await all.sdk.customers.get(created.id as string)).toMatchObject({ source_id: 'cust-ext-1' });
+    expect(await all.sdk.customers.get(created.id)).toMatchObject({ source_id: 'cust-ext-1' });
     expect(await all.sdk.customers.get('cust-ext-1')).toMatchObject({ id: created.id });
     const updated = await all.sdk.customers.update({ id: created.id, metadata: { tier: 'platinum' } } as never);
     expect(updated).toMatchObject({ metadata: { tier: 'platinum' }, name: 'Ada L.' });
-    await all.sdk.customers.delete(created.id as string);
-    const gone = await refusal(all.sdk.customers.get(created.id as string));
+    await all.sdk.customers.delete(created.id);
+    const gone = await refusal(all.sdk.customers.get(created.id));
     expect(gone).toMatchObject({ code: 404, key: 'not_found' });
   });
 
