@@ -2,12 +2,11 @@ import type { Router } from 'express';
 import { normalizeCode } from '../../codes/index.ts';
 import { withGuessingDefence } from '../../http/guessing.ts';
 import {
+  findRedemptionGroup,
   getRedemption,
   guessesOf,
   listRedemptions,
-  type RedemptionRow,
   redeemVoucher,
-  redemptionView,
   rollbackRedemption,
   validateCodes,
   validationView,
@@ -21,7 +20,6 @@ import {
 } from '../../redemptions/schemas.ts';
 import { type CheckoutAnswer, type CheckoutReason, type CodeResult, MAX_CODES } from '../../rules/checkout.ts';
 import type { PricedOrder } from '../../rules/order-discount.ts';
-import { isoTime } from '../../shared/fields.ts';
 import type { ValidationView } from '../../vouchers/schemas.ts';
 import {
   actorOf,
@@ -450,43 +448,6 @@ async function groupAnswer(ctx: CompatContext, group: RedemptionGroupView, codes
   };
 }
 
-interface GroupRecord {
-  id: string;
-  status: 'succeeded' | 'rolled_back';
-  mode: 'all' | 'partial';
-  order: PricedOrder | null;
-  codes: CodeResult[];
-  customer_id: string | null;
-  customer_email: string | null;
-  metadata: Record<string, unknown>;
-  created_at: Date | string;
-  rolled_back_at: Date | string | null;
-  rollback_reason: string | null;
-}
-
-/** A redemption group as the platform answers it (read here: the platform has no group getter of its own yet). */
-async function readGroup(ctx: CompatContext, id: string): Promise<RedemptionGroupView | null> {
-  const { db } = ctx.platform;
-  const { rows } = await db.query<GroupRecord>('select * from redemption_groups where id = $1', [id]);
-  const g = rows[0];
-  if (!g) return null;
-  const members = await db.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
-  return {
-    id: g.id,
-    status: g.status,
-    mode: g.mode,
-    valid: g.codes.every((c) => c.valid),
-    codes: g.codes,
-    redemptions: members.rows.map(redemptionView),
-    order: g.order,
-    customer: g.customer_id ? { id: g.customer_id, ...(g.customer_email ? { email: g.customer_email } : {}) } : null,
-    metadata: g.metadata,
-    created_at: isoTime(g.created_at),
-    rolled_back_at: isoTime(g.rolled_back_at),
-    rollback_reason: g.rollback_reason,
-  };
-}
-
 async function withVoucher(ctx: CompatContext, r: RedemptionView): Promise<VoucherifyVoucher | null> {
   return (await voucherViews(ctx, [r.code])).get(r.code) ?? null;
 }
@@ -512,7 +473,7 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
     }
     const groupId = parentRedemptionId.decode(id);
     if (groupId) {
-      const group = await readGroup(ctx, groupId);
+      const group = await findRedemptionGroup(db, groupId);
       if (!group) throw notFound('redemption', id);
       return { status: 200, body: parentObject(group, await redemptionObjects(ctx, group.redemptions)) };
     }
