@@ -157,8 +157,15 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     const disabled = await sdk.campaigns.disable(campaign.id);
     expect((disabled as { active: boolean }).active).toBe(false);
     await sdk.campaigns.enable('Spring VF');
+    // Delete is soft: disabled and hidden from the compatible API; /v1 keeps it (disabled).
+    const doomed = await sdk.campaigns.create({ name: 'Doomed VF' } as never);
+    await sdk.campaigns.delete('Doomed VF');
+    expect(await refusal(sdk.campaigns.get(doomed.id))).toMatchObject({ code: 404, key: 'not_found' });
+    const kept = await p.call(`/v1/campaigns/${doomed.id.slice(5).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}`);
+    expect(kept.body).toMatchObject({ name: 'Doomed VF', active: false });
     const list = await sdk.campaigns.list({ limit: 100 } as never);
     expect(list.campaigns.map((c: { name: string }) => c.name)).toContain('Spring VF');
+    expect(list.campaigns.map((c: { name: string }) => c.name)).not.toContain('Doomed VF');
   });
 
   it('validates and redeems a code (legacy and stackable), rolls back, and maps refusals to Voucherify keys', async () => {

@@ -5,6 +5,9 @@ import { campaignId } from './ids.ts';
 import { isObject } from './request.ts';
 import { type CampaignWithState, VOUCHER_COLUMNS, type VoucherWithCampaign } from './translate.ts';
 
+/** A campaign deleted through the compatible API is hidden from it (DELETE /v1/campaigns/{id}). */
+const NOT_DELETED = "metadata->>'voucherify_deleted' is null";
+
 /** Reads the compatible API makes for its answers (the platform's use-cases do every write). */
 
 const CAMPAIGN_COLUMNS = `c.*, coalesce(s.join_once, false) or coalesce((c.rules->>'join_once')::boolean, false) as join_once,
@@ -31,10 +34,12 @@ export async function resolveCampaign(db: Queryable, ref: unknown): Promise<stri
   if (typeof ref !== 'string' || ref.trim() === '') throw notFound('campaign', String(ref));
   const byId = campaignId.decode(ref);
   if (byId) {
-    const { rows } = await db.query<{ id: string }>('select id from campaigns where id = $1', [byId]);
+    const { rows } = await db.query<{ id: string }>(`select id from campaigns where id = $1 and ${NOT_DELETED}`, [byId]);
     if (rows[0]) return rows[0].id;
   }
-  const { rows } = await db.query<{ id: string }>('select id from campaigns where lower(name) = lower($1) limit 2', [ref.trim()]);
+  const { rows } = await db.query<{ id: string }>(`select id from campaigns where lower(name) = lower($1) and ${NOT_DELETED} limit 2`, [
+    ref.trim(),
+  ]);
   if (rows.length > 1) {
     throw new VoucherifyApiError(ERROR_CODES.ambiguous_name as VoucherifyKey, `More than one campaign is named ${ref}; address it by id.`, {
       type: 'campaign',

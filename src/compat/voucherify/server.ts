@@ -477,10 +477,13 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
 
   compatRoute(router, 'delete', '/campaigns/:ref', async (call) => {
     onlyParams(call.query, ['force']);
-    throw notSupported(
-      'campaign',
-      'campaigns are not deleted here (their codes, redemptions and logs stay); disable it with POST /v1/campaigns/{id}/disable',
-    );
+    // Soft, as for vouchers: the campaign is disabled (its codes refuse with campaign_not_active) and hidden from the
+    // compatible API; its codes, redemptions and logs stay, and /v1 still shows it. The name stays taken.
+    const id = await resolveCampaign(db, call.params.ref);
+    const current = await campaignWithState(db, id);
+    const force = flag(call.query.force, 'force') ?? false;
+    await updateCampaign(db, id, { active: false, metadata: { ...current.metadata, voucherify_deleted: force ? 'force' : 'soft' } });
+    return { status: 204 };
   });
 
   for (const [action, active] of [
@@ -501,7 +504,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     if (query.order !== undefined && query.order !== '-created_at')
       throw notSupported('order', 'campaigns are listed newest first (-created_at)');
     const { page, limit } = paging(query);
-    const visible = `coalesce((metadata->>'voucherify_standalone')::boolean, false) = false`;
+    const visible = `coalesce((metadata->>'voucherify_standalone')::boolean, false) = false and metadata->>'voucherify_deleted' is null`;
     const ids = await pageOfPages<string, [string, string]>(page, limit, async (n, cursor) => {
       const { rows } = cursor
         ? await db.query<{ id: string; created_at: Date }>(
