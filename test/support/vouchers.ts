@@ -1,6 +1,12 @@
 import type { TestPlatform } from './platform.ts';
 
 let campaigns = 0;
+/** A campaign name unique within the test file (names are unique per installation, case-insensitively). */
+export function uniqueName(base: string): string {
+  campaigns += 1;
+  return `${base} ${campaigns}`;
+}
+
 /** Creates a campaign (rules and all) and returns its id; fails the test on anything but 201. Names are unique per installation. */
 export async function createCampaign(p: TestPlatform, body: Record<string, unknown> = {}): Promise<string> {
   campaigns += 1;
