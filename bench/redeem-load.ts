@@ -7,19 +7,32 @@ import autocannon from 'autocannon';
 interface Job {
   url: string;
   apiKey: string;
-  mode: 'validate' | 'redeem' | 'lookup' | 'healthz';
+  mode: 'validate' | 'redeem' | 'lookup' | 'healthz' | 'rich';
   connections: number;
   duration: number;
   /** Validation and lookup draw codes from [1, validRange]; redemptions take distinct codes from redeemFrom on. */
   validRange: number;
   redeemFrom: number;
+  /** The rich phase: one code of each prefix (drawn from [1, richRange]) for one order of `richItems`. */
+  richPrefixes?: string[];
+  richRange?: number;
+  richItems?: unknown[];
 }
 
 const job = JSON.parse(process.argv[2] as string) as Job;
 const code = (n: number) => `BENCH${String(n).padStart(9, '0')}`;
 let next = job.redeemFrom;
 
-const paths = { validate: '/v1/validations', redeem: '/v1/redemptions', lookup: '/lookup', healthz: '/healthz' };
+const paths = { validate: '/v1/validations', redeem: '/v1/redemptions', lookup: '/lookup', healthz: '/healthz', rich: '/v1/validations' };
+/** A realistic checkout: three codes of three campaigns, a stored customer, an order of 20 lines. */
+const richBody = (n: number) => {
+  const pick = () => 1 + Math.floor(Math.random() * (job.richRange as number));
+  return {
+    codes: (job.richPrefixes as string[]).map((prefix) => `${prefix}${String(pick()).padStart(9, '0')}`),
+    customer: { id: `cust-${n % 50_000}` },
+    order: { id: `order-${n}`, currency: 'EUR', items: job.richItems, metadata: { channel: 'web' } },
+  };
+};
 const path = paths[job.mode];
 const result = await autocannon({
   url: job.url,
@@ -35,9 +48,11 @@ const result = await autocannon({
         const n = job.mode === 'redeem' ? next++ : 1 + Math.floor(Math.random() * job.validRange);
         const customer = `cust-${n % 50_000}`;
         const body =
-          job.mode === 'lookup'
-            ? { code: code(n) }
-            : { code: code(n), customer: { id: customer }, order: { amount: 1000 + (n % 9000), currency: 'EUR' } };
+          job.mode === 'rich'
+            ? richBody(n)
+            : job.mode === 'lookup'
+              ? { code: code(n) }
+              : { code: code(n), customer: { id: customer }, order: { amount: 1000 + (n % 9000), currency: 'EUR' } };
         // As a checkout server sends it: the shopper's IP, so both guess counters (IP and customer) are read.
         const shopperIp = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
         return { ...req, headers: { ...req.headers, 'x-forwarded-for': shopperIp }, body: JSON.stringify(body) };

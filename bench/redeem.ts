@@ -3,6 +3,9 @@
  * Starts the platform (API in this process, load generator in a child process, both over loopback):
  * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
  * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit);
+ * 2b. rich validation (issue 13): 3 codes of 3 campaigns for one order of 20 lines, a stored customer, 8 conditions
+ *    (5 on one code, with item predicates and a segment), stacking and line-by-line pricing; and the cost of the
+ *    rules evaluation alone per validation (in process, no I/O), in microseconds;
  * 3. baselines: the bare indexed lookup `select … from vouchers where code = $1` through the same pg pool
  *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1);
  *    for context, GET /healthz through the platform's own HTTP stack (no auth, no database).
@@ -16,8 +19,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
+import { readCustomerContext } from '../src/customers/checkout-context.ts';
 import { run } from '../src/main/runtime.ts';
-import { CandidateLookup } from '../src/redemptions/lookup.ts';
+import { evaluateCheckout } from '../src/redemptions/checkout.ts';
+import { CandidateLookup, readCandidates } from '../src/redemptions/lookup.ts';
+import { normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
 import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
 
 const codes = argValue('codes', 1_000_000);
@@ -40,8 +46,35 @@ interface Load {
   timeouts: number;
 }
 
-function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz', seconds = duration): Promise<Load> {
-  const job = { url, apiKey, mode, connections, duration: seconds, validRange, redeemFrom: validRange + 1 };
+// The rich phase: one code of each of three campaigns, drawn from the first richRange of each, for this order.
+const richPrefixes = ['RICHA', 'RICHB', 'RICHC'];
+const richRange = Math.max(1000, Math.floor(codes / 10));
+const richItems = Array.from({ length: 20 }, (_, i) =>
+  i === 19
+    ? { sku: 'shipping', categories: ['shipping'], quantity: 1, price: 490 }
+    : {
+        sku: `SKU-${i}`,
+        product_id: `P-${i}`,
+        categories: i < 4 ? ['shoes'] : i < 10 ? ['shirts'] : ['accessories'],
+        quantity: 1 + (i % 3),
+        price: 990 + 250 * i,
+        metadata: { brand: i % 2 ? 'acme' : 'other' },
+      },
+);
+
+function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz' | 'rich', seconds = duration): Promise<Load> {
+  const job = {
+    url,
+    apiKey,
+    mode,
+    connections,
+    duration: seconds,
+    validRange,
+    redeemFrom: validRange + 1,
+    richPrefixes,
+    richRange,
+    richItems,
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/redeem-load.ts', JSON.stringify(job)], {
       cwd: root,
@@ -82,7 +115,59 @@ try {
     `insert into vouchers (code, campaign_id) select 'BENCH' || lpad(g::text, 9, '0'), $1 from generate_series(1, $2::int) g`,
     [campaign.id, codes],
   );
+  const shoes = { categories: ['shoes'] };
+  const richRules = [
+    {
+      conditions: [
+        { name: 'members', when: { field: 'customer.segment', op: 'eq', value: 'members' }, message: 'For members.' },
+        { name: 'has-shoes', when: { items: { match: shoes, min_quantity: 1 } } },
+        { name: 'over-50', when: { field: 'order.amount', op: 'gte', value: 5000 } },
+        { name: 'no-gift-cards', when: { not: { items: { match: { categories: ['gift-cards'] } } } } },
+        { name: 'web-or-app', when: { field: 'order.metadata.channel', op: 'in', value: ['web', 'app'] } },
+      ],
+      discount: { type: 'percent', value: 20, max_amount: 3000, currency: 'EUR', apply_to: { items: { match: shoes } } },
+      stacking: { priority: 10 },
+      redemption: { per_code_limit: null },
+    },
+    {
+      conditions: [
+        { name: 'any-day', when: { field: 'now.day_of_week', op: 'in', value: [1, 2, 3, 4, 5, 6, 7] } },
+        { name: 'acme', when: { items: { match: { metadata: { brand: 'acme' } }, min_amount: 1000 } } },
+      ],
+      discount: { type: 'unit', quantity: 1, match: { sku: 'shipping' } },
+      stacking: { priority: 20 },
+      redemption: { per_code_limit: null },
+    },
+    {
+      conditions: [{ name: 'few-redemptions', when: { field: 'customer.redemptions_in_campaign', op: 'lt', value: 5 } }],
+      discount: { type: 'amount', value: 500, currency: 'EUR' },
+      redemption: { per_code_limit: null },
+    },
+  ];
+  const post = (path: string, body: unknown) =>
+    fetch(`${running.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => {
+      if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+      return r.json() as Promise<{ id: string }>;
+    });
+  await post('/v1/segments', { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } });
+  for (const [i, rules] of richRules.entries()) {
+    const rich = await post('/v1/campaigns', { name: `rich ${i}`, rules });
+    await platform.db.query(
+      `insert into vouchers (code, campaign_id) select $3 || lpad(g::text, 9, '0'), $1 from generate_series(1, $2::int) g`,
+      [rich.id, richRange, richPrefixes[i]],
+    );
+  }
+  // 50,000 stored customers (the load's customer ids), four in five of them in the segment.
+  await platform.db.query(
+    `insert into customers (id, metadata) select 'cust-' || g, jsonb_build_object('tier', case when g % 5 = 0 then 'silver' else 'gold' end)
+     from generate_series(0, 49999) g`,
+  );
   await platform.db.query('analyze vouchers');
+  await platform.db.query('analyze customers');
   const seedSeconds = (performance.now() - started) / 1000;
 
   // Baseline 1: the bare indexed lookup through the platform's own pool, `connections` callers in a loop.
@@ -145,6 +230,33 @@ try {
   };
   const paired: { pool: { rps: number; p99: number }; validate: Load & { cpuMsPerRequest: number; perStatement: number } }[] = [];
   for (let round = 0; round < rounds; round++) paired.push({ pool: await poolLookup(), validate: await measuredValidate() });
+
+  // The rich phase: checked once (every code valid for a member), then measured `rounds` times.
+  const sample = {
+    codes: richPrefixes.map((prefix) => `${prefix}${'1'.padStart(9, '0')}`),
+    customer: { id: 'cust-1' },
+    order: { id: 'order-sample', currency: 'EUR', items: richItems, metadata: { channel: 'web' } },
+  };
+  const sampleAnswer = (await post('/v1/validations', sample)) as unknown as { valid: boolean; order: { discount_amount: number } };
+  if (!sampleAnswer.valid) throw new Error(`the rich sample is not valid: ${JSON.stringify(sampleAnswer)}`);
+  const richRounds: Load[] = [];
+  for (let round = 0; round < rounds; round++) richRounds.push(await load(base, 'rich'));
+  // The rules alone: the same checkout decided in process from candidates and a customer read once.
+  const richCandidates = await readCandidates(platform.db, sample.codes);
+  const found = sample.codes.map((c) => ({ candidate: richCandidates.get(c) ?? null, counts: { code: 0, campaign: 0 } }));
+  const richCustomer = await readCustomerContext(platform.db, 'cust-1', ['members']);
+  const parsedOrder = orderInputSchema.parse(sample.order);
+  const evaluate = () =>
+    evaluateCheckout(
+      { codes: sample.codes, customer: sample.customer, order: normalizeOrder(parsedOrder), metadata: null, now: new Date() },
+      found,
+      async () => richCustomer,
+    );
+  for (let i = 0; i < 5000; i++) await evaluate();
+  const evaluations = 50_000;
+  const evalStarted = performance.now();
+  for (let i = 0; i < evaluations; i++) await evaluate();
+  const rulesEvalUs = ((performance.now() - evalStarted) * 1000) / evaluations;
   const redeem = await load(base, 'redeem');
   // Requests the load generator abandoned at the end of the phase are still running: let them finish.
   await new Promise((r) => setTimeout(r, 3000));
@@ -165,6 +277,7 @@ try {
     non2xx: paired.reduce((n, r) => n + r.validate.non2xx, 0),
     errors: paired.reduce((n, r) => n + r.validate.errors, 0),
   };
+  const rich = { rps: median(richRounds.map((r) => r.rps)), p99: median(richRounds.map((r) => r.p99)) };
   const result = {
     validate_rps: Math.round(validate.rps),
     validate_p99_ms: validate.p99,
@@ -182,6 +295,11 @@ try {
     rounds_validate_ratio: paired.map((r) => Number((r.validate.rps / r.pool.rps).toFixed(3))),
     validate_server_cpu_ms_per_request: Number(median(paired.map((r) => r.validate.cpuMsPerRequest)).toFixed(3)),
     validations_per_pg_statement: Number(median(paired.map((r) => r.validate.perStatement)).toFixed(1)),
+    rich_validate_rps: Math.round(rich.rps),
+    rich_validate_p99_ms: rich.p99,
+    rich_ratio: Number((rich.rps / validate.rps).toFixed(3)),
+    rules_eval_us: Number(rulesEvalUs.toFixed(1)),
+    rich_non2xx: richRounds.reduce((n, r) => n + r.non2xx + r.errors, 0),
     codes,
     connections,
     duration_s: duration,
@@ -206,6 +324,12 @@ try {
       'validate (median)',
       `${result.validate_rps} req/s  p50 ${validate.p50} ms  p99 ${validate.p99} ms  non-2xx ${result.validate_non2xx}`,
     ],
+    ...richRounds.map((r, i): [string, string] => [`rich validate round ${i + 1}`, `${Math.round(r.rps)} req/s  p99 ${r.p99} ms`]),
+    [
+      'rich validate (3 codes, 20 lines, 8 conditions; median)',
+      `${result.rich_validate_rps} req/s  p99 ${rich.p99} ms  non-2xx ${result.rich_non2xx}  ratio to validate ${result.rich_ratio}`,
+    ],
+    ['rules evaluation per rich validation (in process)', `${result.rules_eval_us} µs`],
     ['redeem (distinct codes)', `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}`],
     ['baseline: pool lookup (median)', `${result.baseline_lookup_rps} req/s  p99 ${result.baseline_lookup_p99_ms} ms`],
     ['baseline: bare HTTP lookup', `${result.http_lookup_rps} req/s  p99 ${httpLookup.p99} ms`],

@@ -1,8 +1,7 @@
-import type { Database, Queryable, Statement } from '../db/sql.ts';
+import type { Database, Queryable } from '../db/sql.ts';
 import type { Metadata } from '../rules/order.ts';
-import type { SegmentCatalogue } from '../rules/segments.ts';
+import { SegmentCatalogue, type SegmentDefinition } from '../rules/segments.ts';
 import { segmentCatalogue } from '../segments/segments.ts';
-import { tickBatcher } from '../shared/tick-batch.ts';
 
 /**
  * What a checkout's conditions read besides the codes: the stored customer's metadata and the segments the codes'
@@ -14,58 +13,53 @@ export interface CustomerContext {
   segments: SegmentCatalogue;
 }
 
-interface ContextRow {
-  lookup_index: number | null;
-  metadata: Metadata | null;
-  name: string | null;
-  when_text: string | null;
-}
-
-/** Customers by position (`unnest` with ordinality) and the segments asked for, in one statement. */
-const STATEMENT = {
-  name: 'promo.checkout.customers',
-  text: `select q.i::int as lookup_index, c.metadata, null::text as name, null::text as when_text
-      from unnest($1::text[]) with ordinality as q(id, i) join customers c on c.id = q.id
-    union all
-    select null, null, s.name, s."when"::text from segments s where s.name = any($2::text[])`,
-};
-
-async function readContexts(
-  run: (statement: Statement, params: unknown[]) => Promise<{ rows: ContextRow[] }>,
-  items: readonly { customerId: string; segments: readonly string[] }[],
-): Promise<CustomerContext[]> {
-  const names = [...new Set(items.flatMap((item) => item.segments))].sort();
-  const { rows } = await run(STATEMENT, [items.map((item) => item.customerId), names]);
-  const metadata = new Map<number, Metadata>();
-  const definitions: { name: string; when_text: string }[] = [];
-  for (const row of rows) {
-    if (row.lookup_index !== null) metadata.set(row.lookup_index, row.metadata ?? {});
-    else definitions.push({ name: row.name as string, when_text: row.when_text as string });
-  }
-  definitions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return items.map((item, i) => {
-    const own = definitions.filter((d) => item.segments.includes(d.name));
-    return { metadata: metadata.get(i + 1) ?? null, segments: segmentCatalogue(own) };
-  });
-}
-
-/** The validation path: every context asked for in one turn of the event loop is read with one statement. */
-export class CustomerContextLookup {
-  readonly #lookup: (item: { customerId: string; segments: readonly string[] }) => Promise<CustomerContext>;
+/**
+ * The segments as one API process keeps them for validations: compiled once, and read again only when the catalogue
+ * version that the validation lookup reads with the codes (segment_catalogue, bumped by every segment change in its
+ * transaction) is newer than the copy. So a changed segment is seen by the next validation, without a round trip for
+ * segments on any validation.
+ */
+export class SegmentCache {
+  readonly #db: Database;
+  #version = -1n;
+  #catalogue = new SegmentCatalogue([]);
+  #loading: Promise<void> | null = null;
 
   constructor(db: Database) {
-    this.#lookup = tickBatcher((items) => readContexts((statement, params) => db.read<ContextRow>(statement, params), items), {
-      isolateFailures: true,
-    });
+    this.#db = db;
   }
 
-  find(customerId: string, segments: readonly string[]): Promise<CustomerContext> {
-    return this.#lookup({ customerId, segments });
+  /** The catalogue as of `version` or later. */
+  async at(version: string): Promise<SegmentCatalogue> {
+    const wanted = BigInt(version);
+    while (this.#version < wanted) {
+      this.#loading ??= this.#load().finally(() => {
+        this.#loading = null;
+      });
+      await this.#loading;
+    }
+    return this.#catalogue;
+  }
+
+  async #load(): Promise<void> {
+    const { rows } = await this.#db.read<{ version: string; segments: SegmentDefinition[] }>(
+      `select (select version::text from segment_catalogue) as version,
+         coalesce((select json_agg(json_build_object('name', name, 'when', "when")) from segments), '[]'::json) as segments`,
+    );
+    const row = rows[0] as { version: string; segments: SegmentDefinition[] };
+    this.#catalogue = new SegmentCatalogue(row.segments);
+    this.#version = BigInt(row.version);
   }
 }
 
-/** The redemption path: the same read inside the redemption's transaction. */
+/** The redemption path: the stored customer and the named segments, read inside the redemption's transaction. */
 export async function readCustomerContext(tx: Queryable, customerId: string, segments: readonly string[]): Promise<CustomerContext> {
-  const [context] = await readContexts((_, params) => tx.query<ContextRow>(STATEMENT.text, params), [{ customerId, segments }]);
-  return context as CustomerContext;
+  const { rows } = await tx.query<{ metadata: Metadata | null; segments: { name: string; when_text: string }[] }>(
+    `select (select metadata from customers where id = $1) as metadata,
+       coalesce((select json_agg(json_build_object('name', name, 'when_text', "when"::text) order by name)
+                 from segments where name = any($2::text[])), '[]'::json) as segments`,
+    [customerId, segments],
+  );
+  const row = rows[0] as { metadata: Metadata | null; segments: { name: string; when_text: string }[] };
+  return { metadata: row.metadata, segments: segmentCatalogue(row.segments) };
 }

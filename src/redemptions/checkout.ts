@@ -11,7 +11,7 @@ import { referencedSegments } from '../rules/conditions.ts';
 import { evaluationContext, overlayCustomer } from '../rules/context.ts';
 import { type EffectiveRules, effectiveRules, heldByAnother, refusalReason } from '../rules/index.ts';
 import type { Metadata, NormalizedOrder } from '../rules/order.ts';
-import type { Candidate } from './lookup.ts';
+import { type Candidate, rulesKey } from './lookup.ts';
 
 /**
  * One checkout decided: each code's candidate (found by the caller, with or without locks) through today's refusal
@@ -74,9 +74,12 @@ function conditionsOf(compiled: CompiledRules, rules: EffectiveRules): { conditi
   return known;
 }
 
-/** The rules of a code that passed today's checks, compiled once per distinct rules. */
-function compiledRulesOf(rules: EffectiveRules): CompiledRules {
-  return compileCheckoutRules({ order: rules.order, conditions: rules.conditions, discount: rules.discount, stacking: rules.stacking });
+/** The rules of a code that passed today's checks, compiled once per distinct rules (keyed by the rows' versions). */
+function compiledRulesOf(candidate: Candidate, rules: EffectiveRules): CompiledRules {
+  return compileCheckoutRules(
+    { order: rules.order, conditions: rules.conditions, discount: rules.discount, stacking: rules.stacking },
+    rulesKey(candidate),
+  );
 }
 
 /**
@@ -120,7 +123,7 @@ export async function evaluateCheckout(
       compiled.push(null);
       return;
     }
-    const compiledRules = compiledRulesOf(rules);
+    const compiledRules = compiledRulesOf(candidate, rules);
     const needs = conditionsOf(compiledRules, rules);
     if (needs.conditions) needsCustomer = true;
     for (const name of needs.segments) segments.add(name);

@@ -10,29 +10,51 @@ export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_i
   campaign_start_date: Date | string | null;
   campaign_expiration_date: Date | string | null;
   campaign_rules: Rules | null;
+  /** The row versions (xmin) of the campaign and the voucher: together they name exactly these rules (see rulesKey). */
+  campaign_version?: string;
+  voucher_version?: string;
 }
 
 const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.import_id, v.status, v.active, v.redemption_count, v.start_date,
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
   c.active as campaign_active, c.status as campaign_status, c.start_date as campaign_start_date,
-  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules`;
+  c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules,
+  c.xmin::text as campaign_version, v.xmin::text as voucher_version`;
+
+/**
+ * A key that stands for exactly the candidate's effective rules, so they are compiled once and found again without
+ * serializing them (undefined for a candidate not read from the database): the campaign's row version, and the voucher's when it has rules of its own (a voucher row
+ * changes on every redemption, so bulk codes, which have none, share their campaign's key).
+ */
+export function rulesKey(c: Candidate): string | undefined {
+  if (c.campaign_version === undefined || c.voucher_version === undefined) return undefined;
+  const own = c.rules !== null && Object.keys(c.rules).length > 0;
+  return own ? `${c.campaign_id}@${c.campaign_version}/${c.id}@${c.voucher_version}` : `${c.campaign_id}@${c.campaign_version}`;
+}
 
 export interface CandidateWithCounts extends Candidate {
   customer_code_count: number;
   customer_campaign_count: number;
+  /** The stored customer's metadata (null when the customer is not stored, or none was given). */
+  customer_metadata: Record<string, unknown> | null;
+  /** The segment catalogue's version as this statement saw it (see SegmentCache). */
+  segments_version: string;
 }
 
 const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
     where r.voucher_id = v.id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_code_count,
   case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
-    where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_campaign_count`;
+    where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_campaign_count,
+  case when q.customer_id is null then null else (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
+  (select sc.version::text from segment_catalogue sc) as segments_version`;
 
 /**
  * The validation hot path. Every lookup asked for in one turn of the event loop goes to PostgreSQL as one
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
  * dozens of concurrent validations cost one round trip and one backend wake-up instead of one each. The
- * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes
- * (skipped without a customer). A batch whose connection is lost is read again once; a batch PostgreSQL refuses
+ * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes, and the
+ * stored customer's metadata read by its key (both skipped without a customer), with the segment catalogue's version,
+ * so conditions over stored customers and segments cost no second round trip. A batch whose connection is lost is read again once; a batch PostgreSQL refuses
  * (one code it cannot take) is answered lookup by lookup, so the one bad lookup fails alone.
  */
 export class CandidateLookup {

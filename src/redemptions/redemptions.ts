@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { normalizeCode } from '../codes/index.ts';
-import { type CustomerContextLookup, readCustomerContext } from '../customers/checkout-context.ts';
+import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
@@ -18,7 +18,15 @@ import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
-import { type Candidate, type CandidateLookup, customerCounts, lockCandidates, lockCustomerInCampaign, readCandidates } from './lookup.ts';
+import {
+  type Candidate,
+  type CandidateLookup,
+  type CandidateWithCounts,
+  customerCounts,
+  lockCandidates,
+  lockCustomerInCampaign,
+  readCandidates,
+} from './lookup.ts';
 import type { RedemptionGroupView, RedemptionRefusal, RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<CheckoutReason, string> = {
@@ -62,27 +70,31 @@ export interface ValidationOutcome {
 
 export interface ValidationLookups {
   candidates: CandidateLookup;
-  customers: CustomerContextLookup;
+  segments: SegmentCache;
 }
 
 /**
- * Validation changes nothing: the codes' candidates in one batched statement (shared with concurrent requests),
- * the stored customer and segments in one more when some code has conditions, then the rules in memory.
+ * Validation changes nothing: the codes' candidates, the stored customer's metadata and the segment catalogue's
+ * version in one batched statement (shared with concurrent requests), then the rules in memory (segments from the
+ * process's copy, reloaded only when their version moved).
  */
 export async function validateCodes(lookups: ValidationLookups, request: ValidationRequest, now: Date): Promise<ValidationOutcome> {
   const { codes, single } = requestCodes(request);
   const input = checkoutInput(request, codes, now);
   const customerId = request.customer?.id;
-  const found = await Promise.all(
-    codes.map(async (code): Promise<FoundCode> => {
-      const candidate = await lookups.candidates.find(code, customerId);
-      return {
-        candidate,
-        counts: { code: candidate?.customer_code_count ?? 0, campaign: candidate?.customer_campaign_count ?? 0 },
-      };
+  const candidates = await Promise.all(codes.map((code) => lookups.candidates.find(code, customerId)));
+  const found = candidates.map(
+    (candidate): FoundCode => ({
+      candidate,
+      counts: { code: candidate?.customer_code_count ?? 0, campaign: candidate?.customer_campaign_count ?? 0 },
     }),
   );
-  const evaluation = await evaluateCheckout(input, found, (id, segments) => lookups.customers.find(id, segments));
+  // Asked only when some code was found and has conditions: the rows carry the customer and the segments' version.
+  const customers = async () => {
+    const row = candidates.find((c) => c !== null) as CandidateWithCounts;
+    return { metadata: row.customer_metadata, segments: await lookups.segments.at(row.segments_version) };
+  };
+  const evaluation = await evaluateCheckout(input, found, customers);
   for (const code of evaluation.answer.codes) {
     validationsMetric.inc({ result: code.valid ? 'valid' : 'invalid', reason: code.valid ? 'none' : (code.reason as string) });
   }

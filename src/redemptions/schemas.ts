@@ -163,3 +163,6 @@ export const redemptionGroupViewSchema = z
   });
 
 export type RedemptionGroupView = z.output<typeof redemptionGroupViewSchema>;
+
+/** What redeeming (or rolling back) answers: one redemption (`code`), or the group (`codes`, or a group id). */
+export const redemptionOrGroupSchema = z.union([redemptionViewSchema, redemptionGroupViewSchema]);

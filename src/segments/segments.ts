@@ -27,11 +27,18 @@ function notFound(name: string): NotFoundError {
   return new NotFoundError('segment', name);
 }
 
-export async function createSegment(db: Queryable, input: CreateSegmentInput): Promise<SegmentView> {
-  const { rows } = await db.query<SegmentRow>(
-    'insert into segments (name, "when") values ($1, $2) on conflict (name) do nothing returning *',
-    [input.name, input.when],
-  );
+/** Every change to `segments` bumps the catalogue version in its transaction, so API processes reload their copy. */
+const BUMP_VERSION = 'update segment_catalogue set version = version + 1';
+
+export async function createSegment(db: Database, input: CreateSegmentInput): Promise<SegmentView> {
+  const rows = await db.transaction(async (tx) => {
+    const inserted = await tx.query<SegmentRow>(
+      'insert into segments (name, "when") values ($1, $2) on conflict (name) do nothing returning *',
+      [input.name, input.when],
+    );
+    if (inserted.rows[0]) await tx.query(BUMP_VERSION);
+    return inserted.rows;
+  });
   if (!rows[0])
     throw new DomainError(
       'conflict',
@@ -42,17 +49,20 @@ export async function createSegment(db: Queryable, input: CreateSegmentInput): P
 }
 
 /** Creates the segment or replaces its condition; `created` says which. */
-export async function putSegment(db: Queryable, name: string, when: Condition): Promise<{ segment: SegmentView; created: boolean }> {
+export async function putSegment(db: Database, name: string, when: Condition): Promise<{ segment: SegmentView; created: boolean }> {
   if (!SEGMENT_NAME.test(name)) {
     throw new ValidationError([{ field: 'name', message: '1 to 100 letters, digits, "_", "-" or ".", starting with a letter or digit' }]);
   }
-  const { rows } = await db.query<SegmentRow & { created: boolean }>(
-    `insert into segments (name, "when") values ($1, $2)
-     on conflict (name) do update set "when" = excluded."when", updated_at = now()
-     returning *, (xmax = 0) as created`,
-    [name, when],
-  );
-  const row = rows[0] as SegmentRow & { created: boolean };
+  const row = await db.transaction(async (tx) => {
+    const { rows } = await tx.query<SegmentRow & { created: boolean }>(
+      `insert into segments (name, "when") values ($1, $2)
+       on conflict (name) do update set "when" = excluded."when", updated_at = now()
+       returning *, (xmax = 0) as created`,
+      [name, when],
+    );
+    await tx.query(BUMP_VERSION);
+    return rows[0] as SegmentRow & { created: boolean };
+  });
   return { segment: segmentView(row), created: row.created };
 }
 
@@ -63,9 +73,13 @@ export async function getSegment(db: Database, name: string): Promise<SegmentVie
 }
 
 /** Codes whose conditions name a deleted segment keep working: nobody is a member of a segment that does not exist. */
-export async function deleteSegment(db: Queryable, name: string): Promise<void> {
-  const { rowCount } = SEGMENT_NAME.test(name) ? await db.query('delete from segments where name = $1', [name]) : { rowCount: 0 };
-  if (rowCount === 0) throw notFound(name);
+export async function deleteSegment(db: Database, name: string): Promise<void> {
+  if (!SEGMENT_NAME.test(name)) throw notFound(name);
+  await db.transaction(async (tx) => {
+    const { rowCount } = await tx.query('delete from segments where name = $1', [name]);
+    if (rowCount === 0) throw notFound(name);
+    await tx.query(BUMP_VERSION);
+  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { Migration0400ScheduledRuns } from './Migration0400ScheduledRuns.ts';
 import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRetention.ts';
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0800Checkout } from './Migration0800Checkout.ts';
+import { Migration0810SegmentVersion } from './Migration0810SegmentVersion.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
 import { Migration0950VoucherifyCompat } from './Migration0950VoucherifyCompat.ts';
 import { Migration0951WebhookFormat } from './Migration0951WebhookFormat.ts';
@@ -22,6 +23,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0500IdempotencyRetention', class: Migration0500IdempotencyRetention },
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0800Checkout', class: Migration0800Checkout },
+  { name: 'Migration0810SegmentVersion', class: Migration0810SegmentVersion },
   { name: 'Migration0900Imports', class: Migration0900Imports },
   { name: 'Migration1050Console', class: Migration1050Console },
   // After 1050: it extends the api_keys role check that 1050 (re)creates.

@@ -2,26 +2,23 @@ import { deleteCustomer, getCustomer, listCustomers, putCustomer } from '../../c
 import { customerDetailViewSchema, customerViewSchema, listCustomersQuery, putCustomerSchema } from '../../customers/schemas.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
-import { type PathParam, route } from '../operation.ts';
+import { type PathParam, routesOf } from '../operation.ts';
 
 const customerId: Record<'id', PathParam> = { id: { description: "The customer's id (yours, up to 255 characters)" } };
+const notFound = { 404: ['customer_not_found'] };
 
 export const customerRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'customers' });
+  api.put(
+    '/customers/:id',
     {
-      method: 'put',
-      path: '/customers/:id',
-      tag: 'customers',
       params: customerId,
-      errors: { 404: ['customer_not_found'] },
+      errors: notFound,
       summary: 'Create or replace a stored customer (conditions read its metadata)',
       body: putCustomerSchema,
       bodyExample: { email: 'ada@example.com', name: 'Ada', metadata: { tier: 'gold' } },
-      responses: {
-        200: { description: 'Replaced', schema: customerViewSchema },
-        201: { description: 'Created', schema: customerViewSchema },
-      },
+      ok: ['Replaced', customerViewSchema],
+      created: ['Created', customerViewSchema],
     },
     async ({ params, body }) => {
       const { customer, created } = await putCustomer(platform.db, params.id, body);
@@ -29,43 +26,34 @@ export const customerRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.get(
+    '/customers/:id',
     {
-      method: 'get',
-      path: '/customers/:id',
-      tag: 'customers',
       params: customerId,
-      errors: { 404: ['customer_not_found'] },
+      errors: notFound,
       summary: 'Get a customer with the codes published to it and its redemption counts',
-      responses: { 200: { description: 'The customer', schema: customerDetailViewSchema } },
+      ok: ['The customer', customerDetailViewSchema],
     },
     async ({ params }) => ({ status: 200, body: await getCustomer(platform.db, params.id) }),
   );
 
-  route(
-    routes,
+  api.get(
+    '/customers',
     {
-      method: 'get',
-      path: '/customers',
-      tag: 'customers',
       summary: 'List customers by id, optionally those with one email',
       query: listCustomersQuery,
-      responses: { 200: { description: 'Customers', schema: pageSchema(customerViewSchema) } },
+      ok: ['Customers', pageSchema(customerViewSchema)],
     },
     async ({ query }) => ({ status: 200, body: await listCustomers(platform.db, query) }),
   );
 
-  route(
-    routes,
+  api.delete(
+    '/customers/:id',
     {
-      method: 'delete',
-      path: '/customers/:id',
-      tag: 'customers',
       params: customerId,
-      errors: { 404: ['customer_not_found'] },
+      errors: notFound,
       summary: "Erase a customer's personal data (its redemptions are kept, anonymized)",
-      responses: { 204: { description: 'Erased' } },
+      noContent: 'Erased',
     },
     async ({ params }) => {
       await deleteCustomer(platform.db, params.id);

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
 import {
   listRedemptionsQuery,
-  redemptionGroupViewSchema,
+  redemptionOrGroupSchema,
   redemptionRequestSchema,
   redemptionViewSchema,
   rollbackRequestSchema,
@@ -11,19 +10,17 @@ import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
-import { idParam, route } from '../operation.ts';
+import { idParam, routesOf } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
 const redemptionId = { id: idParam('redemption') };
 
 export const redemptionRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'redemption' });
+  api.post(
+    '/redemptions',
     {
-      method: 'post',
-      path: '/redemptions',
-      tag: 'redemption',
       idempotent: true,
       summary: 'Redeem a code, or up to 5 codes for one order (atomic; refusals are 422 with the reason as `code`)',
       description:
@@ -37,13 +34,7 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
         400: ['order_amount_mismatch'],
         422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
       },
-      responses: {
-        201: {
-          description: 'Redeemed: one redemption, or with `codes` the group',
-          schema: z.union([redemptionViewSchema, redemptionGroupViewSchema]),
-          headers: ['Location', 'Idempotent-Replayed'],
-        },
-      },
+      created: ['Redeemed: one redemption, or with `codes` the group', redemptionOrGroupSchema, ['Location', 'Idempotent-Replayed']],
     },
     async ({ req, res, body }) => {
       const key = idempotencyKey(req);
@@ -74,49 +65,27 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/redemptions',
-      tag: 'redemption',
-      summary: 'List redemptions, newest first',
-      query: listRedemptionsQuery,
-      responses: { 200: { description: 'Redemptions', schema: pageSchema(redemptionViewSchema) } },
-    },
+  api.get(
+    '/redemptions',
+    { summary: 'List redemptions, newest first', query: listRedemptionsQuery, ok: ['Redemptions', pageSchema(redemptionViewSchema)] },
     async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/redemptions/:id',
-      tag: 'redemption',
-      params: redemptionId,
-      summary: 'Get a redemption',
-      responses: { 200: { description: 'The redemption', schema: redemptionViewSchema } },
-    },
+  api.get(
+    '/redemptions/:id',
+    { params: redemptionId, summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] },
     async ({ params }) => ({ status: 200, body: await getRedemption(platform.db, params.id) }),
   );
 
-  route(
-    routes,
+  api.post(
+    '/redemptions/:id/rollback',
     {
-      method: 'post',
-      path: '/redemptions/:id/rollback',
-      tag: 'redemption',
       params: redemptionId,
       summary: 'Roll a redemption, or a redemption group (every code of it), back: the codes can be used again',
       body: rollbackRequestSchema,
       bodyExample: { reason: 'order cancelled' },
       errors: { 409: ['already_rolled_back'] },
-      responses: {
-        200: {
-          description: 'Rolled back: the redemption, or the group',
-          schema: z.union([redemptionViewSchema, redemptionGroupViewSchema]),
-        },
-      },
+      ok: ['Rolled back: the redemption, or the group', redemptionOrGroupSchema],
     },
     async ({ req, params, body }) => ({
       status: 200,

@@ -1,54 +1,40 @@
 import { createSegmentSchema, putSegmentSchema, segmentViewSchema } from '../../segments/schemas.ts';
 import { createSegment, deleteSegment, getSegment, putSegment } from '../../segments/segments.ts';
 import type { RouteModule } from '../context.ts';
-import { type PathParam, route } from '../operation.ts';
+import { type PathParam, routesOf } from '../operation.ts';
 
 const segmentName: Record<'name', PathParam> = { name: { description: 'The segment name' } };
+const notFound = { 404: ['segment_not_found'] };
 
 export const segmentRoutes: RouteModule = (routes, { platform }) => {
-  route(
-    routes,
+  const api = routesOf(routes, { tag: 'customers' });
+  api.post(
+    '/segments',
     {
-      method: 'post',
-      path: '/segments',
-      tag: 'customers',
       summary: 'Name a condition over the customer; rule conditions test it as customer.segment',
       body: createSegmentSchema,
       bodyExample: { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } },
       errors: { 409: ['segment_exists'] },
-      responses: { 201: { description: 'Created', schema: segmentViewSchema } },
+      created: ['Created', segmentViewSchema],
     },
     async ({ body }) => ({ status: 201, body: await createSegment(platform.db, body) }),
   );
 
-  route(
-    routes,
-    {
-      method: 'get',
-      path: '/segments/:name',
-      tag: 'customers',
-      params: segmentName,
-      summary: 'Get a segment',
-      errors: { 404: ['segment_not_found'] },
-      responses: { 200: { description: 'The segment', schema: segmentViewSchema } },
-    },
+  api.get(
+    '/segments/:name',
+    { params: segmentName, errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] },
     async ({ params }) => ({ status: 200, body: await getSegment(platform.db, params.name) }),
   );
 
-  route(
-    routes,
+  api.put(
+    '/segments/:name',
     {
-      method: 'put',
-      path: '/segments/:name',
-      tag: 'customers',
       params: segmentName,
       summary: 'Create a segment or replace its condition (the next validation sees it)',
       body: putSegmentSchema,
       bodyExample: { when: { field: 'customer.metadata.tier', op: 'eq', value: 'gold' } },
-      responses: {
-        200: { description: 'Replaced', schema: segmentViewSchema },
-        201: { description: 'Created', schema: segmentViewSchema },
-      },
+      ok: ['Replaced', segmentViewSchema],
+      created: ['Created', segmentViewSchema],
     },
     async ({ params, body }) => {
       const { segment, created } = await putSegment(platform.db, params.name, body.when);
@@ -56,16 +42,13 @@ export const segmentRoutes: RouteModule = (routes, { platform }) => {
     },
   );
 
-  route(
-    routes,
+  api.delete(
+    '/segments/:name',
     {
-      method: 'delete',
-      path: '/segments/:name',
-      tag: 'customers',
       params: segmentName,
+      errors: notFound,
       summary: 'Delete a segment (conditions naming it then hold for nobody)',
-      errors: { 404: ['segment_not_found'] },
-      responses: { 204: { description: 'Deleted' } },
+      noContent: 'Deleted',
     },
     async ({ params }) => {
       await deleteSegment(platform.db, params.name);

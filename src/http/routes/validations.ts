@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CustomerContextLookup } from '../../customers/checkout-context.ts';
+import { SegmentCache } from '../../customers/checkout-context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
 import { guessesOf, validateCodes, validationView } from '../../redemptions/redemptions.ts';
 import { validationRequestSchema } from '../../redemptions/schemas.ts';
@@ -7,16 +7,14 @@ import { CHECKOUT_REASONS, checkoutAnswerSchema } from '../../rules/checkout.ts'
 import { validationViewSchema } from '../../vouchers/schemas.ts';
 import type { RouteModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
-import { route } from '../operation.ts';
+import { routesOf } from '../operation.ts';
 
 export const validationRoutes: RouteModule = (routes, { platform }) => {
-  const lookups = { candidates: new CandidateLookup(platform.db), customers: new CustomerContextLookup(platform.db) };
-  route(
-    routes,
+  const lookups = { candidates: new CandidateLookup(platform.db), segments: new SegmentCache(platform.db) };
+  const api = routesOf(routes, { tag: 'redemption' });
+  api.post(
+    '/validations',
     {
-      method: 'post',
-      path: '/validations',
-      tag: 'redemption',
       summary: 'Check one code, or up to 5 codes for one order, against their rules without redeeming',
       description:
         'With `code`, the single-code answer (`Validation`); with `codes` (1 to 5), the checkout answer (`Checkout`): each ' +
@@ -30,9 +28,7 @@ export const validationRoutes: RouteModule = (routes, { platform }) => {
         order: { id: 'order-1001', currency: 'EUR', items: [{ sku: 'DRESS', categories: ['dresses'], quantity: 1, price: 7900 }] },
       },
       errors: { ...GUESSING_ERRORS, 400: ['order_amount_mismatch'], 422: ['currency_mismatch'] },
-      responses: {
-        200: { description: 'Valid, or not with a reason', schema: z.union([validationViewSchema, checkoutAnswerSchema]) },
-      },
+      ok: ['Valid, or not with a reason', z.union([validationViewSchema, checkoutAnswerSchema])],
     },
     async ({ req, res, body }) => {
       const outcome = await withGuessingDefence(
