@@ -1,6 +1,6 @@
 import voucherifySdk from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 const { VoucherifyClientSide, VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
 
@@ -28,6 +28,8 @@ describe('the Voucherify-compatible client-side API through VoucherifyClientSide
       vouchers_count: 3,
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 }, code_config: { length: 10 } },
     } as never);
+    // Publishing claims a generated code: wait for the generation.
+    await waitFor(async () => (await sdk.campaigns.get('Client publish VF')).vouchers_generation_status === 'DONE');
   });
   afterAll(async () => {
     await p?.destroy();

@@ -182,7 +182,7 @@ async function validate(ctx: CompatContext, call: CompatCall, request: Record<st
     call.req,
     call.res,
     parsed.customer?.id,
-    () => validateCodes({ candidates: ctx.candidates, customers: ctx.customers }, parsed, ctx.platform.clock.now()),
+    () => validateCodes({ candidates: ctx.candidates, segments: ctx.segments }, parsed, ctx.platform.clock.now()),
     (o) => ({ guesses: guessesOf(o.evaluation.codes) }),
     { readOnly: true },
   );

@@ -1,4 +1,4 @@
-import type { CustomerContextLookup } from '../../customers/checkout-context.ts';
+import type { SegmentCache } from '../../customers/checkout-context.ts';
 import type { Platform } from '../../platform.ts';
 import type { CandidateLookup } from '../../redemptions/lookup.ts';
 import type { RedemptionView } from '../../redemptions/schemas.ts';
@@ -13,7 +13,7 @@ import { redemptionObject, voucherView } from './translate.ts';
 export interface CompatContext {
   platform: Platform;
   candidates: CandidateLookup;
-  customers: CustomerContextLookup;
+  segments: SegmentCache;
 }
 
 const MAX_PAGE = 99;

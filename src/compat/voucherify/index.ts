@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { originAllowedForSomeClientKey } from '../../auth/api-keys.ts';
-import { CustomerContextLookup } from '../../customers/checkout-context.ts';
+import { SegmentCache } from '../../customers/checkout-context.ts';
 import { permits } from '../../http/access.ts';
 import type { HttpContext } from '../../http/context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
@@ -73,7 +73,7 @@ export function voucherifyRouter(http: HttpContext): Router {
   const ctx: CompatContext = {
     platform: http.platform,
     candidates: new CandidateLookup(http.platform.db),
-    customers: new CustomerContextLookup(http.platform.db),
+    segments: new SegmentCache(http.platform.db),
   };
   const { config } = http.platform;
   const router = express.Router();
