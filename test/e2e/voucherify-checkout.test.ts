@@ -139,6 +139,29 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     expect((await partial.sdk.vouchers.get('TEN-2')).redemption?.redeemed_quantity).toBe(1);
   });
 
+  it('stays exact under 30 parallel SDK redemptions of a code that allows 5', async () => {
+    await all.sdk.campaigns.create({
+      name: 'Race VF',
+      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, redemption: { quantity: 5 } },
+    } as never);
+    await all.sdk.campaigns.addCertainVoucher('Race VF', 'RACE-5');
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        all.sdk.redemptions.redeemStackable({
+          redeemables: [{ object: 'voucher', id: 'RACE-5' }],
+          order: { amount: 1000 },
+          customer: { source_id: `racer-${i}` },
+        } as never),
+      ),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code: number; key: string }] : []));
+    expect(won).toHaveLength(5);
+    expect(lost).toHaveLength(25);
+    expect(lost.every((e) => e.code === 400 && e.key === 'quantity_exceeded')).toBe(true);
+    expect((await all.sdk.vouchers.get('RACE-5')).redemption?.redeemed_quantity).toBe(5);
+  });
+
   it('creates (upserts by source_id), reads, updates and deletes customers', async () => {
     const created = (await all.sdk.customers.create({
       source_id: 'cust-ext-1',

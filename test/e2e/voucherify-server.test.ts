@@ -195,6 +195,11 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     const unknown = await refusal(sdk.validations.validateVoucher('NOPE-404', {} as never));
     expect(unknown).toMatchObject({ code: 404, key: 'not_found' });
 
+    // The Node SDK sends a tracking id as a bare JSON string body and a double-encoded tracking_id query value.
+    await sdk.campaigns.addCertainVoucher('Checkout VF', 'CHK-3');
+    const tracked = await node.redemptions.redeem('CHK-3', 'visitor 7/ä');
+    expect(tracked).toMatchObject({ result: 'SUCCESS', tracking_id: 'visitor 7/ä', customer: { source_id: 'visitor 7/ä' } });
+
     // The Node SDK double-encodes the reason.
     const rollback = await node.redemptions.rollback(redeemed.id, 'order cancelled & refunded');
     expect(rollback).toMatchObject({ object: 'redemption_rollback', reason: 'order cancelled & refunded', redemption: redeemed.id });
@@ -227,7 +232,7 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     expect(failures).toMatchObject({ code: 400, key: 'not_supported' });
 
     const list = await sdk.redemptions.list({ campaign: 'Checkout VF' } as never);
-    expect(list).toMatchObject({ object: 'list', data_ref: 'redemptions', total: 2 });
+    expect(list).toMatchObject({ object: 'list', data_ref: 'redemptions', total: 3 });
     const forVoucher = await sdk.redemptions.getForVoucher('CHK-1');
     expect(forVoucher).toMatchObject({ redeemed_quantity: 0, total: 1 });
   });
