@@ -269,8 +269,16 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     expect(onceAgain.voucher.code).toBe(once.voucher.code);
     const notOnce = await sdk.distributions.publications.create({ campaign: 'Welcome VF', customer: { source_id: 'dan' } } as never);
     expect(notOnce.voucher.code).not.toBe(once.voucher.code);
+    // The voucher form: that code, once.
+    await sdk.campaigns.addCertainVoucher('Welcome VF', 'WELCOME-PICK');
+    const picked = await sdk.distributions.publications.create({ voucher: 'welcome-pick', customer: { source_id: 'erin' } } as never);
+    expect(picked.voucher).toMatchObject({ code: 'WELCOME-PICK', holder_id: picked.customer_id });
+    const taken = await refusal(
+      sdk.distributions.publications.create({ voucher: 'WELCOME-PICK', customer: { source_id: 'fred' } } as never),
+    );
+    expect(taken).toMatchObject({ code: 400, key: 'no_voucher_suitable_for_publication' });
     const listed = await sdk.distributions.publications.list({ campaign: 'Welcome VF' } as never);
-    expect(listed).toMatchObject({ object: 'list', data_ref: 'publications', total: 3 });
+    expect(listed).toMatchObject({ object: 'list', data_ref: 'publications', total: 4 });
 
     const event = await sdk.events.create('user_subscribed', { customer: { source_id: 'cara' }, metadata: { plan: 'pro' } } as never);
     expect(event).toMatchObject({ object: 'event', type: 'user_subscribed' });

@@ -61,6 +61,11 @@ export const ERROR_CODES: Record<string, VoucherifyKey> = {
     key: 'no_voucher_suitable_for_publication',
     message: "Couldn't find any voucher suitable for publication.",
   },
+  voucher_not_publishable: {
+    status: 400,
+    key: 'no_voucher_suitable_for_publication',
+    message: "Couldn't find any voucher suitable for publication.",
+  },
   already_rolled_back: { status: 400, key: 'already_rolled_back', message: 'Redemption has already been rolled back' },
   currency_mismatch: { status: 400, key: 'invalid_order', message: 'Invalid order' },
   idempotency_key_reused: { status: 409, key: 'duplicate_found', message: 'Duplicated resource found' },

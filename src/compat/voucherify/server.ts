@@ -674,22 +674,34 @@ export function publicationObject(p: PublicationRecord, voucher: VoucherifyVouch
   };
 }
 
-/** Publishes a code of a campaign to a customer (the campaign form; `join_once` from the body or the query). */
+/**
+ * Publishes a code to a customer: the campaign form (`campaign` as a name, an id or an object: an unassigned code of
+ * it) or the voucher form (`voucher`: that code); `join_once` from the body or the query.
+ */
 export async function publish(ctx: CompatContext, call: CompatCall, body: Record<string, unknown>, joinOnceQuery: boolean | undefined) {
   const { platform } = ctx;
   const p = checkFields(body, '', {
     campaign: 'ok',
+    voucher: 'ok',
     customer: 'ok',
     source_id: 'ok',
     channel: 'ok',
     join_once: 'ok',
     metadata: { refused: 'publication metadata is not stored' },
-    voucher: { refused: 'publishing one chosen code is not supported yet; publish from its campaign' },
   });
-  if (p.campaign === undefined)
-    throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'campaign: give the campaign to publish from');
-  const campaign = await resolveCampaign(platform.db, p.campaign);
   if (isObject(p.campaign)) checkFields(p.campaign, 'campaign', { id: 'ok', name: 'ok', count: { refused: 'one code per publication' } });
+  const code = typed(isObject(p.voucher) ? p.voucher.code : p.voucher, 'voucher', isString, 'a voucher code');
+  if (p.campaign === undefined && code === undefined) {
+    throw new VoucherifyApiError(
+      ERROR_CODES.validation_failed as VoucherifyKey,
+      'campaign: give the campaign to publish from, or the voucher',
+    );
+  }
+  const chosen = code === undefined ? undefined : await voucherByCode(platform.db, code);
+  const campaign = chosen ? chosen.campaign_id : await resolveCampaign(platform.db, p.campaign);
+  if (chosen && p.campaign !== undefined && (await resolveCampaign(platform.db, p.campaign)) !== chosen.campaign_id) {
+    throw notSupported('campaign', 'the voucher is not in this campaign');
+  }
   const customer = customerInput(p.customer);
   if (!customer)
     throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'customer: give the customer (source_id or id)');
@@ -698,7 +710,7 @@ export async function publish(ctx: CompatContext, call: CompatCall, body: Record
     platform,
     { campaign_id: campaign, customer, source_id: typed(p.source_id, 'source_id', isString, 'a string'), channel: 'none' },
     actorOf(call),
-    { joinOnce },
+    { joinOnce, ...(chosen ? { code: chosen.code } : {}) },
   );
   const voucher = voucherView(await voucherByCode(platform.db, result.publication.code));
   return { publication: result.publication, voucher, created: result.created };
