@@ -68,6 +68,7 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     // The same id on every read; percent-encoded code in the path.
     const read = await sdk.vouchers.get('vf-a/1');
     expect(read.id).toBe(created.id);
+    expect((await sdk.vouchers.get(created.id as string)).code).toBe('VF-A/1');
 
     const drawn = await sdk.vouchers.create({ type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } } as never);
     expect(drawn.code).toMatch(/^[A-Z0-9]{8}$/);

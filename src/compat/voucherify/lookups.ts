@@ -1,7 +1,7 @@
 import { normalizeCode } from '../../codes/index.ts';
 import type { Queryable } from '../../db/sql.ts';
 import { ERROR_CODES, notFound, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
-import { campaignId } from './ids.ts';
+import { campaignId, voucherId } from './ids.ts';
 import { isObject } from './request.ts';
 import { type CampaignWithState, VOUCHER_COLUMNS, type VoucherWithCampaign } from './translate.ts';
 
@@ -49,12 +49,20 @@ export async function resolveCampaign(db: Queryable, ref: unknown): Promise<stri
   return rows[0].id;
 }
 
-/** A voucher by code (as printed, case-insensitively); a deleted voucher is not found. */
+/** A voucher by code (as printed, case-insensitively) or by its `v_…` id; a deleted voucher is not found. */
 export async function voucherByCode(db: Queryable, code: string): Promise<VoucherWithCampaign> {
   const { rows } = await db.query<VoucherWithCampaign>(
     `select ${VOUCHER_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.code = $1 and v.deleted_at is null`,
     [normalizeCode(code)],
   );
+  const byId = rows[0] ? null : voucherId.decode(code);
+  if (byId) {
+    const found = await db.query<VoucherWithCampaign>(
+      `select ${VOUCHER_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id where v.id = $1 and v.deleted_at is null`,
+      [byId],
+    );
+    if (found.rows[0]) return found.rows[0];
+  }
   if (!rows[0]) throw notFound('voucher', code);
   return rows[0];
 }
