@@ -19,7 +19,15 @@ async function refusal(call: Promise<unknown>): Promise<{ code: number; key: str
 async function platformWithSdk(env: Record<string, string> = {}): Promise<{ p: TestPlatform; sdk: Sdk }> {
   const p = await startTestPlatform({ env });
   const key = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'backend', role: 'standard' } });
-  return { p, sdk: VoucherifyServerSide({ applicationId: key.body.id, secretKey: key.body.key, apiUrl: `${p.url}/voucherify` }) };
+  return {
+    p,
+    sdk: VoucherifyServerSide({
+      applicationId: key.body.id,
+      secretKey: key.body.key,
+      apiUrl: `${p.url}/voucherify`,
+      exposeErrorCause: true,
+    }),
+  };
 }
 
 async function twoCampaigns(sdk: Sdk): Promise<void> {
@@ -160,6 +168,24 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     expect(lost).toHaveLength(25);
     expect(lost.every((e) => e.code === 400 && e.key === 'quantity_exceeded')).toBe(true);
     expect((await all.sdk.vouchers.get('RACE-5')).redemption?.redeemed_quantity).toBe(5);
+  });
+
+  it("answers a shopper's guessing with 429 too_many_requests and Retry-After (the platform's guessing defence)", async () => {
+    const guess = (i: number) =>
+      all.sdk.validations.validateStackable({
+        redeemables: [{ object: 'voucher', id: `GUESS-${i}` }],
+        customer: { source_id: 'guesser' },
+      } as never);
+    let limited: { code: number; key: string; cause?: { response?: { headers: Record<string, string> } } } | undefined;
+    for (let i = 0; i < 30 && !limited; i++) {
+      const answer = await guess(i).catch((e) => {
+        limited = e;
+        return null;
+      });
+      if (answer) expect(answer.valid).toBe(false);
+    }
+    expect(limited).toMatchObject({ code: 429, key: 'too_many_requests' });
+    expect(Number(limited?.cause?.response?.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('creates (upserts by source_id), reads, updates and deletes customers', async () => {
