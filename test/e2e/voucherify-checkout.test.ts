@@ -1,33 +1,12 @@
-import voucherifySdk from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
 
-const { VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
-
-type Sdk = ReturnType<typeof VoucherifyServerSide>;
-
-async function refusal(call: Promise<unknown>): Promise<{ code: number; key: string; message: string; details?: string }> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).not.toHaveProperty('isAxiosError');
-    return error as { code: number; key: string; message: string };
-  }
-  throw new Error('the call succeeded');
-}
+type Sdk = ServerSdk;
 
 async function platformWithSdk(env: Record<string, string> = {}): Promise<{ p: TestPlatform; sdk: Sdk }> {
   const p = await startTestPlatform({ env });
-  const key = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'backend', role: 'standard' } });
-  return {
-    p,
-    sdk: VoucherifyServerSide({
-      applicationId: key.body.id,
-      secretKey: key.body.key,
-      apiUrl: `${p.url}/voucherify`,
-      exposeErrorCause: true,
-    }),
-  };
+  return { p, sdk: await serverSdk(p, { exposeErrorCause: true }) };
 }
 
 async function twoCampaigns(sdk: Sdk): Promise<void> {

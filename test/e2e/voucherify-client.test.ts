@@ -1,23 +1,19 @@
-import voucherifySdk from '@voucherify/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-
-const { VoucherifyClientSide, VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
+import { serverSdk, VoucherifyClientSide, VoucherifyServerSide } from '../support/voucherify.ts';
 
 const SHOP = 'https://shop.example';
 
 describe('the Voucherify-compatible client-side API through VoucherifyClientSide', () => {
-  let p: TestPlatform;
+  const p = useTestPlatform();
   let clientKey: { id: string; key: string };
 
   beforeAll(async () => {
-    p = await startTestPlatform();
-    const server = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'backend', role: 'standard' } });
     const client = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'storefront', role: 'client', allowed_origins: [SHOP] } });
     expect(client.status).toBe(201);
     expect(client.body).toMatchObject({ role: 'client', allowed_origins: [SHOP] });
     clientKey = { id: client.body.id, key: client.body.key };
-    const sdk = VoucherifyServerSide({ applicationId: server.body.id, secretKey: server.body.key, apiUrl: `${p.url}/voucherify` });
+    const sdk = await serverSdk(p);
     await sdk.campaigns.create({
       name: 'Client VF',
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 20 }, redemption: { quantity: 5 } },
@@ -31,10 +27,6 @@ describe('the Voucherify-compatible client-side API through VoucherifyClientSide
     // Publishing claims a generated code: wait for the generation.
     await waitFor(async () => (await sdk.campaigns.get('Client publish VF')).vouchers_generation_status === 'DONE');
   });
-  afterAll(async () => {
-    await p?.destroy();
-  });
-
   const client = (origin = SHOP, key = clientKey) =>
     VoucherifyClientSide({
       clientApplicationId: key.id,

@@ -1,43 +1,21 @@
-import voucherifySdk from '@voucherify/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import voucherifyNode from 'voucherify';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-
-const { VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
-
-/** What a refused SDK call threw: the SDK's VoucherifyError with Voucherify's body. */
-async function refusal(call: Promise<unknown>): Promise<{ code: number; key: string; message: string; details?: string }> {
-  try {
-    await call;
-  } catch (error) {
-    // @voucherify/sdk's VoucherifyError (its class name is minified) or the Node SDK's: Voucherify's body, never axios'.
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toHaveProperty('isAxiosError');
-    if (typeof (error as { code?: unknown }).code !== 'number') console.error(error);
-    expect(typeof (error as { code?: unknown }).code).toBe('number');
-    return error as { code: number; key: string; message: string };
-  }
-  throw new Error('the call succeeded');
-}
+import { useTestPlatform, waitFor } from '../support/platform.ts';
+import { refusal, type ServerSdk, sdkKey, VoucherifyServerSide } from '../support/voucherify.ts';
 
 describe('the Voucherify-compatible API through the real SDKs (server side)', () => {
-  let p: TestPlatform;
-  let sdk: ReturnType<typeof VoucherifyServerSide>;
+  const p = useTestPlatform();
+  let sdk: ServerSdk;
   let node: any;
-  let keyId: string;
   let token: string;
 
+  // After useTestPlatform's own beforeAll: hooks run in the order they are declared.
   beforeAll(async () => {
-    p = await startTestPlatform();
-    const key = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'voucherify backend', role: 'standard' } });
-    keyId = key.body.id;
-    token = key.body.key;
+    const key = await sdkKey(p);
+    token = key.key;
     const apiUrl = `${p.url}/voucherify`;
-    sdk = VoucherifyServerSide({ applicationId: keyId, secretKey: token, apiUrl });
-    node = voucherifyNode({ applicationId: keyId, clientSecretKey: token, apiUrl });
-  });
-  afterAll(async () => {
-    await p?.destroy();
+    sdk = VoucherifyServerSide({ applicationId: key.id, secretKey: key.key, apiUrl });
+    node = voucherifyNode({ applicationId: key.id, clientSecretKey: key.key, apiUrl });
   });
 
   it('refuses a wrong application id or token with 401 unauthorized', async () => {

@@ -1,11 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import voucherifySdk from '@voucherify/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-
-const { VoucherifyServerSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
+import { serverSdk } from '../support/voucherify.ts';
 
 interface Received {
   body: string;
@@ -46,8 +44,7 @@ describe('webhooks in Voucherify format', () => {
     expect(endpoint.body.format).toBe('voucherify');
     const secret: string = endpoint.body.secret;
 
-    const key = await p.call('/v1/api-keys', { method: 'POST', json: { name: 'backend', role: 'standard' } });
-    const sdk = VoucherifyServerSide({ applicationId: key.body.id, secretKey: key.body.key, apiUrl: `${p.url}/voucherify` });
+    const sdk = await serverSdk(p);
     await sdk.vouchers.create({ code: 'HOOK-1', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } as never);
     const redemption = await sdk.redemptions.redeem('HOOK-1', { order: { amount: 1000 } } as never);
     await sdk.redemptions.rollback(redemption.id, { reason: 'test' });
