@@ -165,6 +165,18 @@ export const configSchema = z.object({
   // Lost work (issue 12): how often schedulers are re-asserted and durable work whose job Redis lost is re-created.
   RECONCILE_INTERVAL_MS: positiveInt.min(100).max(600_000).default(10_000),
   RECONCILE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
+  // Voucherify-compatible API (issue 15): where it is mounted (empty: off) and the currency its amounts are in
+  // (Voucherify orders and amount discounts carry no currency; a Voucherify project has one).
+  VOUCHERIFY_COMPAT_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /voucherify, or empty to switch the compatible API off')
+    .default('/voucherify'),
+  VOUCHERIFY_COMPAT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD')
+    .default('USD'),
+  // Voucherify's stacking rule `redeemables_application_mode`: ALL redeems every redeemable or none, PARTIAL the valid ones.
+  VOUCHERIFY_COMPAT_APPLICATION_MODE: z.enum(['ALL', 'PARTIAL']).default('ALL'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -178,9 +190,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose empty value is a setting of its own (off), not "unset, take the default". */
+const EMPTY_MEANS_OFF = new Set(['VOUCHERIFY_COMPAT_PREFIX']);
+
 /** Parses the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([name, v]) => v !== undefined && (v !== '' || EMPTY_MEANS_OFF.has(name))));
   const result = configSchema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

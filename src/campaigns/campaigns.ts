@@ -1,7 +1,7 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { assertSegmentsExist } from '../segments/segments.ts';
-import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
@@ -41,28 +41,43 @@ export function validatedShape(config: CodeConfig): CodeShape {
   return shape;
 }
 
+/** Campaign names are unique per installation, case-insensitively (Migration0950): a taken name is a 409. */
+function nameTaken(error: unknown): never {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError?.code === '23505' && pgError.constraint === 'campaigns_name_ci_key') {
+    throw new DomainError(
+      'conflict',
+      'campaign_name_taken',
+      'A campaign with this name already exists (names are compared case-insensitively).',
+    );
+  }
+  throw error;
+}
+
 export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
   await assertSegmentsExist(db, input.rules.conditions);
-  const { rows } = await db.query<CampaignRow>(
-    // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
-    `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
+  const { rows } = await db
+    .query<CampaignRow>(
+      // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
+      `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
                             created_at, updated_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
      returning *`,
-    [
-      input.name,
-      input.code_config,
-      shape.spaceKey,
-      input.allow_guessable,
-      input.metadata,
-      input.active,
-      input.start_date,
-      input.expiration_date,
-      input.timezone,
-      input.rules,
-    ],
-  );
+      [
+        input.name,
+        input.code_config,
+        shape.spaceKey,
+        input.allow_guessable,
+        input.metadata,
+        input.active,
+        input.start_date,
+        input.expiration_date,
+        input.timezone,
+        input.rules,
+      ],
+    )
+    .catch(nameTaken);
   return rows[0] as CampaignRow;
 }
 
@@ -86,10 +101,12 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   const columns = given.map(([column]) => column);
   const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
   const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');
-  const { rows } = await db.query<CampaignRow>(
-    `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`,
-    [id, ...given.map(([, value]) => value)],
-  );
+  const { rows } = await db
+    .query<CampaignRow>(
+      `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`,
+      [id, ...given.map(([, value]) => value)],
+    )
+    .catch(nameTaken);
   return rows[0] ?? getCampaign(db, id);
 }
 

@@ -555,6 +555,15 @@ function alreadyRolledBack(): DomainError {
   return new DomainError('conflict', 'already_rolled_back', 'This redemption has already been rolled back.');
 }
 
+/** A redemption group with its redemptions in order; null when no group has this id. */
+export async function findRedemptionGroup(db: Queryable, id: string): Promise<RedemptionGroupView | null> {
+  if (!isUuid(id)) return null;
+  const { rows } = await db.query<GroupRow>('select * from redemption_groups where id = $1', [id]);
+  if (!rows[0]) return null;
+  const members = await db.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
+  return groupView(rows[0], members.rows);
+}
+
 export async function getRedemption(db: Queryable, id: string): Promise<RedemptionView> {
   const { rows } = isUuid(id) ? await db.query<RedemptionRow>('select * from redemptions where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('redemption', id);

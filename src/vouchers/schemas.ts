@@ -115,6 +115,7 @@ export const VOUCHER_EVENT_TYPES = [
   'metadata_changed',
   'expired',
   'imported',
+  'deleted',
 ] as const;
 
 export const voucherEventViewSchema = z

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { deliveryMessage } from '../compat/voucherify/webhook-format.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
@@ -16,7 +17,6 @@ import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import type { WebhookDeliveryView } from './schemas.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
-import { signedHeaders, webhookBody } from './signing.ts';
 import { ms, type Timestamp } from './time.ts';
 
 type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
@@ -80,6 +80,7 @@ interface ClaimedRow {
   round: number;
   attempts: number;
   url: string;
+  format: 'standard' | 'voucherify';
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Timestamp | null;
@@ -102,7 +103,7 @@ const CLAIM = `
    where d.id = j.id and d.round = j.round and d.attempts = j.attempt - 1 and d.status = 'pending'
      and (d.leased_until is null or d.leased_until <= $4)
      and e.id = d.endpoint_id and e.enabled and o.id = d.event_id
-  returning d.id, d.endpoint_id, d.round, d.attempts, e.url, e.secret_encrypted, e.previous_secret_encrypted,
+  returning d.id, d.endpoint_id, d.round, d.attempts, e.url, e.format, e.secret_encrypted, e.previous_secret_encrypted,
             e.previous_secret_expires_at, e.failing_since,
             o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at`;
 
@@ -325,9 +326,10 @@ async function sendWave(
       if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
         secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
       }
-      const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
-      // The signature timestamp is wall-clock time: receivers compare it with theirs.
-      const headers = signedHeaders(row.id, body, secrets, new Date());
+      // The one place a delivery's body and headers are built, in the endpoint's format. The signature timestamp is
+      // wall-clock time: receivers compare it with theirs.
+      const event = { id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data };
+      const { body, headers } = deliveryMessage(row.format, row.id, event, secrets, new Date());
       // postWebhook never throws: every failure is a result to record.
       const result = await postWebhook(row.url, headers, body, {
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
