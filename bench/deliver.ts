@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, printTable, roundTripCounter, stopWorkers } from './support.ts';
 
 const count = argValue('count', 100_000);
 const connections = argValue('connections', 5);
@@ -95,9 +95,10 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
     DATABASE_POOL_SIZE: '20',
   };
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main/worker.ts'], {
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
+  const worker = spawn(process.execPath, [...nodeArgs, '--import', './bench/round-trips.ts', 'src/main/worker.ts'], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, BENCH_ROUND_TRIPS_DIR: roundTrips.dir },
     stdio: 'inherit',
   });
   try {
@@ -112,6 +113,8 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
       html: '<p>Hello {{ customer.name }}, your code is <b>{{ voucher.code }}</b></p>',
       text: 'Hello {{ customer.name }}, your code is {{ voucher.code }}',
     });
+    // The measured phase starts: the worker zeroes its round-trip counts.
+    worker.kill('SIGUSR2');
     const started = performance.now();
     const distribution = await api(
       base,
@@ -135,8 +138,7 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
     const ms = performance.now() - started;
     return { ms, report: await sink.report('r') };
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    await stopWorkers([worker]);
     await running.stop();
   }
 }
@@ -172,6 +174,7 @@ async function baseline(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
   return { ms, report: await sink.report('b') };
 }
 
+const roundTrips = roundTripCounter();
 const sink = await startSink();
 try {
   console.error(`bench:deliver: ${count} recipients, ${connections} SMTP connections, ${concurrency} concurrent sends`);
@@ -180,11 +183,19 @@ try {
   const sentPerS = Math.round((count / e2e.ms) * 1000);
   const baselinePerS = Math.round((count / base.ms) * 1000);
   const missing = count - e2e.report.distinct;
+  const trips = roundTrips.read();
+  roundTrips.remove();
+  // Per message, the worker's (distribution chunks, publication, sending): PostgreSQL statements, Redis round trips,
+  // and the SMTP transaction itself counted as one (the baseline's only one).
+  const statementsPerItem = trips.postgres / count;
+  const roundTripsPerItem = (trips.postgres + trips.redis) / count + 1;
   printTable([
     ['messages', count],
     ['end to end (publish + deliver)', `${(e2e.ms / 1000).toFixed(1)} s, ${sentPerS} msg/s`],
     ['baseline (nodemailer alone)', `${(base.ms / 1000).toFixed(1)} s, ${baselinePerS} msg/s`],
     ['ratio', (sentPerS / baselinePerS).toFixed(3)],
+    ['round trips per message (PostgreSQL + Redis + SMTP; baseline 1)', roundTripsPerItem.toFixed(2)],
+    ['  PostgreSQL statements / Redis round trips per message', `${statementsPerItem.toFixed(2)} / ${(trips.redis / count).toFixed(2)}`],
     ['duplicates (sink, per recipient)', e2e.report.duplicates],
     ['missing (sink, per recipient)', missing],
     ['baseline delivered', base.report.distinct],
@@ -195,6 +206,8 @@ try {
       sent_per_s: sentPerS,
       baseline_per_s: baselinePerS,
       ratio: Math.round((sentPerS / baselinePerS) * 1000) / 1000,
+      round_trips_per_item: Number(roundTripsPerItem.toFixed(2)),
+      statements_per_item: Number(statementsPerItem.toFixed(2)),
       duplicates: e2e.report.duplicates,
       missing,
       e2e_seconds: Math.round(e2e.ms) / 1000,

@@ -7,6 +7,8 @@
  * 2b. rich validation (issue 13): 3 codes of 3 campaigns for one order of 20 lines, a stored customer, 8 conditions
  *    (5 on one code, with item predicates and a segment), stacking and line-by-line pricing; and the cost of the
  *    rules evaluation alone per validation (in process, no I/O), in microseconds;
+ * 2c. the redemption's baseline: the bare redemption (conditional UPDATE … RETURNING + INSERT in one transaction) through the same
+ *    pool at the same concurrency (`redeem_baseline_rps`, `redeem_ratio`);
  * 3. baselines: the bare indexed lookup `select … from vouchers where code = $1` through the same pg pool
  *    (50 concurrent callers, no HTTP), and the same lookup behind a bare node:http handler driven like (1);
  *    for context, GET /healthz through the platform's own HTTP stack (no auth, no database).
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { readCustomerContext } from '../src/customers/checkout-context.ts';
 import { run } from '../src/main/runtime.ts';
+import type { Platform } from '../src/platform.ts';
 import { evaluateCheckout } from '../src/redemptions/checkout.ts';
 import { CandidateLookup, readCandidates } from '../src/redemptions/lookup.ts';
 import { normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
@@ -94,6 +97,46 @@ function load(
       code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string)) : reject(new Error(`load exited ${code}`)),
     );
   });
+}
+
+/**
+ * Baseline of the redemption phase: the bare work a redemption must do, `connections` callers through the platform's
+ * pool for `duration` s: one transaction with a conditional `UPDATE … RETURNING` of the voucher's count and one
+ * `INSERT` of the redemption row (BEGIN, UPDATE, INSERT, COMMIT: four round trips). Distinct codes from the top of
+ * the campaign, which the redemption phase (counting up from the middle) never reaches.
+ */
+async function redeemBaseline(platform: Platform): Promise<{ rps: number; p99: number }> {
+  const latencies: number[] = [];
+  let next = codes;
+  let stop = false;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (!stop) {
+        const code = `BENCH${String(next--).padStart(9, '0')}`;
+        const t = performance.now();
+        await platform.db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ id: string; campaign_id: string }>(
+            `update vouchers set redemption_count = redemption_count + 1, updated_at = now()
+              where code = $1 and status = 'active' returning id, campaign_id, redemption_count`,
+            [code],
+          );
+          const voucher = rows[0];
+          if (!voucher) throw new Error(`baseline: ${code} not redeemable`);
+          await tx.query(`insert into redemptions (voucher_id, campaign_id, code, status) values ($1, $2, $3, 'succeeded')`, [
+            voucher.id,
+            voucher.campaign_id,
+            code,
+          ]);
+        });
+        latencies.push(performance.now() - t);
+        if (performance.now() - started > duration * 1000) stop = true;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / seconds, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
 const running = await run(
@@ -292,6 +335,7 @@ try {
   const redeemed = Number(
     (await platform.db.query<{ n: string }>("select count(*) as n from redemptions where status = 'succeeded'")).rows[0]?.n,
   );
+  const redeemBase = await redeemBaseline(platform);
 
   const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -342,6 +386,9 @@ try {
     validate_non2xx: validate.non2xx + validate.errors,
     redeem_non2xx: redeem.non2xx + redeem.errors,
     redeemed_rows: redeemed,
+    redeem_baseline_rps: Math.round(redeemBase.rps),
+    redeem_baseline_p99_ms: Number(redeemBase.p99.toFixed(2)),
+    redeem_ratio: Number((redeem.rps / redeemBase.rps).toFixed(3)),
   };
   printTable([
     ['codes in campaign', codes.toLocaleString('en')],
@@ -365,6 +412,10 @@ try {
     ],
     ['rules evaluation per rich validation (in process)', `${result.rules_eval_us} µs`],
     ['redeem (distinct codes)', `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}`],
+    [
+      'baseline: bare redemption (UPDATE … RETURNING + INSERT, one transaction, pool)',
+      `${result.redeem_baseline_rps} req/s  p99 ${result.redeem_baseline_p99_ms} ms  (4 round trips; redeem / baseline ${result.redeem_ratio})`,
+    ],
     [
       'redeem on a budgeted campaign',
       `${result.budget_redeem_rps} req/s  p50 ${budgetRedeem.p50} ms  p99 ${budgetRedeem.p99} ms  non-2xx ${result.budget_redeem_non2xx}  ` +

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../config/index.ts';
@@ -87,4 +89,44 @@ export async function benchCall(base: string, apiKey: string, path: string, body
   });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/** Stops worker processes (SIGTERM: they finish what they hold) and waits until each has exited. */
+export async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null || w.signalCode !== null ? r(null) : w.once('exit', r)))));
+}
+
+/**
+ * Where worker processes preloaded with bench/round-trips.ts write their PostgreSQL and Redis round-trip counts on
+ * exit (pass `dir` as BENCH_ROUND_TRIPS_DIR); `read` sums them once the workers have exited.
+ */
+export function roundTripCounter(): { dir: string; read(): { postgres: number; redis: number }; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'promo-round-trips-'));
+  return {
+    dir,
+    read() {
+      const total = { postgres: 0, redis: 0 };
+      const detail: Record<string, number> = {};
+      for (const file of readdirSync(dir)) {
+        const counts = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+          postgres: number;
+          redis: number;
+          detail?: Record<string, number>;
+        };
+        total.postgres += counts.postgres;
+        total.redis += counts.redis;
+        for (const [name, n] of Object.entries(counts.detail ?? {})) detail[name] = (detail[name] ?? 0) + n;
+      }
+      // BENCH_ROUND_TRIPS_DETAIL: the Redis commands by name, most first.
+      if (Object.keys(detail).length > 0)
+        console.error(
+          Object.entries(detail)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 15),
+        );
+      return total;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

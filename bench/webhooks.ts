@@ -14,7 +14,7 @@ import { loadConfig } from '../config/index.ts';
 import { emitEvent } from '../src/events/outbox.ts';
 import { run } from '../src/main/runtime.ts';
 import { createEndpoint } from '../src/webhooks/endpoints.ts';
-import { argValue, benchDatabase, printTable } from './support.ts';
+import { argValue, benchDatabase, printTable, roundTripCounter, stopWorkers } from './support.ts';
 
 /** A business event's payload (the benchmark's events are passed-on business events, as the catalogue requires). */
 const benchEvent = (data: Record<string, unknown>) => ({
@@ -39,7 +39,8 @@ const env: Record<string, string> = {
   LOG_LEVEL: 'warn',
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   WEBHOOK_DELIVERY_CONCURRENCY: String(concurrency),
-  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(Math.max(1, Math.floor(concurrency / 2))),
+  // As many in flight per receiver as the baseline may have: the same concurrency.
+  WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(concurrency),
   WEBHOOK_ENDPOINT_RATE_PER_S: '10000',
   // Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery).
   WEBHOOK_RETRY_DELAYS_MS: [50, 100, 200, 400, 800, ...Array(15).fill(1000)].join(','),
@@ -107,6 +108,7 @@ async function baseline(urls: string[], total: number): Promise<number> {
   return total / seconds;
 }
 
+const roundTrips = roundTripCounter();
 const receivers = fork(`${root}bench/webhook-receivers.ts`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const { ports } = await new Promise<{ ports: Record<ReceiverName, number> }>((resolve) =>
   receivers.once('message', (m: { ports: Record<ReceiverName, number> }) => resolve(m)),
@@ -121,7 +123,11 @@ try {
   for (let i = 0; i < workerCount; i++) {
     const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
     workers.push(
-      spawn(process.execPath, [...nodeArgs, 'src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
+      spawn(process.execPath, [...nodeArgs, '--import', './bench/round-trips.ts', 'src/main/worker.ts'], {
+        cwd: root,
+        env: { ...process.env, ...env, BENCH_ROUND_TRIPS_DIR: roundTrips.dir },
+        stdio: 'inherit',
+      }),
     );
   }
 
@@ -137,6 +143,8 @@ try {
   const baselinePerS = await baseline(urls, Math.min(events * 3, 30_000));
   await request(receivers, 'reset');
 
+  // The measured phase starts: the workers zero their round-trip counts.
+  for (const w of workers) w.kill('SIGUSR2');
   const committedAt = new Map<string, number>();
   const started = Date.now();
   let produced = 0;
@@ -187,6 +195,10 @@ try {
       `select percentile_disc(array[0.5,0.99,1]) within group (order by extract(epoch from a.first - d.created_at)) as queue_s from webhook_deliveries d join (select delivery_id, min(attempted_at) as first from webhook_attempts group by delivery_id) a on a.delivery_id = d.id`,
     );
     await q(`select percentile_disc(array[0.5,0.99,1]) within group (order by latency_ms) as latency from webhook_attempts`);
+    await q(
+      `select e.url, extract(epoch from max(d.delivered_at) - min(d.created_at))::int as span_s, max(d.total_attempts) as most_attempts
+         from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id group by e.url`,
+    );
     await q(`select min(created_at)::text, max(created_at)::text, min(dispatched_at)::text, max(dispatched_at)::text from outbox_events`);
   }
   const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');
@@ -214,6 +226,12 @@ try {
     `select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_type = 'bench.voucher.redeemed'`,
   );
   const lost = expected - delivered;
+  await stopWorkers(workers);
+  const trips = roundTrips.read();
+  const attemptCount = attempts[0]?.n ?? 0;
+  const statementsPerItem = trips.postgres / Math.max(1, attemptCount);
+  // Per attempt: the worker processes' PostgreSQL statements and Redis round trips (the relay's included), plus the POST.
+  const roundTripsPerItem = (trips.postgres + trips.redis + attemptCount) / Math.max(1, attemptCount);
   const deliveredPerS = delivered / elapsedS;
   printTable([
     ['events (committed transactions)', events],
@@ -229,6 +247,11 @@ try {
       `${percentile(firstAttempt, 50)} / ${percentile(firstAttempt, 99)} / ${percentile(firstAttempt, 100)} ms`,
     ],
     ['baseline: plain POSTs per second, one process', baselinePerS.toFixed(0)],
+    ['round trips per attempt (PostgreSQL + Redis + the POST; baseline 1)', roundTripsPerItem.toFixed(2)],
+    [
+      '  PostgreSQL statements / Redis round trips per attempt',
+      `${statementsPerItem.toFixed(2)} / ${(trips.redis / Math.max(1, attemptCount)).toFixed(2)}`,
+    ],
     ['lost', lost],
   ]);
   console.log(
@@ -238,6 +261,8 @@ try {
       p99_first_attempt_ms: percentile(firstAttempt, 99),
       baseline_post_per_s: Math.round(baselinePerS),
       ratio: Number((deliveredPerS / baselinePerS).toFixed(3)),
+      round_trips_per_item: Number(roundTripsPerItem.toFixed(2)),
+      statements_per_item: Number(statementsPerItem.toFixed(2)),
       lost,
       p50_first_attempt_ms: percentile(firstAttempt, 50),
       attempts: attempts[0]?.n ?? 0,
@@ -246,8 +271,8 @@ try {
     }),
   );
 } finally {
-  for (const w of workers) w.kill('SIGTERM');
-  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+  await stopWorkers(workers);
+  roundTrips.remove();
   receivers.kill();
   await platform.queues
     .get('outbox')

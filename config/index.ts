@@ -108,6 +108,8 @@ export const configSchema = z.object({
   DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   DELIVERY_BACKOFF_MS: positiveInt.default(10_000),
   DELIVERY_SEND_LEASE_MS: positiveInt.min(100).default(60_000),
+  // Messages one send job carries (of one channel): sent concurrently, claimed and recorded in shared statements.
+  DELIVERY_BATCH_SIZE: positiveInt.max(1_000).default(100),
   DISTRIBUTION_CHUNK_SIZE: positiveInt.max(10_000).default(500),
   // Outbox relay and webhooks (issue 4)
   OUTBOX_RELAY_INTERVAL_MS: positiveInt.min(50).default(500),
@@ -125,6 +127,8 @@ export const configSchema = z.object({
   WEBHOOK_ENDPOINT_RATE_PER_S: positiveInt.default(50),
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: positiveInt.default(10),
   WEBHOOK_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(32),
+  // Deliveries one webhook job carries (one endpoint's share of a relay batch): sent concurrently, recorded at once.
+  WEBHOOK_BATCH_SIZE: positiveInt.max(1_000).default(200),
   // A pending delivery whose job has been missing this long gets one again: keep it above WEBHOOK_TIMEOUT_MS, so an
   // attempt still in flight when Redis lost its job is not sent twice.
   WEBHOOK_REQUEUE_AFTER_MS: positiveInt.min(100).default(20_000),
@@ -174,6 +178,18 @@ export const configSchema = z.object({
   // Lost work (issue 12): how often schedulers are re-asserted and durable work whose job Redis lost is re-created.
   RECONCILE_INTERVAL_MS: positiveInt.min(100).max(600_000).default(10_000),
   RECONCILE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
+  // Voucherify-compatible API (issue 15): where it is mounted (empty: off) and the currency its amounts are in
+  // (Voucherify orders and amount discounts carry no currency; a Voucherify project has one).
+  VOUCHERIFY_COMPAT_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /voucherify, or empty to switch the compatible API off')
+    .default('/voucherify'),
+  VOUCHERIFY_COMPAT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD')
+    .default('USD'),
+  // Voucherify's stacking rule `redeemables_application_mode`: ALL redeems every redeemable or none, PARTIAL the valid ones.
+  VOUCHERIFY_COMPAT_APPLICATION_MODE: z.enum(['ALL', 'PARTIAL']).default('ALL'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -187,9 +203,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose empty value is a setting of its own (off), not "unset, take the default". */
+const EMPTY_MEANS_OFF = new Set(['VOUCHERIFY_COMPAT_PREFIX']);
+
 /** Parses the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([name, v]) => v !== undefined && (v !== '' || EMPTY_MEANS_OFF.has(name))));
   const result = configSchema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

@@ -1,5 +1,6 @@
 import { businessEventProcessJob } from './business-event-process.ts';
 import { deliveryEmailJob, deliverySmsJob } from './delivery-send.ts';
+import { deliveryEmailBatchJob, deliverySmsBatchJob } from './delivery-send-batch.ts';
 import { distributionChunkJob } from './distribution-chunk.ts';
 import { distributionFinalizeJob } from './distribution-finalize.ts';
 import { expirySweepJob } from './expiry-sweep.ts';
@@ -15,6 +16,7 @@ import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
 import { reservationExpireJob, reservationsSweepJob } from './reservation-expire.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
+import { webhookDeliverBatchJob } from './webhook-deliver-batch.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
 import { workReconcileJob } from './work-reconcile.ts';
 
@@ -24,11 +26,14 @@ export const jobDefinitions: AnyJobDefinition[] = [
   generationFinalizeJob,
   deliveryEmailJob,
   deliverySmsJob,
+  deliveryEmailBatchJob,
+  deliverySmsBatchJob,
   distributionChunkJob,
   distributionFinalizeJob,
   businessEventProcessJob,
   outboxRelayJob,
   webhookDeliverJob,
+  webhookDeliverBatchJob,
   webhookReplayJob,
   expirySweepJob,
   reportDailyJob,

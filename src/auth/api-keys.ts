@@ -12,6 +12,8 @@ export interface ApiKeyIdentity {
   id: string;
   name: string;
   role: Role;
+  /** A client key's allowed browser origins; null for other roles. */
+  allowed_origins?: string[] | null;
 }
 
 export interface ApiKeyRecord extends ApiKeyIdentity {
@@ -22,6 +24,16 @@ export interface ApiKeyRecord extends ApiKeyIdentity {
 }
 
 const KEY_PREFIX = 'pk_';
+const RECORD_COLUMNS = 'id, name, role, allowed_origins, key_prefix, created_at, last_used_at, revoked_at';
+
+/** Whether some live client key lets browsers at this origin call (CORS preflights carry no key). */
+export async function originAllowedForSomeClientKey(db: Queryable, origin: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `select 1 from api_keys where role = 'client' and revoked_at is null and $1 = any(allowed_origins) limit 1`,
+    [origin],
+  );
+  return rows.length > 0;
+}
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -34,13 +46,13 @@ export function newApiKeyValue(): string {
 
 export async function createApiKey(
   db: Queryable,
-  input: { name: string; role: Role; value?: string },
+  input: { name: string; role: Role; value?: string; allowed_origins?: string[] },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const key = input.value ?? newApiKeyValue();
   const { rows } = await db.query<ApiKeyRecord>(
-    `insert into api_keys (name, key_hash, key_prefix, role) values ($1, $2, $3, $4)
-     returning id, name, role, key_prefix, created_at, last_used_at, revoked_at`,
-    [input.name, hashApiKey(key), key.slice(0, 8), input.role],
+    `insert into api_keys (name, key_hash, key_prefix, role, allowed_origins) values ($1, $2, $3, $4, $5)
+     returning ${RECORD_COLUMNS}`,
+    [input.name, hashApiKey(key), key.slice(0, 8), input.role, input.role === 'client' ? (input.allowed_origins ?? []) : null],
   );
   return { key, record: rows[0] as ApiKeyRecord };
 }
@@ -55,9 +67,7 @@ export async function ensureBootstrapKey(db: Queryable, value: string): Promise<
 }
 
 export async function listApiKeys(db: Queryable): Promise<ApiKeyRecord[]> {
-  const { rows } = await db.query<ApiKeyRecord>(
-    'select id, name, role, key_prefix, created_at, last_used_at, revoked_at from api_keys order by created_at',
-  );
+  const { rows } = await db.query<ApiKeyRecord>(`select ${RECORD_COLUMNS} from api_keys order by created_at`);
   return rows;
 }
 
@@ -133,7 +143,7 @@ export class ApiKeyAuthenticator {
     if (cached && this.#usable(cached, now)) return cached.identity;
     const generation = this.#generation;
     const { rows } = await this.#db.query<ApiKeyIdentity>(
-      `update api_keys set last_used_at = now() where key_hash = $1 and revoked_at is null returning id, name, role`,
+      `update api_keys set last_used_at = now() where key_hash = $1 and revoked_at is null returning id, name, role, allowed_origins`,
       [hashApiKey(key)],
     );
     const identity = rows[0] ?? null;

@@ -2,7 +2,7 @@ import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from
 import type { CustomerIdentity } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { assertSegmentsExist } from '../segments/segments.ts';
-import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
@@ -49,6 +49,19 @@ export function validatedShape(config: CodeConfig): CodeShape {
   return shape;
 }
 
+/** Campaign names are unique per installation, case-insensitively (Migration0950): a taken name is a 409. */
+function nameTaken(error: unknown): never {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError?.code === '23505' && pgError.constraint === 'campaigns_name_ci_key') {
+    throw new DomainError(
+      'conflict',
+      'campaign_name_taken',
+      'A campaign with this name already exists (names are compared case-insensitively).',
+    );
+  }
+  throw error;
+}
+
 export async function createCampaign(db: Database, input: CreateCampaignInput): Promise<CampaignRow> {
   if (input.budget) return db.transaction((tx) => insertCampaign(tx, input));
   return insertCampaign(db, input);
@@ -57,27 +70,29 @@ export async function createCampaign(db: Database, input: CreateCampaignInput): 
 async function insertCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
   await assertSegmentsExist(db, input.rules.conditions);
-  const { rows } = await db.query<CampaignRow>(
-    // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
-    `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
+  const { rows } = await db
+    .query<CampaignRow>(
+      // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
+      `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
                             budget, customer_identity, created_at, updated_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
      returning *`,
-    [
-      input.name,
-      input.code_config,
-      shape.spaceKey,
-      input.allow_guessable,
-      input.metadata,
-      input.active,
-      input.start_date,
-      input.expiration_date,
-      input.timezone,
-      input.rules,
-      input.budget ?? null,
-      input.customer_identity,
-    ],
-  );
+      [
+        input.name,
+        input.code_config,
+        shape.spaceKey,
+        input.allow_guessable,
+        input.metadata,
+        input.active,
+        input.start_date,
+        input.expiration_date,
+        input.timezone,
+        input.rules,
+        input.budget ?? null,
+        input.customer_identity,
+      ],
+    )
+    .catch(nameTaken);
   const campaign = rows[0] as CampaignRow;
   if (input.budget) await syncBudget(db, campaign.id, input.budget);
   return campaign;
@@ -108,12 +123,12 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   const params = [id, ...given.map(([, value]) => value)];
   const sql = `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`;
   if (patch.budget === undefined) {
-    await db.query(sql, params);
+    await db.query(sql, params).catch(nameTaken);
     return getCampaign(db, id);
   }
   // The budget as set and its counter's limits change together.
   await db.transaction(async (tx) => {
-    const { rows } = await tx.query<CampaignRow>(sql, params);
+    const { rows } = await tx.query<CampaignRow>(sql, params).catch(nameTaken);
     if (rows[0]) await syncBudget(tx, id, patch.budget ?? null);
   });
   return getCampaign(db, id);

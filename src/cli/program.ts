@@ -311,9 +311,14 @@ Examples:
     .command('create')
     .description('create an API key; its value is printed once and never again')
     .requiredOption('--name <name>', 'what the key is for')
-    .addOption(new Option('--role <role>', 'admin, standard or viewer').choices([...ROLES]).default('standard'))
+    .addOption(new Option('--role <role>', 'admin, standard, viewer or client').choices([...ROLES]).default('standard'))
+    .option('--origin <origin...>', 'client keys: the browser origins allowed to use the key')
     .action(async (opts, cmd: Command) => {
-      const created = await client(cmd).post('/v1/api-keys', { name: opts.name, role: opts.role });
+      const created = await client(cmd).post('/v1/api-keys', {
+        name: opts.name,
+        role: opts.role,
+        ...(opts.origin ? { allowed_origins: opts.origin } : {}),
+      });
       show(
         cmd,
         created,

@@ -2,11 +2,15 @@ import type { z } from 'zod';
 import type { Config } from '../../config/index.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
+import { type JobRequest, jobIdOf } from '../queues/catalog.ts';
+import { keyPrefix } from '../queues/connection.ts';
 import { enqueueBulk } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
+import { KeyedLanes } from '../shared/lanes.ts';
 import { messages } from '../shared/metrics.ts';
+import { RatePacer } from '../shared/pacing.ts';
 import { resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { isUuid } from '../shared/uuid.ts';
@@ -132,12 +136,48 @@ export async function deliveryCountsOfDistribution(q: Queryable, distributionId:
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-/** Enqueues send jobs; the job id is the delivery's, so enqueuing twice is harmless. */
-export async function dispatchDeliveries(queues: QueueSet, deliveries: readonly { id: string; channel: 'email' | 'sms' }[]): Promise<void> {
-  await enqueueBulk(
-    queues,
-    deliveries.map((d) => ({ name: d.channel === 'email' ? 'delivery.email' : 'delivery.sms', payload: { deliveryId: d.id } })),
+/**
+ * Enqueues send jobs: per channel, the messages (sorted by id) in batch jobs of up to DELIVERY_BATCH_SIZE, each id
+ * deterministic, so enqueuing twice is harmless. Each message first keeps its batch job's id (one statement per
+ * batch), so the reconciler knows the job that carries it; an enqueue that then fails leaves it to the reconciler.
+ */
+export async function dispatchDeliveries(
+  db: Queryable,
+  queues: QueueSet,
+  deliveries: readonly { id: string; channel: 'email' | 'sms' }[],
+): Promise<void> {
+  const requests = deliveryBatchJobs(deliveries, queues.config.DELIVERY_BATCH_SIZE);
+  if (requests.length === 0) return;
+  const ids: string[] = [];
+  const jobIds: string[] = [];
+  for (const request of requests) {
+    const jobId = jobIdOf(request.name, request.payload) as string;
+    for (const id of request.payload.deliveryIds) {
+      ids.push(id);
+      jobIds.push(jobId);
+    }
+  }
+  await db.query(
+    `update deliveries d set batch_job_id = u.job_id from unnest($1::uuid[], $2::text[]) as u(id, job_id)
+      where d.id = u.id and d.status = 'queued'`,
+    [ids, jobIds],
   );
+  await enqueueBulk(queues, requests);
+}
+
+function deliveryBatchJobs(
+  deliveries: readonly { id: string; channel: 'email' | 'sms' }[],
+  size: number,
+): JobRequest<'delivery.email-batch' | 'delivery.sms-batch'>[] {
+  const requests: JobRequest<'delivery.email-batch' | 'delivery.sms-batch'>[] = [];
+  for (const channel of ['email', 'sms'] as const) {
+    const ids = [...new Set(deliveries.filter((d) => d.channel === channel).map((d) => d.id))].sort();
+    for (let i = 0; i < ids.length; i += size) {
+      const payload = { deliveryIds: ids.slice(i, i + size) };
+      requests.push(channel === 'email' ? { name: 'delivery.email-batch', payload } : { name: 'delivery.sms-batch', payload });
+    }
+  }
+  return requests;
 }
 
 type ClaimedRow = DeliveryRow & { ctx: ContextRow | null; interrupted_attempt_at: Date | null };
@@ -406,4 +446,89 @@ export function deliveryView(d: DeliveryRow): z.output<typeof deliveryViewSchema
     created_at: isoTime(d.created_at),
     sent_at: isoTime(d.sent_at),
   };
+}
+
+/** The provider's rate, shared by every worker process: tokens taken for a wave of a batch at a time. */
+const providerPacer = resourceKind(
+  'delivery provider pacer',
+  (platform: Platform) => new RatePacer(platform.redis, `${keyPrefix(platform.config)}:delivery-pace`),
+);
+/** Sends in flight at once in this process, per channel (DELIVERY_CONCURRENCY, as the channel's queue had). */
+const sendLanes = resourceKind('delivery send lanes', (platform: Platform) => new KeyedLanes(platform.config.DELIVERY_CONCURRENCY));
+
+/** A rate wait up to this long is slept in the job; a longer one moves the job to the delayed set. */
+const SHORT_RATE_WAIT_MS = 1_000;
+
+export type BatchSendResult = SendResult | 'retry_scheduled' | 'in_flight';
+
+export interface BatchSend {
+  results: Map<string, BatchSendResult>;
+  /** Messages the rate holds back: come back to them in `waitMs`. */
+  later?: { deliveryIds: string[]; waitMs: number };
+}
+
+/**
+ * Sends the first attempt of a batch of one channel's messages: takes the provider's rate tokens for as many as it
+ * allows at once (one script call per wave), sends those concurrently (each claimed by its own conditional update,
+ * committed before its send, as in sendDelivery: the claims and "sent" records of concurrent sends share statements),
+ * and queues each message that failed for a while as its own delayed retry job with the remaining attempts. An
+ * infrastructure failure (the database away) fails the whole job after the wave, which BullMQ retries: messages
+ * already sent are not claimed again.
+ */
+export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms', deliveryIds: readonly string[]): Promise<BatchSend> {
+  const { config } = platform;
+  const pacer = platform.resources.get(providerPacer);
+  const lanes = platform.resources.get(sendLanes);
+  const limit =
+    channel === 'email'
+      ? { max: config.EMAIL_RATE_MAX, durationMs: config.EMAIL_RATE_DURATION_MS, burst: config.EMAIL_RATE_MAX }
+      : { max: config.SMS_RATE_MAX, durationMs: config.SMS_RATE_DURATION_MS, burst: config.SMS_RATE_MAX };
+  const max = config.DELIVERY_MAX_ATTEMPTS;
+  const retryName = channel === 'email' ? 'delivery.email' : 'delivery.sms';
+  const results = new Map<string, BatchSendResult>();
+  const retries: JobRequest<'delivery.email' | 'delivery.sms'>[] = [];
+  let infrastructure: unknown;
+  let later: BatchSend['later'];
+  let todo = [...deliveryIds];
+  const started = Date.now();
+  while (todo.length > 0) {
+    const grant = await pacer.take(channel, todo.length, limit);
+    if (grant.granted === 0) {
+      if (Date.now() - started + grant.waitMs <= SHORT_RATE_WAIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, grant.waitMs));
+        continue;
+      }
+      later = { deliveryIds: todo, waitMs: grant.waitMs };
+      break;
+    }
+    const wave = todo.slice(0, grant.granted);
+    todo = todo.slice(grant.granted);
+    await Promise.all(
+      wave.map((id) =>
+        lanes.run(channel, async () => {
+          try {
+            results.set(id, await sendDelivery(platform, id, { number: 1, max }));
+          } catch (error) {
+            if (error instanceof SendFailure) {
+              results.set(id, 'retry_scheduled');
+              retries.push({
+                name: retryName,
+                payload: { deliveryId: id },
+                overrides: { delay: config.DELIVERY_BACKOFF_MS, attempts: max - 1 },
+              });
+            } else if (error instanceof AttemptInFlightError) {
+              results.set(id, 'in_flight');
+              retries.push({ name: retryName, payload: { deliveryId: id }, overrides: { delay: config.DELIVERY_SEND_LEASE_MS } });
+            } else {
+              infrastructure ??= error;
+            }
+          }
+        }),
+      ),
+    );
+    if (infrastructure) break;
+  }
+  if (retries.length > 0) await enqueueBulk(platform.queues, retries);
+  if (infrastructure) throw infrastructure;
+  return { results, later };
 }

@@ -63,6 +63,10 @@ export const EVENT_CATALOG = {
   'voucher.created': { summary: 'A standalone voucher was created', payload: voucherViewSchema },
   'voucher.enabled': { summary: 'A voucher was enabled again', payload: voucherStateEvent },
   'voucher.disabled': { summary: 'A voucher was disabled', payload: voucherStateEvent },
+  'voucher.deleted': {
+    summary: 'A voucher was deleted (through the Voucherify-compatible API): disabled and hidden, its lifecycle log kept',
+    payload: voucherViewSchema.extend({ force: z.boolean().describe('Hidden for good (`force=true`)') }),
+  },
   'voucher.published': {
     summary: 'A code was given to a customer (publication, distribution or trigger)',
     payload: z.object({

@@ -110,7 +110,7 @@ export async function queueExpiryReminders(db: Database, queues: QueueSet, now: 
       }
       return { claimed: rows.length, messages: queued };
     });
-    if (messages.length > 0) await dispatchDeliveries(queues, messages);
+    if (messages.length > 0) await dispatchDeliveries(db, queues, messages);
     total += claimed;
     if (claimed < limit) return total;
   }

@@ -24,8 +24,9 @@ const MAX_ROUNDS = 2_000;
 
 /**
  * Writes one chunk of a generation: exactly `size` new unique codes, or fewer if the code space runs out.
- * Codes are COPY'd into a transaction-local staging table and moved with INSERT … ON CONFLICT DO NOTHING;
- * whatever collided is drawn again. The chunk's completion row is written in the same transaction as its
+ * Codes are COPY'd straight into vouchers; when one collides (rare in a safe space) that COPY rolls back to its
+ * savepoint and the chunk goes through a transaction-local staging table instead, moved with INSERT … ON CONFLICT
+ * DO NOTHING; whatever collided is drawn again. The chunk's completion row is written in the same transaction as its
  * codes, so a re-run (or a retry after the worker died mid-write) either finds it done or starts clean.
  */
 export async function writeGenerationChunk(db: Database, generationId: string, chunkIndex: number, size: number): Promise<ChunkResult> {
@@ -72,6 +73,48 @@ async function copyCodes(tx: pg.PoolClient, payload: Buffer): Promise<void> {
   await pipeline(Readable.from([payload]), tx.query(copyFrom('copy generation_staging (code) from stdin')));
 }
 
+/** `code\n` lines as `code\tcampaign\tgeneration\n` rows of vouchers' COPY format. */
+function voucherRows(codes: Buffer, codeLength: number, campaignId: string, generationId: string): Buffer {
+  const suffix = Buffer.from(`\t${campaignId}\t${generationId}\n`, 'latin1');
+  const stride = codeLength + 1;
+  const count = codes.length / stride;
+  const rowLength = codeLength + suffix.length;
+  const out = Buffer.allocUnsafe(count * rowLength);
+  for (let i = 0, from = 0, to = 0; i < count; i++, from += stride, to += rowLength) {
+    codes.copy(out, to, from, from + codeLength);
+    suffix.copy(out, to + codeLength);
+  }
+  return out;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The fast path: the chunk's codes COPY'd straight into vouchers, inside a savepoint. In a safe code space a
+ * collision (with a code already there, or within the chunk) is rare; when one happens the unique index aborts the
+ * COPY, only the savepoint rolls back, and the chunk takes the staging path. Returns false then.
+ */
+async function copyStraightIntoVouchers(
+  tx: pg.PoolClient,
+  generator: CodeGenerator,
+  size: number,
+  campaignId: string,
+  generationId: string,
+): Promise<boolean> {
+  const codes = generator.generateBuffer(size);
+  const rows = voucherRows(codes, codes.length / size - 1, campaignId, generationId);
+  await tx.query('savepoint straight_copy');
+  try {
+    await pipeline(Readable.from([rows]), tx.query(copyFrom('copy vouchers (code, campaign_id, generation_id) from stdin')));
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    await tx.query('rollback to savepoint straight_copy');
+    return false;
+  }
+  await tx.query('release savepoint straight_copy');
+  return true;
+}
+
 async function insertUniqueCodes(
   tx: pg.PoolClient,
   generator: CodeGenerator,
@@ -79,6 +122,9 @@ async function insertUniqueCodes(
   campaignId: string,
   generationId: string,
 ): Promise<{ inserted: number; collisions: number; exhausted: boolean }> {
+  if (size > 0 && (await copyStraightIntoVouchers(tx, generator, size, campaignId, generationId))) {
+    return { inserted: size, collisions: 0, exhausted: false };
+  }
   await tx.query('create temp table generation_staging (code text not null) on commit drop');
   let inserted = 0;
   let collisions = 0;

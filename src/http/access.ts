@@ -13,12 +13,15 @@ const READS = new Set(['GET', 'HEAD']);
  */
 export function permits(role: Role, method: string, auth: Auth): boolean {
   if (auth === 'none' || role === 'admin') return true;
+  // Client keys are for browsers, and only on the Voucherify-compatible client API (src/compat/voucherify/).
+  if (role === 'client') return false;
   if (role === 'viewer') return READS.has(method.toUpperCase());
   return auth === 'key';
 }
 
 /** Why `permits` said no, as the 403's detail. */
 export function refusal(role: Role, auth: Auth): string {
+  if (role === 'client') return 'A client key can only call the Voucherify-compatible client API (/client/v1).';
   return role === 'viewer' ? 'A viewer key can read but not change anything.' : `This needs an admin${auth === 'basic' ? '' : ' API'} key.`;
 }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { apiKeyAuthenticatorFor } from '../auth/api-keys.ts';
+import { voucherifyRouter } from '../compat/voucherify/index.ts';
 import { CONSOLE_PATH, consoleRouter } from '../console/index.ts';
 import { ConsoleSessions } from '../console/sessions.ts';
 import { businessEventEnvelopeSchema, EVENT_CATALOG, EVENT_ENVELOPES, PLATFORM_EVENT_TYPES } from '../events/catalog.ts';
@@ -241,6 +242,8 @@ export function createApp(platform: Platform): App {
     consoleRouter({ platform, authenticator: ctx.authenticator, sessions, operations }),
   );
 
+  // The Voucherify-compatible API (issue 15): its own prefix, auth headers and error body; off when the prefix is empty.
+  if (config.VOUCHERIFY_COMPAT_PREFIX) app.use(config.VOUCHERIFY_COMPAT_PREFIX, voucherifyRouter(ctx));
   app.use(root.router);
   app.use((req, res) => sendProblem(res, problem(404, 'route_not_found', `No route for ${req.method} ${req.path}.`)));
   app.use(errorHandler(platform.logger));

@@ -1,6 +1,7 @@
 import type { Platform } from '../platform.ts';
+import { type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { enqueueBulk } from '../queues/enqueue.ts';
-import { deliverJob } from '../webhooks/deliveries.ts';
+import { batchJobs, webhookDeliveryId } from '../webhooks/deliveries.ts';
 import { matchesEvent } from '../webhooks/endpoints.ts';
 
 export interface RelayResult {
@@ -39,20 +40,19 @@ export async function relayBatch(platform: Platform, batchSize = platform.config
     const now = platform.clock.now();
     if (eventIds.length > 0) {
       // The delivery id (and so the webhook-id) is derived from event × endpoint: a relay that runs twice for the
-      // same row (its commit lost) creates the same ids, and BullMQ ignores a jobId it already has.
-      const { rows: deliveries } = await tx.query<{ id: string; round: number; attempts: number; event_id: string }>(
-        `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, next_attempt_at)
-         select md5(e.event_id::text || ':' || e.endpoint_id::text)::uuid, e.endpoint_id, e.event_id, o.type, $3
-           from unnest($1::uuid[], $2::uuid[]) as e(event_id, endpoint_id)
+      // same row (its commit lost) creates the same ids and the same batch jobs, and BullMQ ignores a jobId it has.
+      const jobs = relayJobs(platform, events[0]?.id as string, eventIds, endpointIds);
+      await tx.query(
+        `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, next_attempt_at, batch_job_id)
+         select md5(e.event_id::text || ':' || e.endpoint_id::text)::uuid, e.endpoint_id, e.event_id, o.type, $3, e.batch_job_id
+           from unnest($1::uuid[], $2::uuid[], $4::text[]) as e(event_id, endpoint_id, batch_job_id)
            join outbox_events o on o.id = e.event_id
-         on conflict (endpoint_id, event_id) do update set updated_at = webhook_deliveries.updated_at
-         returning id, round, attempts, event_id`,
-        [eventIds, endpointIds, now],
+         on conflict (endpoint_id, event_id) do update
+            set batch_job_id = excluded.batch_job_id where webhook_deliveries.attempts = 0 and webhook_deliveries.round = 1`,
+        [eventIds, endpointIds, now, jobs.batchJobIds],
       );
-      await enqueueBulk(
-        platform.queues,
-        deliveries.filter((d) => d.attempts === 0).map((d) => deliverJob(d.id, d.round, 1, 0, d.event_id)),
-      );
+      // A delivery a lost commit already attempted is not claimed again by its batch: its own retry job carries it.
+      await enqueueBulk(platform.queues, jobs.requests);
     }
     await tx.query('update outbox_events set dispatched_at = $2 where id = any($1::uuid[])', [events.map((e) => e.id), now]);
     return { events: events.length, deliveries: eventIds.length };
@@ -70,4 +70,34 @@ export async function relayOutbox(platform: Platform, budgetMs = 20_000): Promis
     if (batch.events < platform.config.OUTBOX_RELAY_BATCH_SIZE || Date.now() - started > budgetMs) break;
   }
   return total;
+}
+
+/**
+ * The batch jobs of one relay batch: per endpoint, its deliveries in jobs of WEBHOOK_BATCH_SIZE; and, per delivery
+ * (in the order given), the id of the job that carries it, which the delivery row keeps for the reconciler.
+ */
+function relayJobs(platform: Platform, relayedEventId: string, eventIds: readonly string[], endpointIds: readonly string[]) {
+  const byEndpoint = new Map<string, string[]>();
+  const deliveryIds = eventIds.map((eventId, i) => {
+    const endpointId = endpointIds[i] as string;
+    const id = webhookDeliveryId(eventId, endpointId);
+    const list = byEndpoint.get(endpointId);
+    if (list) list.push(id);
+    else byEndpoint.set(endpointId, [id]);
+    return id;
+  });
+  const requests: JobRequest<'webhook.deliver-batch'>[] = [];
+  const jobOf = new Map<string, string>();
+  for (const [endpointId, ids] of byEndpoint) {
+    const firsts = ids.map((deliveryId) => ({ deliveryId, round: 1, attempt: 1 }));
+    for (const request of batchJobs(endpointId, firsts, platform.config.WEBHOOK_BATCH_SIZE, { relayedEventId })) {
+      requests.push(request);
+      const jobId = jobIdOf(request.name, request.payload) as string;
+      for (const d of request.payload.deliveries) jobOf.set(d.deliveryId, jobId);
+    }
+  }
+  return {
+    requests,
+    batchJobIds: deliveryIds.map((id) => jobOf.get(id) as string),
+  };
 }

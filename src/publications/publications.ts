@@ -53,6 +53,8 @@ export interface PublishItem {
   templateId: string | null;
   /** Email address or E.164 number; null when channel is none. */
   recipient: string | null;
+  /** This code of the campaign (normalized), when the caller chose it; otherwise an unassigned one is claimed. */
+  code?: string;
 }
 
 export type PublishOutcome =
@@ -197,6 +199,21 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
       tx,
       pending.map((i) => (items[i] as PublishItem).customer),
     );
+    // A chosen code is claimed as it is, if the campaign has it and nobody holds it yet.
+    const pool: number[] = [];
+    for (const i of pending) {
+      const chosen = (items[i] as PublishItem).code;
+      if (chosen === undefined) {
+        pool.push(i);
+        continue;
+      }
+      const { rows } = await tx.query<{ id: string; code: string }>(
+        `update vouchers set published_at = $3, holder_customer_id = $4, updated_at = $3
+         where code = $1 and campaign_id = $2 and published_at is null and holder_customer_id is null returning id, code`,
+        [chosen, campaign.id, now, (items[i] as PublishItem).customer.id],
+      );
+      if (rows[0]) assigned.set(i, { voucherId: rows[0].id, code: rows[0].code });
+    }
     const claimed = await tx.query<{ id: string; code: string; rn: string }>(
       `with picked as (
          select id from vouchers
@@ -209,12 +226,12 @@ export async function publishBatch(tx: pg.PoolClient, items: PublishItem[], ctx:
        update vouchers v set published_at = $2, holder_customer_id = input.customer_id, updated_at = $2
        from numbered join input using (rn) where v.id = numbered.id
        returning v.id, v.code, input.rn`,
-      [campaign.id, now, pending.length, pending.map((i) => (items[i] as PublishItem).customer.id)],
+      [campaign.id, now, pool.length, pool.map((i) => (items[i] as PublishItem).customer.id)],
     );
     for (const row of claimed.rows) {
-      assigned.set(pending[Number(row.rn) - 1] as number, { voucherId: row.id, code: row.code });
+      assigned.set(pool[Number(row.rn) - 1] as number, { voucherId: row.id, code: row.code });
     }
-    const unserved = pending.filter((i) => !assigned.has(i));
+    const unserved = pool.filter((i) => !assigned.has(i));
     if (unserved.length > 0 && campaign.settings.generate_on_demand) {
       await generateOnDemand(tx, campaign, unserved, items, assigned, now);
     }

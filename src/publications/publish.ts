@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { normalizeCode } from '../codes/index.ts';
 import { deliveryOfPublication, dispatchDeliveries, queuedDeliveriesOf } from '../delivery/deliveries.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import type { Platform } from '../platform.ts';
@@ -32,7 +33,7 @@ export async function publishThenDispatch<T>(
 ): Promise<{ result: T; dispatched: number }> {
   const { result, publicationIds } = await platform.db.transaction(publish);
   const queued = await queuedDeliveriesOf(platform.db, publicationIds);
-  await dispatchDeliveries(platform.queues, queued);
+  await dispatchDeliveries(platform.db, platform.queues, queued);
   return { result, dispatched: queued.length };
 }
 
@@ -43,11 +44,19 @@ export function publicationIdsOf(outcomes: PublishOutcome[]): string[] {
 
 /**
  * Publishes one code to one customer (POST /v1/publications). Retries with the same source_id, concurrent or not,
- * get the same publication; the delivery job is enqueued after commit.
+ * get the same publication; the delivery job is enqueued after commit. `joinOnce` asks for the campaign's join_once
+ * behaviour for this one call (Voucherify's `join_once` request parameter) when the campaign does not set it; `code`
+ * publishes that code of the campaign (422 voucher_not_publishable when it is not there or already held).
  */
-export async function publishToCustomer(platform: Platform, input: CreatePublicationInput, actor: Actor): Promise<PublishResult> {
+export async function publishToCustomer(
+  platform: Platform,
+  input: CreatePublicationInput,
+  actor: Actor,
+  options: { joinOnce?: boolean; code?: string } = {},
+): Promise<PublishResult> {
   const { db, config } = platform;
-  const campaign = await campaignForPublishing(db, input.campaign_id);
+  const stored = await campaignForPublishing(db, input.campaign_id);
+  const campaign = options.joinOnce ? { ...stored, settings: { ...stored.settings, join_once: true } } : stored;
   if (!campaign.active || campaign.status !== 'active') {
     throw new DomainError('unprocessable', 'campaign_inactive', `Campaign ${campaign.id} is not active.`);
   }
@@ -59,10 +68,16 @@ export async function publishToCustomer(platform: Platform, input: CreatePublica
     channel: input.channel,
     templateId: input.channel === 'none' ? null : (input.template_id ?? null),
     recipient,
+    ...(options.code !== undefined ? { code: normalizeCode(options.code) } : {}),
   };
   const { result: outcome } = await publishThenDispatch(platform, async (tx) => {
     const outcomes = await publishBatch(tx, [item], { campaign, actor, now: platform.clock.now() });
     const [o] = outcomes;
+    if (o?.status === 'exhausted' && options.code !== undefined) {
+      throw new DomainError('unprocessable', 'voucher_not_publishable', 'This code is not in the campaign, or it is already published.', {
+        code: options.code,
+      });
+    }
     if (!o || o.status === 'exhausted' || o.status === 'duplicate') throw new CampaignExhaustedError(campaign.id);
     return { result: o, publicationIds: publicationIdsOf(outcomes) };
   });

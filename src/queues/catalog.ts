@@ -87,6 +87,14 @@ function rowJob<K extends string>(queue: QueueName, key: K, prefix: string, opti
   return job({ queue, payload, options, jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}` });
 }
 
+/** Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS. */
+const WEBHOOK_ATTEMPT_OPTIONS = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const satisfies JobOptions;
+
 const JOBS = {
   'generation.finalize': rowJob('generation', 'generationId', 'gen'),
   'generation.chunk': job({
@@ -99,6 +107,10 @@ const JOBS = {
   // One message; a queue per channel so each provider has its own send rate.
   'delivery.email': rowJob('delivery-email', 'deliveryId', 'dlv', deliveryOptions),
   'delivery.sms': rowJob('delivery-sms', 'deliveryId', 'dlv', deliveryOptions),
+  // Messages of one channel queued together (a distribution chunk, a publication burst): one job for up to
+  // DELIVERY_BATCH_SIZE; a message that fails for a while goes on as its own delivery.email / delivery.sms retry.
+  'delivery.email-batch': deliveryBatchJob('delivery-email'),
+  'delivery.sms-batch': deliveryBatchJob('delivery-sms'),
   'distribution.finalize': rowJob('distribution', 'distributionId', 'dist'),
   'distribution.chunk': job({
     queue: 'distribution-chunk',
@@ -121,20 +133,30 @@ const JOBS = {
       /** Which round of attempts (a manual retry or a replay starts a new one) and which attempt in it. */
       round: z.number().int().positive(),
       attempt: z.number().int().positive(),
-      /** Epoch ms of the endpoint send slot this job already reserved before it was delayed. */
+      /** Whose pacing it takes (set by every producer since deliveries went in batches; looked up when absent). */
+      endpointId: rowId.optional(),
+      /** Unused since pacing went in batches; accepted from jobs an older version queued. */
       slotAt: z.number().optional(),
-      /** Set by the relay, whose transaction may not have committed yet when the job starts. */
+      /** Set by an older relay, whose transaction may not have committed yet when the job starts. */
       eventId: rowId.optional(),
     }),
-    // Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS.
-    options: {
-      attempts: 12,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: { age: 3600, count: 5_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    options: WEBHOOK_ATTEMPT_OPTIONS,
     // One job per attempt, so a relay or the reconciler running twice adds each attempt once.
     jobId: (p) => `wd_${p.deliveryId}_${p.round}_${p.attempt}`,
+  }),
+  // First attempts of one endpoint's deliveries from one relay batch: sent concurrently, recorded at once; only the
+  // failed ones come back, each as a webhook.deliver retry.
+  'webhook.deliver-batch': job({
+    queue: 'webhook',
+    payload: z.object({
+      endpointId: rowId,
+      deliveries: z.array(z.object({ deliveryId: rowId, round: z.number().int().positive(), attempt: z.number().int().positive() })).min(1),
+      /** An event of the relay's transaction, which may not have committed yet when the job starts. */
+      relayedEventId: rowId.optional(),
+    }),
+    options: WEBHOOK_ATTEMPT_OPTIONS,
+    // A batch's deliveries are sorted by id and share one round and attempt number: the same rows make the same job.
+    jobId: (p) => `wdb_${p.deliveries[0]?.deliveryId}_${p.deliveries[0]?.round}_${p.deliveries[0]?.attempt}_${p.deliveries.length}`,
   }),
   'webhook.replay': job({
     queue: 'webhook',
@@ -165,6 +187,16 @@ const JOBS = {
   'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
 };
+
+function deliveryBatchJob(queue: QueueName) {
+  return job({
+    queue,
+    payload: z.object({ deliveryIds: z.array(rowId).min(1) }),
+    options: deliveryOptions,
+    // The ids are sorted: the same messages make the same job.
+    jobId: (p) => `dlvb-${p.deliveryIds[0]}-${p.deliveryIds.length}`,
+  });
+}
 
 function deliveryOptions(config: Config): JobOptions {
   return {
@@ -300,6 +332,8 @@ export interface DurableWork<N extends JobName> {
   missingFor?(config: Config): number;
   /** The job (or flow: its parent is the one checked) that the row is owed. */
   work(row: any, now: Date): FlowRequest<N>;
+  /** Another job that may carry the row's work instead (a batch): while it is alive, the row's work is not lost. */
+  heldBy?(row: any): { name: JobName; jobId: string } | undefined;
 }
 
 /** Work a flow of chunk jobs does: owed while queued or running, re-created with the chunks not yet written. */
@@ -323,24 +357,32 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   'delivery.email': {
     table: 'deliveries',
     owed: `status = 'queued' and channel = 'email'`,
+    columns: 'batch_job_id',
     work: (d: { id: string }) => ({ name: 'delivery.email', payload: { deliveryId: d.id } }),
+    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.email-batch', jobId: d.batch_job_id } : undefined),
   },
   'delivery.sms': {
     table: 'deliveries',
     owed: `status = 'queued' and channel = 'sms'`,
+    columns: 'batch_job_id',
     work: (d: { id: string }) => ({ name: 'delivery.sms', payload: { deliveryId: d.id } }),
+    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.sms-batch', jobId: d.batch_job_id } : undefined),
   },
   'webhook.deliver': {
     table: 'webhook_deliveries',
-    owed: `status = 'pending'`,
-    columns: 'round, attempts, extract(epoch from next_attempt_at) * 1000 as due_at',
+    // A leased delivery is being sent right now (its lease ends when its attempt is recorded, or times out).
+    owed: `status = 'pending' and (leased_until is null or leased_until < now())`,
+    columns: 'round, attempts, endpoint_id, batch_job_id, extract(epoch from next_attempt_at) * 1000 as due_at',
     // Longer than a request to a receiver may take, so an attempt in flight when its job vanished is not sent twice.
     missingFor: (c) => c.WEBHOOK_REQUEUE_AFTER_MS,
-    work: (d: { id: string; round: number; attempts: number; due_at: number }, now) => ({
+    work: (d: { id: string; round: number; attempts: number; endpoint_id?: string; due_at: number }, now) => ({
       name: 'webhook.deliver',
-      payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1 },
+      payload: { deliveryId: d.id, round: d.round, attempt: d.attempts + 1, endpointId: d.endpoint_id },
       overrides: { delay: Math.max(0, Math.round(Number(d.due_at) - now.getTime())) },
     }),
+    // A relayed delivery's first attempt rides in its relay batch's job, a retry in its wave's.
+    heldBy: (d: { batch_job_id?: string | null }) =>
+      d.batch_job_id ? { name: 'webhook.deliver-batch', jobId: d.batch_job_id } : undefined,
   },
   'import.finalize': {
     // An import row exists only once its upload committed (one transaction), so every owed row has its payloads.

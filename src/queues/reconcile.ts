@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Platform } from '../platform.ts';
-import { DURABLE_WORK, type DurableWork, type FlowRequest, type JobName, jobIdOf, payloadProblem } from './catalog.ts';
+import { DURABLE_WORK, type DurableWork, type FlowRequest, type JobName, jobIdOf, payloadProblem, queueOf } from './catalog.ts';
 import { enqueueBulk, enqueueFlow, findJob } from './enqueue.ts';
 
 /**
@@ -121,11 +121,23 @@ function owedOf(platform: Platform, kind: Kind, row: { id: string }): Owed {
 async function jobless(platform: Platform, kind: Kind, rows: { id: string }[]): Promise<{ owed: Owed[]; alive: string[] }> {
   const owed: Owed[] = [];
   const alive: string[] = [];
+  // Many rows share one batch job: each is looked up once per page, and before the row's own job.
+  const carriers = new Map<string, Promise<Job | undefined>>();
+  const carrierOf = (holder: { name: JobName; jobId: string }) => {
+    let found = carriers.get(holder.jobId);
+    if (!found) {
+      found = platform.queues.get(queueOf(holder.name)).getJob(holder.jobId);
+      carriers.set(holder.jobId, found);
+    }
+    return found;
+  };
   for (let i = 0; i < rows.length; i += LOOKUPS) {
     await Promise.all(
       rows.slice(i, i + LOOKUPS).map(async (row) => {
         const candidate = owedOf(platform, kind, row);
-        const job = await findJob(platform.queues, candidate.request);
+        const holder = kind.spec.heldBy?.(row);
+        const carrier = holder ? await carrierOf(holder) : undefined;
+        const job = carrier && !carrier.finishedOn ? carrier : await findJob(platform.queues, candidate.request);
         if (!job) owed.push(candidate);
         else if (job.finishedOn) owed.push({ ...candidate, finished: job });
         else alive.push(candidate.jobId);

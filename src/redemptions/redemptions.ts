@@ -741,27 +741,46 @@ function alreadyRolledBack(): DomainError {
   return new DomainError('conflict', 'already_rolled_back', 'This redemption has already been rolled back.');
 }
 
+/** A redemption group with its redemptions in order; null when no group has this id. */
+export async function findRedemptionGroup(db: Queryable, id: string): Promise<RedemptionGroupView | null> {
+  if (!isUuid(id)) return null;
+  const { rows } = await db.query<GroupRow>('select * from redemption_groups where id = $1', [id]);
+  if (!rows[0]) return null;
+  const members = await db.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
+  return groupView(rows[0], members.rows);
+}
+
 export async function getRedemption(db: Queryable, id: string): Promise<RedemptionView> {
   const { rows } = isUuid(id) ? await db.query<RedemptionRow>('select * from redemptions where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('redemption', id);
   return redemptionView(rows[0]);
 }
 
-/** Newest first, keyset-paginated on the insertion sequence; `status: failed` lists the refusals kept (failures.ts). */
-export async function listRedemptions(
+type RedemptionFilter = {
+  code?: string;
+  customer_id?: string;
+  campaign_id?: string;
+  status?: 'succeeded' | 'rolled_back' | 'failed';
+  reason?: string;
+  limit: number;
+  cursor?: readonly [string];
+};
+
+/** GET /v1/redemptions: redemptions, or with `status: failed` the refusals kept (failures.ts). */
+export async function listRedemptionRecords(
   db: Queryable,
-  filter: {
-    code?: string;
-    customer_id?: string;
-    campaign_id?: string;
-    status?: 'succeeded' | 'rolled_back' | 'failed';
-    reason?: string;
-    limit: number;
-    cursor?: readonly [string];
-  },
+  filter: RedemptionFilter,
 ): Promise<{ data: (RedemptionView | FailedRedemptionView)[]; next_cursor: string | null }> {
   if (filter.status === 'failed') return listFailedRedemptions(db, filter);
   if (filter.reason) throw new ValidationError([{ field: 'reason', message: 'goes with status=failed' }]);
+  return listRedemptions(db, { ...filter, status: filter.status });
+}
+
+/** Newest first, keyset-paginated on the insertion sequence. */
+export async function listRedemptions(
+  db: Queryable,
+  filter: Omit<RedemptionFilter, 'status' | 'reason'> & { status?: 'succeeded' | 'rolled_back' },
+): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.status) {

@@ -113,6 +113,33 @@ export async function setVoucherActive(db: Database, code: string, active: boole
   });
 }
 
+/**
+ * Deletes a voucher as Voucherify does, without losing its history: it is disabled and hidden (`deleted_at`), its
+ * lifecycle log and redemptions stay, and its code stays taken. `force` marks it hidden for good. Deleting a deleted
+ * voucher again changes nothing unless it newly forces; the answer says whether this call deleted it.
+ */
+export async function deleteVoucher(db: Database, code: string, force: boolean, actor: Actor, now: Date) {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<VoucherRow>(
+      `update vouchers set active = false, deleted_at = coalesce(deleted_at, $2), deleted_for_good = coalesce(deleted_for_good, false) or $3,
+         updated_at = $2
+       where code = $1 and (deleted_at is null or ($3 and not coalesce(deleted_for_good, false))) returning *`,
+      [normalizeCode(code), now, force],
+    );
+    const deleted = rows[0];
+    if (!deleted) {
+      const current = await tx.query<{ id: string }>('select id from vouchers where code = $1 and deleted_at is null', [
+        normalizeCode(code),
+      ]);
+      if (!current.rows[0]) throw new NotFoundError('voucher', code);
+      return { deleted: false };
+    }
+    await recordVoucherEvent(tx, deleted.id, 'deleted', actor, { force });
+    await emitEvent(tx, 'voucher.deleted', { ...voucherView(deleted), force });
+    return { deleted: true };
+  });
+}
+
 export interface VoucherEventRow {
   id: string;
   type: string;

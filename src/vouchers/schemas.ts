@@ -115,6 +115,7 @@ export const VOUCHER_EVENT_TYPES = [
   'metadata_changed',
   'expired',
   'imported',
+  'deleted',
   'reserved',
   'reservation_released',
   'reservation_expired',

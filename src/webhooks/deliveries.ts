@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
+import { deliveryMessage } from '../compat/voucherify/webhook-format.ts';
 import { emitEvent } from '../events/outbox.ts';
 import type { Platform } from '../platform.ts';
 import { type JobPayload, type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
-import { enqueue } from '../queues/enqueue.ts';
+import { enqueue, enqueueBulk } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { uniformRandom } from '../shared/jitter.ts';
+import { HeldSlots, KeyedLanes } from '../shared/lanes.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
 import { resourceKind } from '../shared/process-resources.ts';
@@ -14,25 +17,52 @@ import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
 import type { WebhookDeliveryView } from './schemas.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
-import { signedHeaders, webhookBody } from './signing.ts';
 import { ms, type Timestamp } from './time.ts';
 
 type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
+type WebhookBatchPayload = JobPayload<'webhook.deliver-batch'>;
 
-/** One job per attempt of a delivery, due in `delayMs` (its id is deterministic: see the catalogue). */
+/** One attempt of one delivery, as a job carries it. */
+export interface AttemptRef {
+  deliveryId: string;
+  round: number;
+  attempt: number;
+}
+
+/** One job per retry of a delivery, due in `delayMs` (its id is deterministic: see the catalogue). */
 export function deliverJob(
   deliveryId: string,
   round: number,
   attempt: number,
   delayMs = 0,
-  eventId?: string,
+  endpointId?: string,
 ): JobRequest<'webhook.deliver'> {
-  const payload: WebhookDeliverPayload = eventId ? { deliveryId, round, attempt, eventId } : { deliveryId, round, attempt };
+  const payload: WebhookDeliverPayload = endpointId ? { deliveryId, round, attempt, endpointId } : { deliveryId, round, attempt };
   return { name: 'webhook.deliver', payload, overrides: { delay: Math.max(0, Math.round(delayMs)) } };
 }
 
-async function enqueueAttempt(platform: Platform, request: JobRequest<'webhook.deliver'>): Promise<void> {
-  await enqueue(platform.queues, request.name, request.payload, request.overrides);
+/**
+ * Attempts of one endpoint's deliveries (one round and attempt number each: a relay batch's first attempts, or a
+ * wave's failures due again) in jobs of up to `size`, sorted by id, so a relay that runs twice for the same rows
+ * builds the same jobs and BullMQ keeps one of each. `relayedEventId` is an event the relay's transaction holds, to
+ * wait on when a job starts before that transaction ended.
+ */
+export function batchJobs(
+  endpointId: string,
+  attempts: readonly AttemptRef[],
+  size: number,
+  options: { relayedEventId?: string; delayMs?: number } = {},
+): JobRequest<'webhook.deliver-batch'>[] {
+  const sorted = [...attempts].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
+  const jobs: JobRequest<'webhook.deliver-batch'>[] = [];
+  for (let i = 0; i < sorted.length; i += size) {
+    const deliveries = sorted.slice(i, i + size);
+    const payload: WebhookBatchPayload = options.relayedEventId
+      ? { endpointId, deliveries, relayedEventId: options.relayedEventId }
+      : { endpointId, deliveries };
+    jobs.push({ name: 'webhook.deliver-batch', payload, overrides: { delay: Math.max(0, Math.round(options.delayMs ?? 0)) } });
+  }
+  return jobs;
 }
 
 /** Backoff with ±20% jitter so retries of many deliveries do not arrive together; Retry-After wins when longer. */
@@ -44,15 +74,13 @@ export function retryDelay(delays: readonly number[], attempt: number, retryAfte
   return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, 24 * 3600 * 1000));
 }
 
-interface DeliveryRow {
+interface ClaimedRow {
   id: string;
   endpoint_id: string;
-  status: string;
   round: number;
   attempts: number;
-  next_attempt_at: Timestamp;
   url: string;
-  enabled: boolean;
+  format: 'standard' | 'voucherify';
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Timestamp | null;
@@ -63,23 +91,74 @@ interface DeliveryRow {
   event_created_at: Timestamp;
 }
 
-const LOAD = `
-  select d.id, d.endpoint_id, d.status, d.round, d.attempts, d.next_attempt_at,
-         e.url, e.enabled, e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at, e.failing_since,
-         o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at
-    from webhook_deliveries d
-    join webhook_endpoints e on e.id = d.endpoint_id
-    join outbox_events o on o.id = d.event_id
-   where d.id = $1`;
+/**
+ * Claims the due attempts among the given ones, in one statement: a delivery still pending at that round and
+ * attempt, of an enabled endpoint, not leased by another run, gets a lease until its attempt is recorded. A job that
+ * runs again while the first run is still sending (its lock expired, or the reconciler re-created it after Redis
+ * lost it) finds the lease and waits, instead of sending a second time.
+ */
+const CLAIM = `
+  update webhook_deliveries d set leased_until = $5
+    from unnest($1::uuid[], $2::int[], $3::int[]) as j(id, round, attempt), webhook_endpoints e, outbox_events o
+   where d.id = j.id and d.round = j.round and d.attempts = j.attempt - 1 and d.status = 'pending'
+     and (d.leased_until is null or d.leased_until <= $4)
+     and e.id = d.endpoint_id and e.enabled and o.id = d.event_id
+  returning d.id, d.endpoint_id, d.round, d.attempts, e.url, e.format, e.secret_encrypted, e.previous_secret_encrypted,
+            e.previous_secret_expires_at, e.failing_since,
+            o.id as event_id, o.type as event_type, o.data as event_data, o.created_at as event_created_at`;
+
+/** Why an attempt was not claimed (the rare path: read once for all of a wave's unclaimed attempts). */
+const UNCLAIMED = `
+  select d.id, d.status, d.round, d.attempts, d.next_attempt_at, d.leased_until, e.enabled
+    from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+   where d.id = any($1::uuid[])`;
+
+interface UnclaimedRow {
+  id: string;
+  status: string;
+  round: number;
+  attempts: number;
+  next_attempt_at: Timestamp;
+  leased_until: Timestamp | null;
+  enabled: boolean;
+}
+
+/**
+ * Every attempt of a wave and its delivery's new state, in one statement; returns the deliveries it recorded. A retry
+ * due again keeps the id of the batch job that carries it, for the reconciler.
+ */
+const RECORD = `
+  with j as (
+    select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::text[],
+                         $8::timestamptz[], $9::int[], $10::text[], $11::text[], $13::text[])
+             as j(id, round, previous, status, next_attempt_at, status_code, last_error, attempted_at, latency_ms, error, response_body,
+                  batch_job_id)),
+  d as (
+    update webhook_deliveries w
+       set status = j.status, attempts = w.attempts + 1, total_attempts = w.total_attempts + 1,
+           next_attempt_at = j.next_attempt_at, last_status_code = j.status_code, last_error = j.last_error,
+           delivered_at = case when j.status = 'succeeded' then $12 else w.delivered_at end, updated_at = $12, leased_until = null,
+           batch_job_id = j.batch_job_id
+      from j
+     where w.id = j.id and w.round = j.round and w.attempts = j.previous and w.status = 'pending'
+    returning w.id)
+  insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
+  select j.id, j.round, j.previous + 1, j.attempted_at, j.status_code, j.latency_ms, j.error, j.response_body
+    from d join j on j.id = d.id
+  returning delivery_id`;
+
+type AttemptOutcome = 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone';
 
 export type DeliveryOutcome =
   | { status: 'missing' | 'not_yet_relayed' | 'stale' | 'cancelled' | 'already_attempted' }
-  | { status: 'deferred'; waitMs: number; slotAt: number }
-  | { status: 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone'; statusCode?: number; nextAttemptInMs?: number };
+  | { status: 'deferred'; waitMs: number }
+  | { status: AttemptOutcome; statusCode?: number; nextAttemptInMs?: number };
 
-export interface DeliverOptions {
-  /** A send slot reserved on an earlier run of this job (epoch ms), so it is not reserved twice. */
-  slotAt?: number;
+export interface BatchResult {
+  /** Outcome per delivery id (the last one, for a delivery a run saw twice). */
+  outcomes: Map<string, DeliveryOutcome>;
+  /** Attempts to come back to in `waitMs` (paced, leased by another run, or not relayed yet). */
+  later?: { attempts: AttemptRef[]; waitMs: number };
 }
 
 /** One pacer per platform: it defines its scripts on the platform's Redis connection once. */
@@ -93,143 +172,358 @@ const endpointPacer = resourceKind(
     }),
 );
 
+/** A lease outlives the longest a send may take (the request timeout) by this margin before its record. */
+const LEASE_MARGIN_MS = 2_000;
 /**
- * Makes one attempt of one delivery, if it is still due. Safe to run twice for the same job (a worker SIGKILLed
- * after sending but before recording sends again: at least once), and a job that finds the database already past
- * its attempt only makes sure the next attempt is queued.
+ * Waves of one endpoint in flight at once per process, and the most attempts in one wave. A wave frees its slots
+ * when its slowest answer is in: small waves, many at once, keep a slow receiver's slots turning over (at the cost
+ * of one claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts).
  */
-export async function deliverWebhook(
+const LANE_WIDTH = 4;
+const WAVE_SIZE = 32;
+/**
+ * Jobs of one endpoint that may wait in a process for a wave (woken in turn, no polling): half the worker's slots,
+ * so one endpoint's backlog never holds all of them; more step back to the delayed set.
+ */
+const laneWaiters = (config: Platform['config']) => Math.max(1, Math.floor(config.WEBHOOK_DELIVERY_CONCURRENCY / 2));
+/** How long a job waits in its lane for the endpoint's slots before it steps back to the delayed set. */
+const LANE_WAIT_MS = 1_000;
+
+const endpointLanes = resourceKind('webhook endpoint lanes', () => ({ lanes: new KeyedLanes(LANE_WIDTH), slots: new HeldSlots() }));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A job stepping back comes again in a while, spread so that they do not all return together. */
+const stepBackMs = () => 200 + Math.floor(uniformRandom() * 400);
+
+/** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
+async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {
+  const { rows } = await platform.db.read<{ endpoint_id: string }>('select endpoint_id from webhook_deliveries where id = $1', [
+    deliveryId,
+  ]);
+  return rows[0]?.endpoint_id;
+}
+
+/** One attempt of one delivery (a retry, a manual retry, a replay, or one the reconciler re-created). */
+export async function deliverWebhook(platform: Platform, job: WebhookDeliverPayload): Promise<DeliveryOutcome> {
+  const endpointId = job.endpointId ?? (await endpointOf(platform, job.deliveryId));
+  const ref = { deliveryId: job.deliveryId, round: job.round, attempt: job.attempt };
+  if (!endpointId) return { status: 'missing' };
+  const result = await deliverWebhooks(platform, endpointId, [ref], job.eventId);
+  if (result.later) return { status: 'deferred', waitMs: result.later.waitMs };
+  return result.outcomes.get(job.deliveryId) ?? { status: 'stale' };
+}
+
+/**
+ * Makes one attempt of each of one endpoint's deliveries, if still due: takes send slots from the endpoint's pacer
+ * for as many as it allows at once, claims them (one statement), sends them concurrently over the keep-alive pool,
+ * records every attempt (one statement), frees the slots (one script) and queues only the failed ones as delayed
+ * retries; then the next wave, until every attempt is made or must wait. Safe to run twice: a claimed attempt is
+ * leased, a recorded one is not claimed again; a run SIGKILLed after sending but before recording leaves the lease
+ * to expire, and the job's re-run sends again with the same webhook-id (at least once).
+ */
+export async function deliverWebhooks(
   platform: Platform,
-  job: WebhookDeliverPayload,
-  options: DeliverOptions = {},
-): Promise<DeliveryOutcome> {
-  const { db, config, clock } = platform;
-  let row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
-  if (!row && job.eventId) {
-    // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
-    const relayed = await db.transaction(async (tx) => {
-      await tx.query(`set local lock_timeout = '10s'`);
-      const { rows } = await tx.query<{ dispatched: boolean }>(
-        'select dispatched_at is not null as dispatched from outbox_events where id = $1 for key share',
-        [job.eventId],
-      );
-      return rows[0]?.dispatched ?? true;
-    });
-    row = (await db.read<DeliveryRow>({ name: 'webhook-delivery-load', text: LOAD }, [job.deliveryId])).rows[0];
-    // Not relayed: that relay rolled back and the next one creates this same delivery.
-    if (!row && !relayed) return { status: 'not_yet_relayed' };
-  }
-  // Gone for good: its endpoint was deleted.
-  if (!row) return { status: 'missing' };
-  if (row.status !== 'pending' || row.round !== job.round) return { status: 'stale' };
-  if (row.attempts >= job.attempt) {
-    const next = row.attempts + 1;
-    const delay = ms(row.next_attempt_at) - clock.now().getTime();
-    await enqueueAttempt(platform, deliverJob(row.id, row.round, next, delay));
-    return { status: 'already_attempted' };
-  }
-  if (!row.enabled) {
-    await db.query(
-      `update webhook_deliveries set status = 'cancelled', last_error = 'endpoint disabled', updated_at = $2
-        where id = $1 and status = 'pending'`,
-      [row.id, clock.now()],
-    );
-    webhookDeliveries.inc({ outcome: 'cancelled' });
-    return { status: 'cancelled' };
-  }
-
+  endpointId: string,
+  attempts: readonly AttemptRef[],
+  relayedEventId?: string,
+): Promise<BatchResult> {
   const pacer = platform.resources.get(endpointPacer);
-  const holder = jobIdOf('webhook.deliver', { deliveryId: row.id, round: row.round, attempt: job.attempt }) as string;
-  const reserved = options.slotAt !== undefined && Date.now() >= options.slotAt - 50;
-  const pace = await pacer.take(row.endpoint_id, holder, !reserved);
-  if (pace.waitMs > 0) return { status: 'deferred', waitMs: pace.waitMs, slotAt: Date.now() + pace.waitMs };
-  if (!pace.acquired) {
-    // Every in-flight slot of this endpoint is busy: come back shortly without taking a worker slot meanwhile.
-    const waitMs = 50 + Math.floor(uniformRandom() * 200);
-    return { status: 'deferred', waitMs, slotAt: Date.now() + waitMs };
+  const { lanes, slots } = platform.resources.get(endpointLanes);
+  const outcomes = new Map<string, DeliveryOutcome>();
+  const waiting: { attempts: AttemptRef[]; at: number }[] = [];
+  let todo = [...attempts];
+  while (todo.length > 0) {
+    if (lanes.waiting(endpointId) >= laneWaiters(platform.config)) {
+      waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
+      break;
+    }
+    const current = todo;
+    // One wave: slots for as many attempts as the endpoint allows now, polled for a while when it allows none.
+    const step = await lanes.run(endpointId, async (): Promise<{ granted: number } | { stepBackMs: number }> => {
+      const started = Date.now();
+      for (;;) {
+        const grant = await pacer.take(
+          endpointId,
+          current.slice(0, WAVE_SIZE).map((a) => a.deliveryId),
+        );
+        if (grant.granted > 0) {
+          const wave = current.slice(0, grant.granted);
+          const holders = wave.map((a) => a.deliveryId);
+          let latency = 0;
+          slots.hold(endpointId, wave.length);
+          try {
+            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
+            latency = sent.meanLatencyMs;
+            if (sent.later) waiting.push(sent.later);
+          } finally {
+            await pacer.release(endpointId, holders, latency).catch(() => undefined);
+            slots.free(endpointId, wave.length);
+          }
+          return { granted: grant.granted };
+        }
+        // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold them
+        // all) look again shortly.
+        const busyMs = 50 + Math.floor(uniformRandom() * 50);
+        if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
+          return { stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
+        }
+        if (grant.waitMs > 0) await sleep(grant.waitMs);
+        else if (slots.held(endpointId) > 0) await slots.freed(endpointId, 500);
+        else await sleep(busyMs);
+      }
+    });
+    if ('stepBackMs' in step) {
+      // Without holding a worker slot meanwhile.
+      waiting.push({ attempts: current, at: Date.now() + step.stepBackMs });
+      break;
+    }
+    todo = current.slice(step.granted);
   }
+  if (waiting.length === 0) return { outcomes };
+  const at = Math.min(...waiting.map((w) => w.at));
+  return { outcomes, later: { attempts: waiting.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
+}
 
-  const keys = secretDecryptionKeys(config);
-  const attemptedAt = clock.now();
-  const secrets = [cachedDecryptSecret(keys, row.secret_encrypted)];
-  if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
-    secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
-  }
-  const body = webhookBody({ id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data });
-  // The signature timestamp is wall-clock time: receivers compare it with theirs.
-  const headers = signedHeaders(row.id, body, secrets, new Date());
-  // postWebhook never throws: every failure is a result to record.
-  const result = await postWebhook(row.url, headers, body, {
-    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-    allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
-  });
-  await pacer.release(row.endpoint_id, holder, result.latencyMs).catch(() => undefined);
-
-  const code = result.statusCode;
-  const ok = code !== undefined && code >= 200 && code < 300;
-  const gone = code === 410;
-  const delay = ok || gone ? undefined : retryDelay(config.WEBHOOK_RETRY_DELAYS_MS, job.attempt, result.retryAfterMs);
-  const now = clock.now();
-  const error = ok ? null : (result.error ?? (code !== undefined ? `HTTP ${code}` : 'no response'));
-  const outcome: 'succeeded' | 'retry_scheduled' | 'dead_lettered' | 'endpoint_gone' = ok
-    ? 'succeeded'
-    : gone
-      ? 'endpoint_gone'
-      : delay === undefined
-        ? 'dead_lettered'
-        : 'retry_scheduled';
-
-  // The attempt and the delivery's new state in one statement (atomic without a transaction round trip).
-  // A named statement: parsed and planned once per connection.
-  const recorded = await db.query({
-    name: 'webhook-delivery-record',
-    text: `with d as (
-       update webhook_deliveries
-          set status = $5, attempts = attempts + 1, total_attempts = total_attempts + 1, next_attempt_at = $6,
-              last_status_code = $7, last_error = $8, delivered_at = case when $5 = 'succeeded' then $4 else delivered_at end,
-              updated_at = $4
-        where id = $1 and round = $2 and attempts = $3 and status = 'pending'
-        returning id)
-     insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
-     select d.id, $2, $3 + 1, $9, $7, $10, $11, $12 from d`,
-    values: [
-      row.id,
-      row.round,
-      job.attempt - 1,
-      now,
-      outcome === 'retry_scheduled' ? 'pending' : ok ? 'succeeded' : 'failed',
-      new Date(now.getTime() + (delay ?? 0)),
-      code ?? null,
-      gone
-        ? 'endpoint returned 410 Gone: disabled'
-        : outcome === 'dead_lettered'
-          ? `dead-lettered after ${job.attempt} attempts: ${error}`
-          : error,
-      attemptedAt,
-      result.latencyMs,
-      ok ? null : error,
-      result.responseBody ?? null,
-    ],
-  });
-  if (recorded.rowCount === 0) return { status: 'stale' };
-  // Endpoint health: written only when it changes, so a healthy endpoint's row is never contended.
-  if (ok && row.failing_since !== null) {
-    await db.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [row.endpoint_id]);
-  } else if (gone) {
-    await db.transaction((tx) => disableEndpoint(tx, row.endpoint_id, 'gone', now));
-  } else if (!ok && row.failing_since === null) {
-    await db.query('update webhook_endpoints set failing_since = $2 where id = $1 and failing_since is null', [
-      row.endpoint_id,
-      attemptedAt,
+/** Claims, sends and records one wave of attempts the pacer allowed. */
+async function sendWave(
+  platform: Platform,
+  endpointId: string,
+  wave: readonly AttemptRef[],
+  relayedEventId: string | undefined,
+  outcomes: Map<string, DeliveryOutcome>,
+): Promise<{ meanLatencyMs: number; later?: { attempts: AttemptRef[]; at: number } }> {
+  const { db, config, clock } = platform;
+  const claimedAt = clock.now();
+  const leaseUntil = new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
+  const claim = () =>
+    db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
+      wave.map((a) => a.deliveryId),
+      wave.map((a) => a.round),
+      wave.map((a) => a.attempt),
+      claimedAt,
+      leaseUntil,
     ]);
-  } else if (!ok && row.failing_since !== null && now.getTime() - ms(row.failing_since) >= config.WEBHOOK_DISABLE_AFTER_MS) {
-    await db.transaction((tx) => disableEndpoint(tx, row.endpoint_id, 'failing', now));
+  let claimed = (await claim()).rows;
+  let later: { attempts: AttemptRef[]; at: number } | undefined;
+  if (claimed.length < wave.length) {
+    const settled = await settleUnclaimed(
+      platform,
+      wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
+      relayedEventId,
+      outcomes,
+    );
+    later = settled.later;
+    if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !claimed.some((c) => c.id === row.id)));
   }
-  webhookDeliveries.inc({ outcome });
-  if (outcome === 'retry_scheduled' && delay !== undefined) {
-    await enqueueAttempt(platform, deliverJob(row.id, row.round, job.attempt + 1, delay));
+  if (claimed.length === 0) return { meanLatencyMs: 0, later };
+
+  const byId = new Map(wave.map((a) => [a.deliveryId, a]));
+  const keys = secretDecryptionKeys(config);
+  const results = await Promise.all(
+    claimed.map(async (row) => {
+      const attemptedAt = clock.now();
+      const secrets = [cachedDecryptSecret(keys, row.secret_encrypted)];
+      if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
+        secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
+      }
+      // The one place a delivery's body and headers are built, in the endpoint's format. The signature timestamp is
+      // wall-clock time: receivers compare it with theirs.
+      const event = { id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data };
+      const { body, headers } = deliveryMessage(row.format, row.id, event, secrets, new Date());
+      // postWebhook never throws: every failure is a result to record.
+      const result = await postWebhook(row.url, headers, body, {
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      });
+      return { row, attempt: (byId.get(row.id) as AttemptRef).attempt, attemptedAt, result };
+    }),
+  );
+
+  const now = clock.now();
+  // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
+  // and waves are spread already), and no sooner than any of their Retry-After.
+  const draws = new Map<number, number>();
+  const graded = results.map(({ row, attempt, attemptedAt, result }) => {
+    const code = result.statusCode;
+    const ok = code !== undefined && code >= 200 && code < 300;
+    const gone = code === 410;
+    if (!draws.has(attempt)) draws.set(attempt, uniformRandom());
+    const draw = draws.get(attempt) as number;
+    const delay = ok || gone ? undefined : retryDelay(config.WEBHOOK_RETRY_DELAYS_MS, attempt, result.retryAfterMs, () => draw);
+    return { row, attempt, attemptedAt, result, code, ok, gone, delay };
+  });
+  const groupDelay = new Map<string, number>();
+  for (const g of graded) {
+    if (g.delay === undefined) continue;
+    const key = `${g.row.round}_${g.attempt}`;
+    groupDelay.set(key, Math.max(groupDelay.get(key) ?? 0, g.delay));
   }
-  return { status: outcome, statusCode: code, nextAttemptInMs: delay };
+  const retryJobs = [...groupDelay].flatMap(([key, delayMs]) =>
+    batchJobs(
+      endpointId,
+      graded
+        .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
+        .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
+      config.WEBHOOK_BATCH_SIZE,
+      { delayMs },
+    ),
+  );
+  const retryJobOf = new Map<string, string>();
+  for (const job of retryJobs)
+    for (const d of job.payload.deliveries) retryJobOf.set(d.deliveryId, jobIdOf(job.name, job.payload) as string);
+  const recorded = graded.map((g) => {
+    const { row, attempt, code, ok, gone } = g;
+    const delay = g.delay === undefined ? undefined : groupDelay.get(`${row.round}_${attempt}`);
+    const error = ok ? null : (g.result.error ?? (code !== undefined ? `HTTP ${code}` : 'no response'));
+    const outcome: AttemptOutcome = ok ? 'succeeded' : gone ? 'endpoint_gone' : delay === undefined ? 'dead_lettered' : 'retry_scheduled';
+    const lastError = gone
+      ? 'endpoint returned 410 Gone: disabled'
+      : outcome === 'dead_lettered'
+        ? `dead-lettered after ${attempt} attempts: ${error}`
+        : error;
+    return { ...g, delay, error, outcome, lastError };
+  });
+  const { rows: written } = await db.query<{ delivery_id: string }>({ name: 'webhook-delivery-record-batch', text: RECORD }, [
+    recorded.map((r) => r.row.id),
+    recorded.map((r) => r.row.round),
+    recorded.map((r) => r.attempt - 1),
+    recorded.map((r) => (r.outcome === 'retry_scheduled' ? 'pending' : r.ok ? 'succeeded' : 'failed')),
+    recorded.map((r) => new Date(now.getTime() + (r.delay ?? 0))),
+    recorded.map((r) => r.code ?? null),
+    recorded.map((r) => r.lastError),
+    recorded.map((r) => r.attemptedAt),
+    recorded.map((r) => r.result.latencyMs),
+    recorded.map((r) => (r.ok ? null : r.error)),
+    recorded.map((r) => r.result.responseBody ?? null),
+    now,
+    recorded.map((r) => retryJobOf.get(r.row.id) ?? null),
+  ]);
+  const wrote = new Set(written.map((w) => w.delivery_id));
+  const tally = new Map<AttemptOutcome, number>();
+  for (const r of recorded) {
+    if (!wrote.has(r.row.id)) {
+      outcomes.set(r.row.id, { status: 'stale' });
+      continue;
+    }
+    outcomes.set(r.row.id, { status: r.outcome, statusCode: r.code, nextAttemptInMs: r.delay });
+    tally.set(r.outcome, (tally.get(r.outcome) ?? 0) + 1);
+  }
+  for (const [outcome, n] of tally) webhookDeliveries.inc({ outcome }, n);
+  await recordHealth(platform, endpointId, recorded, now);
+  // Only what was recorded goes back (a stale run's retries were queued by the run that recorded them).
+  const retries = retryJobs.flatMap((job) => {
+    const deliveries = job.payload.deliveries.filter((d) => wrote.has(d.deliveryId));
+    if (deliveries.length === job.payload.deliveries.length) return [job];
+    return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
+  });
+  if (retries.length > 0) await enqueueBulk(platform.queues, retries);
+  const meanLatencyMs = Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
+  return { meanLatencyMs, later };
+}
+
+/**
+ * Endpoint health from a wave's answers, written only when it changes, so a healthy endpoint's row is never
+ * contended: 410 disables it; any success clears `failing_since`; a wave of failures only sets it, or disables the
+ * endpoint once it has been failing for WEBHOOK_DISABLE_AFTER_MS.
+ */
+async function recordHealth(
+  platform: Platform,
+  endpointId: string,
+  recorded: readonly { row: ClaimedRow; ok: boolean; gone: boolean; attemptedAt: Date }[],
+  now: Date,
+): Promise<void> {
+  const { db, config } = platform;
+  const failingSince = recorded[0]?.row.failing_since ?? null;
+  const anyOk = recorded.some((r) => r.ok);
+  if (recorded.some((r) => r.gone)) {
+    await db.transaction((tx) => disableEndpoint(tx, endpointId, 'gone', now));
+  } else if (anyOk && failingSince !== null) {
+    await db.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [endpointId]);
+  } else if (!anyOk && failingSince === null) {
+    await db.query('update webhook_endpoints set failing_since = $2 where id = $1 and failing_since is null', [
+      endpointId,
+      (recorded[0] as { attemptedAt: Date }).attemptedAt,
+    ]);
+  } else if (!anyOk && failingSince !== null && now.getTime() - ms(failingSince) >= config.WEBHOOK_DISABLE_AFTER_MS) {
+    await db.transaction((tx) => disableEndpoint(tx, endpointId, 'failing', now));
+  }
+}
+
+/**
+ * The attempts a claim did not take: not relayed yet (wait for the relay's transaction), gone, moved on, already
+ * made (make sure the next one is queued), of a disabled endpoint (cancelled), or leased by another run (come back
+ * when the lease ends). `retryClaim`: some became claimable once the relay's transaction ended.
+ */
+async function settleUnclaimed(
+  platform: Platform,
+  unclaimed: readonly AttemptRef[],
+  relayedEventId: string | undefined,
+  outcomes: Map<string, DeliveryOutcome>,
+): Promise<{ later?: { attempts: AttemptRef[]; at: number }; retryClaim: boolean }> {
+  const { db, clock } = platform;
+  const load = async () =>
+    new Map((await db.read<UnclaimedRow>(UNCLAIMED, [unclaimed.map((a) => a.deliveryId)])).rows.map((row) => [row.id, row] as const));
+  let rows = await load();
+  let retryClaim = false;
+  let relayed = true;
+  if (rows.size < unclaimed.length && relayedEventId) {
+    // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
+    relayed = await db.transaction(async (tx) => {
+      await tx.query(`set local lock_timeout = '10s'`);
+      const { rows: event } = await tx.query<{ dispatched: boolean }>(
+        'select dispatched_at is not null as dispatched from outbox_events where id = $1 for key share',
+        [relayedEventId],
+      );
+      return event[0]?.dispatched ?? true;
+    });
+    const before = rows.size;
+    rows = await load();
+    retryClaim = rows.size > before;
+  }
+  const now = clock.now().getTime();
+  const later: AttemptRef[] = [];
+  let laterAt = Number.POSITIVE_INFINITY;
+  const cancel: string[] = [];
+  const next: JobRequest<'webhook.deliver'>[] = [];
+  for (const a of unclaimed) {
+    const row = rows.get(a.deliveryId);
+    if (!row) {
+      // Not relayed: that relay rolled back and the next one creates this same delivery.
+      outcomes.set(a.deliveryId, { status: relayed ? 'missing' : 'not_yet_relayed' });
+      if (!relayed) {
+        later.push(a);
+        laterAt = Math.min(laterAt, now + 1_000);
+      }
+    } else if (row.status !== 'pending' || row.round !== a.round) {
+      outcomes.set(a.deliveryId, { status: 'stale' });
+    } else if (row.attempts >= a.attempt) {
+      outcomes.set(a.deliveryId, { status: 'already_attempted' });
+      next.push(deliverJob(row.id, row.round, row.attempts + 1, ms(row.next_attempt_at) - now));
+    } else if (!row.enabled) {
+      outcomes.set(a.deliveryId, { status: 'cancelled' });
+      cancel.push(row.id);
+    } else if (row.leased_until && ms(row.leased_until) > now) {
+      outcomes.set(a.deliveryId, { status: 'deferred', waitMs: ms(row.leased_until) - now });
+      later.push(a);
+      laterAt = Math.min(laterAt, ms(row.leased_until) + 50);
+    } else if (retryClaim) {
+      // Visible only now: the second claim takes it.
+    } else {
+      // Claimable after all (a lease that ended between the claim and this read): the next run takes it.
+      later.push(a);
+      laterAt = Math.min(laterAt, now + 50);
+    }
+  }
+  if (cancel.length > 0) {
+    await db.query(
+      `update webhook_deliveries set status = 'cancelled', last_error = 'endpoint disabled', updated_at = $2, leased_until = null
+        where id = any($1::uuid[]) and status = 'pending'`,
+      [cancel, clock.now()],
+    );
+    webhookDeliveries.inc({ outcome: 'cancelled' }, cancel.length);
+  }
+  if (next.length > 0) await enqueueBulk(platform.queues, next);
+  return { later: later.length > 0 ? { attempts: later, at: laterAt } : undefined, retryClaim };
 }
 
 /**
@@ -356,8 +650,8 @@ export async function listDeliveries(
 /** Sends a finished delivery again: a new round of attempts with the same webhook-id. */
 export async function retryDelivery(platform: Platform, id: string): Promise<WebhookDeliveryView> {
   if (!isUuid(id)) throw new NotFoundError('webhook_delivery', id);
-  const { rows } = await platform.db.query<{ status: string; enabled: boolean }>(
-    'select d.status, e.enabled from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.id = $1',
+  const { rows } = await platform.db.query<{ status: string; enabled: boolean; endpoint_id: string }>(
+    'select d.status, e.enabled, d.endpoint_id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.id = $1',
     [id],
   );
   const current = rows[0];
@@ -365,12 +659,19 @@ export async function retryDelivery(platform: Platform, id: string): Promise<Web
   if (!current.enabled) throw new DomainError('conflict', 'webhook_endpoint_disabled', 'The endpoint is disabled; enable it first.');
   const now = platform.clock.now();
   const { rows: updated } = await platform.db.query<{ round: number }>(
-    `update webhook_deliveries set status = 'pending', round = round + 1, attempts = 0, next_attempt_at = $2, updated_at = $2
+    `update webhook_deliveries set status = 'pending', round = round + 1, attempts = 0, next_attempt_at = $2, updated_at = $2,
+            batch_job_id = null
       where id = $1 and status <> 'pending' returning round`,
     [id, now],
   );
   const round = updated[0]?.round;
   if (round === undefined) throw new DomainError('conflict', 'webhook_delivery_pending', 'The delivery is already being attempted.');
-  await enqueueAttempt(platform, deliverJob(id, round, 1));
+  await enqueue(platform.queues, 'webhook.deliver', deliverJob(id, round, 1, 0, current.endpoint_id).payload);
   return getDelivery(platform, id);
+}
+
+/** The delivery id (the stable webhook-id) of an event to an endpoint: PostgreSQL's `md5(event || ':' || endpoint)::uuid`. */
+export function webhookDeliveryId(eventId: string, endpointId: string): string {
+  const hex = createHash('md5').update(`${eventId.toLowerCase()}:${endpointId.toLowerCase()}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -17,6 +17,7 @@ export interface EndpointRow {
   description: string | null;
   events: string[];
   enabled: boolean;
+  format: 'standard' | 'voucherify';
   disabled_reason: string | null;
   disabled_at: Timestamp | null;
   failing_since: Timestamp | null;
@@ -26,7 +27,7 @@ export interface EndpointRow {
 }
 
 const COLUMNS =
-  'id, url, description, events, enabled, disabled_reason, disabled_at, failing_since, previous_secret_expires_at, created_at, updated_at';
+  'id, url, description, events, enabled, format, disabled_reason, disabled_at, failing_since, previous_secret_expires_at, created_at, updated_at';
 
 /** The public shape: never the secret. */
 export function endpointView(row: EndpointRow, now: Date): z.output<typeof endpointViewSchema> {
@@ -36,6 +37,7 @@ export function endpointView(row: EndpointRow, now: Date): z.output<typeof endpo
     description: row.description,
     events: row.events,
     enabled: row.enabled,
+    format: row.format,
     disabled_reason: row.disabled_reason as z.output<typeof endpointViewSchema>['disabled_reason'],
     disabled_at: isoTime(row.disabled_at),
     failing_since: isoTime(row.failing_since),
@@ -59,8 +61,8 @@ export async function createEndpoint(platform: Platform, input: CreateWebhookInp
   const secret = generateSigningSecret();
   const now = platform.clock.now();
   const { rows } = await platform.db.query<EndpointRow>(
-    `insert into webhook_endpoints (url, description, events, enabled, secret_encrypted, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $6) returning ${COLUMNS}`,
+    `insert into webhook_endpoints (url, description, events, enabled, secret_encrypted, created_at, updated_at, format)
+     values ($1, $2, $3, $4, $5, $6, $6, $7) returning ${COLUMNS}`,
     [
       url.toString(),
       input.description ?? null,
@@ -68,6 +70,7 @@ export async function createEndpoint(platform: Platform, input: CreateWebhookInp
       input.enabled ?? true,
       encryptSecret(secretEncryptionKey(platform.config), secret),
       now,
+      input.format ?? 'standard',
     ],
   );
   return { endpoint: rows[0] as EndpointRow, secret };
@@ -98,6 +101,7 @@ export async function updateEndpoint(platform: Platform, id: string, input: Upda
         disabled_reason = case when $6 is true then null when $6 is false and enabled then 'manual' else disabled_reason end,
         disabled_at = case when $6 is true then null when $6 is false and enabled then $7 else disabled_at end,
         failing_since = case when $6 is true then null else failing_since end,
+        format = coalesce($8, format),
         updated_at = $7
       where id = $1 returning ${COLUMNS}`,
     [
@@ -108,6 +112,7 @@ export async function updateEndpoint(platform: Platform, id: string, input: Upda
       input.description ?? null,
       input.enabled ?? null,
       platform.clock.now(),
+      input.format ?? null,
     ],
   );
   if (!rows[0]) throw new NotFoundError('webhook', id);

@@ -44,14 +44,15 @@ export async function replayEvents(platform: Platform, payload: WebhookReplayPay
       `insert into webhook_deliveries (id, endpoint_id, event_id, event_type, next_attempt_at)
        select md5(o.id::text || ':' || $1::text)::uuid, $1::uuid, o.id, o.type, $3 from outbox_events o where o.id = any($2::uuid[])
        on conflict (endpoint_id, event_id) do update
-         set status = 'pending', round = webhook_deliveries.round + 1, attempts = 0, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.next_attempt_at
+         set status = 'pending', round = webhook_deliveries.round + 1, attempts = 0, next_attempt_at = excluded.next_attempt_at,
+             updated_at = excluded.next_attempt_at, batch_job_id = null
          where webhook_deliveries.status <> 'pending'
        returning id, round`,
       [payload.endpointId, events.map((e) => e.id), now],
     );
     await enqueueBulk(
       platform.queues,
-      deliveries.map((d) => deliverJob(d.id, d.round, 1)),
+      deliveries.map((d) => deliverJob(d.id, d.round, 1, 0, payload.endpointId)),
     );
     replayed += deliveries.length;
     if (events.length < batchSize) break;

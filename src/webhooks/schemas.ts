@@ -17,11 +17,16 @@ export const eventFilterSchema = z
 
 const urlSchema = z.string().trim().min(1).max(2048);
 
+/** `standard`: the platform's envelope and Standard Webhooks signature; `voucherify`: Voucherify's (docs/migrating-from-voucherify.md). */
+export const WEBHOOK_FORMATS = ['standard', 'voucherify'] as const;
+const formatSchema = z.enum(WEBHOOK_FORMATS);
+
 export const createWebhookSchema = z.strictObject({
   url: urlSchema,
   events: z.array(eventFilterSchema).min(1).max(100),
   description: z.string().max(500).optional(),
   enabled: z.boolean().optional(),
+  format: formatSchema.optional().describe('Default standard'),
 });
 
 export const updateWebhookSchema = z
@@ -30,6 +35,7 @@ export const updateWebhookSchema = z
     events: z.array(eventFilterSchema).min(1).max(100).optional(),
     description: z.string().max(500).nullable().optional(),
     enabled: z.boolean().optional(),
+    format: formatSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, 'nothing to change');
 
@@ -60,6 +66,7 @@ export const endpointViewSchema = z
     description: z.string().nullable(),
     events: z.array(z.string()).describe('Event types, families (`voucher.*`) or `*`'),
     enabled: z.boolean(),
+    format: formatSchema.describe("The body and signature deliveries use: `standard` or Voucherify's (`voucherify`)"),
     disabled_reason: z.enum(['gone', 'failing', 'manual']).nullable(),
     disabled_at: timestampSchema.nullable(),
     failing_since: timestampSchema.nullable().describe('No 2xx since then'),
@@ -76,6 +83,7 @@ export const endpointViewSchema = z
         description: 'crm',
         events: ['voucher.published', 'voucher.redemption.*'],
         enabled: true,
+        format: 'standard',
         disabled_reason: null,
         disabled_at: null,
         failing_since: null,

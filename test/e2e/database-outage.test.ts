@@ -13,6 +13,7 @@ import {
   waitFor,
 } from '../support/platform.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { uniqueName } from '../support/vouchers.ts';
 
 /**
  * PostgreSQL connections cut under load (issue 12, fault 1): the platform runs as an operator runs it (`src/main/all.ts`,
@@ -109,7 +110,7 @@ describe('PostgreSQL connections cut during traffic', () => {
   }, 60_000);
 
   async function campaign(body: Record<string, unknown> = {}): Promise<string> {
-    const res = await call('/v1/campaigns', { method: 'POST', json: { name: 'outage', ...body } });
+    const res = await call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('outage'), ...body } });
     expect(res.status).toBe(201);
     return res.body.id;
   }

@@ -3,6 +3,7 @@ import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskCode } from '../../src/shared/logger.ts';
 import { type ApiResult, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { uniqueName } from '../support/vouchers.ts';
 
 /** Issue 15: importing existing codes through POST /v1/campaigns/{id}/imports, CSV or JSON, with a per-row report. */
 describe('imports of existing codes', { timeout: 120_000 }, () => {
@@ -17,7 +18,7 @@ describe('imports of existing codes', { timeout: 120_000 }, () => {
   });
 
   async function campaign(body: Record<string, unknown> = {}): Promise<string> {
-    const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'imported', ...body } });
+    const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('imported'), ...body } });
     expect(res.status).toBe(201);
     return res.body.id;
   }

@@ -11,6 +11,7 @@ import { type FakeTwilio, type SmtpSink, startFakeTwilio, startSmtpSink } from '
 import { businessEventPayload } from '../support/events.ts';
 import { startTestPlatform, TEST_REDIS, type TestPlatform, waitFor } from '../support/platform.ts';
 import { flushPrefix } from '../support/redis-server.ts';
+import { uniqueName } from '../support/vouchers.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
@@ -90,7 +91,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
   }
 
   it('a generation running when Redis is flushed ends completed with exactly its codes (it stayed running forever)', async () => {
-    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'flushed generation' } });
+    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('flushed generation') } });
     const requested = await p.call(`/v1/campaigns/${campaign.body.id}/generations`, { method: 'POST', json: { count: 150_000 } });
     expect(requested.status).toBe(202);
     const id = requested.body.id as string;
@@ -230,7 +231,7 @@ describe('work in flight when Redis loses its data completes exactly once', { ti
   });
 
   it('exports flushed while one runs and one waits both complete, each file whole', async () => {
-    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'flushed exports' } });
+    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('flushed exports') } });
     const campaignId = campaign.body.id as string;
     await seedVouchers(p.platform.db, campaignId, 30_000, { prefix: 'FX' });
     const running = await p.call(`/v1/campaigns/${campaignId}/exports`, { method: 'POST', json: {} });

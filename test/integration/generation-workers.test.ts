@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { useTestPlatform, useWorkerProcesses, waitFor } from '../support/platform.ts';
+import { uniqueName } from '../support/vouchers.ts';
 
 /** Worker processes as operators run them (`npm run worker`), sharing this file's database and queue prefix. */
 describe('generation across worker processes', { timeout: 180_000 }, () => {
@@ -10,7 +11,7 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
   const workers = useWorkerProcesses(p, workerEnv);
 
   async function generate(count: number): Promise<string> {
-    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'workers' } });
+    const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('workers') } });
     const res = await p.call(`/v1/campaigns/${campaign.body.id}/generations`, { method: 'POST', json: { count } });
     expect(res.status).toBe(202);
     return res.body.id;

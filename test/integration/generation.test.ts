@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGenerationChunk } from '../../src/generations/chunks.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { uniqueName } from '../support/vouchers.ts';
 
 async function createCampaign(p: TestPlatform, body: Record<string, unknown>): Promise<string> {
-  const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'test', ...body } });
+  const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: uniqueName('test'), ...body } });
   expect(res.status).toBe(201);
   return res.body.id;
 }

@@ -42,8 +42,12 @@ describe('outbox relay', () => {
     expect(await count('select count(*)::int as n from webhook_deliveries where endpoint_id = $1', [a.endpoint.id])).toBe(300);
     expect(await count('select count(*)::int as n from webhook_deliveries where endpoint_id = $1', [b.endpoint.id])).toBe(150);
     expect(await count('select count(*)::int as n from webhook_deliveries where endpoint_id = $1', [off.endpoint.id])).toBe(0);
-    const counts = await platform.queues.get('webhook').getJobCounts('waiting', 'delayed', 'prioritized');
-    expect((counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0)).toBe(450);
+    // Each delivery rides in exactly one batch job (one endpoint per job).
+    const jobs = await platform.queues.get('webhook').getJobs(['waiting', 'delayed', 'prioritized']);
+    const carried = jobs.flatMap((job) => (job.data as { deliveries: { deliveryId: string }[] }).deliveries.map((d) => d.deliveryId));
+    expect(carried).toHaveLength(450);
+    expect(new Set(carried).size).toBe(450);
+    expect(jobs.every((job) => job.name === 'webhook.deliver-batch')).toBe(true);
     // Relaying again finds nothing and enqueues nothing more.
     expect((await relayOutbox(platform)).events).toBe(0);
     await platform.queues.get('webhook').obliterate({ force: true });
@@ -83,25 +87,35 @@ describe('outbox relay', () => {
     expect(await count(`select count(*)::int as n from outbox_events where type = 'rolled.back'`)).toBe(0);
   });
 
-  it('re-queues a pending delivery whose job was lost, and leaves queued ones alone', async () => {
+  it('re-queues a pending delivery whose job was lost, and leaves queued and leased ones alone', async () => {
     const queue = platform.queues.get('webhook');
     const deliverJobId = (deliveryId: string, round: number, attempt: number) =>
       jobIdOf('webhook.deliver', { deliveryId, round, attempt }) as string;
     const reconcileWebhookAttempts = async () => (await reconcileLostWork(platform, { only: ['webhook.deliver'], missingForMs: 0 })).length;
-    const { rows } = await platform.db.query<{ id: string }>(
-      `update webhook_deliveries set next_attempt_at = now() - interval '1 hour' where status = 'pending' returning id`,
+    const { rows } = await platform.db.query<{ id: string; batch_job_id: string }>(
+      `update webhook_deliveries set next_attempt_at = now() - interval '1 hour' where status = 'pending' returning id, batch_job_id`,
     );
     expect(rows).toHaveLength(2);
-    const [lost, kept] = rows as [{ id: string }, { id: string }];
-    await queue.remove(deliverJobId(lost.id, 1, 1));
-    expect(await queue.getJob(deliverJobId(lost.id, 1, 1))).toBeUndefined();
-    const keptJob = await queue.getJob(deliverJobId(kept.id, 1, 1));
-    expect(keptJob).toBeDefined();
-
-    expect(await reconcileWebhookAttempts()).toBe(1);
-    expect(await queue.getJob(deliverJobId(lost.id, 1, 1))).toBeDefined();
-    expect((await queue.getJob(deliverJobId(kept.id, 1, 1)))?.timestamp).toBe(keptJob?.timestamp);
+    const [lost, kept] = rows as [{ id: string; batch_job_id: string }, { id: string; batch_job_id: string }];
+    // Both first attempts ride in the relay's batch job: while it is alive, neither is lost.
+    expect(lost.batch_job_id).toBe(kept.batch_job_id);
+    expect(await queue.getJob(lost.batch_job_id)).toBeDefined();
     expect(await reconcileWebhookAttempts()).toBe(0);
+
+    // The batch lost; one delivery leased (its attempt in flight elsewhere): only the other is re-created.
+    await queue.remove(lost.batch_job_id);
+    await platform.db.query(`update webhook_deliveries set leased_until = now() + interval '1 minute' where id = $1`, [kept.id]);
+    expect(await reconcileWebhookAttempts()).toBe(1);
+    const recreated = await queue.getJob(deliverJobId(lost.id, 1, 1));
+    expect(recreated).toBeDefined();
+    expect(await queue.getJob(deliverJobId(kept.id, 1, 1))).toBeUndefined();
+    expect(await reconcileWebhookAttempts()).toBe(0);
+    expect((await queue.getJob(deliverJobId(lost.id, 1, 1)))?.timestamp).toBe(recreated?.timestamp);
+
+    // Its lease over (the sender died), the other is re-created too.
+    await platform.db.query(`update webhook_deliveries set leased_until = now() - interval '1 second' where id = $1`, [kept.id]);
+    expect(await reconcileWebhookAttempts()).toBe(1);
+    expect(await queue.getJob(deliverJobId(kept.id, 1, 1))).toBeDefined();
   });
 
   it('lists events in commit order: a slow transaction never lands behind a cursor', async () => {

@@ -1,8 +1,9 @@
 import type { TestPlatform } from './platform.ts';
 import { waitFor } from './platform.ts';
+import { uniqueName } from './vouchers.ts';
 
 /** A campaign with `count` generated codes, ready to publish from. */
-export async function campaignWithCodes(p: TestPlatform, count: number, name = 'Promo'): Promise<string> {
+export async function campaignWithCodes(p: TestPlatform, count: number, name = uniqueName('Promo')): Promise<string> {
   const created = await p.call('/v1/campaigns', { method: 'POST', json: { name, code_config: { length: 10 } } });
   if (created.status !== 201) throw new Error(`campaign: ${created.status} ${JSON.stringify(created.body)}`);
   if (count > 0) {

@@ -1,8 +1,16 @@
 import type { TestPlatform } from './platform.ts';
 
-/** Creates a campaign (rules and all) and returns its id; fails the test on anything but 201. */
+let campaigns = 0;
+/** A campaign name unique within the test file (names are unique per installation, case-insensitively). */
+export function uniqueName(base: string): string {
+  campaigns += 1;
+  return `${base} ${campaigns}`;
+}
+
+/** Creates a campaign (rules and all) and returns its id; fails the test on anything but 201. Names are unique per installation. */
 export async function createCampaign(p: TestPlatform, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'Test campaign', ...body } });
+  campaigns += 1;
+  const res = await p.call('/v1/campaigns', { method: 'POST', json: { name: `Test campaign ${campaigns}`, ...body } });
   if (res.status !== 201) throw new Error(`campaign: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
 }

@@ -43,7 +43,7 @@ export function loginPages(router: Router, { authenticator, sessions }: ConsoleD
       const refused = problem(401, 'unauthorized', key ? 'The API key is not valid.' : 'An API key is required.');
       return sendHtml(res, loginPage(next, refused), 401);
     }
-    if (identity.role === 'standard') {
+    if (identity.role !== 'admin' && identity.role !== 'viewer') {
       return sendHtml(res, loginPage(next, problem(403, 'forbidden', 'The console needs an admin or a viewer key.')), 403);
     }
     await sessions.open(res, identity);

@@ -10,6 +10,10 @@ import { Migration0800Checkout } from './Migration0800Checkout.ts';
 import { Migration0810SegmentVersion } from './Migration0810SegmentVersion.ts';
 import { Migration0850Reservations } from './Migration0850Reservations.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
+import { Migration0950VoucherifyCompat } from './Migration0950VoucherifyCompat.ts';
+import { Migration0951WebhookFormat } from './Migration0951WebhookFormat.ts';
+import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
+import { Migration1001DeliveryBatches } from './Migration1001DeliveryBatches.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
@@ -25,5 +29,10 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0810SegmentVersion', class: Migration0810SegmentVersion },
   { name: 'Migration0850Reservations', class: Migration0850Reservations },
   { name: 'Migration0900Imports', class: Migration0900Imports },
+  { name: 'Migration1000DeliveryLeases', class: Migration1000DeliveryLeases },
+  { name: 'Migration1001DeliveryBatches', class: Migration1001DeliveryBatches },
   { name: 'Migration1050Console', class: Migration1050Console },
+  // After 1050: it extends the api_keys role check that 1050 (re)creates.
+  { name: 'Migration0950VoucherifyCompat', class: Migration0950VoucherifyCompat },
+  { name: 'Migration0951WebhookFormat', class: Migration0951WebhookFormat },
 ];

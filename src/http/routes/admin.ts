@@ -19,6 +19,7 @@ function keyView(record: {
   id: string;
   name: string;
   role: string;
+  allowed_origins?: string[] | null;
   key_prefix: string;
   created_at: Date | string;
   last_used_at: Date | string | null;
@@ -28,6 +29,7 @@ function keyView(record: {
     id: record.id,
     name: record.name,
     role: record.role as z.output<typeof apiKeyViewSchema>['role'],
+    allowed_origins: record.allowed_origins ?? null,
     key_prefix: record.key_prefix,
     created_at: isoTime(record.created_at),
     last_used_at: isoTime(record.last_used_at),

@@ -23,6 +23,7 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
       summary: 'Create a campaign',
       body: createCampaignSchema,
       bodyExample: { name: 'Spring sale', code_config: { pattern: 'SPRING-####-####' }, metadata: { channel: 'newsletter' } },
+      errors: { 409: ['campaign_name_taken'] },
       created: ['Created', campaignViewSchema, ['Location']],
     },
     async ({ body }) => {
@@ -50,6 +51,7 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,
       bodyExample: { active: false },
+      errors: { 409: ['campaign_name_taken'] },
       ok: ['Updated', campaignViewSchema],
     },
     async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.db, params.id, body)) }),

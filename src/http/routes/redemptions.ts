@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { failedRedemptionViewSchema } from '../../redemptions/failures.ts';
-import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
+import { getRedemption, listRedemptionRecords, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
 import {
   listRedemptionsQuery,
   redemptionOrGroupSchema,
@@ -75,7 +75,7 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
       query: listRedemptionsQuery,
       ok: ['Redemptions', pageSchema(z.union([redemptionViewSchema, failedRedemptionViewSchema]))],
     },
-    async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
+    async ({ query }) => ({ status: 200, body: await listRedemptionRecords(platform.db, query) }),
   );
 
   api.get(

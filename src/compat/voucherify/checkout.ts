@@ -1,0 +1,649 @@
+import type { Router } from 'express';
+import { normalizeCode } from '../../codes/index.ts';
+import { withGuessingDefence } from '../../http/guessing.ts';
+import {
+  findRedemptionGroup,
+  getRedemption,
+  guessesOf,
+  listRedemptions,
+  redeemVoucher,
+  rollbackRedemption,
+  validateCodes,
+  validationView,
+} from '../../redemptions/redemptions.ts';
+import {
+  type RedemptionGroupView,
+  type RedemptionRefusal,
+  type RedemptionView,
+  redemptionRequestSchema,
+  validationRequestSchema,
+} from '../../redemptions/schemas.ts';
+import { type CheckoutAnswer, type CheckoutReason, type CodeResult, MAX_CODES } from '../../rules/checkout.ts';
+import type { PricedOrder } from '../../rules/order-discount.ts';
+import type { ValidationView } from '../../vouchers/schemas.ts';
+import {
+  actorOf,
+  type CompatContext,
+  customerInput,
+  customerRefId,
+  metadataOf,
+  onlyParams,
+  pageOfPages,
+  paging,
+  redemptionObjects,
+  refuseSession,
+  trackingIdOf,
+} from './context.ts';
+import { ERROR_CODES, notFound, notSupported, REFUSALS, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import { customerId, parentRedemptionId, redemptionId, rollbackId } from './ids.ts';
+import { countUpTo, resolveCampaign, vouchersByCodes } from './lookups.ts';
+import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
+import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
+import { customerRef, type redemptionObject, rollbackObject, type VoucherifyVoucher, voucherView } from './translate.ts';
+
+/**
+ * Validations, redemptions, rollbacks and qualifications: Voucherify's requests translated into the platform's
+ * checkout (src/redemptions/, src/rules/), its answers translated back. Every decision is the platform's.
+ */
+
+const invalid = (details: string) => new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, details);
+
+/** One order line: Voucherify names the product or sku (`sku_id`, `product_id`, `source_id`, nested objects). */
+function itemInput(value: unknown, path: string) {
+  const i = checkFields(value, path, {
+    sku_id: 'ok',
+    product_id: 'ok',
+    source_id: 'ok',
+    related_object: 'ok',
+    quantity: 'ok',
+    price: 'ok',
+    amount: 'ok',
+    metadata: 'ok',
+    object: 'ok',
+    sku: 'ok',
+    product: 'ok',
+    discount_quantity: { refused: 'given by the platform, not taken' },
+    discount_amount: { refused: 'given by the platform, not taken' },
+    initial_quantity: { refused: 'not supported' },
+  });
+  const nested = (v: unknown) => (isObject(v) ? ((v.source_id ?? v.id) as unknown) : undefined);
+  const skuRef = i.sku_id ?? nested(i.sku) ?? (i.related_object !== 'product' ? i.source_id : undefined);
+  const productRef = i.product_id ?? nested(i.product) ?? (i.related_object === 'product' ? i.source_id : undefined);
+  const sku = typed(skuRef ?? productRef, `${path}.sku_id`, isString, 'a string');
+  if (!sku) throw invalid(`${path}: name the item (sku_id, product_id or source_id)`);
+  const quantity = typed(i.quantity, `${path}.quantity`, isInteger, 'an integer') ?? 1;
+  const amount = typed(i.amount, `${path}.amount`, isInteger, 'an integer (minor units)');
+  let price = typed(i.price, `${path}.price`, isInteger, 'an integer (minor units)');
+  if (price === undefined && amount !== undefined && amount % quantity === 0) price = amount / quantity;
+  if (price === undefined) throw invalid(`${path}.price: give the unit price (or an amount that quantity divides)`);
+  if (amount !== undefined && amount !== price * quantity) throw invalid(`${path}.amount: must be quantity × price`);
+  const product = typeof productRef === 'string' ? productRef : undefined;
+  const metadata = metadataOf(i.metadata, `${path}.metadata`);
+  return { sku, ...(product && product !== sku ? { product_id: product } : {}), quantity, price, ...(metadata ? { metadata } : {}) };
+}
+
+/** Voucherify's order (amounts in minor units, no currency) as the platform's, in VOUCHERIFY_COMPAT_CURRENCY. */
+export function orderInput(value: unknown, currency: string) {
+  if (value === undefined || value === null) return undefined;
+  const o = checkFields(value, 'order', {
+    amount: 'ok',
+    items: 'ok',
+    id: 'ok',
+    source_id: 'ok',
+    status: 'ok',
+    metadata: 'ok',
+    object: 'ok',
+    customer: { refused: 'give the customer at the top level' },
+    referrer: { refused: 'referrals are not supported' },
+  });
+  const amount = typed(o.amount, 'order.amount', isInteger, 'an integer (minor units)');
+  const id = typed(o.source_id ?? o.id, 'order.source_id', isString, 'a string');
+  if (o.items !== undefined && !Array.isArray(o.items)) throw invalid('order.items: must be a list');
+  const items = (o.items as unknown[] | undefined)?.map((item, n) => itemInput(item, `order.items[${n}]`));
+  if (amount === undefined && !items) return undefined;
+  const metadata = metadataOf(o.metadata, 'order.metadata');
+  return {
+    currency,
+    ...(amount !== undefined ? { amount } : {}),
+    ...(items ? { items } : {}),
+    ...(id ? { id } : {}),
+    ...(metadata ? { metadata } : {}),
+  };
+}
+
+function contextOf(ctx: CompatContext, call: CompatCall) {
+  const customer = customerInput(call.body.customer, trackingIdOf(call));
+  return {
+    ...(customer
+      ? {
+          customer: {
+            id: customer.id,
+            ...(customer.email ? { email: customer.email } : {}),
+            ...(customer.metadata ? { metadata: customer.metadata } : {}),
+          },
+        }
+      : {}),
+    order: orderInput(call.body.order, ctx.platform.config.VOUCHERIFY_COMPAT_CURRENCY),
+    metadata: metadataOf(call.body.metadata),
+  };
+}
+
+function orderSummary(order: PricedOrder | null | undefined, amount?: number, discount?: number | null) {
+  const total = order?.amount ?? amount;
+  if (total === undefined) return undefined;
+  const off = order?.discount_amount ?? discount ?? 0;
+  return {
+    ...(order?.id ? { source_id: order.id } : {}),
+    amount: total,
+    discount_amount: off,
+    total_discount_amount: off,
+    total_amount: total - off,
+    applied_discount_amount: off,
+    total_applied_discount_amount: off,
+    items_discount_amount: order?.items?.reduce((sum, line) => sum + line.discount_amount, 0) ?? 0,
+    ...(order?.items
+      ? {
+          items: order.items.map((line) => ({
+            sku_id: line.sku,
+            quantity: line.quantity,
+            price: line.price,
+            amount: line.amount,
+            discount_amount: line.discount_amount,
+            total_amount: line.total_amount,
+            object: 'order_item' as const,
+          })),
+        }
+      : {}),
+    object: 'order' as const,
+  };
+}
+
+function refusalError(reason: CheckoutReason, code: string, rule?: { name: string; message?: string }): VoucherifyApiError {
+  const entry = REFUSALS[reason];
+  const details =
+    reason === 'not_found'
+      ? `Cannot find voucher with id ${code}`
+      : rule
+        ? `${rule.name}${rule.message ? `: ${rule.message}` : ''}`
+        : entry.message;
+  return new VoucherifyApiError(entry, details, { id: code, type: 'voucher' });
+}
+
+const SESSION_AND_REWARDS = {
+  session: 'ok',
+  reward: { refused: 'loyalty rewards are not supported' },
+  gift: { refused: 'gift cards are not supported' },
+} as const;
+
+async function validate(ctx: CompatContext, call: CompatCall, request: Record<string, unknown>) {
+  const parsed = validationRequestSchema.parse(request);
+  return withGuessingDefence(
+    ctx.platform,
+    call.req,
+    call.res,
+    parsed.customer?.id,
+    () => validateCodes({ candidates: ctx.candidates, segments: ctx.segments }, parsed, ctx.platform.clock.now()),
+    (o) => ({ guesses: guessesOf(o.evaluation.codes) }),
+    { readOnly: true },
+  );
+}
+
+async function redeem(ctx: CompatContext, call: CompatCall, request: Record<string, unknown>) {
+  const parsed = redemptionRequestSchema.parse(request);
+  const apiKeyId = actorOf(call);
+  const { platform } = ctx;
+  const result = await withGuessingDefence(
+    platform,
+    call.req,
+    call.res,
+    parsed.customer?.id,
+    () =>
+      redeemVoucher(platform.db, parsed, {
+        actor: apiKeyId,
+        apiKeyId,
+        idempotencyKey: call.req.get('Idempotency-Key') ?? undefined,
+        idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
+        now: platform.clock.now(),
+      }),
+    (r) => ({ guesses: r.guesses }),
+  );
+  return result.response;
+}
+
+/** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */
+export async function legacyValidate(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
+  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', ...SESSION_AND_REWARDS });
+  refuseSession(call.body.session);
+  const context = contextOf(ctx, call);
+  const outcome = await validate(ctx, call, { code, ...context });
+  const view = validationView(outcome) as ValidationView;
+  const trackingId = context.customer?.id ?? null;
+  if (!view.valid) {
+    if (view.reason === 'not_found') throw refusalError('not_found', code);
+    const entry = REFUSALS[view.reason];
+    return {
+      status: 200,
+      body: {
+        valid: false,
+        code: view.code,
+        reason: entry.message,
+        error: { code: entry.status, key: entry.key, message: entry.message },
+        tracking_id: trackingId,
+        metadata: {},
+      },
+    };
+  }
+  const voucher = voucherView((await vouchersByCodes(ctx.platform.db, [view.code])).get(view.code) as never);
+  const order = outcome.input.order;
+  return {
+    status: 200,
+    body: {
+      valid: true,
+      code: view.code,
+      applicable_to: { data: [], total: 0, object: 'list' },
+      inapplicable_to: { data: [], total: 0, object: 'list' },
+      campaign: voucher.campaign,
+      campaign_id: voucher.campaign_id,
+      metadata: voucher.metadata,
+      discount: voucher.discount,
+      gift: null,
+      loyalty: null,
+      start_date: voucher.start_date,
+      expiration_date: voucher.expiration_date,
+      redemption: voucher.redemption,
+      order: orderSummary(view.order ?? null, order?.amount, view.discount?.amount ?? null),
+      tracking_id: trackingId,
+    },
+  };
+}
+
+/** `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption. */
+export async function redeemOnce(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
+  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', channel: 'ok', ...SESSION_AND_REWARDS });
+  refuseSession(call.body.session);
+  const context = contextOf(ctx, call);
+  const response = await redeem(ctx, call, { code, ...context, metadata: context.metadata ?? {} });
+  if (response.status !== 201) {
+    const refusal = response.body as RedemptionRefusal;
+    throw refusalError(refusal.reason, code, refusal.rule);
+  }
+  const [redemption] = await redemptionObjects(ctx, [response.body as RedemptionView]);
+  return { status: 200, body: redemption };
+}
+
+const STACKABLE_FIELDS = {
+  redeemables: 'ok',
+  order: 'ok',
+  customer: 'ok',
+  session: 'ok',
+  metadata: 'ok',
+  tracking_id: 'ok',
+  channel: 'ok',
+  options: 'ok',
+} as const;
+
+/** The redeemables of a stackable request: 1 to 5 vouchers (the platform's limit, answered in `stacking_rules`). */
+function redeemableCodes(body: Record<string, unknown>): string[] {
+  const list = body.redeemables;
+  if (!Array.isArray(list) || list.length === 0) throw invalid('redeemables: give at least one');
+  if (list.length > MAX_CODES) {
+    throw new VoucherifyApiError(
+      { status: 400, key: 'too_many_redeemables', message: 'Too many redeemables' },
+      `redeemables: at most ${MAX_CODES} (stacking_rules.redeemables_limit)`,
+    );
+  }
+  if (body.options !== undefined) checkFields(body.options, 'options', { expand: 'ok' });
+  return list.map((item, n) => {
+    const r = checkFields(item, `redeemables[${n}]`, {
+      object: 'ok',
+      id: 'ok',
+      gift: { refused: 'gift cards are not supported' },
+      reward: { refused: 'loyalty rewards are not supported' },
+    });
+    if (r.object !== 'voucher') {
+      throw notSupported(`redeemables[${n}].object`, 'only vouchers are supported (no promotion tiers, promotion stacks or loyalty)');
+    }
+    const id = typed(r.id, `redeemables[${n}].id`, isString, 'a voucher code');
+    if (!id) throw invalid(`redeemables[${n}].id: the voucher code is required`);
+    return id;
+  });
+}
+
+function stackingRules(ctx: CompatContext) {
+  return {
+    redeemables_limit: MAX_CODES,
+    applicable_redeemables_limit: MAX_CODES,
+    applicable_redeemables_per_category_limit: MAX_CODES,
+    applicable_exclusive_redeemables_limit: 1,
+    applicable_exclusive_redeemables_per_category_limit: 1,
+    exclusive_categories: [],
+    joint_categories: [],
+    redeemables_application_mode: ctx.platform.config.VOUCHERIFY_COMPAT_APPLICATION_MODE,
+    redeemables_sorting_rule: 'REQUESTED_ORDER',
+  };
+}
+
+/** Each code's answer as Voucherify's redeemable: APPLICABLE, INAPPLICABLE with its error, or SKIPPED (stacking). */
+function redeemableResults(codes: readonly CodeResult[], vouchers: Map<string, ReturnType<typeof voucherView>>, order: PricedOrder | null) {
+  return codes.map((c) => {
+    const voucher = vouchers.get(normalizeCode(c.code));
+    if (c.valid) {
+      return {
+        status: 'APPLICABLE' as const,
+        id: c.code,
+        object: 'voucher' as const,
+        order: orderSummary(order ? { ...order, discount_amount: c.discount_amount ?? 0, items: undefined } : null),
+        applicable_to: { data: [], total: 0, object: 'list' },
+        inapplicable_to: { data: [], total: 0, object: 'list' },
+        result: { discount: voucher?.discount ?? null },
+        metadata: voucher?.metadata ?? {},
+        categories: [],
+      };
+    }
+    const entry = REFUSALS[c.reason as CheckoutReason];
+    const details = c.rule ? `${c.rule.name}${c.rule.message ? `: ${c.rule.message}` : ''}` : entry.message;
+    if (c.reason === 'not_combinable') {
+      return {
+        status: 'SKIPPED' as const,
+        id: c.code,
+        object: 'voucher' as const,
+        result: { details: { key: entry.key, message: entry.message } },
+        metadata: {},
+        categories: [],
+      };
+    }
+    return {
+      status: 'INAPPLICABLE' as const,
+      id: c.code,
+      object: 'voucher' as const,
+      result: { error: { code: entry.status, key: entry.key, message: entry.message, details } },
+      metadata: voucher?.metadata ?? {},
+      categories: [],
+    };
+  });
+}
+
+async function voucherViews(ctx: CompatContext, codes: readonly string[]) {
+  const rows = await vouchersByCodes(ctx.platform.db, [...codes]);
+  return new Map([...rows].map(([code, v]) => [code, voucherView(v)]));
+}
+
+/** `POST /v1/validations`: stackable validation of 1 to 5 vouchers with an order (items, customer, stacking). */
+export async function stackableValidate(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
+  checkFields(call.body, '', STACKABLE_FIELDS);
+  refuseSession(call.body.session);
+  const codes = redeemableCodes(call.body);
+  const context = contextOf(ctx, call);
+  const outcome = await validate(ctx, call, { codes, ...context });
+  const answer = outcome.evaluation.answer as CheckoutAnswer;
+  const redeemables = redeemableResults(answer.codes, await voucherViews(ctx, codes), answer.order);
+  return {
+    status: 200,
+    body: {
+      valid: answer.valid,
+      redeemables,
+      inapplicable_redeemables: redeemables.filter((r) => r.status === 'INAPPLICABLE'),
+      skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
+      order: orderSummary(answer.order),
+      tracking_id: context.customer?.id ?? null,
+      stacking_rules: stackingRules(ctx),
+    },
+  };
+}
+
+/** The parent redemption of a group: the request as a whole, its children named. */
+function parentObject(group: RedemptionGroupView, children: ReturnType<typeof redemptionObject>[]) {
+  return {
+    id: parentRedemptionId.encode(group.id),
+    object: 'redemption' as const,
+    date: group.created_at,
+    customer_id: group.customer ? customerId.encode(group.customer.id) : null,
+    tracking_id: group.customer?.id ?? null,
+    metadata: group.metadata,
+    amount: group.order?.discount_amount ?? 0,
+    redemption: null,
+    result: 'SUCCESS' as const,
+    status: group.status === 'rolled_back' ? ('ROLLED_BACK' as const) : ('SUCCEEDED' as const),
+    order: orderSummary(group.order),
+    customer: customerRef(group.customer?.id),
+    related_object_type: 'redemption' as const,
+    related_object_id: parentRedemptionId.encode(group.id),
+    related_redemptions: { redemptions: children.map((c) => ({ id: c.id, date: c.date })), rollbacks: [] },
+    channel: { channel_type: 'API' },
+  };
+}
+
+/** `POST /v1/redemptions`: stackable redemption, ALL or PARTIAL (VOUCHERIFY_COMPAT_APPLICATION_MODE), with a parent. */
+export async function stackableRedeem(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
+  checkFields(call.body, '', STACKABLE_FIELDS);
+  refuseSession(call.body.session);
+  const codes = redeemableCodes(call.body);
+  const context = contextOf(ctx, call);
+  const mode = ctx.platform.config.VOUCHERIFY_COMPAT_APPLICATION_MODE === 'PARTIAL' ? 'partial' : 'all';
+  const response = await redeem(ctx, call, { codes, mode, ...context, metadata: context.metadata ?? {} });
+  if (response.status !== 201) {
+    const refusal = response.body as RedemptionRefusal;
+    const failing = refusal.codes?.find((c) => !c.valid);
+    const error = refusalError(refusal.reason, failing?.code ?? codes[0] ?? '', refusal.rule);
+    throw error;
+  }
+  const group = response.body as RedemptionGroupView;
+  return { status: 200, body: await groupAnswer(ctx, group, codes) };
+}
+
+async function groupAnswer(ctx: CompatContext, group: RedemptionGroupView, codes: readonly string[]) {
+  const children = await redemptionObjects(ctx, group.redemptions);
+  const parent = parentObject(group, children);
+  const refused = redeemableResults(
+    group.codes.filter((c) => !c.valid),
+    await voucherViews(ctx, codes),
+    null,
+  );
+  return {
+    redemptions: children.map((c) => ({ ...c, parent_redemption_id: parent.id, redemption: parent.id })),
+    parent_redemption: parent,
+    order: orderSummary(group.order),
+    inapplicable_redeemables: refused.filter((r) => r.status === 'INAPPLICABLE'),
+    skipped_redeemables: refused.filter((r) => r.status === 'SKIPPED'),
+  };
+}
+
+async function withVoucher(ctx: CompatContext, r: RedemptionView): Promise<VoucherifyVoucher | null> {
+  return (await voucherViews(ctx, [r.code])).get(r.code) ?? null;
+}
+
+export function checkoutRoutes(router: Router, ctx: CompatContext): void {
+  const { db } = ctx.platform;
+
+  compatRoute(router, 'post', '/vouchers/:code/validate', (call) => legacyValidate(ctx, call, call.params.code as string));
+  compatRoute(router, 'post', '/vouchers/:code/redemption', (call) => redeemOnce(ctx, call, call.params.code as string));
+  compatRoute(router, 'post', '/validations', (call) => stackableValidate(ctx, call));
+  compatRoute(router, 'post', '/redemptions', (call) => stackableRedeem(ctx, call));
+  compatRoute(router, 'delete', '/vouchers/:code/sessions/:key', () => {
+    throw notSupported('session', 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
+  });
+
+  compatRoute(router, 'get', '/redemptions/:id', async ({ params }) => {
+    const id = params.id as string;
+    const rollbackOf = rollbackId.decode(id);
+    if (rollbackOf) {
+      const r = await getRedemption(db, rollbackOf).catch(() => null);
+      if (r?.status !== 'rolled_back') throw notFound('redemption_rollback', id);
+      return { status: 200, body: rollbackObject(r, await withVoucher(ctx, r)) };
+    }
+    const groupId = parentRedemptionId.decode(id);
+    if (groupId) {
+      const group = await findRedemptionGroup(db, groupId);
+      if (!group) throw notFound('redemption', id);
+      return { status: 200, body: parentObject(group, await redemptionObjects(ctx, group.redemptions)) };
+    }
+    const child = redemptionId.decode(id);
+    const r = child ? await getRedemption(db, child).catch(() => null) : null;
+    if (!r) throw notFound('redemption', id);
+    const [object] = await redemptionObjects(ctx, [r]);
+    return { status: 200, body: { ...object, ...(r.group_id ? { parent_redemption_id: parentRedemptionId.encode(r.group_id) } : {}) } };
+  });
+
+  compatRoute(router, 'get', '/redemptions', async ({ query }) => {
+    onlyParams(query, ['limit', 'page', 'result', 'campaign', 'customer', 'voucher', 'object']);
+    const { page, limit } = paging(query);
+    if (query.result !== undefined && query.result !== 'SUCCESS') {
+      if (query.result === 'FAILURE') {
+        throw notSupported(
+          'result',
+          'failed redemptions are recorded by reservations (issue 14), which this installation does not have yet',
+        );
+      }
+      throw notSupported('result', 'SUCCESS or FAILURE');
+    }
+    const campaign = query.campaign !== undefined ? await resolveCampaign(db, query.campaign) : undefined;
+    const customer = customerRefId(query.customer);
+    const voucher = typeof query.voucher === 'string' ? query.voucher : undefined;
+    const data = await pageOfPages<RedemptionView, readonly [string]>(page, limit, async (n, cursor) => {
+      const result = await listRedemptions(db, { campaign_id: campaign, customer_id: customer, code: voucher, limit: n, cursor });
+      const next = result.next_cursor ? (JSON.parse(Buffer.from(result.next_cursor, 'base64url').toString('utf8')) as [string]) : undefined;
+      return { data: result.data, next };
+    });
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (campaign) where.push(`campaign_id = $${params.push(campaign)}`);
+    if (customer) where.push(`customer_id = $${params.push(customer)}`);
+    if (voucher) where.push(`code = $${params.push(normalizeCode(voucher))}`);
+    const total = await countUpTo(db, `from redemptions ${where.length ? `where ${where.join(' and ')}` : ''}`, params);
+    return { status: 200, body: { object: 'list', data_ref: 'redemptions', redemptions: await redemptionObjects(ctx, data), total } };
+  });
+
+  const reasonOf = (call: CompatCall) =>
+    onceMoreDecoded(call.query.reason) ?? (typeof call.body.reason === 'string' ? call.body.reason : undefined);
+  const ROLLBACK_FIELDS = { customer: 'ok', reason: 'ok', metadata: { refused: 'rollback metadata is not stored' } } as const;
+
+  compatRoute(router, 'post', '/redemptions/:id/rollback', async (call) => {
+    onlyParams(call.query, ['reason', 'tracking_id']);
+    checkFields(call.body, '', ROLLBACK_FIELDS);
+    const id = redemptionId.decode(call.params.id as string);
+    if (!id) throw notFound('redemption', call.params.id as string);
+    const rolled = (await rollbackRedemption(db, id, reasonOf(call), actorOf(call), ctx.platform.clock.now())) as RedemptionView;
+    return { status: 200, body: rollbackObject(rolled, await withVoucher(ctx, rolled)) };
+  });
+
+  compatRoute(router, 'post', '/redemptions/:id/rollbacks', async (call) => {
+    onlyParams(call.query, ['reason', 'tracking_id']);
+    checkFields(call.body, '', ROLLBACK_FIELDS);
+    const groupId = parentRedemptionId.decode(call.params.id as string);
+    if (!groupId) throw notFound('redemption', call.params.id as string);
+    const group = (await rollbackRedemption(db, groupId, reasonOf(call), actorOf(call), ctx.platform.clock.now())) as RedemptionGroupView;
+    const vouchers = await voucherViews(
+      ctx,
+      group.redemptions.map((r) => r.code),
+    );
+    const rollbacks = group.redemptions.map((r) => rollbackObject(r, vouchers.get(r.code) ?? null));
+    return {
+      status: 200,
+      body: {
+        rollbacks,
+        parent_rollback: {
+          id: rollbackId.encode(group.id),
+          object: 'redemption_rollback',
+          date: group.rolled_back_at,
+          redemption: call.params.id,
+          reason: group.rollback_reason,
+          result: 'SUCCESS',
+          status: 'SUCCEEDED',
+          customer: customerRef(group.customer?.id),
+          related_object_type: 'redemption',
+          related_object_id: call.params.id,
+        },
+        order: orderSummary(group.order),
+      },
+    };
+  });
+
+  compatRoute(router, 'post', '/qualifications', (call) => qualify(ctx, call));
+}
+
+/**
+ * `POST /v1/qualifications`: which codes apply to this order. `CUSTOMER_WALLET`: the codes published to the
+ * customer; `ALL`: those, and the standalone vouchers nobody holds. Each is validated on its own by the platform.
+ */
+export async function qualify(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
+  const q = checkFields(call.body, '', {
+    customer: 'ok',
+    order: 'ok',
+    scenario: 'ok',
+    tracking_id: 'ok',
+    metadata: 'ok',
+    mode: 'ok',
+    options: 'ok',
+  });
+  const scenario = q.scenario ?? 'ALL';
+  if (scenario !== 'ALL' && scenario !== 'CUSTOMER_WALLET') throw notSupported('scenario', 'ALL or CUSTOMER_WALLET');
+  if (q.mode !== undefined && q.mode !== 'BASIC') throw notSupported('mode', 'only BASIC');
+  const options = checkFields(q.options, 'options', {
+    limit: 'ok',
+    expand: 'ok',
+    sorting_rule: 'ok',
+    filters: { refused: 'qualification filters are not supported' },
+    starting_after: { refused: 'one page of at most 50' },
+  });
+  const limit = typed(options.limit, 'options.limit', isInteger, 'an integer') ?? 5;
+  if (limit < 1 || limit > 50) throw invalid('options.limit: from 1 to 50');
+  if (options.sorting_rule !== undefined && options.sorting_rule !== 'DEFAULT' && options.sorting_rule !== 'BEST_DEAL') {
+    throw notSupported('options.sorting_rule', 'DEFAULT or BEST_DEAL');
+  }
+  const context = contextOf(ctx, call);
+  if (scenario === 'CUSTOMER_WALLET' && !context.customer) throw invalid('customer: CUSTOMER_WALLET needs the customer');
+  const { db } = ctx.platform;
+  const wallet = context.customer
+    ? (
+        await db.query<{ code: string }>('select code from publications where customer_id = $1 order by created_at desc limit 200', [
+          context.customer.id,
+        ])
+      ).rows.map((r) => r.code)
+    : [];
+  const open =
+    scenario === 'ALL'
+      ? (
+          await db.query<{ code: string }>(
+            `select v.code from vouchers v join campaigns c on c.id = v.campaign_id
+             where coalesce((c.metadata->>'voucherify_standalone')::boolean, false) and v.holder_customer_id is null
+               and v.active and v.deleted_at is null order by v.id desc limit 200`,
+          )
+        ).rows.map((r) => r.code)
+      : [];
+  const candidates = [...new Set([...wallet, ...open])];
+  const outcomes = await Promise.all(candidates.map((code) => validate(ctx, call, { code, ...context })));
+  const applicable = outcomes
+    .map((o) => ({ o, view: validationView(o) as ValidationView }))
+    .filter(({ view }) => view.valid)
+    .map(({ o, view }) => ({ code: view.code, off: view.valid ? (view.discount?.amount ?? 0) : 0, order: o.input.order }));
+  if (options.sorting_rule === 'BEST_DEAL') applicable.sort((a, b) => b.off - a.off);
+  const vouchers = await voucherViews(
+    ctx,
+    applicable.map((a) => a.code),
+  );
+  const data = applicable.slice(0, limit).map((a) => {
+    const voucher = vouchers.get(a.code);
+    return {
+      id: a.code,
+      object: 'voucher' as const,
+      created_at: voucher?.created_at ?? null,
+      result: { discount: voucher?.discount ?? null },
+      order: orderSummary(null, a.order?.amount, a.off),
+      applicable_to: { data: [], total: 0, object: 'list' },
+      inapplicable_to: { data: [], total: 0, object: 'list' },
+      metadata: voucher?.metadata ?? {},
+      categories: [],
+      campaign_name: voucher?.campaign ?? null,
+      campaign_id: voucher?.campaign_id ?? null,
+    };
+  });
+  return {
+    status: 200,
+    body: {
+      redeemables: { object: 'list', data_ref: 'data', data, total: applicable.length, has_more: applicable.length > limit },
+      tracking_id: context.customer?.id ?? null,
+      order: orderSummary(null, context.order?.amount),
+      stacking_rules: stackingRules(ctx),
+    },
+  };
+}
