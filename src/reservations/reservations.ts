@@ -15,6 +15,7 @@ import {
   groupView,
   guessesOf,
   idempotent,
+  type RedeemContext,
   type RedemptionRow,
   refusalOf,
   requestCodes,
@@ -103,15 +104,6 @@ export interface ReserveResult {
   guesses: (string | null)[];
 }
 
-export interface ReserveContext {
-  actor: Actor;
-  apiKeyId: string;
-  idempotencyKey?: string;
-  idempotencyTtlSeconds: number;
-  now: Date;
-  emailTagDomains?: readonly string[];
-}
-
 /**
  * Holds the codes for the order, all or none, in one transaction: the redemption's checkout (vouchers locked in
  * canonical order, the customer's counts, every rule, the budgets charged), then per code the counted use, its
@@ -122,7 +114,7 @@ export async function createReservation(
   db: Database,
   queues: QueueSet,
   request: ReservationRequest,
-  ctx: ReserveContext,
+  ctx: RedeemContext,
 ): Promise<ReserveResult> {
   const { codes, single } = requestCodes(request);
   const input = checkoutInput(request, codes, ctx.now, ctx.emailTagDomains);

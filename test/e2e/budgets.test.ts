@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleClient, pageText } from '../support/console.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { createCampaign, uniqueCode } from '../support/vouchers.ts';
+import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('campaign budgets', () => {
   let p: TestPlatform;
@@ -13,15 +13,7 @@ describe('campaign budgets', () => {
   });
 
   const redeem = (json: Record<string, unknown>) => p.call('/v1/redemptions', { method: 'POST', json });
-  /** `n` single-use codes in the campaign, written straight into the table (the API path is tested elsewhere). */
-  const seed = async (campaignId: string, n: number): Promise<string[]> => {
-    const prefix = uniqueCode('B');
-    const { rows } = await p.platform.db.query<{ code: string }>(
-      `insert into vouchers (code, campaign_id) select $1 || '-' || g, $2 from generate_series(1, $3::int) g returning code`,
-      [prefix, campaignId, n],
-    );
-    return rows.map((r) => r.code);
-  };
+  const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('B'));
   const exhaustedEvents = async (campaignId: string) =>
     Number(
       (

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailKey } from '../../src/customers/identity.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { createCampaign, uniqueCode } from '../support/vouchers.ts';
+import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('e-mail keys', () => {
   it('trims and lower-cases; strips +tag and dots only for the listed domains', () => {
@@ -23,14 +23,7 @@ describe('customers who are the same person', () => {
     await p?.destroy();
   });
 
-  const seed = async (campaignId: string, n: number): Promise<string[]> => {
-    const prefix = uniqueCode('I');
-    const { rows } = await p.platform.db.query<{ code: string }>(
-      `insert into vouchers (code, campaign_id) select $1 || '-' || g, $2 from generate_series(1, $3::int) g returning code`,
-      [prefix, campaignId, n],
-    );
-    return rows.map((r) => r.code);
-  };
+  const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('I'));
   const redeem = (code: string | undefined, customer: { id: string; email?: string }) =>
     p.call('/v1/redemptions', { method: 'POST', json: { code, customer } });
   const campaignFor = (identity: string) =>

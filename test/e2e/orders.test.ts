@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processBusinessEvent } from '../../src/triggers/triggers.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { createCampaign, uniqueCode } from '../support/vouchers.ts';
+import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('orders that change', () => {
   let p: TestPlatform;
@@ -12,14 +12,7 @@ describe('orders that change', () => {
     await p?.destroy();
   });
 
-  const seed = async (campaignId: string, n: number): Promise<string[]> => {
-    const prefix = uniqueCode('O');
-    const { rows } = await p.platform.db.query<{ code: string }>(
-      `insert into vouchers (code, campaign_id) select $1 || '-' || g, $2 from generate_series(1, $3::int) g returning code`,
-      [prefix, campaignId, n],
-    );
-    return rows.map((r) => r.code);
-  };
+  const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('O'));
   const counts = async (codes: string[]) =>
     (
       await p.platform.db.query<{ code: string; redemption_count: number; held_count: number }>(

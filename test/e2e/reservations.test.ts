@@ -4,18 +4,11 @@ import { expireReservations } from '../../src/reservations/reservations.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ConsoleClient, pageText } from '../support/console.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { createCampaign, uniqueCode } from '../support/vouchers.ts';
+import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 const clock = new ManualClock('2026-03-02T10:00:00Z');
 
-async function seed(p: TestPlatform, campaignId: string, n: number): Promise<string[]> {
-  const prefix = uniqueCode('R');
-  const { rows } = await p.platform.db.query<{ code: string }>(
-    `insert into vouchers (code, campaign_id) select $1 || '-' || g, $2 from generate_series(1, $3::int) g returning code`,
-    [prefix, campaignId, n],
-  );
-  return rows.map((r) => r.code);
-}
+const seed = (p: TestPlatform, campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('R'));
 
 async function voucherCounts(p: TestPlatform, code: string) {
   const { rows } = await p.platform.db.query<{ redemption_count: number; held_count: number }>(

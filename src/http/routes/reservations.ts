@@ -7,11 +7,10 @@ import {
   reservationViewSchema,
 } from '../../reservations/schemas.ts';
 import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
+import { checkoutWrite } from '../checkout-write.ts';
 import type { RouteModule } from '../context.ts';
-import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
+import { GUESSING_ERRORS } from '../guessing.ts';
 import { idParam, routesOf } from '../operation.ts';
-import { problem, sendProblem } from '../problem.ts';
-import { idempotencyKey } from '../validate.ts';
 
 const reservationId = { id: idParam('reservation') };
 
@@ -35,34 +34,10 @@ export const reservationRoutes: RouteModule = (routes, { platform }) => {
       },
       responses: { 201: { description: 'Held', schema: reservationViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
     },
-    async ({ req, res, body }) => {
-      const key = idempotencyKey(req);
-      const apiKeyId = req.apiKey?.id as string;
-      const result = await withGuessingDefence(
-        platform,
-        req,
-        res,
-        body.customer?.id,
-        () =>
-          createReservation(platform.db, platform.queues, body, {
-            actor: apiKeyId,
-            apiKeyId,
-            idempotencyKey: key,
-            idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
-            now: platform.clock.now(),
-            emailTagDomains: platform.config.EMAIL_TAG_DOMAINS,
-          }),
-        (r) => ({ guesses: r.guesses }),
-      );
-      if (key) res.set('Idempotent-Replayed', String(result.replayed));
-      const { response } = result;
-      if (response.status === 201) {
-        return { status: 201, headers: { Location: `/v1/reservations/${response.body.id}` }, body: response.body };
-      }
-      const { reason, detail, ...more } = response.body;
-      sendProblem(res, problem(422, reason, detail, { reason, ...more }));
-      return undefined;
-    },
+    ({ req, res, body }) =>
+      checkoutWrite(platform, req, res, body.customer?.id, '/v1/reservations', (ctx) =>
+        createReservation(platform.db, platform.queues, body, ctx),
+      ),
   );
 
   api.get(
