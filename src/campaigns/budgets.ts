@@ -138,6 +138,23 @@ export async function chargeBudget(tx: Queryable, charge: BudgetCharge, now: Dat
   return { granted };
 }
 
+/** A use to give back to its campaign's budget. */
+export interface BudgetRefund {
+  campaignId: string;
+  customerId: string | null;
+  amount: number;
+}
+
+/**
+ * Gives uses back, after every voucher row of the change is updated and in campaign order: a budget row is locked
+ * last, as a redemption locks it after its vouchers, so a rollback never holds a budget while it waits for a voucher.
+ */
+export async function refundBudgets(tx: Queryable, refunds: readonly BudgetRefund[]): Promise<void> {
+  for (const r of [...refunds].sort((a, b) => a.campaignId.localeCompare(b.campaignId))) {
+    await refundBudget(tx, r.campaignId, r.customerId, r.amount);
+  }
+}
+
 /** Gives a rolled-back or released use back to its budget (the exhaustion is not re-armed: only raising it does). */
 export async function refundBudget(tx: Queryable, campaignId: string, customerId: string | null, amount: number): Promise<void> {
   await tx.query(

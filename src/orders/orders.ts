@@ -1,3 +1,4 @@
+import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { redemptionsOfOrder, rollbackOrderRedemptions } from '../redemptions/redemptions.ts';
 import { confirmReservation, releaseHeld, reservationsOfOrder, reservationView } from '../reservations/reservations.ts';
@@ -28,10 +29,14 @@ export async function getOrder(db: Queryable, id: string): Promise<OrderView> {
 export async function cancelOrder(db: Database, id: string, reason: string | undefined, actor: Actor, now: Date): Promise<OrderView> {
   await getOrder(db, id);
   await db.transaction(async (tx) => {
+    // Redemptions (their rows, then vouchers), then holds, then every budget refund last: the order in which a
+    // manual rollback and a redemption take the same rows, so none of them waits for the other in a cycle.
+    const refunds: BudgetRefund[] = [];
+    await rollbackOrderRedemptions(tx, id, reason ?? 'order cancelled', actor, now, refunds);
     for (const reservation of await reservationsOfOrder(tx, id)) {
-      if (reservation.status === 'held') await releaseHeld(tx, reservation.id, reason ?? 'order cancelled', actor, now);
+      if (reservation.status === 'held') await releaseHeld(tx, reservation.id, reason ?? 'order cancelled', actor, now, refunds);
     }
-    await rollbackOrderRedemptions(tx, id, reason ?? 'order cancelled', actor, now);
+    await refundBudgets(tx, refunds);
   });
   return getOrder(db, id);
 }

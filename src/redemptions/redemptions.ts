@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { refundBudget } from '../campaigns/budgets.ts';
+import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
 import { emailKey } from '../customers/identity.ts';
@@ -420,7 +420,7 @@ async function attempt(
     const written = await writeCheckout(tx, evaluation, input, single, request, ctx, expected);
     const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
     if (charged.every((amount, i) => amount === expected[i])) {
-      await tx.query('release savepoint checkout_writes');
+      // The savepoint is left to COMMIT: releasing it would cost a round trip with the counter row locked.
       await emitRefusals(tx, evaluation, input, request.metadata);
       await recordFailures(tx, evaluation, input, 'redemption', ctx.apiKeyId);
       return { response: written, replayed: false, ...guessFields };
@@ -635,13 +635,14 @@ async function giveBack(
   reason: string | undefined,
   actor: Actor,
   now: Date,
+  refunds: BudgetRefund[],
 ): Promise<RedemptionView> {
   const voucher = await tx.query<{ redemption_count: number }>(
     'update vouchers set redemption_count = redemption_count - 1, updated_at = $2 where id = $1 returning redemption_count',
     [redemption.voucher_id, now],
   );
   if (redemption.budget_discount !== null) {
-    await refundBudget(tx, redemption.campaign_id, redemption.customer_id, Number(redemption.budget_discount));
+    refunds.push({ campaignId: redemption.campaign_id, customerId: redemption.customer_id, amount: Number(redemption.budget_discount) });
   }
   const result = redemptionView(redemption);
   await recordVoucherEvent(tx, redemption.voucher_id, 'rolled_back', actor, {
@@ -673,7 +674,12 @@ export async function rollbackRedemption(
       [id, now, reason ?? null],
     );
     const redemption = rows[0];
-    if (redemption) return { view: await giveBack(tx, redemption, reason, actor, now), count: 1 };
+    const refunds: BudgetRefund[] = [];
+    if (redemption) {
+      const view = await giveBack(tx, redemption, reason, actor, now, refunds);
+      await refundBudgets(tx, refunds);
+      return { view, count: 1 };
+    }
     if ((await tx.query('select 1 from redemptions where id = $1', [id])).rowCount !== 0) throw alreadyRolledBack();
     const groups = await tx.query<GroupRow>(
       `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
@@ -691,8 +697,9 @@ export async function rollbackRedemption(
       [id, now, reason ?? null],
     );
     for (const member of [...members.rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
-      await giveBack(tx, member, reason, actor, now);
+      await giveBack(tx, member, reason, actor, now, refunds);
     }
+    await refundBudgets(tx, refunds);
     const all = await tx.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
     return { view: groupView(group, all.rows), count: members.rows.length };
   });
@@ -704,7 +711,8 @@ export async function rollbackRedemption(
  * Rolls back every succeeded redemption of an order (and its groups), inside the caller's transaction, exactly once:
  * the same conditional UPDATEs as a manual rollback, so a concurrent rollback or a second cancellation finds them
  * rolled back and does nothing. Groups are taken first, as a manual group rollback takes them (no lock cycle);
- * vouchers are updated in id order. Returns the redemptions rolled back now.
+ * vouchers are updated in id order; their budget refunds are the caller's (`refunds`, applied last with
+ * refundBudgets). Returns the redemptions rolled back now.
  */
 export async function rollbackOrderRedemptions(
   tx: Queryable,
@@ -712,6 +720,7 @@ export async function rollbackOrderRedemptions(
   reason: string | undefined,
   actor: Actor,
   now: Date,
+  refunds: BudgetRefund[],
 ): Promise<RedemptionView[]> {
   await tx.query(
     `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
@@ -725,7 +734,7 @@ export async function rollbackOrderRedemptions(
   );
   const views: RedemptionView[] = [];
   for (const redemption of [...rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
-    views.push(await giveBack(tx, redemption, reason, actor, now));
+    views.push(await giveBack(tx, redemption, reason, actor, now, refunds));
   }
   if (views.length > 0) redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' }, views.length);
   return views;

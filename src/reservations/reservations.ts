@@ -1,4 +1,4 @@
-import { refundBudget } from '../campaigns/budgets.ts';
+import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
 import { readCustomerContext } from '../customers/checkout-context.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
@@ -310,6 +310,7 @@ async function giveBackUses(
   to: 'released' | 'expired',
   actor: Actor,
   now: Date,
+  refunds: BudgetRefund[],
 ): Promise<void> {
   const uses = await tx.query<UseRow>(`update reservation_uses set status = $2 where reservation_id = $1 and status = 'held' returning *`, [
     reservation.id,
@@ -322,7 +323,9 @@ async function giveBackUses(
        where id = $1 returning redemption_count`,
       [use.voucher_id, now],
     );
-    if (use.budget_discount !== null) await refundBudget(tx, use.campaign_id, use.customer_id, Number(use.budget_discount));
+    if (use.budget_discount !== null) {
+      refunds.push({ campaignId: use.campaign_id, customerId: use.customer_id, amount: Number(use.budget_discount) });
+    }
     await recordVoucherEvent(tx, use.voucher_id, to === 'released' ? 'reservation_released' : 'reservation_expired', actor, {
       reservation_id: reservation.id,
       ...(reservation.release_reason ? { reason: reservation.release_reason } : {}),
@@ -331,13 +334,17 @@ async function giveBackUses(
   }
 }
 
-/** Releases a held reservation inside the caller's transaction; null when it was not held (the caller decides). */
+/**
+ * Releases a held reservation inside the caller's transaction; null when it was not held (the caller decides). Budget
+ * refunds go to `collect` when the caller gathers them (to apply last), else are applied here.
+ */
 export async function releaseHeld(
   tx: Queryable,
   id: string,
   reason: string | undefined,
   actor: Actor,
   now: Date,
+  collect?: BudgetRefund[],
 ): Promise<ReservationRow | null> {
   const { rows } = await tx.query<ReservationRow>(
     `update reservations set status = 'released', released_at = $2, release_reason = $3 where id = $1 and status = 'held' returning *`,
@@ -345,7 +352,9 @@ export async function releaseHeld(
   );
   const reservation = rows[0];
   if (!reservation) return null;
-  await giveBackUses(tx, reservation, 'released', actor, now);
+  const refunds = collect ?? [];
+  await giveBackUses(tx, reservation, 'released', actor, now, refunds);
+  if (!collect) await refundBudgets(tx, refunds);
   await emitEvent(tx, 'voucher.reservation.released', reservationView(reservation));
   return reservation;
 }
@@ -390,10 +399,12 @@ export async function expireReservations(
          update reservations r set status = 'expired', expired_at = $1 from due where r.id = due.id and r.status = 'held' returning r.*`,
         [now, options.batchSize, options.ids ?? null],
       );
+      const refunds: BudgetRefund[] = [];
       for (const reservation of rows) {
-        await giveBackUses(tx, reservation, 'expired', 'system:reservation-expiry', now);
+        await giveBackUses(tx, reservation, 'expired', 'system:reservation-expiry', now, refunds);
         await emitEvent(tx, 'voucher.reservation.expired', reservationView(reservation));
       }
+      await refundBudgets(tx, refunds);
       return rows.length;
     });
     total += expired;
