@@ -43,7 +43,9 @@ describe('cursor paging (one helper for every list route)', () => {
         .map(([method]) => ({ method, path })),
     );
     expect(paged.length).toBeGreaterThanOrEqual(6);
-    const wrongShapes = ['junk', '%00', 'x'.repeat(600), encodeCursor(['not a number']), encodeCursor([1, 2, 3]), 'W10', 'bnVsbA'];
+    // Shapes no list's key has: a bare fraction (keys are text, serials as text, or a time and an id), three parts.
+    // (A one-string key such as ["not a number"] is a well-formed cursor for lists keyed by text, like customers.)
+    const wrongShapes = ['junk', '%00', 'x'.repeat(600), encodeCursor([12.5]), encodeCursor([1, 2, 3]), 'W10', 'bnVsbA'];
     for (const { method, path } of paged) {
       const url = path
         .replace('{code}', encodeURIComponent(ids.code as string))
