@@ -21,29 +21,17 @@ import { applyDiscount, effectiveRules, type Rules, refusalReason } from '../src
 import { type NormalizedOrder, normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
 import { discountSchema } from '../src/rules/order-discount.ts';
 import { SegmentCatalogue, segmentDefinitionSchema } from '../src/rules/segments.ts';
+import { activeCandidate } from '../test/support/candidates.ts';
 import { argValue, printTable } from './support.ts';
 
 const rounds = argValue('rounds', 15);
 const poolSize = argValue('pool', 4000);
 const now = new Date('2026-03-04T10:15:00Z');
 
-const candidate: Candidate = {
+const candidate = activeCandidate({
   id: '00000000-0000-0000-0000-000000000001',
   code: 'WELCOME-20',
   campaign_id: '00000000-0000-0000-0000-0000000000c1',
-  generation_id: null,
-  status: 'active',
-  active: true,
-  redemption_count: 0,
-  start_date: null,
-  expiration_date: null,
-  rules: null,
-  metadata: null,
-  holder_customer_id: null,
-  created_at: '2026-01-01 00:00:00+00',
-  updated_at: null,
-  campaign_active: true,
-  campaign_status: 'active',
   campaign_start_date: '2026-01-01 00:00:00+00',
   campaign_expiration_date: '2027-01-01 00:00:00+00',
   timezone: 'Europe/Paris',
@@ -52,7 +40,7 @@ const candidate: Candidate = {
     order: { min_amount: 5000, currency: 'EUR' },
     discount: { type: 'percent', value: 15, max_amount: 3000 },
   },
-};
+});
 
 const customerInput = { id: 'cust-42', email: 'ada@example.com', metadata: { tier: 'gold' } };
 const storedCustomer = { metadata: { tier: 'silver', since: '2024-05-01', newsletter: true } };

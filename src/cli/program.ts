@@ -121,6 +121,24 @@ export function buildProgram(io: Io = processIo): Command {
   };
   const isJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<GlobalOptions>().json);
   const show = (cmd: Command, data: unknown, human: () => string) => io.out(isJson(cmd) ? JSON.stringify(data, null, 2) : human());
+  /** `<parent> show <noun>`: one resource read from `path/<id>`, as fields. */
+  const showCommand = (parent: Command, noun: string, description: string, path: string) =>
+    parent
+      .command('show')
+      .description(description)
+      .argument(`<${noun}>`, `${noun} id`)
+      .action(async (id: string, _opts, cmd: Command) => {
+        const record = await client(cmd).get(`${path}/${encodeURIComponent(id)}`);
+        show(cmd, record, () => fields(record));
+      });
+  /** Prints how a followed generation ended (with `more` lines), and fails with its exit status unless it completed. */
+  const generationEnded = (cmd: Command, generation: GenerationView, ms: number, more: string[] = []) => {
+    const { id, status, generated, requested } = generation;
+    const counts = `${generated.toLocaleString('en-US')} of ${requested.toLocaleString('en-US')} codes`;
+    show(cmd, { ...generation, elapsed_ms: ms }, () => [`generation ${id} ${status}: ${counts}`, ...more].join('\n'));
+    if (status === 'failed') throw new CliFailure(`generation ${id} failed: ${generation.error ?? 'unknown error'}`);
+    if (status === 'exhausted') throw new CliFailure(`generation ${id} exhausted the code space after ${generated} codes`, EXIT.exhausted);
+  };
 
   program
     .description('Command-line client for the promo platform (campaigns, code generation, exports, API keys, failed jobs).')
@@ -195,14 +213,7 @@ Examples:
         return page.next_cursor ? `${text}\n(more: --cursor ${page.next_cursor})` : text;
       });
     });
-  campaigns
-    .command('show')
-    .description('show one campaign')
-    .argument('<campaign>', 'campaign id')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const campaign = await client(cmd).get(`/v1/campaigns/${encodeURIComponent(id)}`);
-      show(cmd, campaign, () => fields(campaign));
-    });
+  showCommand(campaigns, 'campaign', 'show one campaign', '/v1/campaigns');
 
   // generate
   program
@@ -229,29 +240,14 @@ Examples:
       if (!isJson(cmd)) io.err(`generation ${accepted.id}: ${accepted.requested.toLocaleString('en-US')} codes for campaign ${campaignId}`);
       const { generation, ms } = await followGeneration(c, accepted.id, { intervalMs: opts.interval, quiet: isJson(cmd) });
       const rate = Math.round(generation.generated / Math.max(ms / 1000, 0.001));
-      show(cmd, { ...generation, elapsed_ms: ms }, () =>
-        [
-          `generation ${generation.id} ${generation.status}: ${generation.generated.toLocaleString('en-US')} of ${generation.requested.toLocaleString('en-US')} codes`,
-          `elapsed ${(ms / 1000).toFixed(1)} s, ${rate.toLocaleString('en-US')} codes/s, ${generation.collisions ?? 0} collisions regenerated`,
-        ].join('\n'),
-      );
-      if (generation.status === 'failed')
-        throw new CliFailure(`generation ${generation.id} failed: ${generation.error ?? 'unknown error'}`);
-      if (generation.status === 'exhausted') {
-        throw new CliFailure(`generation ${generation.id} exhausted the code space after ${generation.generated} codes`, EXIT.exhausted);
-      }
+      generationEnded(cmd, generation, ms, [
+        `elapsed ${(ms / 1000).toFixed(1)} s, ${rate.toLocaleString('en-US')} codes/s, ${generation.collisions ?? 0} collisions regenerated`,
+      ]);
     });
 
   // generations
   const generations = program.command('generations').description('look at a generation, or follow one (e.g. after generate --no-follow)');
-  generations
-    .command('show')
-    .description('status, counts and progress of a generation')
-    .argument('<generation>', 'generation id')
-    .action(async (id: string, _opts, cmd: Command) => {
-      const g = await client(cmd).get(`/v1/generations/${encodeURIComponent(id)}`);
-      show(cmd, g, () => fields(g));
-    });
+  showCommand(generations, 'generation', 'status, counts and progress of a generation', '/v1/generations');
   generations
     .command('follow')
     .description('follow a generation with a progress bar until it ends (exit status as for generate)')
@@ -259,16 +255,7 @@ Examples:
     .option('--interval <ms>', 'polling interval', positiveInt('--interval'), 500)
     .action(async (id: string, opts, cmd: Command) => {
       const { generation, ms } = await followGeneration(client(cmd), id, { intervalMs: opts.interval, quiet: isJson(cmd) });
-      show(
-        cmd,
-        { ...generation, elapsed_ms: ms },
-        () =>
-          `generation ${generation.id} ${generation.status}: ${generation.generated.toLocaleString('en-US')} of ${generation.requested.toLocaleString('en-US')} codes`,
-      );
-      if (generation.status === 'failed')
-        throw new CliFailure(`generation ${generation.id} failed: ${generation.error ?? 'unknown error'}`);
-      if (generation.status === 'exhausted')
-        throw new CliFailure(`generation ${generation.id} exhausted the code space after ${generation.generated} codes`, EXIT.exhausted);
+      generationEnded(cmd, generation, ms);
     });
 
   // export

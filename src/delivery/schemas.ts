@@ -13,13 +13,15 @@ export const createTemplateSchema = z.strictObject({
 });
 export type CreateTemplateInput = z.infer<typeof createTemplateSchema>;
 
-export const customerSchema = z.strictObject({
-  id: z.string().trim().min(1).max(200),
+/** How a customer is reached and addressed: a customer's fields besides its id, and a recipient's. */
+export const contactShape = {
   email: z.email().max(320).optional(),
   phone: z.string().trim().min(3).max(32).optional(),
   name: z.string().trim().max(200).optional(),
   metadata: metadataInputSchema.optional(),
-});
+};
+
+export const customerSchema = z.strictObject({ id: z.string().trim().min(1).max(200), ...contactShape });
 export type CustomerInput = z.infer<typeof customerSchema>;
 
 export const previewTemplateSchema = z.strictObject({

@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import { channelSchema } from '../delivery/schemas.ts';
-import { idSchema, metadataInputSchema, timestampSchema } from '../shared/fields.ts';
+import { channelSchema, contactShape } from '../delivery/schemas.ts';
+import { counts, idSchema, timestampSchema } from '../shared/fields.ts';
 
 export const MAX_INLINE_RECIPIENTS = 10_000;
 
-export const recipientSchema = z.strictObject({
-  customer_id: z.string().trim().min(1).max(200).optional(),
-  email: z.email().max(320).optional(),
-  phone: z.string().trim().min(3).max(32).optional(),
-  name: z.string().trim().max(200).optional(),
-  metadata: metadataInputSchema.optional(),
-});
+export const recipientSchema = z.strictObject({ customer_id: z.string().trim().min(1).max(200).optional(), ...contactShape });
 export type RecipientInput = z.infer<typeof recipientSchema>;
 
 export const createDistributionSchema = z.strictObject({
@@ -26,12 +20,7 @@ export const csvDistributionQuerySchema = z.object({
 });
 
 const distributionCounts = z.object({
-  total: z.number().int(),
-  published: z.number().int(),
-  queued: z.number().int(),
-  sent: z.number().int(),
-  failed: z.number().int(),
-  bounced: z.number().int(),
+  ...counts('total', 'published', 'queued', 'sent', 'failed', 'bounced'),
   skipped: z.number().int().describe('Recipients who already had a code of this campaign'),
   invalid: z.number().int().describe('Recipients without a usable address'),
   exhausted: z.number().int().describe('Recipients left without a code: the campaign ran out'),

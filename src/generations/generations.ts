@@ -2,7 +2,7 @@ import { type CampaignRow, getCampaign, validatedShape } from '../campaigns/camp
 import { checkCodeSpace } from '../codes/index.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { generationWork } from '../queues/catalog.ts';
-import { enqueueFlow } from '../queues/enqueue.ts';
+import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -147,4 +147,9 @@ function spaceError(
 /** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
 export async function enqueueGeneration(queues: QueueSet, g: GenerationRow): Promise<void> {
   await enqueueFlow(queues, generationWork(g));
+}
+
+/** How far a generation is: codes written of codes asked for (a flow's progress). */
+export async function generationProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select generated as done, requested as total from generations where id = $1', [id])).rows[0];
 }

@@ -26,18 +26,7 @@ import { parse } from './validate.ts';
  * does not exist or a shape the route does not answer with.
  */
 
-export type {
-  Auth,
-  DeclaredOperation,
-  MediaType,
-  Method,
-  OperationCall,
-  OperationReply,
-  OperationSpec,
-  PathParam,
-  ResponseHeader,
-  ResponseSpec,
-} from './operation-spec.ts';
+export type * from './operation-spec.ts';
 
 type ParamsOf<O> = O extends { params: infer P extends Record<string, PathParam> } ? { [K in keyof P]: string } : Record<string, never>;
 type QueryOf<O> = O extends { query: infer Q extends z.ZodType } ? z.output<Q> : undefined;
@@ -194,7 +183,7 @@ function responseOf([description, schema, headers]: ShortResponse): ResponseSpec
   return headers ? { description, schema, headers } : { description, schema };
 }
 
-export function expandSpec(method: Method, path: string, defaults: { tag: string; auth?: Auth }, spec: CompactSpec): OperationSpec {
+function expandSpec(method: Method, path: string, defaults: { tag: string; auth?: Auth }, spec: CompactSpec): OperationSpec {
   const { ok, created, accepted, noContent, responses, ...rest } = spec;
   const all: Record<number, ResponseSpec> = { ...responses };
   for (const [word, short] of Object.entries({ ok, created, accepted })) {
@@ -216,6 +205,11 @@ export function routesOf(target: RouteTarget, defaults: { tag: string; auth?: Au
 /** A path segment that is the id (a UUID) of a resource. */
 export function idParam(resource: string): PathParam {
   return { description: `The ${resource.replaceAll('_', ' ')}'s id (UUID)`, resource };
+}
+
+/** The path parameters of a route under `/<resources>/:id`: the id of one `resource`. */
+export function idParams(resource: string): { id: PathParam } {
+  return { id: idParam(resource) };
 }
 
 /** A voucher code in the path (case-insensitive, as printed). */

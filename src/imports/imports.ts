@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { importWork } from '../queues/catalog.ts';
-import { enqueueFlow } from '../queues/enqueue.ts';
+import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
@@ -313,6 +313,11 @@ export async function recordRejections(q: Queryable, importId: string, rows: Rej
 /** One parent (finalize) job whose children are the chunks; children may run on any worker, in parallel. */
 export async function enqueueImport(queues: QueueSet, i: Pick<ImportRow, 'id' | 'chunk_count'>): Promise<void> {
   await enqueueFlow(queues, importWork(i));
+}
+
+/** How far an import is: rows imported or rejected of rows received (a flow's progress). */
+export async function importProgress(db: Queryable, id: string): Promise<Progress | undefined> {
+  return (await db.query<Progress>('select imported + rejected as done, received as total from imports where id = $1', [id])).rows[0];
 }
 
 export interface ImportErrorRow {

@@ -298,22 +298,22 @@ export interface DurableWork<N extends JobName> {
   work(row: any, now: Date): FlowRequest<N>;
 }
 
-const unwrittenChunks = (table: string, key: string, parent: string) =>
-  `array(select i from generate_series(0, ${parent}.chunk_count - 1) i
-          where not exists (select 1 from ${table} c where c.${key} = ${parent}.id and c.chunk_index = i)) as chunks`;
+/** Work a flow of chunk jobs does: owed while queued or running, re-created with the chunks not yet written. */
+const chunkedWork = (table: string, chunkTable: string, key: string, columns = '') => ({
+  table,
+  owed: `status in ('queued', 'running')`,
+  columns: `${columns}chunk_count, array(select i from generate_series(0, ${table}.chunk_count - 1) i
+          where not exists (select 1 from ${chunkTable} c where c.${key} = ${table}.id and c.chunk_index = i)) as chunks`,
+});
 
 export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   'generation.finalize': {
-    table: 'generations',
-    owed: `status in ('queued', 'running')`,
-    columns: `requested, chunk_size, chunk_count, ${unwrittenChunks('generation_chunks', 'generation_id', 'generations')}`,
+    ...chunkedWork('generations', 'generation_chunks', 'generation_id', 'requested, chunk_size, '),
     work: (g: { id: string; requested: number; chunk_size: number; chunk_count: number; chunks: number[] }) => generationWork(g, g.chunks),
   },
   'distribution.finalize': {
-    table: 'distributions',
     // 'receiving' is still uploading (no job yet); from 'delivering' on, the deliveries carry the work.
-    owed: `status in ('queued', 'running')`,
-    columns: `chunk_count, ${unwrittenChunks('distribution_chunks', 'distribution_id', 'distributions')}`,
+    ...chunkedWork('distributions', 'distribution_chunks', 'distribution_id'),
     work: (d: { id: string; chunk_count: number; chunks: number[] }) => distributionWork(d, d.chunks),
   },
   'delivery.email': {
@@ -339,10 +339,8 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
     }),
   },
   'import.finalize': {
-    table: 'imports',
     // An import row exists only once its upload committed (one transaction), so every owed row has its payloads.
-    owed: `status in ('queued', 'running')`,
-    columns: `chunk_count, ${unwrittenChunks('import_chunks', 'import_id', 'imports')}`,
+    ...chunkedWork('imports', 'import_chunks', 'import_id'),
     work: (i: { id: string; chunk_count: number; chunks: number[] }) => importWork(i, i.chunks),
   },
   'export.run': {

@@ -82,15 +82,17 @@ export async function parentOf(queues: QueueSet, job: Job): Promise<Job | undefi
   return queues.get(queue).getJob(job.parent.id);
 }
 
+/** How much of a flow's work is done. */
+export interface Progress {
+  done: number;
+  total: number;
+}
+
 /**
  * Shows a flow child's progress on its parent, for Bull Board: `share` reads how much of the whole is done (the API
  * reports the exact counts). A parent that is gone, or a failed update, changes nothing.
  */
-export async function reportParentProgress(
-  queues: QueueSet,
-  job: Job,
-  share: () => Promise<{ done: number; total: number } | undefined>,
-): Promise<void> {
+export async function reportParentProgress(queues: QueueSet, job: Job, share: () => Promise<Progress | undefined>): Promise<void> {
   const parent = await parentOf(queues, job);
   if (!parent) return;
   const s = await share();

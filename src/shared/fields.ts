@@ -7,6 +7,11 @@ export const timestampSchema = z.iso.datetime().describe('ISO 8601 timestamp, UT
 
 export const idSchema = z.guid().describe('UUID');
 
+/** Integer count fields, one per name, in that order: the tallies a view reports (`...counts('sent', 'failed')`). */
+export function counts<const K extends string>(...names: K[]): { [P in K]: z.ZodNumber } {
+  return Object.fromEntries(names.map((name) => [name, z.number().int()])) as { [P in K]: z.ZodNumber };
+}
+
 /** Free-form JSON the caller attached; answered as it was stored. */
 export const metadataSchema = z.record(z.string(), z.unknown()).describe('Your own key-value data, returned as given');
 

@@ -4,75 +4,54 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-export const codesGenerated = new Counter({
-  name: 'promo_codes_generated_total',
-  help: 'Voucher codes written by generation chunks',
-  registers: [registry],
-});
+function counter<const L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
 
-export const vouchersExpired = new Counter({
-  name: 'promo_vouchers_expired_total',
-  help: 'Vouchers moved to expired by the expiry sweep',
-  registers: [registry],
-});
+function histogram<const L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+  return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+}
 
-export const validations = new Counter({
-  name: 'promo_validations_total',
-  help: 'Validations by result (valid/invalid) and reason',
-  labelNames: ['result', 'reason'] as const,
-  registers: [registry],
-});
+export const codesGenerated = counter('promo_codes_generated_total', 'Voucher codes written by generation chunks');
 
-export const redemptions = new Counter({
-  name: 'promo_redemptions_total',
-  help: 'Redemption attempts by result (succeeded/refused/rolled_back) and reason',
-  labelNames: ['result', 'reason'] as const,
-  registers: [registry],
-});
+export const vouchersExpired = counter('promo_vouchers_expired_total', 'Vouchers moved to expired by the expiry sweep');
 
-export const guessFailures = new Counter({
-  name: 'promo_guess_failures_total',
-  help: 'Failed lookups that count as guesses (not_found, held by another customer), by campaign when known',
-  labelNames: ['campaign_id'] as const,
-  registers: [registry],
-});
+export const validations = counter('promo_validations_total', 'Validations by result (valid/invalid) and reason', ['result', 'reason']);
 
-export const validationsWithoutShopper = new Counter({
-  name: 'promo_validations_without_shopper_total',
-  help: 'Validations with neither the shopper IP header nor a customer, so without a guessing defence, by API key id',
-  labelNames: ['api_key'] as const,
-  registers: [registry],
-});
+export const redemptions = counter('promo_redemptions_total', 'Redemption attempts by result (succeeded/refused/rolled_back) and reason', [
+  'result',
+  'reason',
+]);
 
-export const webhookDeliveries = new Counter({
-  name: 'promo_webhook_deliveries_total',
-  help: 'Webhook delivery attempts by outcome',
-  labelNames: ['outcome'] as const,
-  registers: [registry],
-});
+export const guessFailures = counter(
+  'promo_guess_failures_total',
+  'Failed lookups that count as guesses (not_found, held by another customer), by campaign when known',
+  ['campaign_id'],
+);
 
-export const messages = new Counter({
-  name: 'promo_messages_total',
-  help: 'Emails and SMS by channel and outcome',
-  labelNames: ['channel', 'outcome'] as const,
-  registers: [registry],
-});
+export const validationsWithoutShopper = counter(
+  'promo_validations_without_shopper_total',
+  'Validations with neither the shopper IP header nor a customer, so without a guessing defence, by API key id',
+  ['api_key'],
+);
 
-export const jobDuration = new Histogram({
-  name: 'promo_job_duration_seconds',
-  help: 'Job processing time by job name and outcome',
-  labelNames: ['name', 'outcome'] as const,
-  buckets: [0.005, 0.02, 0.1, 0.5, 1, 2, 5, 15, 60, 300],
-  registers: [registry],
-});
+export const webhookDeliveries = counter('promo_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
 
-export const httpDuration = new Histogram({
-  name: 'promo_http_request_duration_seconds',
-  help: 'HTTP request duration by method, route template and status code',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-  registers: [registry],
-});
+export const messages = counter('promo_messages_total', 'Emails and SMS by channel and outcome', ['channel', 'outcome']);
+
+export const jobDuration = histogram(
+  'promo_job_duration_seconds',
+  'Job processing time by job name and outcome',
+  ['name', 'outcome'],
+  [0.005, 0.02, 0.1, 0.5, 1, 2, 5, 15, 60, 300],
+);
+
+export const httpDuration = histogram(
+  'promo_http_request_duration_seconds',
+  'HTTP request duration by method, route template and status code',
+  ['method', 'route', 'status'],
+  [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+);
 
 /** Anything that can list the platform's queues (a QueueSet); kept structural so this module imports nothing. */
 export interface QueueSource {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema } from '../shared/fields.ts';
+import { counts, idSchema } from '../shared/fields.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 
@@ -16,22 +16,14 @@ const perCurrency = z.record(z.string(), z.number()).describe('Minor units by cu
 
 export const dayStatsSchema = z.object({
   date: day,
-  redemptions: z.number().int(),
-  rolled_back: z.number().int(),
-  expired: z.number().int(),
+  ...counts('redemptions', 'rolled_back', 'expired'),
   discount: perCurrency,
 });
 
 export const campaignStatsSchema = z
   .object({
     campaign_id: idSchema,
-    generated: z.number().int(),
-    published: z.number().int(),
-    redeemed_uses: z.number().int(),
-    redeemed_codes: z.number().int(),
-    rolled_back: z.number().int(),
-    expired: z.number().int(),
-    active: z.number().int(),
+    ...counts('generated', 'published', 'redeemed_uses', 'redeemed_codes', 'rolled_back', 'expired', 'active'),
     redemption_rate: z.number().describe('Redeemed codes per generated code'),
     discount_total: perCurrency,
     range: z.object({ from: day, to: day, timezone: z.string() }),

@@ -1,26 +1,12 @@
-import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { campaignWithCodes } from '../support/delivery-fixtures.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-
-// jsqr ships CommonJS with a default export; its typings describe the ESM shape.
-const jsQR = jsQRModule as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
-
-function decodeQr(png: Buffer): string | undefined {
-  const image = PNG.sync.read(png);
-  return jsQR(new Uint8ClampedArray(image.data), image.width, image.height)?.data;
-}
+import { useTestPlatform } from '../support/platform.ts';
+import { decodeQr } from '../support/qr.ts';
 
 /** Every voucher has a QR code and a Code 128 barcode, rendered on request, cacheable, scannable back to its code. */
 describe('voucher QR codes and barcodes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '1000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { GENERATION_CHUNK_SIZE: '1000' } });
 
   it('serves QR and Code 128 renderings, cacheable, scannable back to the code', async () => {
     const campaignId = await campaignWithCodes(p, 1);
@@ -48,15 +34,9 @@ describe('voucher QR codes and barcodes', () => {
 });
 
 describe('signed public links to QR codes and barcodes (PUBLIC_LINK_SECRET)', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({
-      workers: false,
-      env: { PUBLIC_BASE_URL: 'https://promo.example', PUBLIC_LINK_SECRET: 'test-link-secret-0123456789abcdefghij' },
-    });
-  });
-  afterAll(async () => {
-    await p?.destroy();
+  const p = useTestPlatform({
+    workers: false,
+    env: { PUBLIC_BASE_URL: 'https://promo.example', PUBLIC_LINK_SECRET: 'test-link-secret-0123456789abcdefghij' },
   });
 
   it('gives SMS and web templates public links that open without an API key, and only as signed', async () => {

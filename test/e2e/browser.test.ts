@@ -1,23 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
-import { ROOT, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useChromium } from '../support/browser.ts';
+import { ROOT, useTestPlatform, waitFor } from '../support/platform.ts';
 
 // The screenshots in docs/ are refreshed only when asked (UPDATE_SCREENSHOTS=1 npm test); a normal run writes
 // them to a scratch directory, so tests leave the working tree as they found it.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), `promo-screenshots-${process.pid}`);
 
 describe('operator UIs in headless Chromium', () => {
-  let p: TestPlatform;
-  let browser: Browser;
+  const p = useTestPlatform({ env: { GENERATION_CHUNK_SIZE: '5000' } });
+  const browser = useChromium();
   let generationId: string;
 
   beforeAll(async () => {
-    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '5000' } });
-    browser = await launchChromium();
     await mkdir(SCREENSHOTS, { recursive: true });
     const campaign = await p.call('/v1/campaigns', {
       method: 'POST',
@@ -26,10 +23,6 @@ describe('operator UIs in headless Chromium', () => {
     const gen = await p.call(`/v1/campaigns/${campaign.body.id}/generations`, { method: 'POST', json: { count: 20000 } });
     generationId = gen.body.id;
     await waitFor(async () => (await p.call(`/v1/generations/${generationId}`)).body.status === 'completed');
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await p?.destroy();
   });
 
   it('Bull Board asks for credentials', async () => {

@@ -2,13 +2,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useChromium } from '../support/browser.ts';
 import { emailTemplate } from '../support/delivery-fixtures.ts';
-import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
-import { ROOT, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+import { useSmtpSink } from '../support/delivery-servers.ts';
+import { ROOT, useTestPlatform, waitFor } from '../support/platform.ts';
+import { useReceiver } from '../support/webhook-receiver.ts';
 
 // Refreshed only with UPDATE_SCREENSHOTS=1 (as browser.test.ts does); otherwise a scratch directory.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
@@ -24,12 +24,23 @@ interface AxeViolation {
 }
 
 describe('the operator console in headless Chromium', () => {
-  let p: TestPlatform;
-  let browser: Browser;
+  const receiver = useReceiver(() => ({ status: 500 }));
+  const smtp = useSmtpSink({ parse: false }, (address) =>
+    address.startsWith('bounce') ? { code: 550, message: 'mailbox unavailable' } : undefined,
+  );
+  const p = useTestPlatform(() => ({
+    env: {
+      GENERATION_CHUNK_SIZE: '1000',
+      GENERATION_CONCURRENCY: '1',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_DELAYS_MS: '300,300,300',
+      SMTP_URL: smtp.url,
+      DELIVERY_MAX_ATTEMPTS: '1',
+    },
+  }));
+  const browser = useChromium();
   let context: BrowserContext;
   let page: Page;
-  let receiver: WebhookReceiver;
-  let smtp: SmtpSink;
   const errors: string[] = [];
   const checked: string[] = [];
   let campaignId = '';
@@ -48,25 +59,11 @@ describe('the operator console in headless Chromium', () => {
   }
 
   beforeAll(async () => {
-    receiver = await startReceiver(() => ({ status: 500 }));
-    smtp = await startSmtpSink({ parse: false });
-    smtp.onRecipient = (address) => (address.startsWith('bounce') ? { code: 550, message: 'mailbox unavailable' } : undefined);
-    p = await startTestPlatform({
-      env: {
-        GENERATION_CHUNK_SIZE: '1000',
-        GENERATION_CONCURRENCY: '1',
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-        WEBHOOK_RETRY_DELAYS_MS: '300,300,300',
-        SMTP_URL: smtp.url,
-        DELIVERY_MAX_ATTEMPTS: '1',
-      },
-    });
     const hook = await p.call('/v1/webhooks', {
       method: 'POST',
       json: { url: `${receiver.url}/hook`, events: ['voucher.*'], description: 'crm' },
     });
     expect(hook.status).toBe(201);
-    browser = await launchChromium();
     await mkdir(SCREENSHOTS, { recursive: true });
     context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     page = await context.newPage();
@@ -76,13 +73,6 @@ describe('the operator console in headless Chromium', () => {
       if (m.type() === 'error' && new URL(page.url()).pathname.startsWith('/console')) errors.push(`${page.url()}: ${m.text()}`);
     });
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await p?.destroy();
-    await receiver?.close();
-    await smtp?.close();
-  });
 
   it('logs in with an API key', async () => {
     await page.goto(`${p.url}/console`);

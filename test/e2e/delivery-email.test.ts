@@ -1,50 +1,31 @@
-import jsQRModule from 'jsqr';
-import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queueMessage, sendDelivery } from '../../src/delivery/deliveries.ts';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { registry } from '../../src/shared/metrics.ts';
 import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
-import { type SmtpSink, startSmtpSink } from '../support/delivery-servers.ts';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-
-// jsqr ships CommonJS with a default export; its typings describe the ESM shape.
-const jsQR = jsQRModule as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
-
-function decodeQr(png: Buffer): string | undefined {
-  const image = PNG.sync.read(png);
-  return jsQR(new Uint8ClampedArray(image.data), image.width, image.height)?.data;
-}
+import { useSmtpSink } from '../support/delivery-servers.ts';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
+import { decodeQr } from '../support/qr.ts';
 
 describe('email delivery through a real SMTP server', () => {
-  let p: TestPlatform;
-  let sink: SmtpSink;
   const attemptsByAddress = new Map<string, number>();
-
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    sink.onRecipient = (address) => {
-      const n = (attemptsByAddress.get(address) ?? 0) + 1;
-      attemptsByAddress.set(address, n);
-      if (address === 'flaky@example.com' && n <= 2) return { code: 451, message: 'Try again later' };
-      if (address === 'nobody@example.com') return { code: 550, message: 'No such user' };
-      return undefined;
-    };
-    p = await startTestPlatform({
-      env: {
-        GENERATION_CHUNK_SIZE: '1000',
-        SMTP_URL: sink.url,
-        MAIL_FROM: 'Shop <promo@shop.example>',
-        MAIL_REPLY_TO: 'help@shop.example',
-        DELIVERY_BACKOFF_MS: '100',
-        DELIVERY_MAX_ATTEMPTS: '5',
-      },
-    });
+  const sink = useSmtpSink({}, (address) => {
+    const n = (attemptsByAddress.get(address) ?? 0) + 1;
+    attemptsByAddress.set(address, n);
+    if (address === 'flaky@example.com' && n <= 2) return { code: 451, message: 'Try again later' };
+    if (address === 'nobody@example.com') return { code: 550, message: 'No such user' };
+    return undefined;
   });
-  afterAll(async () => {
-    await p?.destroy();
-    await sink?.close();
-  });
+  const p = useTestPlatform(() => ({
+    env: {
+      GENERATION_CHUNK_SIZE: '1000',
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Shop <promo@shop.example>',
+      MAIL_REPLY_TO: 'help@shop.example',
+      DELIVERY_BACKOFF_MS: '100',
+      DELIVERY_MAX_ATTEMPTS: '5',
+    },
+  }));
 
   const deliveryOf = async (publicationId: string) =>
     (await p.platform.db.query('select * from deliveries where publication_id = $1', [publicationId])).rows[0];

@@ -1,48 +1,38 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
 import { sendDelivery } from '../../src/delivery/deliveries.ts';
 import { SendFailure } from '../../src/delivery/outcome.ts';
 import { normalizePhone } from '../../src/delivery/phone.ts';
 import { HttpGatewayProvider } from '../../src/delivery/sms.ts';
 import { campaignWithCodes } from '../support/delivery-fixtures.ts';
-import { type FakeTwilio, startFakeTwilio } from '../support/delivery-servers.ts';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { useFakeTwilio } from '../support/delivery-servers.ts';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
 
 describe('SMS delivery', () => {
-  let p: TestPlatform;
-  let twilio: FakeTwilio;
   const seen = new Map<string, number>();
-
-  beforeAll(async () => {
-    twilio = await startFakeTwilio();
-    twilio.onMessage = (to) => {
-      const n = (seen.get(to) ?? 0) + 1;
-      seen.set(to, n);
-      if (to === '+14155550000') return { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." };
-      if (to === '+442071838750' && n === 1) return { status: 503, code: 20503, message: 'Service unavailable' };
-      return undefined;
-    };
-    p = await startTestPlatform({
-      env: {
-        GENERATION_CHUNK_SIZE: '1000',
-        SMS_PROVIDER: 'twilio',
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000001',
-        TWILIO_AUTH_TOKEN: 'secret-token',
-        TWILIO_API_BASE_URL: twilio.url,
-        SMS_FROM: '+15005550006',
-        SMS_DEFAULT_COUNTRY: 'US',
-        DELIVERY_BACKOFF_MS: '100',
-        SMS_RATE_MAX: '7',
-        SMS_RATE_DURATION_MS: '2000',
-      },
-    });
+  const twilio = useFakeTwilio((to) => {
+    const n = (seen.get(to) ?? 0) + 1;
+    seen.set(to, n);
+    if (to === '+14155550000') return { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." };
+    if (to === '+442071838750' && n === 1) return { status: 503, code: 20503, message: 'Service unavailable' };
+    return undefined;
   });
-  afterAll(async () => {
-    await p?.destroy();
-    await twilio?.close();
-  });
+  const p = useTestPlatform(() => ({
+    env: {
+      GENERATION_CHUNK_SIZE: '1000',
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000001',
+      TWILIO_AUTH_TOKEN: 'secret-token',
+      TWILIO_API_BASE_URL: twilio.url,
+      SMS_FROM: '+15005550006',
+      SMS_DEFAULT_COUNTRY: 'US',
+      DELIVERY_BACKOFF_MS: '100',
+      SMS_RATE_MAX: '7',
+      SMS_RATE_DURATION_MS: '2000',
+    },
+  }));
 
   const settled = (publicationId: string) =>
     waitFor(async () => {
@@ -50,21 +40,15 @@ describe('SMS delivery', () => {
       return rows[0] && rows[0].status !== 'queued' ? rows[0] : undefined;
     });
 
+  const smsTemplate = async (text: string): Promise<string> =>
+    (await p.call('/v1/templates', { method: 'POST', json: { name: 'sms', channel: 'sms', text } })).body.id;
+  const publishBySms = (campaignId: string, templateId: string, customer: Record<string, string>) =>
+    p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaignId, customer, channel: 'sms', template_id: templateId } });
+
   it('normalizes numbers to E.164 and sends through the official Twilio library to its Messages API', async () => {
     const campaignId = await campaignWithCodes(p, 10);
-    const t = await p.call('/v1/templates', {
-      method: 'POST',
-      json: { name: 'sms', channel: 'sms', text: 'Hi {{ customer.name }}, code {{ voucher.code }}' },
-    });
-    const res = await p.call('/v1/publications', {
-      method: 'POST',
-      json: {
-        campaign_id: campaignId,
-        customer: { id: 'sms-1', phone: '(415) 555-2671', name: 'Sam' },
-        channel: 'sms',
-        template_id: t.body.id,
-      },
-    });
+    const template = await smsTemplate('Hi {{ customer.name }}, code {{ voucher.code }}');
+    const res = await publishBySms(campaignId, template, { id: 'sms-1', phone: '(415) 555-2671', name: 'Sam' });
     expect(res.status).toBe(201);
     const d = await settled(res.body.id);
     expect(d).toMatchObject({ status: 'sent', provider: 'twilio', recipient: '+14155552671' });
@@ -80,15 +64,9 @@ describe('SMS delivery', () => {
 
   it('retries Twilio 5xx, records a rejected number as bounced without retrying', async () => {
     const campaignId = await campaignWithCodes(p, 10);
-    const t = await p.call('/v1/templates', { method: 'POST', json: { name: 'sms', channel: 'sms', text: '{{ voucher.code }}' } });
-    const flaky = await p.call('/v1/publications', {
-      method: 'POST',
-      json: { campaign_id: campaignId, customer: { id: 'uk', phone: '+44 20 7183 8750' }, channel: 'sms', template_id: t.body.id },
-    });
-    const bad = await p.call('/v1/publications', {
-      method: 'POST',
-      json: { campaign_id: campaignId, customer: { id: 'bad', phone: '+1 415 555 0000' }, channel: 'sms', template_id: t.body.id },
-    });
+    const template = await smsTemplate('{{ voucher.code }}');
+    const flaky = await publishBySms(campaignId, template, { id: 'uk', phone: '+44 20 7183 8750' });
+    const bad = await publishBySms(campaignId, template, { id: 'bad', phone: '+1 415 555 0000' });
     expect(bad.status).toBe(201);
     expect(await settled(flaky.body.id)).toMatchObject({ status: 'sent', attempts: 2 });
     const bounced = await settled(bad.body.id);
@@ -99,11 +77,8 @@ describe('SMS delivery', () => {
 
   it('after a crash between hand-over and record, asks Twilio before resending and finds the message sent', async () => {
     const campaignId = await campaignWithCodes(p, 3);
-    const t = await p.call('/v1/templates', { method: 'POST', json: { name: 'sms', channel: 'sms', text: 'Code {{ voucher.code }}' } });
-    const res = await p.call('/v1/publications', {
-      method: 'POST',
-      json: { campaign_id: campaignId, customer: { id: 'crash', phone: '+1 212 555 0199' }, channel: 'sms', template_id: t.body.id },
-    });
+    const template = await smsTemplate('Code {{ voucher.code }}');
+    const res = await publishBySms(campaignId, template, { id: 'crash', phone: '+1 212 555 0199' });
     const first = await settled(res.body.id);
     expect(first.status).toBe('sent');
     const posts = twilio.requests.length;

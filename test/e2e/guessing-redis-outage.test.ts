@@ -1,25 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestPlatform } from '../support/platform.ts';
+import { useOwnRedis } from '../support/redis-server.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 // Checkout must neither fail nor open the gate when Redis goes away: each process counts in memory meanwhile.
 describe('checkout during a Redis outage', () => {
-  let port: number;
-  let redis: ChildProcess;
-  let p: TestPlatform;
-
-  beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedis(port);
-    p = await startTestPlatform({ workers: false, env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
-  });
-  afterAll(async () => {
-    if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
-    await p?.destroy();
-    await stopRedis(redis);
-  });
+  const redis = useOwnRedis();
+  const p = useTestPlatform(() => ({ workers: false, env: { REDIS_URL: redis.url } }));
 
   it('keeps validating and redeeming, and still locks a guessing shopper out', async () => {
     const campaign = await createCampaign(p, { rules: { redemption: { per_code_limit: null } } });
@@ -29,7 +16,7 @@ describe('checkout during a Redis outage', () => {
       p.call('/v1/validations', { method: 'POST', json: { code }, headers: { 'X-Forwarded-For': ip } });
     expect((await validate(good, '198.51.100.1')).body.valid).toBe(true);
 
-    await stopRedis(redis);
+    await redis.kill();
     expect((await validate(good, '198.51.100.2')).body.valid).toBe(true);
     const redeemed = await p.call('/v1/redemptions', { method: 'POST', json: { code: good, customer: { id: 'outage' } } });
     expect(redeemed.status).toBe(201);
@@ -40,7 +27,7 @@ describe('checkout during a Redis outage', () => {
     expect(locked.body.code).toBe('too_many_guesses');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
 
-    redis = await startRedis(port);
+    await redis.restart();
     expect((await validate(good, '198.51.100.4')).body.valid).toBe(true);
   });
 });

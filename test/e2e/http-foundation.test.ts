@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
 
 describe('HTTP foundation', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '500' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { GENERATION_CHUNK_SIZE: '500' } });
 
   it('answers health and readiness', async () => {
     expect((await fetch(`${p.url}/healthz`)).status).toBe(200);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importableCodes, importCampaign, importedCodeCounts, importFinished, importView, postCsvImport } from '../support/imports.ts';
-import { startTestPlatform, TEST_REDIS, type TestPlatform, waitFor } from '../support/platform.ts';
+import { TEST_REDIS, useTestPlatform, waitFor } from '../support/platform.ts';
 import { flushPrefix } from '../support/redis-server.ts';
 
 /**
@@ -9,22 +9,15 @@ import { flushPrefix } from '../support/redis-server.ts';
  * the import still ends with every code exactly once.
  */
 describe('an import in flight when Redis loses its data completes exactly once', { timeout: 120_000 }, () => {
-  let p: TestPlatform;
-
-  beforeAll(async () => {
-    p = await startTestPlatform({
-      env: {
-        RECONCILE_INTERVAL_MS: '300',
-        IMPORT_CHUNK_SIZE: '5000',
-        IMPORT_CONCURRENCY: '2',
-        // The scheduled maintenance runs stay out of the way (they are re-asserted all the same).
-        EXPIRY_SWEEP_CRON: '0 0 0 1 1 *',
-        EXPORT_CLEANUP_CRON: '0 0 0 1 1 *',
-      },
-    });
-  });
-  afterAll(async () => {
-    await p?.destroy();
+  const p = useTestPlatform({
+    env: {
+      RECONCILE_INTERVAL_MS: '300',
+      IMPORT_CHUNK_SIZE: '5000',
+      IMPORT_CONCURRENCY: '2',
+      // The scheduled maintenance runs stay out of the way (they are re-asserted all the same).
+      EXPIRY_SWEEP_CRON: '0 0 0 1 1 *',
+      EXPORT_CLEANUP_CRON: '0 0 0 1 1 *',
+    },
   });
 
   it('ends completed with exactly its codes, each chunk written once', async () => {

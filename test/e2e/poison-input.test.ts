@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH } from '../../src/shared/storable.ts';
 import { emailTemplate } from '../support/delivery-fixtures.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 const NUL = 'a\u0000b';
@@ -19,18 +19,14 @@ function nested(depth: number): Record<string, unknown> {
 }
 
 describe('input PostgreSQL cannot store is refused at validation', () => {
-  let p: TestPlatform;
+  const p = useTestPlatform({ workers: false, env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', GUESS_LIMIT: '100000' } });
   let campaign: string;
   let code: string;
   let template: string;
   beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', GUESS_LIMIT: '100000' } });
     campaign = await createCampaign(p, { rules: { redemption: { per_code_limit: null } } });
     code = (await createVoucher(p, campaign, uniqueCode('POISON'))).code;
     template = await emailTemplate(p);
-  });
-  afterAll(async () => {
-    await p?.destroy();
   });
 
   async function refused(path: string, init: RequestInit & { json?: unknown }, field: string) {

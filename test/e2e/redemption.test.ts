@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 describe('redemption', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    // One customer races itself here with 200 parallel lookups under the default guess limit: legitimate lookups
-    // never use up guesses (the guessing defence has its own test file).
-    p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '10' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  // One customer races itself here with 200 parallel lookups under the default guess limit: legitimate lookups
+  // never use up guesses (the guessing defence has its own test file).
+  const p = useTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '10' } });
 
   const redeem = (json: Record<string, unknown>, headers: Record<string, string> = {}) =>
     p.call('/v1/redemptions', { method: 'POST', json, headers });

@@ -1,15 +1,9 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, TEST_PG, type TestPlatform, waitFor } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { TEST_PG, useTestPlatform, waitFor } from '../support/platform.ts';
 
 describe('smoke', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '10000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { GENERATION_CHUNK_SIZE: '10000' } });
 
   it('generates codes end to end', async () => {
     const created = await p.call('/v1/campaigns', {

@@ -1,18 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { launchChromium } from '../support/browser.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useChromium } from '../support/browser.ts';
+import { useTestPlatform } from '../support/platform.ts';
 
 describe('/admin/stats in headless Chromium', () => {
-  let p: TestPlatform;
-  let browser: Browser;
-  let campaignId = '';
   const clock = new ManualClock('2031-07-20T12:00:00Z');
+  const p = useTestPlatform({ clock, workers: false, env: { GUESS_LIMIT: '100000' } });
+  const browser = useChromium();
+  let campaignId = '';
 
   beforeAll(async () => {
-    p = await startTestPlatform({ clock, workers: false, env: { GUESS_LIMIT: '100000' } });
-    browser = await launchChromium();
     const created = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'Summer <b>sale</b>' } });
     campaignId = created.body.id;
     await p.platform.db.query(
@@ -35,10 +32,6 @@ describe('/admin/stats in headless Chromium', () => {
       }
     }
     clock.set('2031-07-20T12:00:00Z');
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await p?.destroy();
   });
 
   it('asks a browser for credentials, and refuses a non-admin key', async () => {

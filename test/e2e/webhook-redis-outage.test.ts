@@ -1,37 +1,27 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { emitTestEvent } from '../support/events.ts';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
-import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+import { useForFile } from '../support/hooks.ts';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
+import { useOwnRedis } from '../support/redis-server.ts';
+import { startReceiver } from '../support/webhook-receiver.ts';
 
 describe('webhooks survive a Redis outage', () => {
-  let port: number;
-  let redis: ChildProcess;
-  let p: TestPlatform;
-  let r: WebhookReceiver;
-
-  beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedis(port);
-    p = await startTestPlatform({
-      env: {
-        REDIS_URL: `redis://127.0.0.1:${port}`,
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-        WEBHOOK_RETRY_DELAYS_MS: '200,500,1000,1000,1000,1000',
-        OUTBOX_RELAY_INTERVAL_MS: '200',
-        WEBHOOK_REQUEUE_AFTER_MS: '1500',
-      },
-    });
-    // A little slow, so some deliveries are still queued in Redis when it goes away.
-    r = await startReceiver(() => ({ status: 200, delayMs: 30 }));
-  });
-  afterAll(async () => {
-    await r?.close();
-    if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
-    await p?.destroy();
-    await stopRedis(redis);
-  });
+  const redis = useOwnRedis();
+  const p = useTestPlatform(() => ({
+    env: {
+      REDIS_URL: redis.url,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_DELAYS_MS: '200,500,1000,1000,1000,1000',
+      OUTBOX_RELAY_INTERVAL_MS: '200',
+      WEBHOOK_REQUEUE_AFTER_MS: '1500',
+    },
+  }));
+  // A little slow, so some deliveries are still queued in Redis when it goes away.
+  const r = useForFile(
+    'the receiver',
+    () => startReceiver(() => ({ status: 200, delayMs: 30 })),
+    (receiver) => receiver.close(),
+  );
 
   it('delivers every event produced before, during and after Redis was stopped and restarted empty', async () => {
     const created = await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['outage.*'] } });
@@ -46,7 +36,7 @@ describe('webhooks survive a Redis outage', () => {
     const stderr = vi.spyOn(console, 'error');
     // Stop Redis for real while deliveries are still queued in it.
     for (let i = 0; i < 20; i++) expected.push(await emit('racing', i));
-    await stopRedis(redis);
+    await redis.kill();
 
     // State changes keep committing: the outbox is in PostgreSQL.
     for (let i = 0; i < 20; i++) expected.push(await emit('during', i));
@@ -61,7 +51,7 @@ describe('webhooks survive a Redis outage', () => {
     );
     expect(pending[0]?.n).toBe(20); // not marked dispatched while nothing could be enqueued
 
-    redis = await startRedis(port);
+    await redis.restart();
     expect(stderr.mock.calls.filter((call) => String(call[0]).includes('ECONNREFUSED'))).toEqual([]);
     stderr.mockRestore();
     for (let i = 0; i < 10; i++) expected.push(await emit('after', i));

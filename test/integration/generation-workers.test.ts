@@ -1,19 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
-import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { useTestPlatform, useWorkerProcesses, waitFor } from '../support/platform.ts';
 
 /** Worker processes as operators run them (`npm run worker`), sharing this file's database and queue prefix. */
 describe('generation across worker processes', { timeout: 180_000 }, () => {
-  let p: TestPlatform;
-  const children: ChildProcess[] = [];
   const workerEnv = { GENERATION_CHUNK_SIZE: '5000', GENERATION_CONCURRENCY: '2', WORKER_LOCK_DURATION_MS: '2000', LOG_LEVEL: 'warn' };
-
-  function startWorker(): ChildProcess {
-    const child = spawnEntrypoint('worker', p.isolation, workerEnv);
-    children.push(child);
-    return child;
-  }
+  // API only in this process: every chunk is written by the spawned worker processes.
+  const p = useTestPlatform({ workers: false, env: workerEnv });
+  const workers = useWorkerProcesses(p, workerEnv);
 
   async function generate(count: number): Promise<string> {
     const campaign = await p.call('/v1/campaigns', { method: 'POST', json: { name: 'workers' } });
@@ -41,17 +35,8 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
     return rows[0];
   }
 
-  beforeAll(async () => {
-    // API only in this process: every chunk is written by the spawned worker processes.
-    p = await startTestPlatform({ workers: false, env: workerEnv });
-  });
-  afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await p?.destroy();
-  });
-
   it('two worker processes share one generation', async () => {
-    const [a, b] = [startWorker(), startWorker()];
+    const [a, b] = [workers.start(), workers.start()];
     const id = await generate(200_000);
     const g = await finished(id);
     expect(g).toMatchObject({ status: 'completed', generated: 200_000 });
@@ -68,7 +53,7 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
   });
 
   it('a worker killed (SIGKILL) mid-generation and restarted still ends with the exact count and no duplicates', async () => {
-    const victim = startWorker();
+    const victim = workers.start();
     const id = await generate(100_000);
     // Kill while chunks are being written: some done, not all.
     await waitFor(
@@ -85,7 +70,7 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
     expect(partial.status).toBe('running');
     expect(partial.generated).toBeLessThan(100_000);
 
-    startWorker();
+    workers.start();
     const g = await finished(id);
     expect(g).toMatchObject({ status: 'completed', generated: 100_000 });
     expect(await codeCounts(id)).toEqual({ total: '100000', distinct_codes: '100000' });
@@ -98,9 +83,7 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
 
   it('re-enqueues a generation whose flow Redis lost, and it still ends exact', async () => {
     // No worker runs while the flow is lost.
-    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
-    for (const child of running) child.kill('SIGTERM');
-    await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    await workers.stop();
     const id = await generate(20_000);
     // Redis loses the flow before any worker ran it (or the intake could not enqueue at all).
     for (const name of ['generation-chunk', 'generation'] as const) await p.platform.queues.get(name).obliterate({ force: true });
@@ -108,7 +91,7 @@ describe('generation across worker processes', { timeout: 180_000 }, () => {
       (await reconcileLostWork(p.platform, { only: ['generation.finalize'], missingForMs: 0 })).map((r) => r.rowId);
     expect(await reconcile()).toContain(id);
     expect(await reconcile()).not.toContain(id);
-    startWorker();
+    workers.start();
     expect(await finished(id)).toMatchObject({ status: 'completed', generated: 20_000 });
     expect(await codeCounts(id)).toEqual({ total: '20000', distinct_codes: '20000' });
     const schedulers = await p.platform.queues.get('maintenance').getJobSchedulers();

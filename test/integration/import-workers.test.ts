@@ -1,41 +1,20 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { finalizeImport, writeImportChunk } from '../../src/imports/chunks.ts';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { importableCodes, importCampaign, importedCodeCounts, importFinished, importView, postCsvImport } from '../support/imports.ts';
-import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { useTestPlatform, useWorkerProcesses, waitFor } from '../support/platform.ts';
 
 /** Imports written by worker processes as operators run them (`npm run worker`), killed and restarted. */
 describe('imports across worker processes', { timeout: 180_000 }, () => {
-  let p: TestPlatform;
-  const children: ChildProcess[] = [];
   const workerEnv = { IMPORT_CHUNK_SIZE: '5000', IMPORT_CONCURRENCY: '2', WORKER_LOCK_DURATION_MS: '2000', LOG_LEVEL: 'warn' };
-
-  function startWorker(): ChildProcess {
-    const child = spawnEntrypoint('worker', p.isolation, workerEnv);
-    children.push(child);
-    return child;
-  }
-
-  async function stopWorkers(): Promise<void> {
-    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
-    for (const child of running) child.kill('SIGTERM');
-    await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
-  }
+  // API only in this process: every chunk is written by the spawned worker processes (or called directly).
+  const p = useTestPlatform({ workers: false, env: workerEnv });
+  const workers = useWorkerProcesses(p, workerEnv);
 
   const count = async (sql: string, params: unknown[]) => Number((await p.platform.db.query<{ n: number }>(sql, params)).rows[0]?.n);
 
-  beforeAll(async () => {
-    // API only in this process: every chunk is written by the spawned worker processes (or called directly).
-    p = await startTestPlatform({ workers: false, env: workerEnv });
-  });
-  afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await p?.destroy();
-  });
-
   it('a worker killed (SIGKILL) mid-import and restarted still ends with the exact count and no duplicates', async () => {
-    const victim = startWorker();
+    const victim = workers.start();
     const campaignId = await importCampaign(p, 'killed import');
     // 120,000 rows in 24 chunks; the first 100 codes come again in the second half (other chunks): 100 rejections.
     const codes = importableCodes(119_900);
@@ -55,7 +34,7 @@ describe('imports across worker processes', { timeout: 180_000 }, () => {
     expect(partial.status).toBe('running');
     expect(partial.progress.imported).toBeLessThan(119_900);
 
-    startWorker();
+    workers.start();
     const done = await importFinished(p, id);
     expect(done).toMatchObject({ status: 'completed', progress: { received: 120_000, imported: 119_900, rejected: 100 } });
     expect(await importedCodeCounts(p, id)).toEqual({ total: 119_900, distinct: 119_900 });
@@ -67,7 +46,7 @@ describe('imports across worker processes', { timeout: 180_000 }, () => {
   });
 
   it('re-enqueues an import whose jobs Redis lost, and it still ends exact', async () => {
-    await stopWorkers();
+    await workers.stop();
     const campaignId = await importCampaign(p, 'lost import');
     const id = await postCsvImport(p, campaignId, `code\n${importableCodes(12_000).join('\n')}\n`);
     // Redis loses the flow before any worker ran it (or the intake could not enqueue at all).
@@ -75,10 +54,10 @@ describe('imports across worker processes', { timeout: 180_000 }, () => {
     const reconcile = async () => (await reconcileLostWork(p.platform, { only: ['import.finalize'], missingForMs: 0 })).map((r) => r.rowId);
     expect(await reconcile()).toContain(id);
     expect(await reconcile()).not.toContain(id);
-    startWorker();
+    workers.start();
     expect(await importFinished(p, id)).toMatchObject({ status: 'completed', progress: { imported: 12_000, rejected: 0 } });
     expect(await importedCodeCounts(p, id)).toEqual({ total: 12_000, distinct: 12_000 });
-    await stopWorkers();
+    await workers.stop();
   });
 
   it('a chunk delivered twice at once writes once', async () => {

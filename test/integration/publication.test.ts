@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { campaignWithCodes } from '../support/delivery-fixtures.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 
 describe('publications', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { GENERATION_CHUNK_SIZE: '1000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { GENERATION_CHUNK_SIZE: '1000' } });
 
   const publish = (json: Record<string, unknown>) => p.call('/v1/publications', { method: 'POST', json });
 

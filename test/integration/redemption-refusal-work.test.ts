@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../src/db/sql.ts';
 import { type RedeemContext, redeemVoucher } from '../../src/redemptions/redemptions.ts';
 import { redemptionRequestSchema } from '../../src/redemptions/schemas.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 interface Probe {
@@ -30,21 +30,17 @@ class ProbingDatabase extends Database {
 // A held code must not be told from an unknown one by the work its refusal does: neither may lock the voucher row
 // (a row lock assigns a transaction id and writes WAL at commit), so both end read-only.
 describe('redemption refusals of unknown and held codes do the same database work', () => {
-  let p: TestPlatform;
+  const p = useTestPlatform({ workers: false });
   let db: ProbingDatabase;
   let held: string;
   let apiKeyId: string;
   beforeAll(async () => {
-    p = await startTestPlatform({ workers: false });
     db = new ProbingDatabase(p.platform.db.pool);
     const campaign = await createCampaign(p, { rules: { holder_only: true } });
     held = uniqueCode('HELD');
     await createVoucher(p, campaign, held);
     await p.platform.db.query(`update vouchers set holder_customer_id = 'alice' where code = $1`, [held]);
     apiKeyId = (await p.platform.db.query<{ id: string }>('select id from api_keys limit 1')).rows[0]?.id as string;
-  });
-  afterAll(async () => {
-    await p?.destroy();
   });
 
   const ctx = (): RedeemContext => ({ actor: apiKeyId, apiKeyId, idempotencyTtlSeconds: 3600, now: new Date() });

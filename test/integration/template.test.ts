@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestPlatform } from '../support/platform.ts';
 
 describe('templates', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { PUBLIC_BASE_URL: 'https://promo.example' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { PUBLIC_BASE_URL: 'https://promo.example' } });
 
   const create = (json: Record<string, unknown>) => p.call('/v1/templates', { method: 'POST', json });
 

@@ -1,4 +1,5 @@
 import { type Browser, chromium } from 'playwright-core';
+import { useForFile } from './hooks.ts';
 
 /**
  * Debian's Chromium, headless, through playwright-core (no browser download). Background networking is off:
@@ -18,4 +19,9 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** The test file's Chromium: launched before its tests, closed after them. */
+export function useChromium(): Browser {
+  return useForFile('Chromium', launchChromium, (browser) => browser.close());
 }

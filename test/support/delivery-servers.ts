@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { useForFile } from './hooks.ts';
 
 export interface ReceivedMail {
   to: string[];
@@ -147,4 +148,22 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return fake;
+}
+
+/** The test file's SMTP sink, refusing recipients as `onRecipient` says: started before its tests, closed after. */
+export function useSmtpSink(options: { parse?: boolean } = {}, onRecipient?: SmtpSink['onRecipient']): SmtpSink {
+  return useForFile(
+    'the SMTP sink',
+    async () => Object.assign(await startSmtpSink(options), { onRecipient }),
+    (sink) => sink.close(),
+  );
+}
+
+/** The test file's fake Twilio, answering as `onMessage` says: started before its tests, closed after. */
+export function useFakeTwilio(onMessage?: FakeTwilio['onMessage']): FakeTwilio {
+  return useForFile(
+    'the fake Twilio',
+    async () => Object.assign(await startFakeTwilio(), { onMessage }),
+    (fake) => fake.close(),
+  );
 }

@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { afterAll } from 'vitest';
 import { type Config, loadConfig } from '../../config/index.ts';
 import { type Running, run } from '../../src/main/runtime.ts';
 import { type RedisSettings, redisTarget } from '../../src/queues/connection.ts';
 import type { Clock } from '../../src/shared/clock.ts';
+import { useForFile } from './hooks.ts';
 
 export const TEST_PG = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 export const TEST_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -97,6 +99,18 @@ export async function startTestPlatform(options: StartOptions = {}): Promise<Tes
   };
 }
 
+/**
+ * The test file's platform: started before its tests, with `options` (or what `options()` returns then, for an env
+ * that names servers an earlier hook started), and destroyed after them.
+ */
+export function useTestPlatform(options: StartOptions | (() => StartOptions) = {}): TestPlatform {
+  return useForFile(
+    'the test platform',
+    () => startTestPlatform(typeof options === 'function' ? options() : options),
+    (p) => p.destroy(),
+  );
+}
+
 export function apiFetch(base: string, key: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has('authorization')) headers.set('authorization', `Bearer ${key}`);
@@ -143,6 +157,32 @@ export function spawnEntrypoint(entry: 'worker' | 'api' | 'all', iso: Isolation,
   child.stdout?.resume();
   child.stderr?.resume();
   return child;
+}
+
+/** Worker processes (`npm run worker`) on the file's platform, started by its tests; any left are killed after them. */
+export interface WorkerProcesses {
+  start(): ChildProcess;
+  /** SIGTERM to every one still running, resolved when all have exited. */
+  stop(): Promise<void>;
+}
+
+export function useWorkerProcesses(p: TestPlatform, env: Record<string, string>): WorkerProcesses {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return {
+    start() {
+      const child = spawnEntrypoint('worker', p.isolation, env);
+      children.push(child);
+      return child;
+    },
+    async stop() {
+      const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+      for (const child of running) child.kill('SIGTERM');
+      await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    },
+  };
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 100): Promise<T> {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { waitFor } from './platform.ts';
 
 export async function freePort(): Promise<number> {
@@ -37,6 +38,45 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
+}
+
+/** A Redis of the test file's own, to take away from under a running platform and bring back empty. */
+export interface OwnRedis {
+  /** `redis://…` of it, once started (read it in a hook or test, or in a `useTestPlatform(() => …)`). */
+  readonly url: string;
+  /** Kills it for real (SIGKILL). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  restart(): Promise<void>;
+}
+
+/** Started before the file's tests on a free port; brought back after a test that left it down; stopped after all. */
+export function useOwnRedis(): OwnRedis {
+  let port = 0;
+  let child: ChildProcess | undefined;
+  const down = () => !child || child.exitCode !== null || child.signalCode !== null;
+  beforeAll(async () => {
+    port = await freePort();
+    child = await startRedis(port);
+  });
+  // The platform (declared after it) stops cleanly only with its Redis there.
+  afterEach(async () => {
+    if (port && down()) child = await startRedis(port);
+  });
+  afterAll(async () => {
+    if (child) await stopRedis(child);
+  });
+  return {
+    get url() {
+      return `redis://127.0.0.1:${port}`;
+    },
+    async kill() {
+      if (child) await stopRedis(child);
+    },
+    async restart() {
+      child = await startRedis(port);
+    },
+  };
 }
 
 /**

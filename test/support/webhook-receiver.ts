@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useForFile } from './hooks.ts';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -63,4 +64,13 @@ export async function startReceiver(reply?: WebhookReceiver['reply']): Promise<W
       server.close(() => resolve());
     });
   return receiver;
+}
+
+/** The test file's receiver: started before its tests, closed after them. */
+export function useReceiver(reply?: WebhookReceiver['reply']): WebhookReceiver {
+  return useForFile(
+    'the webhook receiver',
+    () => startReceiver(reply),
+    (receiver) => receiver.close(),
+  );
 }

@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../../src/redemptions/lookup.ts';
 import { applyDiscount, effectiveRules, heldByAnother, localTime, refusalReason, withinWindows } from '../../src/rules/index.ts';
+import { activeCandidate } from '../support/candidates.ts';
 
-const base: Candidate = {
-  id: '1',
-  code: 'X',
-  campaign_id: 'c',
-  generation_id: null,
-  status: 'active',
-  active: true,
-  redemption_count: 0,
-  start_date: null,
-  expiration_date: null,
-  rules: null,
-  metadata: null,
-  holder_customer_id: null,
-  created_at: '2026-01-01 00:00:00+00',
-  updated_at: null,
-  campaign_active: true,
-  campaign_status: 'active',
-  campaign_start_date: null,
-  campaign_expiration_date: null,
-  timezone: 'UTC',
-  campaign_rules: {},
-};
+const base = activeCandidate();
 const now = new Date('2026-03-02T12:00:00Z');
 const decide = (c: Partial<Candidate>, input: Partial<Parameters<typeof refusalReason>[2]> = {}) => {
   const candidate = { ...base, ...c };

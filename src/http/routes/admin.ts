@@ -12,8 +12,8 @@ import {
 import { NotFoundError } from '../../shared/errors.ts';
 import { isoTime } from '../../shared/fields.ts';
 import { listSchema } from '../../shared/paging.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
 function keyView(record: {
   id: string;
@@ -36,8 +36,7 @@ function keyView(record: {
 }
 
 /** Operators' routes: API keys and failed jobs. Admin keys only. */
-export const adminRoutes: RouteModule = (routes, { platform, authenticator }) => {
-  const api = routesOf(routes, { tag: 'api keys', auth: 'admin' });
+export const adminRoutes = routeModule({ tag: 'api keys', auth: 'admin' }, (api, { platform, authenticator }) => {
   api.post(
     '/api-keys',
     {
@@ -61,7 +60,7 @@ export const adminRoutes: RouteModule = (routes, { platform, authenticator }) =>
 
   api.delete(
     '/api-keys/:id',
-    { params: { id: idParam('api_key') }, summary: 'Revoke an API key', noContent: 'Revoked' },
+    { params: idParams('api_key'), summary: 'Revoke an API key', noContent: 'Revoked' },
     async ({ req, params }) => {
       // Takes effect at once here and, through Redis, in every other process within a second.
       if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
@@ -118,4 +117,4 @@ export const adminRoutes: RouteModule = (routes, { platform, authenticator }) =>
       body: { ...(await retryFailedJob(platform.queues, params.queue, params.id)), status: 'retried' as const },
     }),
   );
-};
+});

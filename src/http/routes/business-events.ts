@@ -8,14 +8,11 @@ import {
   recordBusinessEvent,
   triggerView,
 } from '../../triggers/triggers.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
-
-const campaignId = { id: idParam('campaign') };
+import { routeModule } from '../context.ts';
+import { idParam, idParams } from '../operation.ts';
 
 /** Business event intake (POST only; GET /v1/events lists outbox events and lives elsewhere) and campaign triggers. */
-export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'triggers' });
+export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, { platform }) => {
   api.post(
     '/events',
     {
@@ -40,7 +37,7 @@ export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => 
   api.post(
     '/campaigns/:id/triggers',
     {
-      params: campaignId,
+      params: idParams('campaign'),
       summary: 'Publish a code when a business event arrives',
       body: createTriggerSchema,
       bodyExample: { event: 'customer.created', channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
@@ -52,16 +49,16 @@ export const businessEventIntakeRoutes: RouteModule = (routes, { platform }) => 
 
   api.get(
     '/campaigns/:id/triggers',
-    { params: campaignId, summary: "A campaign's triggers", ok: ['Triggers, oldest first', listSchema(triggerViewSchema)] },
+    { params: idParams('campaign'), summary: "A campaign's triggers", ok: ['Triggers, oldest first', listSchema(triggerViewSchema)] },
     async ({ params }) => ({ status: 200, body: { data: (await listTriggers(platform.db, params.id)).map(triggerView) } }),
   );
 
   api.delete(
     '/campaigns/:id/triggers/:triggerId',
-    { params: { ...campaignId, triggerId: idParam('trigger') }, summary: 'Remove a trigger', noContent: 'Removed' },
+    { params: { ...idParams('campaign'), triggerId: idParam('trigger') }, summary: 'Remove a trigger', noContent: 'Removed' },
     async ({ params }) => {
       await deleteTrigger(platform.db, params.id, params.triggerId);
       return { status: 204 };
     },
   );
-};
+});

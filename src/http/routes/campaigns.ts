@@ -12,14 +12,11 @@ import { ValidationError } from '../../shared/errors.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { voucherViewSchema } from '../../vouchers/schemas.ts';
 import { listCampaignVouchers } from '../../vouchers/vouchers.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 import { idempotencyKey } from '../validate.ts';
 
-const campaignId = { id: idParam('campaign') };
-
-export const campaignRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'campaigns' });
+export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform }) => {
   api.post(
     '/campaigns',
     {
@@ -42,14 +39,14 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/campaigns/:id',
-    { params: campaignId, summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] },
+    { params: idParams('campaign'), summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] },
     async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.db, params.id)) }),
   );
 
   api.patch(
     '/campaigns/:id',
     {
-      params: campaignId,
+      params: idParams('campaign'),
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,
       bodyExample: { active: false },
@@ -62,7 +59,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
     '/campaigns/:id/generations',
     {
       tag: 'generation',
-      params: campaignId,
+      params: idParams('campaign'),
       idempotent: true,
       summary: 'Generate codes (asynchronous; follow with GET /v1/generations/{id})',
       body: createGenerationSchema,
@@ -97,7 +94,7 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
     '/campaigns/:id/vouchers',
     {
       tag: 'vouchers',
-      params: campaignId,
+      params: idParams('campaign'),
       summary: "A campaign's codes, in the order they were made",
       query: campaignVouchersQuery,
       ok: ['Codes', pageSchema(voucherViewSchema)],
@@ -107,4 +104,4 @@ export const campaignRoutes: RouteModule = (routes, { platform }) => {
       return { status: 200, body: await listCampaignVouchers(platform.db, campaign.id, query.limit, query.cursor) };
     },
   );
-};
+});

@@ -1,18 +1,17 @@
 import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
 import { createDistributionSchema, csvDistributionQuerySchema, distributionViewSchema } from '../../distributions/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
 const csv = { schema: { type: 'string' }, example: 'email,name\nada@example.com,Ada\n' };
 
-export const distributionRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'publication' });
+export const distributionRoutes = routeModule({ tag: 'publication' }, (api, { platform }) => {
   api.post(
     '/campaigns/:id/distributions',
     {
-      params: { id: idParam('campaign') },
+      params: idParams('campaign'),
       idempotent: true,
       summary: 'Send codes to many recipients (JSON list, or a streamed CSV)',
       description:
@@ -55,7 +54,7 @@ export const distributionRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/distributions/:id',
-    { params: { id: idParam('distribution') }, summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
+    { params: idParams('distribution'), summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
     async ({ params }) => ({ status: 200, body: await getDistribution(platform, params.id) }),
   );
-};
+});

@@ -1,11 +1,9 @@
 import { listEvents } from '../../outbox/feed.ts';
 import { eventPageQuerySchema, eventPageSchema } from '../../webhooks/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
 
 /** GET /v1/events: the outbox as a feed, for systems catching up on webhooks they missed. */
-export const eventFeedRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'webhooks' });
+export const eventFeedRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }) => {
   api.get(
     '/events',
     {
@@ -18,4 +16,4 @@ export const eventFeedRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ query }) => ({ status: 200, body: await listEvents(platform, query) }),
   );
-};
+});

@@ -2,20 +2,17 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
 import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
-const exportId = { id: idParam('export') };
-
 /** Exports: requested here, written by the `export.run` job, downloaded as a stream until they expire. */
-export const exportRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'exports' });
+export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) => {
   api.post(
     '/campaigns/:id/exports',
     {
-      params: { id: idParam('campaign') },
+      params: idParams('campaign'),
       idempotent: true,
       summary: "Export a campaign's codes (asynchronous)",
       body: createExportSchema,
@@ -39,14 +36,14 @@ export const exportRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/exports/:id',
-    { params: exportId, summary: 'Export status and progress', ok: ['The export', exportViewSchema] },
+    { params: idParams('export'), summary: 'Export status and progress', ok: ['The export', exportViewSchema] },
     async ({ params }) => ({ status: 200, body: exportView(await getExport(platform.db, params.id)) }),
   );
 
   api.get(
     '/exports/:id/download',
     {
-      params: exportId,
+      params: idParams('export'),
       summary: 'Download a completed export (CSV stream)',
       errors: { 409: ['export_not_ready'], 410: ['export_expired'] },
       responses: {
@@ -79,4 +76,4 @@ export const exportRoutes: RouteModule = (routes, { platform }) => {
       return undefined;
     },
   );
-};
+});

@@ -1,17 +1,16 @@
 import { findGeneration, generationView } from '../../generations/generations.ts';
 import { generationViewSchema } from '../../generations/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
-export const generationRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'generation' });
+export const generationRoutes = routeModule({ tag: 'generation' }, (api, { platform }) => {
   api.get(
     '/generations/:id',
     {
-      params: { id: idParam('generation') },
+      params: idParams('generation'),
       summary: 'Generation status and progress',
       ok: ['queued | running | completed | failed | exhausted', generationViewSchema],
     },
     async ({ params }) => ({ status: 200, body: generationView(await findGeneration(platform.db, params.id)) }),
   );
-};
+});

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { createImport, errorReport, getImport, type ImportSource, importView } from '../../imports/imports.ts';
 import { importJsonBodySchema, importQuerySchema, importViewSchema } from '../../imports/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -24,12 +24,11 @@ const json = {
 delete json.schema.$schema;
 
 /** Imports of existing codes: a CSV stream or a JSON array in, written by chunk jobs, followed and reported here. */
-export const importRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'imports' });
+export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) => {
   api.post(
     '/campaigns/:id/imports',
     {
-      params: { id: idParam('campaign') },
+      params: idParams('campaign'),
       idempotent: true,
       summary: 'Import existing codes (a streamed CSV of any size, or a JSON array)',
       description: [
@@ -82,14 +81,14 @@ export const importRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/imports/:id',
-    { params: { id: idParam('import') }, summary: 'Import status and progress', ok: ['The import', importViewSchema] },
+    { params: idParams('import'), summary: 'Import status and progress', ok: ['The import', importViewSchema] },
     async ({ params }) => ({ status: 200, body: importView(await getImport(platform.db, params.id)) }),
   );
 
   api.get(
     '/imports/:id/errors',
     {
-      params: { id: idParam('import') },
+      params: idParams('import'),
       summary: 'The per-row error report (CSV stream)',
       description:
         'One row per rejected row, in row order, available at any time: `row` (1 = the first row after the CSV header, or the first array element), `line` (the CSV line it starts on), `code` (masked), `reason` (stable), `message`.',
@@ -118,4 +117,4 @@ export const importRoutes: RouteModule = (routes, { platform }) => {
       return undefined;
     },
   );
-};
+});

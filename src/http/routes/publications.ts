@@ -8,13 +8,10 @@ import {
   publishingSettingsSchema,
   publishingSettingsViewSchema,
 } from '../../publications/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
-const campaignId = { id: idParam('campaign') };
-
-export const publicationRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'publication' });
+export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { platform }) => {
   api.post(
     '/publications',
     {
@@ -53,7 +50,7 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/publications/:id',
-    { params: { id: idParam('publication') }, summary: 'Get a publication', ok: ['The publication', publicationViewSchema] },
+    { params: idParams('publication'), summary: 'Get a publication', ok: ['The publication', publicationViewSchema] },
     async ({ params }) => {
       const p = await getPublication(platform.db, params.id);
       return { status: 200, body: publicationView(p, await deliveryOfPublication(platform.db, p.id)) };
@@ -62,7 +59,7 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/campaigns/:id/publishing',
-    { params: campaignId, summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] },
+    { params: idParams('campaign'), summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] },
     async ({ params }) => {
       const c = await campaignForPublishing(platform.db, params.id);
       return { status: 200, body: { campaign_id: c.id, ...c.settings } };
@@ -72,7 +69,7 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
   api.put(
     '/campaigns/:id/publishing',
     {
-      params: campaignId,
+      params: idParams('campaign'),
       summary: "Set a campaign's publishing settings",
       body: publishingSettingsSchema,
       bodyExample: { join_once: true },
@@ -86,9 +83,9 @@ export const publicationRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/deliveries/:id',
-    { params: { id: idParam('delivery') }, summary: 'E-mail/SMS delivery status', ok: ['The delivery', deliveryViewSchema] },
+    { params: idParams('delivery'), summary: 'E-mail/SMS delivery status', ok: ['The delivery', deliveryViewSchema] },
     async ({ params }) => {
       return { status: 200, body: deliveryView(await getDelivery(platform.db, params.id)) };
     },
   );
-};
+});

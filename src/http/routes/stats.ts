@@ -3,19 +3,16 @@ import { expiryReminderSchema, reminderSettingSchema } from '../../expiry/schema
 import { NotFoundError } from '../../shared/errors.ts';
 import { campaignStatsSchema, statsQuerySchema } from '../../stats/schemas.ts';
 import { getCampaignStats } from '../../stats/stats.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
-
-const campaignId = { id: idParam('campaign') };
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
 /** Campaign stats (from the hourly rollup) and the campaign's expiring-soon reminder setting. */
-export const statsRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'expiry' });
+export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) => {
   api.get(
     '/campaigns/:id/stats',
     {
       tag: 'stats',
-      params: campaignId,
+      params: idParams('campaign'),
       summary: 'Campaign statistics: totals and redemptions per day',
       query: statsQuerySchema,
       ok: ['Counts and series', campaignStatsSchema],
@@ -26,7 +23,7 @@ export const statsRoutes: RouteModule = (routes, { platform }) => {
   api.get(
     '/campaigns/:id/expiry-reminder',
     {
-      params: campaignId,
+      params: idParams('campaign'),
       summary: 'The expiring-soon reminder setting',
       errors: { 404: ['expiry_reminder_not_found'] },
       ok: ['The setting', reminderSettingSchema],
@@ -41,7 +38,7 @@ export const statsRoutes: RouteModule = (routes, { platform }) => {
   api.put(
     '/campaigns/:id/expiry-reminder',
     {
-      params: campaignId,
+      params: idParams('campaign'),
       summary: 'Remind holders before their code expires (once per code)',
       body: expiryReminderSchema,
       bodyExample: { days_before: 7, channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
@@ -53,10 +50,10 @@ export const statsRoutes: RouteModule = (routes, { platform }) => {
 
   api.delete(
     '/campaigns/:id/expiry-reminder',
-    { params: campaignId, summary: 'Remove the expiring-soon reminder', noContent: 'Removed' },
+    { params: idParams('campaign'), summary: 'Remove the expiring-soon reminder', noContent: 'Removed' },
     async ({ params }) => {
       await removeReminder(platform.db, params.id);
       return { status: 204 };
     },
   );
-};
+});

@@ -10,10 +10,9 @@ import {
   updateTemplate,
 } from '../../delivery/templates.ts';
 import { listSchema } from '../../shared/paging.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
-const templateId = { id: idParam('template') };
 const templateExample = {
   name: 'Welcome code',
   channel: 'email',
@@ -21,8 +20,7 @@ const templateExample = {
   text: 'Hi {{ customer.name }}, your code is {{ voucher.code }}',
 };
 
-export const templateRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'templates' });
+export const templateRoutes = routeModule({ tag: 'templates' }, (api, { platform }) => {
   api.post(
     '/templates',
     {
@@ -46,14 +44,14 @@ export const templateRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/templates/:id',
-    { params: templateId, summary: 'Get a template', ok: ['The template', templateViewSchema] },
+    { params: idParams('template'), summary: 'Get a template', ok: ['The template', templateViewSchema] },
     async ({ params }) => ({ status: 200, body: templateView(await getTemplate(platform.db, params.id)) }),
   );
 
   api.put(
     '/templates/:id',
     {
-      params: templateId,
+      params: idParams('template'),
       summary: 'Replace a template',
       body: createTemplateSchema,
       bodyExample: templateExample,
@@ -66,7 +64,7 @@ export const templateRoutes: RouteModule = (routes, { platform }) => {
   api.post(
     '/templates/:id/preview',
     {
-      params: templateId,
+      params: idParams('template'),
       summary: 'Render a template for a sample (or given) customer and code, exactly as a delivery would',
       body: previewTemplateSchema,
       bodyExample: { customer: { name: 'Ada' }, voucher: { code: 'SPRING-7KQ2-M9XD' } },
@@ -79,4 +77,4 @@ export const templateRoutes: RouteModule = (routes, { platform }) => {
       return { status: 200, body: { template_id: t.id, channel: t.channel, ...rendered } };
     },
   );
-};
+});

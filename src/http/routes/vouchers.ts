@@ -10,13 +10,12 @@ import {
   voucherViewSchema,
 } from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
-import type { RouteModule } from '../context.ts';
-import { codeParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { codeParam } from '../operation.ts';
 
 const code = { code: codeParam };
 
-export const voucherRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'vouchers' });
+export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }) => {
   api.get(
     '/vouchers',
     { summary: 'Search vouchers', query: listVouchersQuery, ok: ['Vouchers, in the order they were made', pageSchema(voucherViewSchema)] },
@@ -99,4 +98,4 @@ export const voucherRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ params, query }) => ({ status: 200, body: await listVoucherEvents(platform.db, params.code, query.limit, query.cursor) }),
   );
-};
+});

@@ -21,16 +21,13 @@ import {
   webhookDeliveryViewSchema,
 } from '../../webhooks/schemas.ts';
 import { secretEncryptionKey } from '../../webhooks/secrets.ts';
-import type { RouteModule } from '../context.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import { idParams } from '../operation.ts';
 
-const webhookId = { id: idParam('webhook') };
 const urlRefusals = { 422: ['webhook_url_invalid', 'webhook_url_insecure', 'webhook_url_private_address'] };
-const deliveryId = { id: idParam('webhook_delivery') };
 
 /** Webhook endpoints and their deliveries. Secrets appear in a response only when created or rotated. */
-export const webhookRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'webhooks' });
+export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }) => {
   // Fails at startup, not at the first registration, when production has no WEBHOOK_SECRET_ENCRYPTION_KEY.
   secretEncryptionKey(platform.config);
   const now = () => platform.clock.now();
@@ -64,14 +61,14 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/webhooks/:id',
-    { params: webhookId, summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] },
+    { params: idParams('webhook'), summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] },
     async ({ params }) => ({ status: 200, body: endpointView(await getEndpoint(platform, params.id), now()) }),
   );
 
   api.patch(
     '/webhooks/:id',
     {
-      params: webhookId,
+      params: idParams('webhook'),
       summary: 'Update a webhook endpoint (enabling clears its failure state)',
       body: updateWebhookSchema,
       bodyExample: { enabled: true },
@@ -87,7 +84,7 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
 
   api.delete(
     '/webhooks/:id',
-    { params: webhookId, summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' },
+    { params: idParams('webhook'), summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' },
     async ({ req, params }) => {
       await deleteEndpoint(platform, params.id);
       platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
@@ -98,7 +95,7 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
   api.post(
     '/webhooks/:id/rotate-secret',
     {
-      params: webhookId,
+      params: idParams('webhook'),
       summary: 'Rotate the signing secret (returned once; the old one keeps signing for 24 hours)',
       ok: ['The endpoint with its new secret', endpointWithSecretViewSchema],
     },
@@ -112,7 +109,7 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
   api.get(
     '/webhooks/:id/deliveries',
     {
-      params: webhookId,
+      params: idParams('webhook'),
       summary: "An endpoint's deliveries, newest first, each with its attempts",
       query: deliveryPageQuerySchema,
       ok: ['Deliveries', pageSchema(webhookDeliveryViewSchema)],
@@ -132,7 +129,7 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
   api.post(
     '/webhooks/:id/replay',
     {
-      params: webhookId,
+      params: idParams('webhook'),
       summary: 'Re-deliver every subscribed event since a point in time (runs as a job)',
       body: replayWebhookSchema,
       bodyExample: { since: '2026-03-01T00:00:00Z' },
@@ -148,14 +145,14 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
 
   api.get(
     '/webhook-deliveries/:id',
-    { params: deliveryId, summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
+    { params: idParams('webhook_delivery'), summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
     async ({ params }) => ({ status: 200, body: await getDelivery(platform, params.id) }),
   );
 
   api.post(
     '/webhook-deliveries/:id/retry',
     {
-      params: deliveryId,
+      params: idParams('webhook_delivery'),
       summary: 'Send a delivery again now (a new round, same webhook-id)',
       errors: { 409: ['webhook_endpoint_disabled', 'webhook_delivery_pending'] },
       accepted: ['Queued', webhookDeliveryViewSchema],
@@ -166,4 +163,4 @@ export const webhookRoutes: RouteModule = (routes, { platform }) => {
       return { status: 202, body: delivery };
     },
   );
-};
+});
