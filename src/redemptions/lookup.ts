@@ -35,7 +35,7 @@ export function rulesKey(c: Candidate): string | undefined {
 export interface CandidateWithCounts extends Candidate {
   customer_code_count: number;
   customer_campaign_count: number;
-  /** The stored customer's metadata (null when the customer is not stored, or none was given). */
+  /** The stored customer's metadata (null when the customer is not stored, none was given, or no conditions read it). */
   customer_metadata: Record<string, unknown> | null;
   /** The segment catalogue's version as this statement saw it (see SegmentCache). */
   segments_version: string;
@@ -45,7 +45,8 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
     where r.voucher_id = v.id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_code_count,
   case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
     where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_campaign_count,
-  case when q.customer_id is null then null else (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
+  case when q.customer_id is not null and (c.rules ? 'conditions' or v.rules ? 'conditions')
+    then (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
   (select sc.version::text from segment_catalogue sc) as segments_version`;
 
 /**
@@ -53,7 +54,8 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
  * dozens of concurrent validations cost one round trip and one backend wake-up instead of one each. The
  * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes, and the
- * stored customer's metadata read by its key (both skipped without a customer), with the segment catalogue's version,
+ * stored customer's metadata read by its key (skipped without a customer, or when neither the campaign nor the
+ * voucher has conditions, which alone read it), with the segment catalogue's version,
  * so conditions over stored customers and segments cost no second round trip. A batch whose connection is lost is read again once; a batch PostgreSQL refuses
  * (one code it cannot take) is answered lookup by lookup, so the one bad lookup fails alone.
  */
