@@ -208,20 +208,9 @@ describe('campaign rules in plain words', () => {
   });
 
   it('takes the currency of order totals from a condition when nothing else names one', () => {
+    const usd = { field: 'order.currency', op: 'eq', value: 'usd' };
     const lines = describeRules(
-      {
-        conditions: [
-          {
-            name: 'x',
-            when: {
-              all: [
-                { field: 'order.currency', op: 'eq', value: 'usd' },
-                { field: 'order.amount', op: 'gte', value: 2500 },
-              ],
-            },
-          },
-        ],
-      },
+      { conditions: [{ name: 'x', when: { all: [usd, { field: 'order.amount', op: 'gte', value: 2500 }] } }] },
       'UTC',
     );
     expect(lines).toContain('X: the order currency is USD, and the order total is at least $25.00.');
