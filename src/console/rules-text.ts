@@ -252,14 +252,32 @@ function windowText(w: Json): string {
   return `${days}, ${from}–${to}`;
 }
 
+/** A currency the condition requires with `order.currency eq`, at its top or under `all`. */
+function requiredCurrency(condition: Condition): string | undefined {
+  if ('all' in condition) {
+    for (const child of condition.all) {
+      const found = requiredCurrency(child);
+      if (found) return found;
+    }
+  }
+  if ('field' in condition && condition.field === 'order.currency' && condition.op === 'eq' && typeof condition.value === 'string') {
+    return condition.value.toUpperCase();
+  }
+  return undefined;
+}
+
 /** The currency order totals are in: the discount's, the minimum order's, or one a condition requires. */
 function rulesCurrency(rules: Json): string | undefined {
   const discount = rules.discount as Json | null | undefined;
   if (typeof discount?.currency === 'string') return discount.currency;
   const order = rules.order as Json | null | undefined;
   if (typeof order?.currency === 'string') return order.currency;
-  const found = JSON.stringify(rules.conditions ?? null).match(/\{"field":"order\.currency","op":"eq","value":"([A-Za-z]{3})"\}/);
-  return found?.[1]?.toUpperCase();
+  const checks = Array.isArray(rules.conditions) ? (rules.conditions as Check[]) : [];
+  for (const check of checks) {
+    const found = requiredCurrency(check.when);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Every rule, one sentence each; the timezone is the campaign's (validity windows are local to it). */

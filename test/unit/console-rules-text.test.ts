@@ -208,7 +208,7 @@ describe('campaign rules in plain words', () => {
   });
 
   it('takes the currency of order totals from a condition when nothing else names one', () => {
-    const usd = { field: 'order.currency', op: 'eq', value: 'usd' };
+    const usd = { op: 'eq', value: 'usd', field: 'order.currency' }; // keys in jsonb's order, not the API's
     const lines = describeRules(
       { conditions: [{ name: 'x', when: { all: [usd, { field: 'order.amount', op: 'gte', value: 2500 }] } }] },
       'UTC',
