@@ -115,7 +115,7 @@ function fieldText(field: string, currency: string | undefined): { subject: stri
     case 'customer.id':
       return { subject: 'the customer id', value: scalarText };
     case 'customer.redemptions_in_campaign':
-      return { subject: "the customer's earlier redemptions in this campaign", value: scalarText };
+      return { subject: "the customer's redemption count in this campaign", value: scalarText };
     case 'now.day_of_week':
       return { subject: 'the day', value: (v) => DAY_NAMES[Number(v)] ?? scalarText(v) };
     case 'now.time':

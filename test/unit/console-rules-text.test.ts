@@ -43,7 +43,7 @@ describe('campaign rules in plain words', () => {
     expect(when({ field: 'order.metadata.shipping.country', op: 'eq', value: 'DE' })).toBe('order metadata “shipping.country” is “DE”');
     expect(when({ field: 'order.metadata.gift', op: 'eq', value: true })).toBe('order metadata “gift” is true');
     expect(when({ field: 'customer.redemptions_in_campaign', op: 'eq', value: 0 })).toBe(
-      "the customer's earlier redemptions in this campaign is 0",
+      "the customer's redemption count in this campaign is 0",
     );
   });
 
@@ -130,7 +130,7 @@ describe('campaign rules in plain words', () => {
       ),
     ).toBe('Members only: the customer is in segment “gold”. Refused with: “This code is for members.”');
     expect(describeCheck({ name: 'first_order', when: { field: 'customer.redemptions_in_campaign', op: 'eq', value: 0 } })).toBe(
-      "First order: the customer's earlier redemptions in this campaign is 0.",
+      "First order: the customer's redemption count in this campaign is 0.",
     );
   });
 
