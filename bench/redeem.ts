@@ -288,8 +288,13 @@ try {
   };
   const sampleAnswer = (await post('/v1/validations', sample)) as unknown as { valid: boolean; order: { discount_amount: number } };
   if (!sampleAnswer.valid) throw new Error(`the rich sample is not valid: ${JSON.stringify(sampleAnswer)}`);
-  const richRounds: Load[] = [];
-  for (let round = 0; round < rounds; round++) richRounds.push(await load(base, 'rich'));
+  const richRounds: (Load & { cpuMsPerRequest: number })[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const cpu = process.cpuUsage();
+    const result = await load(base, 'rich');
+    const used = process.cpuUsage(cpu);
+    richRounds.push({ ...result, cpuMsPerRequest: (used.user + used.system) / 1000 / result.total });
+  }
   // The rules alone: the same checkout decided in process from candidates and a customer read once.
   const richCandidates = await readCandidates(platform.db, sample.codes);
   const found = sample.codes.map((c) => ({ candidate: richCandidates.get(c) ?? null, counts: { code: 0, campaign: 0 } }));
@@ -378,6 +383,7 @@ try {
     rich_ratio: Number((rich.rps / validate.rps).toFixed(3)),
     rules_eval_us: Number(rulesEvalUs.toFixed(1)),
     rich_non2xx: richRounds.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    rich_server_cpu_ms_per_request: Number(median(richRounds.map((r) => r.cpuMsPerRequest)).toFixed(3)),
     codes,
     connections,
     duration_s: duration,
@@ -405,7 +411,10 @@ try {
       'validate (median)',
       `${result.validate_rps} req/s  p50 ${validate.p50} ms  p99 ${validate.p99} ms  non-2xx ${result.validate_non2xx}`,
     ],
-    ...richRounds.map((r, i): [string, string] => [`rich validate round ${i + 1}`, `${Math.round(r.rps)} req/s  p99 ${r.p99} ms`]),
+    ...richRounds.map((r, i): [string, string] => [
+      `rich validate round ${i + 1}`,
+      `${Math.round(r.rps)} req/s  p99 ${r.p99} ms  ${r.cpuMsPerRequest.toFixed(3)} ms server CPU/req`,
+    ]),
     [
       'rich validate (3 codes, 20 lines, 8 conditions; median)',
       `${result.rich_validate_rps} req/s  p99 ${rich.p99} ms  non-2xx ${result.rich_non2xx}  ratio to validate ${result.rich_ratio}`,

@@ -139,14 +139,15 @@ export async function listCustomers(
 /**
  * Erases a customer: the stored row (email, phone, name, metadata) goes, and the customer's redemptions and
  * redemption groups are kept anonymized (no customer id, no email; codes, amounts and dates stay, so counts and
- * reports still add up). One transaction.
+ * reports still add up). One transaction. A customer known only from its redemptions (never stored) is erased the
+ * same way; 404 when the id names nothing at all.
  */
 export async function deleteCustomer(db: Database, id: string): Promise<void> {
   assertId(id);
   await db.transaction(async (tx) => {
-    const { rowCount } = await tx.query('delete from customers where id = $1', [id]);
-    if (rowCount === 0) throw new NotFoundError('customer', id);
-    await tx.query('update redemptions set customer_id = null, customer_email = null where customer_id = $1', [id]);
-    await tx.query('update redemption_groups set customer_id = null, customer_email = null where customer_id = $1', [id]);
+    const stored = await tx.query('delete from customers where id = $1', [id]);
+    const redemptions = await tx.query('update redemptions set customer_id = null, customer_email = null where customer_id = $1', [id]);
+    const groups = await tx.query('update redemption_groups set customer_id = null, customer_email = null where customer_id = $1', [id]);
+    if (stored.rowCount === 0 && redemptions.rowCount === 0 && groups.rowCount === 0) throw new NotFoundError('customer', id);
   });
 }

@@ -44,7 +44,7 @@ export function rulesKey(c: Candidate): string | undefined {
 export interface CandidateWithCounts extends Candidate {
   customer_code_count: number;
   customer_campaign_count: number;
-  /** The stored customer's metadata (null when the customer is not stored, or none was given). */
+  /** The stored customer's metadata (null when the customer is not stored, none was given, or no conditions read it). */
   customer_metadata: Record<string, unknown> | null;
   /** The segment catalogue's version as this statement saw it (see SegmentCache). */
   segments_version: string;
@@ -69,7 +69,8 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else
     ${customerUsesSql('voucher_id', 'v.id', 'q.customer_id', 'q.email_key', 'c.customer_identity')} end as customer_code_count,
   case when q.customer_id is null then 0 else
     ${customerUsesSql('campaign_id', 'v.campaign_id', 'q.customer_id', 'q.email_key', 'c.customer_identity')} end as customer_campaign_count,
-  case when q.customer_id is null then null else (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
+  case when q.customer_id is not null and (c.rules ? 'conditions' or v.rules ? 'conditions')
+    then (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
   (select sc.version::text from segment_catalogue sc) as segments_version`;
 
 /** Who holds a code, read only for a code with held uses (src/reservations/holds.ts). */
@@ -81,7 +82,8 @@ const HOLDS = `case when v.held_count > 0 then (select jsonb_agg(jsonb_build_obj
  * prepared statement over the unique code index (`unnest` of the codes and customers, in order): under load,
  * dozens of concurrent validations cost one round trip and one backend wake-up instead of one each. The
  * customer's succeeded redemptions of the code and across its campaign are counted through partial indexes, and the
- * stored customer's metadata read by its key (both skipped without a customer), with the segment catalogue's version,
+ * stored customer's metadata read by its key (skipped without a customer, or when neither the campaign nor the
+ * voucher has conditions, which alone read it), with the segment catalogue's version,
  * so conditions over stored customers and segments cost no second round trip. A batch whose connection is lost is read again once; a batch PostgreSQL refuses
  * (one code it cannot take) is answered lookup by lookup, so the one bad lookup fails alone.
  */

@@ -338,6 +338,11 @@ describe('checkout: orders with items, conditions, discount types, several codes
       [b, partial.body.id],
     ]);
 
+    const nothing = await redeem({ codes: ['NO-SUCH-CODE-Y', 'NO-SUCH-CODE-Z'], mode: 'partial', order });
+    expect(nothing.status).toBe(422);
+    expect(nothing.body.codes.map((c: { reason: string }) => c.reason)).toEqual(['not_found', 'not_found']);
+    expect((await redeem({ code: a, mode: 'partial' })).status).toBe(400);
+
     const key = { 'Idempotency-Key': `group-${a}` };
     const all = await redeem({ codes: [b, a], order: { ...order, id: 'order-g2' } }, key);
     expect(all.status).toBe(201);

@@ -1,14 +1,13 @@
 import { deleteCustomer, getCustomer, listCustomers, putCustomer } from '../../customers/customers.ts';
 import { customerDetailViewSchema, customerViewSchema, listCustomersQuery, putCustomerSchema } from '../../customers/schemas.ts';
 import { pageSchema } from '../../shared/paging.ts';
-import type { RouteModule } from '../context.ts';
-import { type PathParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import type { PathParam } from '../operation.ts';
 
 const customerId: Record<'id', PathParam> = { id: { description: "The customer's id (yours, up to 255 characters)" } };
 const notFound = { 404: ['customer_not_found'] };
 
-export const customerRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'customers' });
+export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform }) => {
   api.put(
     '/customers/:id',
     {
@@ -60,4 +59,4 @@ export const customerRoutes: RouteModule = (routes, { platform }) => {
       return { status: 204 };
     },
   );
-};
+});

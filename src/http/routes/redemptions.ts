@@ -11,14 +11,13 @@ import {
 import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { checkoutWrite } from '../checkout-write.ts';
-import type { RouteModule } from '../context.ts';
+import { routeModule } from '../context.ts';
 import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { idParams } from '../operation.ts';
 
-const redemptionId = { id: idParam('redemption') };
+const redemptionId = idParams('redemption');
 
-export const redemptionRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'redemption' });
+export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   api.post(
     '/redemptions',
     {
@@ -72,4 +71,4 @@ export const redemptionRoutes: RouteModule = (routes, { platform }) => {
       body: await rollbackRedemption(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
     }),
   );
-};
+});

@@ -1,13 +1,12 @@
 import { createSegmentSchema, putSegmentSchema, segmentViewSchema } from '../../segments/schemas.ts';
 import { createSegment, deleteSegment, getSegment, putSegment } from '../../segments/segments.ts';
-import type { RouteModule } from '../context.ts';
-import { type PathParam, routesOf } from '../operation.ts';
+import { routeModule } from '../context.ts';
+import type { PathParam } from '../operation.ts';
 
 const segmentName: Record<'name', PathParam> = { name: { description: 'The segment name' } };
 const notFound = { 404: ['segment_not_found'] };
 
-export const segmentRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'customers' });
+export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform }) => {
   api.post(
     '/segments',
     {
@@ -55,4 +54,4 @@ export const segmentRoutes: RouteModule = (routes, { platform }) => {
       return { status: 204 };
     },
   );
-};
+});

@@ -5,13 +5,11 @@ import { guessesOf, validateCodes, validationView } from '../../redemptions/rede
 import { validationRequestSchema } from '../../redemptions/schemas.ts';
 import { CHECKOUT_REASONS, checkoutAnswerSchema } from '../../rules/checkout.ts';
 import { validationViewSchema } from '../../vouchers/schemas.ts';
-import type { RouteModule } from '../context.ts';
+import { routeModule } from '../context.ts';
 import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
-import { routesOf } from '../operation.ts';
 
-export const validationRoutes: RouteModule = (routes, { platform }) => {
+export const validationRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   const lookups = { candidates: new CandidateLookup(platform.db), segments: new SegmentCache(platform.db) };
-  const api = routesOf(routes, { tag: 'redemption' });
   api.post(
     '/validations',
     {
@@ -43,4 +41,4 @@ export const validationRoutes: RouteModule = (routes, { platform }) => {
       return { status: 200, body: validationView(outcome) };
     },
   );
-};
+});
