@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { startTestPlatform, type TestPlatform, useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 // Monday 2026-03-02 10:00 UTC.
@@ -418,13 +418,7 @@ describe('checkout: orders with items, conditions, discount types, several codes
 });
 
 describe('guessing defence with several codes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
 
   it('each unknown code of a request is one guess', async () => {
     const unknown = (n: number, round: number) => Array.from({ length: n }, (_, i) => `NOPE-${round}-${i}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { generatedCampaign, refusal, type ServerSdk, serverSdk, voucherRedeemables } from '../support/voucherify.ts';
 
 type Sdk = ServerSdk;
 
@@ -44,10 +44,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
 
   it('validates two vouchers on one order with items: each applicable, the discounts applied one after the other', async () => {
     const answer = await all.sdk.validations.validateStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
+      redeemables: voucherRedeemables('TEN-1', 'HALF-1'),
       order,
       customer: { source_id: 'ada' },
     } as never);
@@ -71,10 +68,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   it('ALL: one inapplicable redeemable refuses the whole redemption; the others stay unused', async () => {
     const refused = await refusal(
       all.sdk.redemptions.redeemStackable({
-        redeemables: [
-          { object: 'voucher', id: 'TEN-1' },
-          { object: 'voucher', id: 'NOPE-9' },
-        ],
+        redeemables: voucherRedeemables('TEN-1', 'NOPE-9'),
         order,
       } as never),
     );
@@ -82,10 +76,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     expect((await all.sdk.vouchers.get('TEN-1')).redemption?.redeemed_quantity).toBe(0);
 
     const done = await all.sdk.redemptions.redeemStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
+      redeemables: voucherRedeemables('TEN-1', 'HALF-1'),
       order,
       customer: { source_id: 'ada' },
     } as never);
@@ -97,9 +88,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     const parent = await all.sdk.redemptions.get(done.parent_redemption.id);
     expect((parent as unknown as { related_redemptions: { redemptions: unknown[] } }).related_redemptions.redemptions).toHaveLength(2);
 
-    const again = await refusal(
-      all.sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'HALF-1' }], order } as never),
-    );
+    const again = await refusal(all.sdk.redemptions.redeemStackable({ redeemables: voucherRedeemables('HALF-1'), order } as never));
     expect(again).toMatchObject({ code: 400, key: 'quantity_exceeded' });
 
     const rolled = (await all.sdk.redemptions.rollbackStackable(done.parent_redemption.id, {} as never)) as unknown as {
@@ -113,10 +102,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
 
   it('PARTIAL: the applicable redeemables are redeemed, the others listed as inapplicable', async () => {
     const done = await partial.sdk.redemptions.redeemStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-2' },
-        { object: 'voucher', id: 'NOPE-9' },
-      ],
+      redeemables: voucherRedeemables('TEN-2', 'NOPE-9'),
       order: { amount: 5000 },
     } as never);
     expect(done.redemptions).toHaveLength(1);
@@ -135,7 +121,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
         all.sdk.redemptions.redeemStackable({
-          redeemables: [{ object: 'voucher', id: 'RACE-5' }],
+          redeemables: voucherRedeemables('RACE-5'),
           order: { amount: 1000 },
           customer: { source_id: `racer-${i}` },
         } as never),
@@ -188,12 +174,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it("qualifies the customer's wallet: the published codes that apply to the order", async () => {
-    await all.sdk.campaigns.create({
-      name: 'Wallet VF',
-      vouchers_count: 3,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 300 }, code_config: { length: 10 } },
-    } as never);
-    await waitFor(async () => (await all.sdk.campaigns.get('Wallet VF')).vouchers_generation_status === 'DONE');
+    await generatedCampaign(all.sdk, 'Wallet VF', 3, { type: 'AMOUNT', amount_off: 300 });
     const published = await all.sdk.distributions.publications.create({ campaign: 'Wallet VF', customer: { source_id: 'wally' } } as never);
     const answer = await all.sdk.qualifications.checkEligibility({
       scenario: 'CUSTOMER_WALLET',
