@@ -39,6 +39,18 @@ function assertId(id: string): void {
   if (id.length === 0 || id.length > MAX_ID) throw new NotFoundError('customer', id);
 }
 
+/** A person's contact fields as the column arrays of an `unnest($::text[], $::text[], $::text[], $::jsonb[])`: email, phone, name, metadata. */
+export function contactColumns(
+  people: readonly Omit<CustomerInput, 'id'>[],
+): [(string | null)[], (string | null)[], (string | null)[], string[]] {
+  return [
+    people.map((c) => c.email ?? null),
+    people.map((c) => c.phone ?? null),
+    people.map((c) => c.name ?? null),
+    people.map((c) => JSON.stringify(c.metadata ?? {})),
+  ];
+}
+
 /** Inserts or refreshes customers (one statement, ids deduplicated: the last occurrence wins); given fields win, metadata merges. */
 export async function upsertCustomers(tx: Queryable, customers: CustomerInput[]): Promise<void> {
   const byId = new Map<string, CustomerInput>();
@@ -59,13 +71,7 @@ export async function upsertCustomers(tx: Queryable, customers: CustomerInput[])
      where (customers.email, customers.phone, customers.name, customers.metadata)
        is distinct from (coalesce(excluded.email, customers.email), coalesce(excluded.phone, customers.phone),
                          coalesce(excluded.name, customers.name), customers.metadata || excluded.metadata)`,
-    [
-      list.map((c) => c.id),
-      list.map((c) => c.email ?? null),
-      list.map((c) => c.phone ?? null),
-      list.map((c) => c.name ?? null),
-      list.map((c) => JSON.stringify(c.metadata ?? {})),
-    ],
+    [list.map((c) => c.id), ...contactColumns(list)],
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
+import { contactColumns } from '../customers/customers.ts';
 import type { Queryable } from '../db/sql.ts';
 import { deliveryCountsOfDistribution } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
@@ -78,15 +79,7 @@ async function insertRecipients(db: Queryable, distributionId: string, firstOrd:
      select $1, $2 + o - 1, customer_id, email, phone, name, coalesce(metadata, '{}'::jsonb)
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) with ordinality as t(customer_id, email, phone, name, metadata, o)
      on conflict do nothing`,
-    [
-      distributionId,
-      firstOrd,
-      rows.map((r) => r.customer_id ?? null),
-      rows.map((r) => r.email ?? null),
-      rows.map((r) => r.phone ?? null),
-      rows.map((r) => r.name ?? null),
-      rows.map((r) => JSON.stringify(r.metadata ?? {})),
-    ],
+    [distributionId, firstOrd, rows.map((r) => r.customer_id ?? null), ...contactColumns(rows)],
   );
 }
 
