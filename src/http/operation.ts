@@ -230,3 +230,17 @@ export function readById<S extends z.ZodType>(
   // The body's type is held by `read` against the schema; the generic spec is beyond what `api.get` can infer.
   api.get(path, { params: idParams(resource), summary: spec.summary, ok: spec.ok }, handler as never);
 }
+
+/** `DELETE <path>`: runs `remove` on the path's parameters and answers 204 (`noContent` describes it). */
+export function deleteRoute<K extends string>(
+  api: ModuleRoutes,
+  path: string,
+  spec: Pick<CompactSpec, 'errors' | 'summary'> & { params: Record<K, PathParam>; noContent: string },
+  remove: (params: Record<K, string>) => Promise<unknown>,
+): void {
+  const handler = async ({ params }: { params: Record<K, string> }) => {
+    await remove(params);
+    return { status: 204 as const };
+  };
+  api.delete(path, spec, handler as never);
+}

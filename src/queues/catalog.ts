@@ -271,10 +271,13 @@ export function scheduleOf(id: ScheduleId): ScheduleSpec {
   return SCHEDULES[id];
 }
 
+/** Every chunk index of a flow of `count` chunks. */
+const allChunks = (count: number) => Array.from({ length: count }, (_, i) => i);
+
 /** All the chunks of a generation, or only those not written yet (recorded in generation_chunks). */
 export function generationWork(
   g: { id: string; requested: number; chunk_size: number; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: g.chunk_count }, (_, i) => i),
+  chunks: readonly number[] = allChunks(g.chunk_count),
 ): FlowRequest<'generation.finalize'> {
   return {
     name: 'generation.finalize',
@@ -289,7 +292,7 @@ export function generationWork(
 /** All the chunks of a distribution, or only those not processed yet (recorded in distribution_chunks). */
 export function distributionWork(
   d: { id: string; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: d.chunk_count }, (_, i) => i),
+  chunks: readonly number[] = allChunks(d.chunk_count),
 ): FlowRequest<'distribution.finalize'> {
   return {
     name: 'distribution.finalize',
@@ -301,7 +304,7 @@ export function distributionWork(
 /** All the chunks of an import, or only those not written yet (recorded in import_chunks). */
 export function importWork(
   i: { id: string; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: i.chunk_count }, (_, k) => k),
+  chunks: readonly number[] = allChunks(i.chunk_count),
 ): FlowRequest<'import.finalize'> {
   return {
     name: 'import.finalize',
@@ -340,6 +343,18 @@ const chunkedWork = (table: string, chunkTable: string, key: string, columns = '
           where not exists (select 1 from ${chunkTable} c where c.${key} = ${table}.id and c.chunk_index = i)) as chunks`,
 });
 
+/** A channel's deliveries: owed while queued, each its own job unless a batch job of the channel carries it. */
+function queuedDeliveries<C extends 'email' | 'sms'>(channel: C): DurableWork<`delivery.${C}`> {
+  return {
+    table: 'deliveries',
+    owed: `status = 'queued' and channel = '${channel}'`,
+    columns: 'batch_job_id',
+    work: (d: { id: string }) => ({ name: `delivery.${channel}`, payload: { deliveryId: d.id } }) as FlowRequest<`delivery.${C}`>,
+    heldBy: (d: { batch_job_id?: string | null }) =>
+      d.batch_job_id ? { name: `delivery.${channel}-batch`, jobId: d.batch_job_id } : undefined,
+  };
+}
+
 export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   'generation.finalize': {
     ...chunkedWork('generations', 'generation_chunks', 'generation_id', 'requested, chunk_size, '),
@@ -350,20 +365,8 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
     ...chunkedWork('distributions', 'distribution_chunks', 'distribution_id'),
     work: (d: { id: string; chunk_count: number; chunks: number[] }) => distributionWork(d, d.chunks),
   },
-  'delivery.email': {
-    table: 'deliveries',
-    owed: `status = 'queued' and channel = 'email'`,
-    columns: 'batch_job_id',
-    work: (d: { id: string }) => ({ name: 'delivery.email', payload: { deliveryId: d.id } }),
-    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.email-batch', jobId: d.batch_job_id } : undefined),
-  },
-  'delivery.sms': {
-    table: 'deliveries',
-    owed: `status = 'queued' and channel = 'sms'`,
-    columns: 'batch_job_id',
-    work: (d: { id: string }) => ({ name: 'delivery.sms', payload: { deliveryId: d.id } }),
-    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.sms-batch', jobId: d.batch_job_id } : undefined),
-  },
+  'delivery.email': queuedDeliveries('email'),
+  'delivery.sms': queuedDeliveries('sms'),
   'webhook.deliver': {
     table: 'webhook_deliveries',
     // A leased delivery is being sent right now (its lease ends when its attempt is recorded, or times out).

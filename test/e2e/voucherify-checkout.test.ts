@@ -30,6 +30,16 @@ const order = {
   ],
 };
 
+/** Two stackable vouchers on one order for one customer: validated first, then redeemed. */
+const tenAndHalfForAda = {
+  redeemables: [
+    { object: 'voucher', id: 'TEN-1' },
+    { object: 'voucher', id: 'HALF-1' },
+  ],
+  order,
+  customer: { source_id: 'ada' },
+};
+
 describe('Voucherify checkout through the SDK: several redeemables, items, customers, qualifications', () => {
   let all: { p: TestPlatform; sdk: Sdk };
   let partial: { p: TestPlatform; sdk: Sdk };
@@ -43,14 +53,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it('validates two vouchers on one order with items: each applicable, the discounts applied one after the other', async () => {
-    const answer = await all.sdk.validations.validateStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const answer = await all.sdk.validations.validateStackable(tenAndHalfForAda as never);
     expect(answer.valid).toBe(true);
     expect(answer.redeemables?.map((r) => r.status)).toEqual(['APPLICABLE', 'APPLICABLE']);
     expect(answer.stacking_rules).toMatchObject({ redeemables_limit: 5, redeemables_application_mode: 'ALL' });
@@ -81,14 +84,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     expect(refused).toMatchObject({ code: 404, key: 'not_found' });
     expect((await all.sdk.vouchers.get('TEN-1')).redemption?.redeemed_quantity).toBe(0);
 
-    const done = await all.sdk.redemptions.redeemStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const done = await all.sdk.redemptions.redeemStackable(tenAndHalfForAda as never);
     expect(done.redemptions).toHaveLength(2);
     expect(done.parent_redemption).toMatchObject({ object: 'redemption', result: 'SUCCESS', order: { discount_amount: 3500 } });
     expect(done.redemptions.every((r) => (r as { parent_redemption_id?: string }).parent_redemption_id === done.parent_redemption.id)).toBe(
