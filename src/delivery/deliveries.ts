@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Config } from '../../config/index.ts';
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
@@ -13,7 +13,6 @@ import { messages } from '../shared/metrics.ts';
 import { RatePacer } from '../shared/pacing.ts';
 import { resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
-import { isUuid } from '../shared/uuid.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
 import { linkSettings, voucherLinks } from './public-links.ts';
@@ -103,9 +102,7 @@ export async function queueMessage(tx: Queryable, input: QueueMessageInput): Pro
 }
 
 export async function getDelivery(q: Queryable, id: string): Promise<DeliveryRow> {
-  const { rows } = isUuid(id) ? await q.query<DeliveryRow>('select * from deliveries where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('delivery', id);
-  return rows[0];
+  return rowById<DeliveryRow>(q, 'deliveries', 'delivery', id);
 }
 
 /** A publication's message (its first, should there be several), or null when it was published without one. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { generatedCampaign, refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
 
 type Sdk = ServerSdk;
 
@@ -184,12 +184,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it("qualifies the customer's wallet: the published codes that apply to the order", async () => {
-    await all.sdk.campaigns.create({
-      name: 'Wallet VF',
-      vouchers_count: 3,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 300 }, code_config: { length: 10 } },
-    } as never);
-    await waitFor(async () => (await all.sdk.campaigns.get('Wallet VF')).vouchers_generation_status === 'DONE');
+    await generatedCampaign(all.sdk, 'Wallet VF', 3, { type: 'AMOUNT', amount_off: 300 });
     const published = await all.sdk.distributions.publications.create({ campaign: 'Wallet VF', customer: { source_id: 'wally' } } as never);
     const answer = await all.sdk.qualifications.checkEligibility({
       scenario: 'CUSTOMER_WALLET',
