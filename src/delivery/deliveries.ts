@@ -529,3 +529,21 @@ export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms
   if (infrastructure) throw infrastructure;
   return { results, later };
 }
+
+/** The recipient an erased customer's deliveries keep: the address is gone, the record of the message stays. */
+export const ERASED_RECIPIENT = 'erased';
+
+/**
+ * Erasure of a customer: its deliveries keep their record (channel, template, status, dates) but not its address; one
+ * still queued is not sent (failed, `customer erased`), so nothing goes out to an erased customer.
+ */
+export async function eraseDeliveryRecipient(tx: Queryable, customerId: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `update deliveries set recipient = $2, customer_id = null, updated_at = now(),
+            status = case when status = 'queued' then 'failed' else status end,
+            error = case when status = 'queued' then 'customer erased' else error end
+      where customer_id = $1`,
+    [customerId, ERASED_RECIPIENT],
+  );
+  return rowCount ?? 0;
+}
