@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailTemplate } from '../support/delivery-fixtures.ts';
+import { emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
@@ -73,15 +73,7 @@ describe('stored customers and segments, as conditions see them', () => {
     const codes = [uniqueCode('ZE'), uniqueCode('ZE'), uniqueCode('ZE')];
     for (const code of codes) await createVoucher(p, campaign, code);
     const templateId = await emailTemplate(p);
-    const mailed = await p.call('/v1/publications', {
-      method: 'POST',
-      json: {
-        campaign_id: campaign,
-        customer: { id: 'zoe', email: 'zoe@example.com', name: 'Zoe' },
-        channel: 'email',
-        template_id: templateId,
-      },
-    });
+    const mailed = await publishByEmail(p, campaign, templateId, { id: 'zoe', email: 'zoe@example.com', name: 'Zoe' });
     expect(mailed.status).toBe(201);
     const plain = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaign, customer: { id: 'zoe' } } });
     expect(plain.status).toBe(201);
