@@ -274,43 +274,42 @@ export function scheduleOf(id: ScheduleId): ScheduleSpec {
 /** Every chunk index of a flow of `count` chunks. */
 const allChunks = (count: number) => Array.from({ length: count }, (_, i) => i);
 
+/** A finalize job over one chunk job per index: every chunk, or only `chunks` (those not done yet) when given. */
+function chunkFlow<N extends JobName>(
+  parent: JobRequest<N>,
+  chunkCount: number,
+  chunks: readonly number[] | undefined,
+  child: (chunkIndex: number) => FlowRequest,
+): FlowRequest<N> {
+  return { ...parent, children: (chunks ?? allChunks(chunkCount)).map(child) };
+}
+
 /** All the chunks of a generation, or only those not written yet (recorded in generation_chunks). */
 export function generationWork(
   g: { id: string; requested: number; chunk_size: number; chunk_count: number },
-  chunks: readonly number[] = allChunks(g.chunk_count),
+  chunks?: readonly number[],
 ): FlowRequest<'generation.finalize'> {
-  return {
-    name: 'generation.finalize',
-    payload: { generationId: g.id },
-    children: chunks.map((chunkIndex) => ({
-      name: 'generation.chunk',
-      payload: { generationId: g.id, chunkIndex, size: Math.min(g.chunk_size, g.requested - chunkIndex * g.chunk_size) },
-    })),
-  };
+  const size = (chunkIndex: number) => Math.min(g.chunk_size, g.requested - chunkIndex * g.chunk_size);
+  return chunkFlow({ name: 'generation.finalize', payload: { generationId: g.id } }, g.chunk_count, chunks, (chunkIndex) => ({
+    name: 'generation.chunk',
+    payload: { generationId: g.id, chunkIndex, size: size(chunkIndex) },
+  }));
 }
 
 /** All the chunks of a distribution, or only those not processed yet (recorded in distribution_chunks). */
-export function distributionWork(
-  d: { id: string; chunk_count: number },
-  chunks: readonly number[] = allChunks(d.chunk_count),
-): FlowRequest<'distribution.finalize'> {
-  return {
-    name: 'distribution.finalize',
-    payload: { distributionId: d.id },
-    children: chunks.map((chunkIndex) => ({ name: 'distribution.chunk', payload: { distributionId: d.id, chunkIndex } })),
-  };
+export function distributionWork(d: { id: string; chunk_count: number }, chunks?: readonly number[]): FlowRequest<'distribution.finalize'> {
+  return chunkFlow({ name: 'distribution.finalize', payload: { distributionId: d.id } }, d.chunk_count, chunks, (chunkIndex) => ({
+    name: 'distribution.chunk',
+    payload: { distributionId: d.id, chunkIndex },
+  }));
 }
 
 /** All the chunks of an import, or only those not written yet (recorded in import_chunks). */
-export function importWork(
-  i: { id: string; chunk_count: number },
-  chunks: readonly number[] = allChunks(i.chunk_count),
-): FlowRequest<'import.finalize'> {
-  return {
-    name: 'import.finalize',
-    payload: { importId: i.id },
-    children: chunks.map((chunkIndex) => ({ name: 'import.chunk', payload: { importId: i.id, chunkIndex } })),
-  };
+export function importWork(i: { id: string; chunk_count: number }, chunks?: readonly number[]): FlowRequest<'import.finalize'> {
+  return chunkFlow({ name: 'import.finalize', payload: { importId: i.id } }, i.chunk_count, chunks, (chunkIndex) => ({
+    name: 'import.chunk',
+    payload: { importId: i.id, chunkIndex },
+  }));
 }
 
 /**
