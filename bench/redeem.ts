@@ -2,7 +2,8 @@
  * npm run bench:redeem -- [--codes 1000000] [--connections 50] [--duration 10] [--rounds 3] [--warmup 5]
  * Starts the platform (API in this process, load generator in a child process, both over loopback):
  * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
- * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit);
+ * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit), then the same on a
+ *    campaign with a budget (one more conditional UPDATE of its counter row per redemption): budget_redeem_rps, budget_ratio;
  * 2b. rich validation (issue 13): 3 codes of 3 campaigns for one order of 20 lines, a stored customer, 8 conditions
  *    (5 on one code, with item predicates and a segment), stacking and line-by-line pricing; and the cost of the
  *    rules evaluation alone per validation (in process, no I/O), in microseconds;
@@ -63,7 +64,12 @@ const richItems = Array.from({ length: 20 }, (_, i) =>
       },
 );
 
-function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz' | 'rich', seconds = duration): Promise<Load> {
+function load(
+  url: string,
+  mode: 'validate' | 'redeem' | 'lookup' | 'healthz' | 'rich',
+  seconds = duration,
+  redeemFrom = validRange + 1,
+): Promise<Load> {
   const job = {
     url,
     apiKey,
@@ -71,7 +77,7 @@ function load(url: string, mode: 'validate' | 'redeem' | 'lookup' | 'healthz' | 
     connections,
     duration: seconds,
     validRange,
-    redeemFrom: validRange + 1,
+    redeemFrom,
     richPrefixes,
     richRange,
     richItems,
@@ -306,6 +312,29 @@ try {
   const redeem = await load(base, 'redeem');
   // Requests the load generator abandoned at the end of the phase are still running: let them finish.
   await new Promise((r) => setTimeout(r, 3000));
+  // The same redemptions on a campaign with a budget that never runs out: its codes follow the plain campaign's.
+  const budgeted = await fetch(`${base}/v1/campaigns`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'bench budget',
+      rules: { discount: { type: 'percent', value: 10, max_amount: 5000 }, redemption: { per_customer_limit: 5 } },
+      budget: { max_redemptions: 100_000_000, max_discount_amount: 1_000_000_000_000, currency: 'EUR' },
+    }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+  const budgetCodes = Math.max(100_000, redeem.total * 2);
+  await platform.db.query(
+    `insert into vouchers (code, campaign_id) select 'BENCH' || lpad(g::text, 9, '0'), $1 from generate_series($2::int, $3::int) g`,
+    [budgeted.id, codes + 1, codes + budgetCodes],
+  );
+  await platform.db.query('analyze vouchers');
+  const budgetRedeem = await load(base, 'redeem', duration, codes + 1);
+  await new Promise((r) => setTimeout(r, 3000));
+  const budgetUsed = (
+    await platform.db.query<{ used_redemptions: number }>('select used_redemptions from campaign_budgets where campaign_id = $1', [
+      budgeted.id,
+    ])
+  ).rows[0]?.used_redemptions;
   const redeemed = Number(
     (await platform.db.query<{ n: string }>("select count(*) as n from redemptions where status = 'succeeded'")).rows[0]?.n,
   );
@@ -330,6 +359,11 @@ try {
     validate_p99_ms: validate.p99,
     redeem_rps: Math.round(redeem.rps),
     redeem_p99_ms: redeem.p99,
+    budget_redeem_rps: Math.round(budgetRedeem.rps),
+    budget_redeem_p99_ms: budgetRedeem.p99,
+    budget_ratio: Number((budgetRedeem.rps / redeem.rps).toFixed(3)),
+    budget_used_redemptions: budgetUsed,
+    budget_redeem_non2xx: budgetRedeem.non2xx + budgetRedeem.errors,
     baseline_lookup_rps: Math.round(pool.rps),
     validate_ratio: Number(median(paired.map((r) => r.validate.rps / r.pool.rps)).toFixed(3)),
     validate_p50_ms: validate.p50,
@@ -388,6 +422,11 @@ try {
     [
       'baseline: bare redemption (UPDATE … RETURNING + INSERT, one transaction, pool)',
       `${result.redeem_baseline_rps} req/s  p99 ${result.redeem_baseline_p99_ms} ms  (4 round trips; redeem / baseline ${result.redeem_ratio})`,
+    ],
+    [
+      'redeem on a budgeted campaign',
+      `${result.budget_redeem_rps} req/s  p50 ${budgetRedeem.p50} ms  p99 ${budgetRedeem.p99} ms  non-2xx ${result.budget_redeem_non2xx}  ` +
+        `ratio to plain ${result.budget_ratio}  (counter says ${budgetUsed} used)`,
     ],
     ['baseline: pool lookup (median)', `${result.baseline_lookup_rps} req/s  p99 ${result.baseline_lookup_p99_ms} ms`],
     ['baseline: bare HTTP lookup', `${result.http_lookup_rps} req/s  p99 ${httpLookup.p99} ms`],

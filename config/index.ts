@@ -144,6 +144,19 @@ export const configSchema = z.object({
   VALIDATION_API_KEY_WINDOW_SECONDS: positiveInt.default(60),
   // Scheduled runs: expiry sweep, reports, exports (issue 6). Cron patterns have six fields (seconds first).
   EXPIRY_SWEEP_CRON: z.string().min(9).default('0 * * * * *'),
+  /** How often held reservations past their expires_at are released in batches (besides each one's own delayed job). */
+  RESERVATION_SWEEP_INTERVAL_MS: positiveInt.min(100).max(600_000).default(5_000),
+  RESERVATION_SWEEP_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /** E-mail domains whose `+tag` and dots are ignored when per-customer limits compare e-mails (comma-separated). */
+  EMAIL_TAG_DOMAINS: z
+    .string()
+    .default('gmail.com,googlemail.com')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   EXPIRY_SWEEP_BATCH_SIZE: positiveInt.max(50_000).default(2_000),
   EXPIRY_SWEEP_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   REPORT_CRON: z.string().min(9).default('0 5 0 * * *'),

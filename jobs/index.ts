@@ -14,6 +14,7 @@ import { importFinalizeJob } from './import-finalize.ts';
 import { outboxRelayJob } from './outbox-relay.ts';
 import type { AnyJobDefinition } from './registry.ts';
 import { reportDailyJob } from './report-daily.ts';
+import { reservationExpireJob, reservationsSweepJob } from './reservation-expire.ts';
 import { webhookDeliverJob } from './webhook-deliver.ts';
 import { webhookDeliverBatchJob } from './webhook-deliver-batch.ts';
 import { webhookReplayJob } from './webhook-replay.ts';
@@ -41,5 +42,7 @@ export const jobDefinitions: AnyJobDefinition[] = [
   importChunkJob,
   importFinalizeJob,
   idempotencyCleanupJob,
+  reservationExpireJob,
+  reservationsSweepJob,
   workReconcileJob,
 ];

@@ -1,10 +1,12 @@
 import { type CodeConfig, CodeGenerator, type CodeShape, resolveCodeShape } from '../codes/index.ts';
+import type { CustomerIdentity } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { assertSegmentsExist } from '../segments/segments.ts';
 import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
+import { BUDGET_COUNTER_COLUMN, type Budget, type BudgetCounter, budgetUsageView, syncBudget } from './budgets.ts';
 import type { CampaignView, CreateCampaignInput, UpdateCampaignInput } from './schemas.ts';
 
 export interface CampaignRow {
@@ -21,9 +23,15 @@ export interface CampaignRow {
   rules: Record<string, unknown>;
   metadata: Record<string, unknown>;
   issued_count: string;
+  /** The budget as set (budgets.ts), and its counter when the query joined it. */
+  budget: Budget | null;
+  budget_counter?: BudgetCounter | null;
+  customer_identity: CustomerIdentity;
   created_at: Date;
   updated_at: Date;
 }
+
+const WITH_BUDGET = `select c.*, ${BUDGET_COUNTER_COLUMN} from campaigns c left join campaign_budgets b on b.campaign_id = c.id`;
 
 /** Checks that a code config describes a usable shape, naming the field that is wrong. */
 export function validatedShape(config: CodeConfig): CodeShape {
@@ -54,15 +62,20 @@ function nameTaken(error: unknown): never {
   throw error;
 }
 
-export async function createCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
+export async function createCampaign(db: Database, input: CreateCampaignInput): Promise<CampaignRow> {
+  if (input.budget) return db.transaction((tx) => insertCampaign(tx, input));
+  return insertCampaign(db, input);
+}
+
+async function insertCampaign(db: Queryable, input: CreateCampaignInput): Promise<CampaignRow> {
   const shape = validatedShape(input.code_config);
   await assertSegmentsExist(db, input.rules.conditions);
   const { rows } = await db
     .query<CampaignRow>(
       // Milliseconds, as the API shows them: the list cursor carries created_at in that form.
       `insert into campaigns (name, code_config, space_key, allow_guessable, metadata, active, start_date, expiration_date, timezone, rules,
-                            created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
+                            budget, customer_identity, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
      returning *`,
       [
         input.name,
@@ -75,10 +88,14 @@ export async function createCampaign(db: Queryable, input: CreateCampaignInput):
         input.expiration_date,
         input.timezone,
         input.rules,
+        input.budget ?? null,
+        input.customer_identity,
       ],
     )
     .catch(nameTaken);
-  return rows[0] as CampaignRow;
+  const campaign = rows[0] as CampaignRow;
+  if (input.budget) await syncBudget(db, campaign.id, input.budget);
+  return campaign;
 }
 
 /**
@@ -94,6 +111,8 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
     timezone: patch.timezone,
     rules: patch.rules,
     metadata: patch.metadata,
+    budget: patch.budget,
+    customer_identity: patch.customer_identity,
   };
   const given = Object.entries(changes).filter(([, value]) => value !== undefined);
   if (!isUuid(id) || given.length === 0) return getCampaign(db, id);
@@ -101,17 +120,22 @@ export async function updateCampaign(db: Database, id: string, patch: UpdateCamp
   const columns = given.map(([column]) => column);
   const assignments = columns.map((column, i) => `${column} = $${i + 2}`).join(', ');
   const changed = columns.map((column, i) => `${column} is distinct from $${i + 2}`).join(' or ');
-  const { rows } = await db
-    .query<CampaignRow>(
-      `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`,
-      [id, ...given.map(([, value]) => value)],
-    )
-    .catch(nameTaken);
-  return rows[0] ?? getCampaign(db, id);
+  const params = [id, ...given.map(([, value]) => value)];
+  const sql = `update campaigns set ${assignments}, updated_at = date_trunc('milliseconds', now()) where id = $1 and (${changed}) returning *`;
+  if (patch.budget === undefined) {
+    await db.query(sql, params).catch(nameTaken);
+    return getCampaign(db, id);
+  }
+  // The budget as set and its counter's limits change together.
+  await db.transaction(async (tx) => {
+    const { rows } = await tx.query<CampaignRow>(sql, params).catch(nameTaken);
+    if (rows[0]) await syncBudget(tx, id, patch.budget ?? null);
+  });
+  return getCampaign(db, id);
 }
 
 export async function getCampaign(db: Database, id: string): Promise<CampaignRow> {
-  const campaign = isUuid(id) ? (await db.read<CampaignRow>('select * from campaigns where id = $1', [id])).rows[0] : undefined;
+  const campaign = isUuid(id) ? (await db.read<CampaignRow>(`${WITH_BUDGET} where c.id = $1`, [id])).rows[0] : undefined;
   if (!campaign) throw new NotFoundError('campaign', id);
   return campaign;
 }
@@ -124,10 +148,10 @@ export async function listCampaigns(
 ): Promise<{ data: CampaignView[]; next_cursor: string | null }> {
   const { rows } = after
     ? await db.read<CampaignRow>(
-        'select * from campaigns where (created_at, id) < ($1::timestamptz, $2::uuid) order by created_at desc, id desc limit $3',
+        `${WITH_BUDGET} where (c.created_at, c.id) < ($1::timestamptz, $2::uuid) order by c.created_at desc, c.id desc limit $3`,
         [after[0], after[1], limit + 1],
       )
-    : await db.read<CampaignRow>('select * from campaigns order by created_at desc, id desc limit $1', [limit + 1]);
+    : await db.read<CampaignRow>(`${WITH_BUDGET} order by c.created_at desc, c.id desc limit $1`, [limit + 1]);
   const page = pageOf(rows, limit, (c) => [isoTime(c.created_at), c.id]);
   return { data: page.data.map(campaignView), next_cursor: page.next_cursor };
 }
@@ -148,6 +172,9 @@ export function campaignView(c: CampaignRow): CampaignView {
     timezone: c.timezone,
     rules: c.rules,
     issued_count: Number(c.issued_count),
+    budget: c.budget ?? null,
+    budget_usage: budgetUsageView(c.budget ?? null, c.budget_counter),
+    customer_identity: c.customer_identity,
     metadata: c.metadata,
     created_at: isoTime(c.created_at),
     updated_at: isoTime(c.updated_at),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { customerIdentitySchema } from '../customers/identity.ts';
 import { rulesSchema, timeZoneSchema } from '../rules/index.ts';
+import { currencySchema, minorUnitsSchema } from '../rules/minor-units.ts';
 import { idSchema, metadataInputSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { cursorParam, pageLimit, serialKey } from '../shared/paging.ts';
 
@@ -21,6 +23,43 @@ export const codeConfigSchema = z
     path: ['length'],
   });
 
+/** Campaign budgets (src/campaigns/budgets.ts). */
+const cap = minorUnitsSchema.refine((n) => n > 0, 'must be positive');
+
+export const budgetSchema = z
+  .strictObject({
+    max_redemptions: z.number().int().positive().max(1_000_000_000).nullable().optional(),
+    max_discount_amount: cap.nullable().optional().describe('Minor units of `currency`'),
+    currency: currencySchema.nullable().optional(),
+    max_discount_per_customer: cap.nullable().optional().describe('Minor units of `currency`, per customer id'),
+    /** A redemption whose discount would cross the remaining budget gets exactly the remainder instead of a refusal. */
+    allow_partial: z.boolean().optional(),
+  })
+  .superRefine((b, ctx) => {
+    const amounts = b.max_discount_amount != null || b.max_discount_per_customer != null;
+    if (amounts && !b.currency) ctx.addIssue({ code: 'custom', message: 'a discount budget needs its currency', path: ['currency'] });
+    if (b.max_redemptions == null && !amounts) {
+      ctx.addIssue({ code: 'custom', message: 'give max_redemptions, max_discount_amount or max_discount_per_customer', path: [] });
+    }
+  })
+  .meta({ id: 'CampaignBudget' });
+
+export type Budget = z.output<typeof budgetSchema>;
+
+export const budgetUsageSchema = z
+  .object({
+    used_redemptions: z.number().int(),
+    remaining_redemptions: z.number().int().nullable().describe('null: no cap on redemptions'),
+    used_discount_amount: z.number().int().describe('Minor units'),
+    remaining_discount_amount: z.number().int().nullable().describe('null: no cap on the discount'),
+    currency: z.string().nullable(),
+    exhausted: z.boolean(),
+    exhausted_at: z.string().nullable(),
+  })
+  .meta({ id: 'CampaignBudgetUsage' });
+
+export type BudgetUsage = z.output<typeof budgetUsageSchema>;
+
 export const createCampaignSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   code_config: codeConfigSchema.default({}),
@@ -31,6 +70,8 @@ export const createCampaignSchema = z.strictObject({
   expiration_date: z.coerce.date().nullable().default(null),
   timezone: timeZoneSchema.default('UTC'),
   rules: rulesSchema.default({}),
+  budget: budgetSchema.nullable().optional(),
+  customer_identity: customerIdentitySchema.default('id'),
 });
 
 export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
@@ -44,6 +85,9 @@ export const updateCampaignSchema = z
     expiration_date: z.coerce.date().nullable().optional(),
     timezone: timeZoneSchema.optional(),
     rules: rulesSchema.optional(),
+    /** The whole budget (null removes it); what it has used stays counted. */
+    budget: budgetSchema.nullable().optional(),
+    customer_identity: customerIdentitySchema.optional(),
     metadata: metadataInputSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change', path: ['(body)'] });
@@ -65,6 +109,9 @@ export const campaignViewSchema = z
     timezone: z.string(),
     rules: z.record(z.string(), z.unknown()).describe('Redemption rules (see the create request)'),
     issued_count: z.number().int(),
+    budget: budgetSchema.nullable().describe('Caps on redemptions and discount (null: none)'),
+    budget_usage: budgetUsageSchema.nullable().describe('What the budget has used and has left'),
+    customer_identity: customerIdentitySchema,
     metadata: metadataSchema,
     created_at: timestampSchema,
     updated_at: timestampSchema,
@@ -86,6 +133,17 @@ export const campaignViewSchema = z
         timezone: 'UTC',
         rules: { discount: { type: 'percent', value: 15 } },
         issued_count: 1000000,
+        budget: { max_discount_amount: 1000000, currency: 'EUR' },
+        budget_usage: {
+          used_redemptions: 412,
+          remaining_redemptions: null,
+          used_discount_amount: 412000,
+          remaining_discount_amount: 588000,
+          currency: 'EUR',
+          exhausted: false,
+          exhausted_at: null,
+        },
+        customer_identity: 'id',
         metadata: { channel: 'newsletter' },
         created_at: '2026-03-01T09:30:00.000Z',
         updated_at: '2026-03-01T09:30:00.000Z',

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { budgetSchema, budgetUsageSchema } from '../campaigns/schemas.ts';
 import { customerSchema } from '../delivery/schemas.ts';
 import { redemptionGroupViewSchema, redemptionViewSchema } from '../redemptions/schemas.ts';
+import { reservationViewSchema } from '../reservations/schemas.ts';
 import { CHECKOUT_REASONS, failedRuleSchema } from '../rules/checkout.ts';
 import { idSchema, metadataSchema, timestampSchema } from '../shared/fields.ts';
 import { voucherViewSchema } from '../vouchers/schemas.ts';
@@ -54,6 +56,10 @@ export const EVENT_CATALOG = {
     summary: 'A campaign expired: its expiration date passed and the sweep expired all of its codes',
     payload: z.object({ campaign_id: idSchema, name: z.string(), expiration_date: at, expired_at: at }),
   },
+  'campaign.budget.exhausted': {
+    summary: "A campaign's budget ran out (once; again only after it is raised and runs out again)",
+    payload: budgetUsageSchema.extend({ campaign_id: idSchema, budget: budgetSchema }),
+  },
   'voucher.created': { summary: 'A standalone voucher was created', payload: voucherViewSchema },
   'voucher.enabled': { summary: 'A voucher was enabled again', payload: voucherStateEvent },
   'voucher.disabled': { summary: 'A voucher was disabled', payload: voucherStateEvent },
@@ -105,6 +111,19 @@ export const EVENT_CATALOG = {
     }),
   },
   'voucher.redemption.rolled_back': { summary: 'A redemption was rolled back (the code can be used again)', payload: redemptionEvent },
+  'voucher.reservation.created': { summary: 'Codes were held for an order (POST /v1/reservations)', payload: reservationViewSchema },
+  'voucher.reservation.confirmed': {
+    summary: 'A reservation was confirmed: its held uses became a redemption group (`group_id`)',
+    payload: reservationViewSchema,
+  },
+  'voucher.reservation.released': {
+    summary: 'A reservation was released (by the caller, or by its order being cancelled): its uses are back',
+    payload: reservationViewSchema,
+  },
+  'voucher.reservation.expired': {
+    summary: 'A reservation was not confirmed in time: the sweep gave its uses back',
+    payload: reservationViewSchema,
+  },
   'redemption.group.succeeded': {
     summary: 'Several codes were redeemed together for one order (besides one voucher.redemption.succeeded per code)',
     payload: redemptionGroupViewSchema,

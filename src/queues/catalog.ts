@@ -181,6 +181,9 @@ const JOBS = {
     jobId: (p) => `imp-${p.importId}-chunk-${p.chunkIndex}`,
   }),
   'export.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
+  // One reservation's expiry, delayed to its expires_at; the sweep below expires whatever is due in batches.
+  'reservation.expire': rowJob('maintenance', 'reservationId', 'rsv'),
+  'reservations.sweep': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'idempotency.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   'work.reconcile': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
 };
@@ -261,6 +264,7 @@ const SCHEDULES = {
   'expiry-sweep': { job: 'expiry.sweep', repeat: (c) => ({ pattern: c.EXPIRY_SWEEP_CRON }) },
   'report-daily': { job: 'report.daily', repeat: (c) => ({ pattern: c.REPORT_CRON, tz: c.REPORT_TIMEZONE }) },
   'export-cleanup': { job: 'export.cleanup', repeat: (c) => ({ pattern: c.EXPORT_CLEANUP_CRON }) },
+  'reservations-sweep': { job: 'reservations.sweep', repeat: (c) => ({ every: c.RESERVATION_SWEEP_INTERVAL_MS }) },
   'idempotency-cleanup': { job: 'idempotency.cleanup', repeat: (c) => ({ pattern: c.IDEMPOTENCY_CLEANUP_CRON }) },
 } satisfies Record<string, ScheduleSpec>;
 
@@ -391,6 +395,16 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
     table: 'exports',
     owed: `status in ('queued', 'running')`,
     work: (e: { id: string }) => ({ name: 'export.run', payload: { exportId: e.id } }),
+  },
+  'reservation.expire': {
+    table: 'reservations',
+    owed: `status = 'held'`,
+    columns: 'extract(epoch from expires_at) * 1000 as due_at',
+    work: (r: { id: string; due_at: number }, now) => ({
+      name: 'reservation.expire',
+      payload: { reservationId: r.id },
+      overrides: { delay: Math.max(0, Math.round(Number(r.due_at) - now.getTime())) },
+    }),
   },
   'business-event.process': {
     table: 'business_events',

@@ -1,3 +1,5 @@
+import type { Budget } from '../campaigns/budgets.ts';
+import type { CustomerIdentity } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import type { DecisionSubject, Rules } from '../rules/index.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
@@ -10,6 +12,12 @@ export interface Candidate extends Omit<VoucherRow, 'rules' | 'holder_customer_i
   campaign_start_date: Date | string | null;
   campaign_expiration_date: Date | string | null;
   campaign_rules: Rules | null;
+  /** The campaign's budget as set (null: none, and nothing to charge). */
+  campaign_budget?: Budget | null;
+  /** Uses held by open reservations (counted in redemption_count too). */
+  held_count?: number;
+  /** What the campaign's per-customer limits count (src/customers/identity.ts). */
+  customer_identity?: CustomerIdentity;
   /** The row versions (xmin) of the campaign and the voucher: together they name exactly these rules (see rulesKey). */
   campaign_version?: string;
   voucher_version?: string;
@@ -19,7 +27,8 @@ const CANDIDATE_COLUMNS = `v.id, v.code, v.campaign_id, v.generation_id, v.impor
   v.expiration_date, v.rules, v.metadata, v.holder_customer_id, v.created_at, v.updated_at,
   c.active as campaign_active, c.status as campaign_status, c.start_date as campaign_start_date,
   c.expiration_date as campaign_expiration_date, c.timezone, c.rules as campaign_rules,
-  c.xmin::text as campaign_version, v.xmin::text as voucher_version`;
+  c.xmin::text as campaign_version, v.xmin::text as voucher_version, v.held_count, c.budget as campaign_budget,
+  c.customer_identity`;
 
 /**
  * A key that stands for exactly the candidate's effective rules, so they are compiled once and found again without
@@ -41,13 +50,32 @@ export interface CandidateWithCounts extends Candidate {
   segments_version: string;
 }
 
-const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
-    where r.voucher_id = v.id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_code_count,
-  case when q.customer_id is null then 0 else (select count(*)::int from redemptions r
-    where r.campaign_id = v.campaign_id and r.customer_id = q.customer_id and r.status = 'succeeded') end as customer_campaign_count,
+/**
+ * A customer's uses of a code (`voucher_id`) or across its campaign (`campaign_id`): succeeded redemptions plus uses
+ * held by open reservations, counted by the campaign's customer_identity: by customer id, by normalized e-mail
+ * (falling back to the id without one), or the larger of both (`id_or_email`: a limit holds once either reaches it).
+ * A CASE evaluates only the branch it takes, so a campaign counting by id reads no e-mail index.
+ */
+export function customerUsesSql(scope: 'voucher_id' | 'campaign_id', target: string, id: string, email: string, identity: string): string {
+  const count = (key: 'customer_id' | 'customer_email_key', value: string) =>
+    `((select count(*)::int from redemptions r where r.${scope} = ${target} and r.${key} = ${value} and r.status = 'succeeded')
+      + (select count(*)::int from reservation_uses u where u.${scope} = ${target} and u.${key} = ${value} and u.status = 'held'))`;
+  return `case when ${identity} = 'id' or ${email} is null then ${count('customer_id', id)}
+    when ${identity} = 'email' then ${count('customer_email_key', email)}
+    else greatest(${count('customer_id', id)}, ${count('customer_email_key', email)}) end`;
+}
+
+const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else
+    ${customerUsesSql('voucher_id', 'v.id', 'q.customer_id', 'q.email_key', 'c.customer_identity')} end as customer_code_count,
+  case when q.customer_id is null then 0 else
+    ${customerUsesSql('campaign_id', 'v.campaign_id', 'q.customer_id', 'q.email_key', 'c.customer_identity')} end as customer_campaign_count,
   case when q.customer_id is not null and (c.rules ? 'conditions' or v.rules ? 'conditions')
     then (select cu.metadata from customers cu where cu.id = q.customer_id) end as customer_metadata,
   (select sc.version::text from segment_catalogue sc) as segments_version`;
+
+/** Who holds a code, read only for a code with held uses (src/reservations/holds.ts). */
+const HOLDS = `case when v.held_count > 0 then (select jsonb_agg(jsonb_build_object('reservation_id', u.reservation_id,
+    'customer_id', u.customer_id)) from reservation_uses u where u.voucher_id = v.id and u.status = 'held') end as holds`;
 
 /**
  * The validation hot path. Every lookup asked for in one turn of the event loop goes to PostgreSQL as one
@@ -62,12 +90,12 @@ const CUSTOMER_COUNTS = `case when q.customer_id is null then 0 else (select cou
 export class CandidateLookup {
   static readonly STATEMENT = {
     name: 'promo.validation.candidates',
-    text: `select q.i::int as lookup_index, ${CANDIDATE_COLUMNS}, ${CUSTOMER_COUNTS}
-      from unnest($1::text[], $2::text[]) with ordinality as q(code, customer_id, i)
+    text: `select q.i::int as lookup_index, ${CANDIDATE_COLUMNS}, ${CUSTOMER_COUNTS}, ${HOLDS}
+      from unnest($1::text[], $2::text[], $3::text[]) with ordinality as q(code, customer_id, email_key, i)
       join vouchers v on v.code = q.code
       join campaigns c on c.id = v.campaign_id`,
   };
-  readonly #lookup: (item: { code: string; customerId: string | null }) => Promise<CandidateWithCounts | null>;
+  readonly #lookup: (item: { code: string; customerId: string | null; emailKey: string | null }) => Promise<CandidateWithCounts | null>;
 
   constructor(db: Database) {
     this.#lookup = tickBatcher(
@@ -75,6 +103,7 @@ export class CandidateLookup {
         const { rows } = await db.read<CandidateWithCounts & { lookup_index: number }>(CandidateLookup.STATEMENT, [
           items.map((l) => l.code),
           items.map((l) => l.customerId),
+          items.map((l) => l.emailKey),
         ]);
         const found = new Map<number, CandidateWithCounts>();
         for (const { lookup_index, ...candidate } of rows) found.set(lookup_index, candidate);
@@ -85,8 +114,8 @@ export class CandidateLookup {
   }
 
   /** The voucher with this (normalized) code and its campaign, or null. */
-  find(code: string, customerId: string | undefined): Promise<CandidateWithCounts | null> {
-    return this.#lookup({ code, customerId: customerId ?? null });
+  find(code: string, customerId: string | undefined, emailKey: string | null = null): Promise<CandidateWithCounts | null> {
+    return this.#lookup({ code, customerId: customerId ?? null, emailKey: customerId ? emailKey : null });
   }
 }
 
@@ -119,7 +148,7 @@ export async function lockCandidates(tx: Queryable, codes: readonly string[]): P
 }
 
 /**
- * A customer's succeeded redemptions of one code and across its campaign. Read after the voucher lock (and the
+ * A customer's succeeded redemptions (and held uses) of one code and across its campaign. Read after the voucher lock (and the
  * campaign-customer lock when a campaign limit applies), so in READ COMMITTED it sees every redemption that
  * committed before this one could start deciding.
  */
@@ -128,11 +157,13 @@ export async function customerCounts(
   voucherId: string,
   campaignId: string,
   customerId: string,
+  emailKey: string | null = null,
+  identity: CustomerIdentity = 'id',
 ): Promise<{ code: number; campaign: number }> {
   const { rows } = await tx.query<{ code: number; campaign: number }>(
-    `select (select count(*)::int from redemptions where voucher_id = $1 and customer_id = $3 and status = 'succeeded') as code,
-            (select count(*)::int from redemptions where campaign_id = $2 and customer_id = $3 and status = 'succeeded') as campaign`,
-    [voucherId, campaignId, customerId],
+    `select ${customerUsesSql('voucher_id', '$1::bigint', '$3::text', '$4::text', '$5::text')} as code,
+            ${customerUsesSql('campaign_id', '$2::uuid', '$3::text', '$4::text', '$5::text')} as campaign`,
+    [voucherId, campaignId, customerId, emailKey, identity],
   );
   return rows[0] as { code: number; campaign: number };
 }
@@ -141,6 +172,14 @@ export async function customerCounts(
  * Serializes one customer's redemptions across a campaign (different codes lock different voucher rows), so a
  * per_customer_campaign_limit holds under concurrency. A transaction-scoped advisory lock: released at commit.
  */
-export async function lockCustomerInCampaign(tx: Queryable, campaignId: string, customerId: string): Promise<void> {
+export async function lockCustomerInCampaign(
+  tx: Queryable,
+  campaignId: string,
+  customerId: string,
+  emailKey: string | null = null,
+): Promise<void> {
   await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`redeem:${campaignId}:${customerId}`]);
+  // Counted by e-mail too: the same person under another id waits here. Every id lock of a campaign is taken before
+  // its e-mail lock, and one of each per transaction, so no two redemptions wait for each other in a cycle.
+  if (emailKey) await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`redeem:${campaignId}:email:${emailKey}`]);
 }

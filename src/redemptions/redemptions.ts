@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
+import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
+import { emailKey } from '../customers/identity.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
+import { creditOwnHolds, markHolds } from '../reservations/holds.ts';
 import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
 import { type AppliedDiscount, appliedDiscount, type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
 import { type NormalizedOrder, normalizeOrder } from '../rules/order.ts';
 import type { PricedOrder } from '../rules/order-discount.ts';
-import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
@@ -16,7 +19,9 @@ import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
+import { chargeCheckoutBudgets, expectedCharges } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
+import { type FailedRedemptionView, listFailedRedemptions, recordFailures } from './failures.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
 import {
   type Candidate,
@@ -42,22 +47,33 @@ export const REASON_DETAILS: Record<CheckoutReason, string> = {
   customer_required: 'This voucher has a per-customer limit; the request must name the customer.',
   rule_not_met: 'The order or the customer does not meet a condition of this voucher.',
   not_combinable: 'The voucher cannot be combined with another code of this order.',
+  budget_exhausted: "The campaign's budget does not allow this redemption.",
+  reserved: 'The voucher is held by a reservation for another order.',
 };
 
 /** The request's codes, normalized, and which form they came in (`code`: the single-code answer; `codes`: the checkout answer). */
-function requestCodes(input: { code?: string; codes?: string[] }): { codes: string[]; single: boolean } {
+export function requestCodes(input: { code?: string; codes?: string[] }): { codes: string[]; single: boolean } {
   return input.codes
     ? { codes: input.codes.map(normalizeCode), single: false }
     : { codes: [normalizeCode(input.code as string)], single: true };
 }
 
-function checkoutInput(input: ValidationRequest | RedemptionRequest, codes: string[], now: Date): CheckoutInput {
+/** A checkout's input, with the customer's e-mail as per-customer limits compare it (src/customers/identity.ts). */
+export type RequestInput = CheckoutInput & { emailKey: string | null };
+
+export function checkoutInput(
+  input: Pick<ValidationRequest, 'customer' | 'order' | 'metadata'>,
+  codes: string[],
+  now: Date,
+  emailTagDomains?: readonly string[],
+): RequestInput {
   return {
     codes,
     customer: input.customer ?? null,
     order: input.order ? normalizeOrder(input.order) : null,
     metadata: input.metadata ?? null,
     now,
+    emailKey: emailKey(input.customer?.email, emailTagDomains),
   };
 }
 
@@ -78,11 +94,16 @@ export interface ValidationLookups {
  * version in one batched statement (shared with concurrent requests), then the rules in memory (segments from the
  * process's copy, reloaded only when their version moved).
  */
-export async function validateCodes(lookups: ValidationLookups, request: ValidationRequest, now: Date): Promise<ValidationOutcome> {
+export async function validateCodes(
+  lookups: ValidationLookups,
+  request: ValidationRequest,
+  now: Date,
+  emailTagDomains?: readonly string[],
+): Promise<ValidationOutcome> {
   const { codes, single } = requestCodes(request);
-  const input = checkoutInput(request, codes, now);
+  const input = checkoutInput(request, codes, now, emailTagDomains);
   const customerId = request.customer?.id;
-  const candidates = await Promise.all(codes.map((code) => lookups.candidates.find(code, customerId)));
+  const candidates = await Promise.all(codes.map((code) => lookups.candidates.find(code, customerId, input.emailKey)));
   const found = candidates.map(
     (candidate): FoundCode => ({
       candidate,
@@ -94,7 +115,9 @@ export async function validateCodes(lookups: ValidationLookups, request: Validat
     const row = candidates.find((c) => c !== null) as CandidateWithCounts;
     return { metadata: row.customer_metadata, segments: await lookups.segments.at(row.segments_version) };
   };
+  const holds = creditOwnHolds(found, customerId);
   const evaluation = await evaluateCheckout(input, found, customers);
+  markHolds(evaluation, holds);
   for (const code of evaluation.answer.codes) {
     validationsMetric.inc({ result: code.valid ? 'valid' : 'invalid', reason: code.valid ? 'none' : (code.reason as string) });
   }
@@ -107,7 +130,7 @@ export function guessesOf(codes: readonly CodeEvaluation[]): (string | null)[] {
 }
 
 /** The discount as the single-code answers show it, with what it took off this order. */
-function shownDiscount(rules: EffectiveRules, result: CodeResult, order: NormalizedOrder | null): AppliedDiscount | null {
+export function shownDiscount(rules: EffectiveRules, result: CodeResult, order: NormalizedOrder | null): AppliedDiscount | null {
   const discount = rules.discount;
   if (!discount) return null;
   const currency = order?.currency ?? (discount.type === 'unit' ? null : (discount.currency ?? null));
@@ -130,6 +153,7 @@ export function validationView(outcome: ValidationOutcome): ValidationView | Che
     valid: true,
     code: result.code,
     discount: shownDiscount(rules, result, outcome.input.order),
+    ...(result.reservation_id ? { reservation_id: result.reservation_id } : {}),
     ...(outcome.input.order?.items && answer.order ? { order: answer.order } : {}),
     voucher: {
       ...voucherView(candidate),
@@ -162,6 +186,7 @@ export interface RedemptionRow {
   rollback_reason: string | null;
   order_id: string | null;
   group_id: string | null;
+  budget_discount: string | null;
 }
 
 export function redemptionView(r: RedemptionRow): RedemptionView {
@@ -209,10 +234,12 @@ export interface RedeemContext {
   /** How long a key is remembered; an older one counts as new. */
   idempotencyTtlSeconds: number;
   now: Date;
+  /** EMAIL_TAG_DOMAINS (default: gmail.com, googlemail.com). */
+  emailTagDomains?: readonly string[];
 }
 
 /** Same key + same body replays; the hash covers the parsed body, so formatting and key order do not matter. */
-function requestHash(input: RedemptionRequest): string {
+export function requestHash(input: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(canonical(input)))
     .digest('hex');
@@ -230,7 +257,7 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-interface GroupRow {
+export interface GroupRow {
   id: string;
   status: 'succeeded' | 'rolled_back';
   mode: 'all' | 'partial';
@@ -245,7 +272,7 @@ interface GroupRow {
   rollback_reason: string | null;
 }
 
-function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): RedemptionGroupView {
+export function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): RedemptionGroupView {
   return {
     id: g.id,
     status: g.status,
@@ -272,41 +299,13 @@ function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): Redempti
  */
 export async function redeemVoucher(db: Database, request: RedemptionRequest, ctx: RedeemContext): Promise<RedeemResult> {
   const { codes, single } = requestCodes(request);
-  const input = checkoutInput(request, codes, ctx.now);
+  const input = checkoutInput(request, codes, ctx.now, ctx.emailTagDomains);
+  const hash = ctx.idempotencyKey ? requestHash(single ? { ...request, code: codes[0] } : { ...request, codes }) : '';
   const result = await db.transaction(async (tx): Promise<RedeemResult> => {
-    if (ctx.idempotencyKey) {
-      const hash = requestHash(single ? { ...request, code: codes[0] } : { ...request, codes });
-      const claimed = await claimIdempotencyKey(tx, {
-        apiKeyId: ctx.apiKeyId,
-        key: ctx.idempotencyKey,
-        requestHash: hash,
-        now: ctx.now,
-        ttlSeconds: ctx.idempotencyTtlSeconds,
-      });
-      if (!claimed) {
-        // Another request with this key committed first (the insert waited for it): replay, or refuse a different body.
-        const { rows } = await tx.query<{ request_hash: string; response_status: number; response_body: RedemptionResponse['body'] }>(
-          'select request_hash, response_status, response_body from redemption_idempotency_keys where api_key_id = $1 and key = $2',
-          [ctx.apiKeyId, ctx.idempotencyKey],
-        );
-        const stored = rows[0];
-        if (!stored || stored.request_hash !== hash) {
-          throw new DomainError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
-        }
-        const response = { status: stored.response_status, body: stored.response_body } as RedemptionResponse;
-        return { response, replayed: true, guess: false, campaignId: null, guesses: [] };
-      }
-    }
-    const outcome = await attempt(tx, input, single, request, ctx);
-    if (ctx.idempotencyKey) {
-      await tx.query('update redemption_idempotency_keys set response_status = $3, response_body = $4 where api_key_id = $1 and key = $2', [
-        ctx.apiKeyId,
-        ctx.idempotencyKey,
-        outcome.response.status,
-        outcome.response.body,
-      ]);
-    }
-    return outcome;
+    const outcome = await idempotent(tx, ctx, hash, () => attempt(tx, input, single, request, ctx));
+    return 'replayed' in outcome
+      ? { response: outcome.replayed as RedemptionResponse, replayed: true, guess: false, campaignId: null, guesses: [] }
+      : outcome.fresh;
   });
   if (!result.replayed) {
     const r = result.response;
@@ -316,8 +315,55 @@ export async function redeemVoucher(db: Database, request: RedemptionRequest, ct
   return result;
 }
 
+/**
+ * Runs `attempt` once per Idempotency-Key (scoped to the API key), in the caller's transaction: the key is claimed
+ * first (a concurrent request with the same key waits for this one's commit), the answer is stored with it, and a
+ * later request with the key and the same body (`hash`) gets the stored answer back; with another body, 422
+ * idempotency_key_reused.
+ */
+export async function idempotent<R extends { response: { status: number; body: unknown } }>(
+  tx: Queryable,
+  ctx: { apiKeyId: string; idempotencyKey?: string; idempotencyTtlSeconds: number; now: Date },
+  hash: string,
+  attempt: () => Promise<R>,
+): Promise<{ fresh: R } | { replayed: { status: number; body: unknown } }> {
+  if (!ctx.idempotencyKey) return { fresh: await attempt() };
+  const claimed = await claimIdempotencyKey(tx, {
+    apiKeyId: ctx.apiKeyId,
+    key: ctx.idempotencyKey,
+    requestHash: hash,
+    now: ctx.now,
+    ttlSeconds: ctx.idempotencyTtlSeconds,
+  });
+  if (!claimed) {
+    // Another request with this key committed first (the insert waited for it): replay, or refuse a different body.
+    const { rows } = await tx.query<{ request_hash: string; response_status: number; response_body: unknown }>(
+      'select request_hash, response_status, response_body from redemption_idempotency_keys where api_key_id = $1 and key = $2',
+      [ctx.apiKeyId, ctx.idempotencyKey],
+    );
+    const stored = rows[0];
+    if (!stored || stored.request_hash !== hash) {
+      throw new DomainError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+    }
+    return { replayed: { status: stored.response_status, body: stored.response_body } };
+  }
+  const outcome = await attempt();
+  await tx.query('update redemption_idempotency_keys set response_status = $3, response_body = $4 where api_key_id = $1 and key = $2', [
+    ctx.apiKeyId,
+    ctx.idempotencyKey,
+    outcome.response.status,
+    outcome.response.body,
+  ]);
+  return { fresh: outcome };
+}
+
 /** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
-async function findForRedemption(tx: Queryable, codes: readonly string[], customerId: string | undefined): Promise<FoundCode[]> {
+export async function findForRedemption(
+  tx: Queryable,
+  codes: readonly string[],
+  customerId: string | undefined,
+  emailKey: string | null = null,
+): Promise<FoundCode[]> {
   // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
   // commit, which would make a held code measurably slower to refuse than an unknown one.
   const seen = await readCandidates(tx, codes);
@@ -326,11 +372,15 @@ async function findForRedemption(tx: Queryable, codes: readonly string[], custom
     return candidate !== undefined && !heldByAnother(candidate, effectiveRules(candidate), customerId);
   });
   const locked = await lockCandidates(tx, lockable);
-  const campaigns = new Set<string>();
+  const campaigns = new Map<string, string | null>();
   for (const candidate of locked.values()) {
-    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) campaigns.add(candidate.campaign_id);
+    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) {
+      campaigns.set(candidate.campaign_id, (candidate.customer_identity ?? 'id') === 'id' ? null : emailKey);
+    }
   }
-  for (const campaignId of [...campaigns].sort()) await lockCustomerInCampaign(tx, campaignId, customerId as string);
+  for (const campaignId of [...campaigns.keys()].sort()) {
+    await lockCustomerInCampaign(tx, campaignId, customerId as string, campaigns.get(campaignId) ?? null);
+  }
   const found: FoundCode[] = [];
   for (const code of codes) {
     const candidate = lockable.includes(code) ? (locked.get(code) ?? null) : (seen.get(code) ?? null);
@@ -338,7 +388,7 @@ async function findForRedemption(tx: Queryable, codes: readonly string[], custom
     if (candidate && customerId && locked.has(code)) {
       const rules = effectiveRules(candidate);
       if (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null || (rules.conditions?.length ?? 0) > 0) {
-        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId);
+        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId, emailKey, candidate.customer_identity);
       }
     }
     found.push({ candidate, counts });
@@ -348,22 +398,90 @@ async function findForRedemption(tx: Queryable, codes: readonly string[], custom
 
 async function attempt(
   tx: Queryable,
-  input: CheckoutInput,
+  input: RequestInput,
   single: boolean,
   request: RedemptionRequest,
   ctx: RedeemContext,
 ): Promise<RedeemResult> {
   const customerId = request.customer?.id;
-  const found = await findForRedemption(tx, input.codes, customerId);
+  const found = await findForRedemption(tx, input.codes, customerId, input.emailKey);
   const evaluation = await evaluateCheckout(input, found, (id, segments) => readCustomerContext(tx, id, segments));
-  const { answer } = evaluation;
   const guesses = guessesOf(evaluation.codes);
+  const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
   const mode = request.mode ?? 'all';
-  const refused = mode === 'all' ? !answer.valid : !answer.codes.some((c) => c.valid);
+  const redeemable = (answer: CheckoutAnswer) => (mode === 'all' ? answer.valid : answer.codes.some((c) => c.valid));
+  const expected = expectedCharges(evaluation, input);
+  if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
+    // Budgets are charged last, so a campaign's counter row stays locked only from its UPDATE to the commit (every
+    // redemption of the campaign waits there). When the charge is not the full discount expected (refused, or a
+    // partial grant), the writes are undone and the checkout is written again with what the budgets gave.
+    const pristine = structuredClone(evaluation.answer);
+    await tx.query('savepoint checkout_writes');
+    const written = await writeCheckout(tx, evaluation, input, single, request, ctx, expected);
+    const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
+    if (charged.every((amount, i) => amount === expected[i])) {
+      // The savepoint is left to COMMIT: releasing it would cost a round trip with the counter row locked.
+      await emitRefusals(tx, evaluation, input, request.metadata);
+      await recordFailures(tx, evaluation, input, 'redemption', ctx.apiKeyId);
+      return { response: written, replayed: false, ...guessFields };
+    }
+    await tx.query('rollback to savepoint checkout_writes');
+    evaluation.answer = pristine;
+  }
+  const charged = await chargeCheckoutBudgets(tx, evaluation, input, mode === 'all');
+  await emitRefusals(tx, evaluation, input, request.metadata);
+  await recordFailures(tx, evaluation, input, 'redemption', ctx.apiKeyId);
+  if (!redeemable(evaluation.answer)) {
+    return { response: { status: 422, body: refusalOf(evaluation.answer, single) }, replayed: false, ...guessFields };
+  }
+  return { response: await writeCheckout(tx, evaluation, input, single, request, ctx, charged), replayed: false, ...guessFields };
+}
+
+/** The usable codes' redemptions (and with `codes` their group and its event), each with what it took from its budget. */
+async function writeCheckout(
+  tx: Queryable,
+  evaluation: CheckoutEvaluation,
+  input: RequestInput,
+  single: boolean,
+  request: RedemptionRequest,
+  ctx: RedeemContext,
+  charged: readonly (number | null)[],
+): Promise<RedemptionResponse> {
+  const { answer } = evaluation;
+  const group = single
+    ? null
+    : await writeGroup(tx, {
+        mode: request.mode ?? 'all',
+        orderId: input.order?.id ?? null,
+        order: answer.order,
+        codes: answer.codes,
+        customer: request.customer ?? null,
+        metadata: request.metadata,
+        apiKeyId: ctx.apiKeyId,
+        now: ctx.now,
+      });
+  const redeemed: RedemptionRow[] = [];
+  for (const [i, result] of answer.codes.entries()) {
+    if (!result.valid) continue;
+    const evaluated = evaluation.codes[i] as CodeEvaluation;
+    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null));
+  }
+  if (!group) return { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) };
+  const view = groupView(group, redeemed);
+  await emitEvent(tx, 'redemption.group.succeeded', view);
+  return { status: 201, body: view };
+}
+
+/** A refusal of a real code is news for the merchant (`voucher.redemption.failed`); a guess (unknown or someone else's code) is not. */
+export async function emitRefusals(
+  tx: Queryable,
+  evaluation: CheckoutEvaluation,
+  input: CheckoutInput,
+  metadata: Record<string, unknown>,
+): Promise<void> {
   const order = input.order;
   const orderSummary = order ? { ...(order.id === null ? {} : { id: order.id }), amount: order.amount, currency: order.currency } : null;
-  // A refusal of a real code is news for the merchant; a guess (unknown or someone else's code) is not.
-  for (const [i, result] of answer.codes.entries()) {
+  for (const [i, result] of evaluation.answer.codes.entries()) {
     const evaluated = evaluation.codes[i] as CodeEvaluation;
     if (result.valid || !evaluated.candidate || evaluated.guess) continue;
     await emitEvent(tx, 'voucher.redemption.failed', {
@@ -371,56 +489,46 @@ async function attempt(
       campaign_id: evaluated.candidate.campaign_id,
       reason: result.reason as CheckoutReason,
       ...(result.rule ? { rule: result.rule } : {}),
-      customer_id: customerId ?? null,
+      customer_id: input.customer?.id ?? null,
       order: orderSummary,
-      metadata: request.metadata,
-      attempted_at: ctx.now.toISOString(),
+      metadata,
+      attempted_at: input.now.toISOString(),
     });
   }
-  const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
-  if (refused) {
-    const first = answer.codes.find((c) => !c.valid) as CodeResult;
-    const reason = first.reason as CheckoutReason;
-    const body: RedemptionRefusal = {
-      reason,
-      detail: REASON_DETAILS[reason],
-      ...(first.rule ? { rule: first.rule } : {}),
-      ...(single ? {} : { codes: answer.codes }),
-    };
-    return { response: { status: 422, body }, replayed: false, ...guessFields };
-  }
+}
 
-  let group: GroupRow | null = null;
-  if (!single) {
-    const { rows } = await tx.query<GroupRow>(
-      `insert into redemption_groups (status, mode, order_id, "order", codes, customer_id, customer_email, metadata, api_key_id, created_at)
-       values ('succeeded', $1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
-      [
-        mode,
-        order?.id ?? null,
-        answer.order,
-        JSON.stringify(answer.codes),
-        customerId ?? null,
-        request.customer?.email ?? null,
-        request.metadata,
-        ctx.apiKeyId,
-        ctx.now,
-      ],
-    );
-    group = rows[0] as GroupRow;
-  }
-  const redeemed: RedemptionRow[] = [];
-  for (const [i, result] of answer.codes.entries()) {
-    if (!result.valid) continue;
-    const evaluated = evaluation.codes[i] as CodeEvaluation;
-    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null));
-  }
-  if (!group) {
-    return { response: { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) }, replayed: false, ...guessFields };
-  }
-  const view = groupView(group, redeemed);
-  await emitEvent(tx, 'redemption.group.succeeded', view);
-  return { response: { status: 201, body: view }, replayed: false, ...guessFields };
+/** The 422 body of a refused checkout: the first reason, the failed rule, and with `codes` each code's answer. */
+export function refusalOf(answer: CheckoutAnswer, single: boolean): RedemptionRefusal {
+  const first = answer.codes.find((c) => !c.valid) as CodeResult;
+  const reason = first.reason as CheckoutReason;
+  return {
+    reason,
+    detail: REASON_DETAILS[reason],
+    ...(first.rule ? { rule: first.rule } : {}),
+    ...(single ? {} : { codes: answer.codes }),
+  };
+}
+
+/** A redemption group's row (its redemptions and its event are the caller's). */
+export async function writeGroup(
+  tx: Queryable,
+  g: {
+    mode: 'all' | 'partial';
+    orderId: string | null;
+    order: PricedOrder | null;
+    codes: CodeResult[];
+    customer: { id: string; email?: string } | null;
+    metadata: Record<string, unknown>;
+    apiKeyId: string | null;
+    now: Date;
+  },
+): Promise<GroupRow> {
+  const { rows } = await tx.query<GroupRow>(
+    `insert into redemption_groups (status, mode, order_id, "order", codes, customer_id, customer_email, metadata, api_key_id, created_at)
+     values ('succeeded', $1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
+    [g.mode, g.orderId, g.order, JSON.stringify(g.codes), g.customer?.id ?? null, g.customer?.email ?? null, g.metadata, g.apiKeyId, g.now],
+  );
+  return rows[0] as GroupRow;
 }
 
 /** One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event. */
@@ -428,55 +536,93 @@ async function recordRedemption(
   tx: Queryable,
   evaluated: CodeEvaluation,
   result: CodeResult,
-  input: CheckoutInput,
+  input: RequestInput,
   request: RedemptionRequest,
   ctx: RedeemContext,
   groupId: string | null,
+  budgetDiscount: number | null,
 ): Promise<RedemptionRow> {
   const voucher = evaluated.candidate as Candidate;
   const rules = evaluated.rules as EffectiveRules;
-  const customerId = request.customer?.id;
   // The row is locked, so this cannot miss; the condition keeps the count exact even if a caller skipped the lock.
   const used = await tx.query(
     'update vouchers set redemption_count = redemption_count + 1, updated_at = $2 where id = $1 and ($3::int is null or redemption_count < $3)',
     [voucher.id, ctx.now, rules.perCodeLimit],
   );
   if (used.rowCount !== 1) throw new Error('voucher use could not be recorded under its lock');
-  const order = input.order;
-  const discount = shownDiscount(rules, result, order);
+  const discount = shownDiscount(rules, result, input.order);
+  return writeRedemption(tx, {
+    voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
+    customer: request.customer ?? null,
+    emailKey: input.emailKey,
+    order: input.order,
+    discount,
+    metadata: request.metadata,
+    apiKeyId: ctx.apiKeyId,
+    idempotencyKey: ctx.idempotencyKey ?? null,
+    actor: ctx.actor,
+    now: ctx.now,
+    groupId,
+    budgetDiscount,
+  });
+}
+
+/** A use already counted on its voucher (a redemption's, or a confirmed reservation's held use), written down. */
+export interface RedemptionRecord {
+  voucher: { id: string; campaign_id: string; code: string; redemption_count: number };
+  customer: { id: string; email?: string } | null;
+  /** The customer's e-mail as limits compare it. */
+  emailKey: string | null;
+  order: { id: string | null; amount: number; currency: string } | null;
+  discount: AppliedDiscount | null;
+  metadata: Record<string, unknown>;
+  apiKeyId: string | null;
+  idempotencyKey: string | null;
+  actor: Actor;
+  now: Date;
+  groupId: string | null;
+  budgetDiscount: number | null;
+}
+
+/** The redemption row, its lifecycle entry and its outbox event (the use itself is already counted). */
+export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promise<RedemptionRow> {
+  const { voucher, order, discount } = r;
   const currency = order?.currency ?? discount?.currency ?? null;
   const { rows } = await tx.query<RedemptionRow>(
     `insert into redemptions (voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
-       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id)
-     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning *`,
+       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
+       customer_email_key)
+     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning *`,
     [
       voucher.id,
       voucher.campaign_id,
       voucher.code,
-      customerId ?? null,
-      request.customer?.email ?? null,
+      r.customer?.id ?? null,
+      r.customer?.email ?? null,
       order?.amount ?? null,
       order?.currency ?? null,
       discount,
       discount?.amount ?? null,
       currency,
-      request.metadata,
-      ctx.apiKeyId,
-      ctx.idempotencyKey ?? null,
-      ctx.now,
+      r.metadata,
+      r.apiKeyId,
+      r.idempotencyKey,
+      r.now,
       order?.id ?? null,
-      groupId,
+      r.groupId,
+      r.budgetDiscount,
+      r.customer ? r.emailKey : null,
     ],
   );
   const redemption = rows[0] as RedemptionRow;
   const view = redemptionView(redemption);
-  await recordVoucherEvent(tx, voucher.id, 'redeemed', ctx.actor, {
+  await recordVoucherEvent(tx, voucher.id, 'redeemed', r.actor, {
     redemption_id: redemption.id,
-    customer_id: customerId ?? null,
+    customer_id: r.customer?.id ?? null,
     discount_amount: view.discount_amount,
     currency,
-    redemption_count: voucher.redemption_count + 1,
-    ...(groupId ? { group_id: groupId } : {}),
+    redemption_count: voucher.redemption_count,
+    ...(r.groupId ? { group_id: r.groupId } : {}),
   });
   await emitEvent(tx, 'voucher.redemption.succeeded', { ...view, voucher_id: voucher.id });
   return redemption;
@@ -489,11 +635,15 @@ async function giveBack(
   reason: string | undefined,
   actor: Actor,
   now: Date,
+  refunds: BudgetRefund[],
 ): Promise<RedemptionView> {
   const voucher = await tx.query<{ redemption_count: number }>(
     'update vouchers set redemption_count = redemption_count - 1, updated_at = $2 where id = $1 returning redemption_count',
     [redemption.voucher_id, now],
   );
+  if (redemption.budget_discount !== null) {
+    refunds.push({ campaignId: redemption.campaign_id, customerId: redemption.customer_id, amount: Number(redemption.budget_discount) });
+  }
   const result = redemptionView(redemption);
   await recordVoucherEvent(tx, redemption.voucher_id, 'rolled_back', actor, {
     redemption_id: redemption.id,
@@ -524,7 +674,12 @@ export async function rollbackRedemption(
       [id, now, reason ?? null],
     );
     const redemption = rows[0];
-    if (redemption) return { view: await giveBack(tx, redemption, reason, actor, now), count: 1 };
+    const refunds: BudgetRefund[] = [];
+    if (redemption) {
+      const view = await giveBack(tx, redemption, reason, actor, now, refunds);
+      await refundBudgets(tx, refunds);
+      return { view, count: 1 };
+    }
     if ((await tx.query('select 1 from redemptions where id = $1', [id])).rowCount !== 0) throw alreadyRolledBack();
     const groups = await tx.query<GroupRow>(
       `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
@@ -542,13 +697,53 @@ export async function rollbackRedemption(
       [id, now, reason ?? null],
     );
     for (const member of [...members.rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
-      await giveBack(tx, member, reason, actor, now);
+      await giveBack(tx, member, reason, actor, now, refunds);
     }
+    await refundBudgets(tx, refunds);
     const all = await tx.query<RedemptionRow>('select * from redemptions where group_id = $1 order by seq', [id]);
     return { view: groupView(group, all.rows), count: members.rows.length };
   });
   redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' }, rolledBack.count);
   return rolledBack.view;
+}
+
+/**
+ * Rolls back every succeeded redemption of an order (and its groups), inside the caller's transaction, exactly once:
+ * the same conditional UPDATEs as a manual rollback, so a concurrent rollback or a second cancellation finds them
+ * rolled back and does nothing. Groups are taken first, as a manual group rollback takes them (no lock cycle);
+ * vouchers are updated in id order; their budget refunds are the caller's (`refunds`, applied last with
+ * refundBudgets). Returns the redemptions rolled back now.
+ */
+export async function rollbackOrderRedemptions(
+  tx: Queryable,
+  orderId: string,
+  reason: string | undefined,
+  actor: Actor,
+  now: Date,
+  refunds: BudgetRefund[],
+): Promise<RedemptionView[]> {
+  await tx.query(
+    `update redemption_groups set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+     where order_id = $1 and status = 'succeeded'`,
+    [orderId, now, reason ?? null],
+  );
+  const { rows } = await tx.query<RedemptionRow>(
+    `update redemptions set status = 'rolled_back', rolled_back_at = $2, rollback_reason = $3
+     where order_id = $1 and status = 'succeeded' returning *`,
+    [orderId, now, reason ?? null],
+  );
+  const views: RedemptionView[] = [];
+  for (const redemption of [...rows].sort((a, b) => Number(a.voucher_id) - Number(b.voucher_id))) {
+    views.push(await giveBack(tx, redemption, reason, actor, now, refunds));
+  }
+  if (views.length > 0) redemptionsMetric.inc({ result: 'rolled_back', reason: 'none' }, views.length);
+  return views;
+}
+
+/** An order's redemptions, oldest first. */
+export async function redemptionsOfOrder(db: Queryable, orderId: string): Promise<RedemptionView[]> {
+  const { rows } = await db.query<RedemptionRow>('select * from redemptions where order_id = $1 order by seq', [orderId]);
+  return rows.map(redemptionView);
 }
 
 function alreadyRolledBack(): DomainError {
@@ -570,13 +765,37 @@ export async function getRedemption(db: Queryable, id: string): Promise<Redempti
   return redemptionView(rows[0]);
 }
 
+type RedemptionFilter = {
+  code?: string;
+  customer_id?: string;
+  campaign_id?: string;
+  status?: 'succeeded' | 'rolled_back' | 'failed';
+  reason?: string;
+  limit: number;
+  cursor?: readonly [string];
+};
+
+/** GET /v1/redemptions: redemptions, or with `status: failed` the refusals kept (failures.ts). */
+export async function listRedemptionRecords(
+  db: Queryable,
+  filter: RedemptionFilter,
+): Promise<{ data: (RedemptionView | FailedRedemptionView)[]; next_cursor: string | null }> {
+  if (filter.status === 'failed') return listFailedRedemptions(db, filter);
+  if (filter.reason) throw new ValidationError([{ field: 'reason', message: 'goes with status=failed' }]);
+  return listRedemptions(db, { ...filter, status: filter.status });
+}
+
 /** Newest first, keyset-paginated on the insertion sequence. */
 export async function listRedemptions(
   db: Queryable,
-  filter: { code?: string; customer_id?: string; campaign_id?: string; limit: number; cursor?: readonly [string] },
+  filter: Omit<RedemptionFilter, 'status' | 'reason'> & { status?: 'succeeded' | 'rolled_back' },
 ): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.status) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
   if (filter.code) {
     params.push(normalizeCode(filter.code));
     where.push(`voucher_id = (select id from vouchers where code = $${params.length})`);

@@ -63,6 +63,9 @@ export const listRedemptionsQuery = z.object({
   code: z.string().trim().min(1).max(128).optional(),
   customer_id: z.string().trim().min(1).max(255).optional(),
   campaign_id: z.uuid().optional(),
+  /** `failed`: the refused redemptions and reservations, code by code (FailedRedemption), filterable by `reason`. */
+  status: z.enum(['succeeded', 'rolled_back', 'failed']).optional(),
+  reason: z.enum(CHECKOUT_REASONS).optional().describe('With status=failed'),
   limit: pageLimit(),
   cursor: cursorParam(serialKey).optional(),
 });

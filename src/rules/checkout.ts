@@ -80,8 +80,9 @@ export function compileCheckoutRules(rules: CheckoutRules, key?: string): Compil
   return compiled;
 }
 
-export const CHECKOUT_REASONS = [...REFUSAL_REASONS, 'rule_not_met', 'not_combinable'] as const;
-export type CheckoutReason = RefusalReason | 'rule_not_met' | 'not_combinable';
+/** `budget_exhausted` (campaign budgets) and `reserved` (held by another's reservation) come from src/campaigns/budgets.ts and src/reservations/. */
+export const CHECKOUT_REASONS = [...REFUSAL_REASONS, 'rule_not_met', 'not_combinable', 'budget_exhausted', 'reserved'] as const;
+export type CheckoutReason = RefusalReason | 'rule_not_met' | 'not_combinable' | 'budget_exhausted' | 'reserved';
 
 export interface CodeRefusal {
   reason: CheckoutReason;
@@ -106,6 +107,8 @@ export const codeResultSchema = z.object({
   valid: z.boolean(),
   reason: z.enum(CHECKOUT_REASONS).optional(),
   rule: failedRuleSchema.optional(),
+  /** Validation by the customer who holds the code in a reservation: the reservation. */
+  reservation_id: z.string().optional(),
   /** What this code takes off the order; 0 for a code that does not apply, null when no order was given. */
   discount_amount: z.number().int().nullable(),
 });

@@ -37,3 +37,12 @@ export function refusalsPerDay(db: Queryable, campaignId: string, range: { from:
     range,
   );
 }
+
+/** A campaign's refused redemptions and reservations over its life, by reason (only reasons that occurred). */
+export async function refusalsByReason(db: Queryable, campaignId: string): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ reason: string; refused: string }>(
+    `select reason, sum(refused) as refused from ${REFUSALS_WITH_PENDING} r where campaign_id = $1 group by reason order by reason`,
+    [campaignId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.reason, Number(r.refused)]));
+}

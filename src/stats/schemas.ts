@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetUsageSchema } from '../campaigns/schemas.ts';
 import { counts, idSchema } from '../shared/fields.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
@@ -26,6 +27,8 @@ export const campaignStatsSchema = z
     ...counts('generated', 'published', 'redeemed_uses', 'redeemed_codes', 'rolled_back', 'expired', 'active'),
     redemption_rate: z.number().describe('Redeemed codes per generated code'),
     discount_total: perCurrency,
+    refusals: z.record(z.string(), z.number().int()).describe('Refused redemptions and reservations of its codes, by reason'),
+    budget: budgetUsageSchema.nullable().describe("The campaign budget's use (null: no budget)"),
     range: z.object({ from: day, to: day, timezone: z.string() }),
     redemptions_per_day: z.array(dayStatsSchema),
   })

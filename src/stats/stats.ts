@@ -1,6 +1,8 @@
+import { budgetUsage } from '../campaigns/budgets.ts';
 import type { Queryable } from '../db/sql.ts';
 import { isTimeZone } from '../rules/index.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { refusalsByReason } from './refusals.ts';
 import { HOURLY_WITH_PENDING } from './rollup.ts';
 import type { CampaignStats, DayStats } from './schemas.ts';
 
@@ -89,6 +91,8 @@ export async function getCampaignStats(db: Queryable, campaignId: string, now: D
     if (row.currency && Number(row.discount) !== 0) day.discount[row.currency] = (day.discount[row.currency] ?? 0) + Number(row.discount);
   }
 
+  const budget = (await budgetUsage(db, [campaign.id])).get(campaign.id) ?? null;
+  const refusals = await refusalsByReason(db, campaign.id);
   const generated = Number(campaign.issued_count);
   const expired = sum('expired');
   const redeemedCodes = sum('redeemed_codes');
@@ -103,6 +107,8 @@ export async function getCampaignStats(db: Queryable, campaignId: string, now: D
     active: Math.max(0, generated - expired),
     redemption_rate: generated > 0 ? Math.round((redeemedCodes / generated) * 1e6) / 1e6 : 0,
     discount_total: discountTotal,
+    budget,
+    refusals,
     range: { from, to, timezone },
     redemptions_per_day: [...byDay.values()],
   };

@@ -3,6 +3,7 @@ import { upsertCustomers } from '../customers/customers.ts';
 import type { Queryable } from '../db/sql.ts';
 import { templateForChannel } from '../delivery/templates.ts';
 import { emitEvent } from '../events/outbox.ts';
+import { applyOrderEvent } from '../orders/orders.ts';
 import type { Platform } from '../platform.ts';
 import { campaignForPublishing, type PublicationChannel, publishBatch, resolveRecipient } from '../publications/publications.ts';
 import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
@@ -138,6 +139,9 @@ export async function processBusinessEvent(
   const event = rows[0];
   if (!event) return 'missing';
   if (event.status === 'processed') return 'already_processed';
+  // Order events change the order's redemptions and reservations first (idempotent, so a re-run changes nothing).
+  const order = await applyOrderEvent(db, event, platform.clock.now());
+  if (order) platform.logger.info({ eventId, ...order }, 'order event applied');
   // Every event keeps the customer record current, whether or not a trigger issues anything.
   await upsertCustomers(db, [event.customer]);
   const triggers = await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [

@@ -116,6 +116,9 @@ export const VOUCHER_EVENT_TYPES = [
   'expired',
   'imported',
   'deleted',
+  'reserved',
+  'reservation_released',
+  'reservation_expired',
 ] as const;
 
 export const voucherEventViewSchema = z
@@ -150,6 +153,7 @@ export const validationViewSchema = z
       code: z.string(),
       discount: appliedDiscountSchema.nullable(),
       order: pricedOrderSchema.optional().describe('The order line by line, when it was given with items'),
+      reservation_id: z.string().optional().describe("The customer's own reservation holding this code"),
       voucher: voucherViewSchema.extend({
         redemption: z.object({
           per_code_limit: z.number().int().nullable(),

@@ -179,6 +179,49 @@ describe('the operator console over HTTP', () => {
     },
   ];
 
+  it("shows a campaign's conditions, discount and stacking in words, escaped, and no raw JSON", async () => {
+    const segment = await p.call('/v1/segments', {
+      method: 'POST',
+      json: { name: 'gold', when: { field: 'customer.metadata.tier', op: 'eq', value: 'gold' } },
+    });
+    expect(segment.status).toBe(201);
+    const shoes = { categories: ['shoes<b>'] };
+    const created = await p.call('/v1/campaigns', {
+      method: 'POST',
+      json: {
+        name: 'Console rules',
+        code_config: { pattern: 'RUL-####' },
+        rules: {
+          conditions: [
+            {
+              name: 'members-only',
+              when: { all: [{ field: 'customer.segment', op: 'eq', value: 'gold' }, { items: { match: shoes, min_quantity: 2 } }] },
+              message: 'This code is for members.',
+            },
+            { name: 'weekends', when: { field: 'now.day_of_week', op: 'in', value: [6, 7] } },
+          ],
+          discount: { type: 'percent', value: 20, max_amount: 3000, currency: 'EUR', apply_to: { items: { match: shoes } } },
+          stacking: { priority: 10, exclusive_group: 'percent' },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    const page = await admin.get(`/console/campaigns/${created.body.id}`);
+    expect(page.status).toBe(200);
+    const section = /<section id="rules"[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';
+    expect(section).toContain('category “shoes&lt;b&gt;”');
+    const text = pageText(section);
+    for (const words of [
+      'All 2 conditions must hold:',
+      'Members only: the customer is in segment “gold”, and the order has at least 2 items in category “shoes<b>”. Refused with: “This code is for members.”',
+      'Weekends: the day is Saturday or Sunday.',
+      '20 % off matching lines (category “shoes<b>”), at most €30.00 (EUR orders only).',
+      'Stacking: combines with other codes, but never with another code of group “percent”; priority 10 (higher applies first).',
+    ])
+      expect(text).toContain(words);
+    expect(text).not.toMatch(/[{}[\]]|"\w+":/);
+  });
+
   it('refuses every form to a viewer key (403), and changes nothing', async () => {
     const csrf = await viewer.csrf();
     for (const { path, form, unchanged } of forms()) {

@@ -28,3 +28,12 @@ export function uniqueCode(prefix = 'T'): string {
   counter += 1;
   return `${prefix}${counter}-${Math.random().toString(36).slice(2, 8)}`.toUpperCase();
 }
+
+/** `n` codes `<prefix>-1` … `<prefix>-n` in a campaign, written straight into the table (for tests of many codes). */
+export async function seedCodes(p: TestPlatform, campaignId: string, n: number, prefix = uniqueCode('S')): Promise<string[]> {
+  const { rows } = await p.platform.db.query<{ code: string }>(
+    `insert into vouchers (code, campaign_id) select $1 || '-' || g, $2 from generate_series(1, $3::int) g returning code`,
+    [prefix, campaignId, n],
+  );
+  return rows.map((r) => r.code);
+}

@@ -43,6 +43,8 @@ const samples: { [N in JobName]: JobPayload<N> } = {
   'import.finalize': { importId: id },
   'import.chunk': { importId: id, chunkIndex: 2 },
   'export.cleanup': {},
+  'reservation.expire': { reservationId: id },
+  'reservations.sweep': {},
   'idempotency.cleanup': {},
   'work.reconcile': {},
 };

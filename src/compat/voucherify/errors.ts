@@ -42,6 +42,8 @@ export const REFUSALS: Record<CheckoutReason, VoucherifyKey> = {
   customer_required: { status: 400, key: 'missing_customer', message: 'customer is required' },
   rule_not_met: { status: 400, key: 'validation_rules_violated', message: 'redeemable does not match validation rules' },
   not_combinable: { status: 400, key: 'exclusion_rules_not_met', message: 'redeemable cannot be combined with the others' },
+  budget_exhausted: { status: 400, key: 'campaign_budget_exceeded', message: 'campaign budget exceeded' },
+  reserved: { status: 400, key: 'quantity_exceeded', message: 'quantity exceeded' },
 };
 
 /** Platform error codes (src/shared/errors.ts `DomainError.code`) with a Voucherify counterpart of their own. */

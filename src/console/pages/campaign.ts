@@ -152,7 +152,7 @@ export const CAMPAIGN_SECTIONS: CampaignSection[] = [
     render: (c, { campaign }) => html`<ul class="plain">
       ${describeShape(campaign.code_template, campaign.charset).map((line) => html`<li>${line}</li>`)}
       ${describeRules(campaign.rules, campaign.timezone).map((line) => html`<li>${line}</li>`)}
-      ${budgetLines(campaign.id).map((line) => html`<li>${line}</li>`)}
+      ${budgetLines(campaign.budget, campaign.budget_usage).map((line) => html`<li>${line}</li>`)}
       <li>Valid ${campaign.start_date ? html`from ${date(campaign.start_date)} ` : ''}${campaign.expiration_date ? html`until ${date(campaign.expiration_date)} (${relative(campaign.expiration_date, c.now)})` : 'with no end date'}; days and windows in ${campaign.timezone}.</li>
     </ul>`,
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetUsage } from '../../campaigns/budgets.ts';
 import { encodeCursor } from '../../shared/paging.ts';
 import { guessesPerDay } from '../../stats/guesses.ts';
 import { addDays, localDate } from '../../stats/stats.ts';
@@ -78,6 +79,10 @@ export const campaignListPages: ConsoleModule = (routes) => {
       before: query.before ? { createdAt: query.before[0], id: query.before[1] } : undefined,
     });
     const page = rows.slice(0, PAGE_SIZE);
+    const budgets = await budgetUsage(
+      c.platform.db,
+      page.map((row) => row.id),
+    );
     const last = page.at(-1);
     const older =
       rows.length > PAGE_SIZE && last
@@ -115,7 +120,7 @@ export const campaignListPages: ConsoleModule = (routes) => {
                   <td>${badge(campaignState(row, c.now))}</td>
                   <td>${count(row.issued_count)}</td><td>${count(row.published)}</td>
                   <td>${count(row.redeemed_codes)}</td><td>${count(row.redeemed)}</td>
-                  <td>${budgetUsedCell(row.id)}</td>
+                  <td>${budgetUsedCell(budgets.get(row.id))}</td>
                   <td>${relative(row.expiration_date, c.now, 'never')}</td><td>${relative(row.created_at, c.now)}</td>
                 </tr>`,
               )

@@ -1,6 +1,7 @@
 import type { CampaignView } from '../../campaigns/schemas.ts';
 import { problemFor } from '../../http/problem.ts';
 import type { RedemptionView } from '../../redemptions/schemas.ts';
+import { reservationsOfCode } from '../../reservations/reservations.ts';
 import type { VoucherEventView, VoucherView } from '../../vouchers/schemas.ts';
 import type { FormAction } from '../actions.ts';
 import { CONSOLE_PATH, type ConsoleRequest } from '../context.ts';
@@ -120,7 +121,7 @@ async function codePage(c: ConsoleRequest, routes: ConsoleRoutes, code: string):
         <figcaption><a href="${codeUrl(voucher.code)}/qr.png" download>QR PNG</a> · <a href="${codeUrl(voucher.code)}/barcode.png" download>Barcode PNG</a></figcaption>
       </figure>
     </div>
-    ${reservationsSection(voucher.code)}
+    ${reservationsSection(await reservationsOfCode(c.platform.db, voucher.code))}
     ${
       routes.forms.allowed(c, disableAction)
         ? html`<section aria-labelledby="actions-heading"><h2 id="actions-heading">Actions</h2>

@@ -8,6 +8,7 @@ import { Migration0500IdempotencyRetention } from './Migration0500IdempotencyRet
 import { Migration0600ReconcileIndexes } from './Migration0600ReconcileIndexes.ts';
 import { Migration0800Checkout } from './Migration0800Checkout.ts';
 import { Migration0810SegmentVersion } from './Migration0810SegmentVersion.ts';
+import { Migration0850Reservations } from './Migration0850Reservations.ts';
 import { Migration0900Imports } from './Migration0900Imports.ts';
 import { Migration0950VoucherifyCompat } from './Migration0950VoucherifyCompat.ts';
 import { Migration0951WebhookFormat } from './Migration0951WebhookFormat.ts';
@@ -26,6 +27,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0600ReconcileIndexes', class: Migration0600ReconcileIndexes },
   { name: 'Migration0800Checkout', class: Migration0800Checkout },
   { name: 'Migration0810SegmentVersion', class: Migration0810SegmentVersion },
+  { name: 'Migration0850Reservations', class: Migration0850Reservations },
   { name: 'Migration0900Imports', class: Migration0900Imports },
   { name: 'Migration1000DeliveryLeases', class: Migration1000DeliveryLeases },
   { name: 'Migration1001DeliveryBatches', class: Migration1001DeliveryBatches },

@@ -8,8 +8,10 @@ import { eventFeedRoutes } from './event-feed.ts';
 import { exportRoutes } from './exports.ts';
 import { generationRoutes } from './generations.ts';
 import { importRoutes } from './imports.ts';
+import { orderRoutes } from './orders.ts';
 import { publicationRoutes } from './publications.ts';
 import { redemptionRoutes } from './redemptions.ts';
+import { reservationRoutes } from './reservations.ts';
 import { segmentRoutes } from './segments.ts';
 import { statsRoutes } from './stats.ts';
 import { templateRoutes } from './templates.ts';
@@ -25,6 +27,8 @@ import { webhookRoutes } from './webhooks.ts';
 export const v1RouteModules: RouteModule[] = [
   validationRoutes,
   redemptionRoutes,
+  reservationRoutes,
+  orderRoutes,
   adminRoutes,
   campaignRoutes,
   generationRoutes,

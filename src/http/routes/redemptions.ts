@@ -1,4 +1,6 @@
-import { getRedemption, listRedemptions, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
+import { z } from 'zod';
+import { failedRedemptionViewSchema } from '../../redemptions/failures.ts';
+import { getRedemption, listRedemptionRecords, redeemVoucher, rollbackRedemption } from '../../redemptions/redemptions.ts';
 import {
   listRedemptionsQuery,
   redemptionOrGroupSchema,
@@ -8,11 +10,10 @@ import {
 } from '../../redemptions/schemas.ts';
 import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
+import { checkoutWrite } from '../checkout-write.ts';
 import { routeModule } from '../context.ts';
-import { GUESSING_ERRORS, withGuessingDefence } from '../guessing.ts';
+import { GUESSING_ERRORS } from '../guessing.ts';
 import { idParams } from '../operation.ts';
-import { problem, sendProblem } from '../problem.ts';
-import { idempotencyKey } from '../validate.ts';
 
 const redemptionId = idParams('redemption');
 
@@ -35,39 +36,18 @@ export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platf
       },
       created: ['Redeemed: one redemption, or with `codes` the group', redemptionOrGroupSchema, ['Location', 'Idempotent-Replayed']],
     },
-    async ({ req, res, body }) => {
-      const key = idempotencyKey(req);
-      const apiKeyId = req.apiKey?.id as string;
-      const result = await withGuessingDefence(
-        platform,
-        req,
-        res,
-        body.customer?.id,
-        () =>
-          redeemVoucher(platform.db, body, {
-            actor: apiKeyId,
-            apiKeyId,
-            idempotencyKey: key,
-            idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
-            now: platform.clock.now(),
-          }),
-        (r) => ({ guesses: r.guesses }),
-      );
-      if (key) res.set('Idempotent-Replayed', String(result.replayed));
-      const { response } = result;
-      if (response.status === 201) {
-        return { status: 201, headers: { Location: `/v1/redemptions/${response.body.id}` }, body: response.body };
-      }
-      const { reason, detail, ...more } = response.body;
-      sendProblem(res, problem(422, reason, detail, { reason, ...more }));
-      return undefined;
-    },
+    ({ req, res, body }) =>
+      checkoutWrite(platform, req, res, body.customer?.id, '/v1/redemptions', (ctx) => redeemVoucher(platform.db, body, ctx)),
   );
 
   api.get(
     '/redemptions',
-    { summary: 'List redemptions, newest first', query: listRedemptionsQuery, ok: ['Redemptions', pageSchema(redemptionViewSchema)] },
-    async ({ query }) => ({ status: 200, body: await listRedemptions(platform.db, query) }),
+    {
+      summary: 'List redemptions, newest first (status=failed: the refused ones, code by code)',
+      query: listRedemptionsQuery,
+      ok: ['Redemptions', pageSchema(z.union([redemptionViewSchema, failedRedemptionViewSchema]))],
+    },
+    async ({ query }) => ({ status: 200, body: await listRedemptionRecords(platform.db, query) }),
   );
 
   api.get(

@@ -34,7 +34,7 @@ export const validationRoutes = routeModule({ tag: 'redemption' }, (api, { platf
         req,
         res,
         body.customer?.id,
-        () => validateCodes(lookups, body, platform.clock.now()),
+        () => validateCodes(lookups, body, platform.clock.now(), platform.config.EMAIL_TAG_DOMAINS),
         (o) => ({ guesses: guessesOf(o.evaluation.codes) }),
         { readOnly: true },
       );

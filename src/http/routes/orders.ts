@@ -1,0 +1,38 @@
+import { cancelOrder, getOrder } from '../../orders/orders.ts';
+import { cancelOrderSchema, orderViewSchema } from '../../orders/schemas.ts';
+import type { RouteModule } from '../context.ts';
+import { routesOf } from '../operation.ts';
+
+const orderId = { id: { description: 'Your order id (as given in `order.id`)' } };
+
+/** Orders that change: what was redeemed and reserved for an order id, and cancelling it (or POST /v1/events order.*). */
+export const orderRoutes: RouteModule = (routes, { platform }) => {
+  const api = routesOf(routes, { tag: 'orders' });
+  api.get(
+    '/orders/:id',
+    {
+      params: orderId,
+      summary: "An order's redemptions and reservations, and their statuses",
+      errors: { 404: ['order_not_found'] },
+      ok: ['The order', orderViewSchema],
+    },
+    async ({ params }) => ({ status: 200, body: await getOrder(platform.db, params.id) }),
+  );
+
+  api.post(
+    '/orders/:id/cancel',
+    {
+      params: orderId,
+      summary: 'Cancel an order: roll back every redemption and release every held reservation of it, once',
+      description: 'Also done by the business events `order.cancelled` and `order.refunded` (POST /v1/events, `data.order_id`).',
+      body: cancelOrderSchema,
+      bodyExample: { reason: 'refunded' },
+      errors: { 404: ['order_not_found'] },
+      ok: ['The order, cancelled', orderViewSchema],
+    },
+    async ({ req, params, body }) => ({
+      status: 200,
+      body: await cancelOrder(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
+    }),
+  );
+};
