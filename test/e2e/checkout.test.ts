@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import * as examples from '../support/rules-examples.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
@@ -8,15 +8,9 @@ import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.t
 const clock = new ManualClock('2026-03-02T10:00:00Z');
 
 describe('checkout: orders with items, conditions, discount types, several codes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    // The race tests queue 200 transactions on a pool of 10: on a busy machine some wait longer than the default
-    // 10 s for a connection (a 503), which is not what they test.
-    p = await startTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '10', DATABASE_CONNECT_TIMEOUT_MS: '60000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  // The race tests queue 200 transactions on a pool of 10: on a busy machine some wait longer than the default
+  // 10 s for a connection (a 503), which is not what they test.
+  const p = useTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '10', DATABASE_CONNECT_TIMEOUT_MS: '60000' } });
 
   const validate = (json: Record<string, unknown>) => p.call('/v1/validations', { method: 'POST', json });
   const redeem = (json: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -367,13 +361,7 @@ describe('checkout: orders with items, conditions, discount types, several codes
 });
 
 describe('guessing defence with several codes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
 
   it('each unknown code of a request is one guess', async () => {
     const unknown = (n: number, round: number) => Array.from({ length: n }, (_, i) => `NOPE-${round}-${i}`);

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 describe('stored customers and segments, as conditions see them', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false });
 
   const put = (path: string, json: unknown) => p.call(path, { method: 'PUT', json });
   const validate = (json: Record<string, unknown>) => p.call('/v1/validations', { method: 'POST', json });
