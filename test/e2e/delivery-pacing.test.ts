@@ -62,8 +62,9 @@ describe("the e-mail provider's rate across worker processes", () => {
     for (const windowMs of [1000, 2000, 3000]) {
       expect(busiestWindow(arrivals, windowMs)).toBeLessThanOrEqual(((windowMs + 500) * RATE_MAX) / 1000 + RATE_MAX + 1);
     }
-    // Shared, not per process: three processes each at the rate would finish in about a third of this.
+    // Shared, not per process: three processes each at the rate would finish in about a third of this (≈ 1.3 s). The
+    // first arrival can lag its grant by the same SMTP exchange as above (a fresh connection), so allow those 500 ms.
     const spanS = ((arrivals.at(-1) as number) - (arrivals[0] as number)) / 1000;
-    expect(spanS).toBeGreaterThanOrEqual((RECIPIENTS - RATE_MAX - 2) / RATE_MAX - 0.3);
+    expect(spanS).toBeGreaterThanOrEqual((RECIPIENTS - RATE_MAX - 2) / RATE_MAX - 0.5);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { generatedCampaign, refusal, type ServerSdk, serverSdk, voucherRedeemables } from '../support/voucherify.ts';
+import { generatedCampaign, refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
 
 type Sdk = ServerSdk;
 
@@ -30,6 +30,16 @@ const order = {
   ],
 };
 
+/** Two stackable vouchers on one order for one customer: validated first, then redeemed. */
+const tenAndHalfForAda = {
+  redeemables: [
+    { object: 'voucher', id: 'TEN-1' },
+    { object: 'voucher', id: 'HALF-1' },
+  ],
+  order,
+  customer: { source_id: 'ada' },
+};
+
 describe('Voucherify checkout through the SDK: several redeemables, items, customers, qualifications', () => {
   let all: { p: TestPlatform; sdk: Sdk };
   let partial: { p: TestPlatform; sdk: Sdk };
@@ -43,11 +53,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it('validates two vouchers on one order with items: each applicable, the discounts applied one after the other', async () => {
-    const answer = await all.sdk.validations.validateStackable({
-      redeemables: voucherRedeemables('TEN-1', 'HALF-1'),
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const answer = await all.sdk.validations.validateStackable(tenAndHalfForAda as never);
     expect(answer.valid).toBe(true);
     expect(answer.redeemables?.map((r) => r.status)).toEqual(['APPLICABLE', 'APPLICABLE']);
     expect(answer.stacking_rules).toMatchObject({ redeemables_limit: 5, redeemables_application_mode: 'ALL' });
@@ -62,24 +68,26 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
       all.sdk.validations.validateStackable({ redeemables: [{ object: 'promotion_tier', id: 'promo_1' }] } as never),
     );
     expect(tier).toMatchObject({ code: 400, key: 'not_supported' });
+    // Validation sessions are not kept, so there is none to release.
+    const session = await refusal(all.sdk.vouchers.releaseValidationSession('TEN-1', 'ssn_1'));
+    expect(session).toMatchObject({ code: 400, key: 'not_supported' });
     expect(tier.details).toContain('redeemables[0].object');
   });
 
   it('ALL: one inapplicable redeemable refuses the whole redemption; the others stay unused', async () => {
     const refused = await refusal(
       all.sdk.redemptions.redeemStackable({
-        redeemables: voucherRedeemables('TEN-1', 'NOPE-9'),
+        redeemables: [
+          { object: 'voucher', id: 'TEN-1' },
+          { object: 'voucher', id: 'NOPE-9' },
+        ],
         order,
       } as never),
     );
     expect(refused).toMatchObject({ code: 404, key: 'not_found' });
     expect((await all.sdk.vouchers.get('TEN-1')).redemption?.redeemed_quantity).toBe(0);
 
-    const done = await all.sdk.redemptions.redeemStackable({
-      redeemables: voucherRedeemables('TEN-1', 'HALF-1'),
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const done = await all.sdk.redemptions.redeemStackable(tenAndHalfForAda as never);
     expect(done.redemptions).toHaveLength(2);
     expect(done.parent_redemption).toMatchObject({ object: 'redemption', result: 'SUCCESS', order: { discount_amount: 3500 } });
     expect(done.redemptions.every((r) => (r as { parent_redemption_id?: string }).parent_redemption_id === done.parent_redemption.id)).toBe(
@@ -88,7 +96,9 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     const parent = await all.sdk.redemptions.get(done.parent_redemption.id);
     expect((parent as unknown as { related_redemptions: { redemptions: unknown[] } }).related_redemptions.redemptions).toHaveLength(2);
 
-    const again = await refusal(all.sdk.redemptions.redeemStackable({ redeemables: voucherRedeemables('HALF-1'), order } as never));
+    const again = await refusal(
+      all.sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'HALF-1' }], order } as never),
+    );
     expect(again).toMatchObject({ code: 400, key: 'quantity_exceeded' });
 
     const rolled = (await all.sdk.redemptions.rollbackStackable(done.parent_redemption.id, {} as never)) as unknown as {
@@ -102,7 +112,10 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
 
   it('PARTIAL: the applicable redeemables are redeemed, the others listed as inapplicable', async () => {
     const done = await partial.sdk.redemptions.redeemStackable({
-      redeemables: voucherRedeemables('TEN-2', 'NOPE-9'),
+      redeemables: [
+        { object: 'voucher', id: 'TEN-2' },
+        { object: 'voucher', id: 'NOPE-9' },
+      ],
       order: { amount: 5000 },
     } as never);
     expect(done.redemptions).toHaveLength(1);
@@ -121,7 +134,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
         all.sdk.redemptions.redeemStackable({
-          redeemables: voucherRedeemables('RACE-5'),
+          redeemables: [{ object: 'voucher', id: 'RACE-5' }],
           order: { amount: 1000 },
           customer: { source_id: `racer-${i}` },
         } as never),

@@ -19,7 +19,7 @@ describe('the Voucherify-compatible client-side API through VoucherifyClientSide
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 20 }, redemption: { quantity: 5 } },
     } as never);
     await sdk.campaigns.addCertainVoucher('Client VF', 'WEB-20');
-    // Publishing claims a generated code: the helper waits for the generation.
+    // Publishing claims a generated code: wait for the generation.
     await generatedCampaign(sdk, 'Client publish VF', 3, { type: 'PERCENT', percent_off: 5 });
   });
   const client = (origin = SHOP, key = clientKey) =>

@@ -45,12 +45,7 @@ export async function serverSdk(p: TestPlatform, options: { exposeErrorCause?: b
   return VoucherifyServerSide({ applicationId: key.id, secretKey: key.key, apiUrl: `${p.url}/voucherify`, ...options });
 }
 
-/** The stackable endpoints' `redeemables` for plain codes. */
-export function voucherRedeemables(...codes: string[]): { object: 'voucher'; id: string }[] {
-  return codes.map((id) => ({ object: 'voucher', id }));
-}
-
-/** A campaign of `count` generated 10-character codes with `discount`, once its generation is done. */
+/** A Voucherify campaign of `count` generated 10-character codes with this discount, once its generation is done. */
 export async function generatedCampaign(sdk: ServerSdk, name: string, count: number, discount: Record<string, unknown>): Promise<void> {
   await sdk.campaigns.create({
     name,
