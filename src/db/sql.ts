@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseUnavailableError, NotFoundError } from '../shared/errors.ts';
+import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
 
 /** The one thing a statement needs: the pool or a client inside a transaction. */
@@ -254,4 +255,29 @@ export async function rowById<R extends pg.QueryResultRow>(
   const row = isUuid(id) ? (await db.query<R>(`select ${columns} from ${table} where id = $1`, [id])).rows[0] : undefined;
   if (!row) throw new NotFoundError(resource, id);
   return row;
+}
+
+/**
+ * A newest-first page of `table`, keyset-paginated on its insertion sequence `seq`. Each condition is SQL with one
+ * `$?` for its value and is left out when the value is undefined; `cursor` continues after the last page's row.
+ */
+export async function seqPage<R extends { seq: string | number }>(
+  db: Queryable,
+  table: string,
+  conditions: readonly (readonly [string, unknown])[],
+  page: { limit: number; cursor?: readonly [string] },
+): Promise<{ data: R[]; next_cursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const [condition, value] of [...conditions, ['seq < $?', page.cursor?.[0]] as const]) {
+    if (value === undefined) continue;
+    params.push(value);
+    where.push(condition.replace('$?', `$${params.length}`));
+  }
+  params.push(page.limit + 1);
+  const { rows } = await db.query<R>(
+    `select * from ${table} ${where.length ? `where ${where.join(' and ')}` : ''} order by seq desc limit $${params.length}`,
+    params,
+  );
+  return pageOf(rows, page.limit, (r) => [String(r.seq)]);
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, seqPage } from '../db/sql.ts';
 import { CHECKOUT_REASONS, failedRuleSchema } from '../rules/checkout.ts';
 import { idSchema, timestampSchema } from '../shared/fields.ts';
-import { pageOf } from '../shared/paging.ts';
 import type { CheckoutEvaluation, CheckoutInput, CodeEvaluation } from './checkout.ts';
 
 /**
@@ -80,26 +79,15 @@ export async function listFailedRedemptions(
   db: Queryable,
   filter: { campaign_id?: string; reason?: string; customer_id?: string; limit: number; cursor?: readonly [string] },
 ): Promise<{ data: FailedRedemptionView[]; next_cursor: string | null }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of [
-    ['campaign_id', filter.campaign_id],
-    ['reason', filter.reason],
-    ['customer_id', filter.customer_id],
-  ] as const) {
-    if (value === undefined) continue;
-    params.push(value);
-    where.push(`${column} = $${params.length}`);
-  }
-  if (filter.cursor) {
-    params.push(filter.cursor[0]);
-    where.push(`seq < $${params.length}`);
-  }
-  params.push(filter.limit + 1);
-  const { rows } = await db.query<FailedRow>(
-    `select * from failed_redemptions ${where.length ? `where ${where.join(' and ')}` : ''} order by seq desc limit $${params.length}`,
-    params,
+  const page = await seqPage<FailedRow>(
+    db,
+    'failed_redemptions',
+    [
+      ['campaign_id = $?', filter.campaign_id],
+      ['reason = $?', filter.reason],
+      ['customer_id = $?', filter.customer_id],
+    ],
+    filter,
   );
-  const page = pageOf(rows, filter.limit, (r) => [String(r.seq)]);
   return { data: page.data.map(failedView), next_cursor: page.next_cursor };
 }

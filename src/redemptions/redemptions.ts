@@ -3,7 +3,7 @@ import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
 import { emailKey } from '../customers/identity.ts';
-import type { Database, Queryable } from '../db/sql.ts';
+import { type Database, type Queryable, seqPage } from '../db/sql.ts';
 import { emitEvent } from '../events/outbox.ts';
 import { creditOwnHolds, markHolds } from '../reservations/holds.ts';
 import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
@@ -14,7 +14,6 @@ import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts
 import type { Actor } from '../shared/events.ts';
 import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
-import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
@@ -790,33 +789,16 @@ export async function listRedemptions(
   db: Queryable,
   filter: Omit<RedemptionFilter, 'status' | 'reason'> & { status?: 'succeeded' | 'rolled_back' },
 ): Promise<{ data: RedemptionView[]; next_cursor: string | null }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.status) {
-    params.push(filter.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (filter.code) {
-    params.push(normalizeCode(filter.code));
-    where.push(`voucher_id = (select id from vouchers where code = $${params.length})`);
-  }
-  if (filter.customer_id) {
-    params.push(filter.customer_id);
-    where.push(`customer_id = $${params.length}`);
-  }
-  if (filter.campaign_id) {
-    params.push(filter.campaign_id);
-    where.push(`campaign_id = $${params.length}`);
-  }
-  if (filter.cursor) {
-    params.push(filter.cursor[0]);
-    where.push(`seq < $${params.length}`);
-  }
-  params.push(filter.limit + 1);
-  const { rows } = await db.query<RedemptionRow>(
-    `select * from redemptions ${where.length ? `where ${where.join(' and ')}` : ''} order by seq desc limit $${params.length}`,
-    params,
+  const page = await seqPage<RedemptionRow>(
+    db,
+    'redemptions',
+    [
+      ['status = $?', filter.status || undefined],
+      ['voucher_id = (select id from vouchers where code = $?)', filter.code ? normalizeCode(filter.code) : undefined],
+      ['customer_id = $?', filter.customer_id || undefined],
+      ['campaign_id = $?', filter.campaign_id || undefined],
+    ],
+    filter,
   );
-  const page = pageOf(rows, filter.limit, (r) => [String(r.seq)]);
   return { data: page.data.map(redemptionView), next_cursor: page.next_cursor };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEvent } from '../../src/events/outbox.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { businessEventPayload } from '../support/events.ts';
+import { busiestWindow } from '../support/pacing.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 
 const RATE_PER_S = 40;
@@ -37,17 +38,6 @@ async function countingReceiver(delayMs: number) {
         server.close(() => resolve());
       }),
   };
-}
-
-/** The most arrivals in any window of `windowMs`. */
-function busiestWindow(arrivals: number[], windowMs: number): number {
-  const sorted = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while ((sorted[i] as number) - (sorted[j] as number) >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 describe('webhook pacing across worker processes', () => {

@@ -1,13 +1,11 @@
 import { cancelOrder, getOrder } from '../../orders/orders.ts';
 import { cancelOrderSchema, orderViewSchema } from '../../orders/schemas.ts';
-import type { RouteModule } from '../context.ts';
-import { routesOf } from '../operation.ts';
+import { routeModule, writer } from '../context.ts';
 
 const orderId = { id: { description: 'Your order id (as given in `order.id`)' } };
 
 /** Orders that change: what was redeemed and reserved for an order id, and cancelling it (or POST /v1/events order.*). */
-export const orderRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'orders' });
+export const orderRoutes = routeModule({ tag: 'orders' }, (api, { platform }) => {
   api.get(
     '/orders/:id',
     {
@@ -32,7 +30,7 @@ export const orderRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ req, params, body }) => ({
       status: 200,
-      body: await cancelOrder(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
+      body: await cancelOrder(platform.db, params.id, body.reason, ...writer(req, platform)),
     }),
   );
-};
+});

@@ -11,7 +11,7 @@ import {
 import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { checkoutWrite } from '../checkout-write.ts';
-import { routeModule } from '../context.ts';
+import { routeModule, writer } from '../context.ts';
 import { GUESSING_ERRORS } from '../guessing.ts';
 import { idParams } from '../operation.ts';
 
@@ -68,7 +68,7 @@ export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platf
     },
     async ({ req, params, body }) => ({
       status: 200,
-      body: await rollbackRedemption(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
+      body: await rollbackRedemption(platform.db, params.id, body.reason, ...writer(req, platform)),
     }),
   );
 });

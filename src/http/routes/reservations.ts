@@ -8,15 +8,14 @@ import {
 } from '../../reservations/schemas.ts';
 import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { checkoutWrite } from '../checkout-write.ts';
-import type { RouteModule } from '../context.ts';
+import { routeModule, writer } from '../context.ts';
 import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParam, routesOf } from '../operation.ts';
+import { idParams } from '../operation.ts';
 
-const reservationId = { id: idParam('reservation') };
+const reservationId = idParams('reservation');
 
 /** Holding codes through payment: reserve, confirm (a redemption group), release; expiry is a job. See docs/checkout.md. */
-export const reservationRoutes: RouteModule = (routes, { platform }) => {
-  const api = routesOf(routes, { tag: 'reservations' });
+export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { platform }) => {
   api.post(
     '/reservations',
     {
@@ -58,7 +57,7 @@ export const reservationRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ req, params, body }) => ({
       status: 200,
-      body: await confirmReservation(platform.db, params.id, body.order?.id, req.apiKey?.id ?? null, platform.clock.now()),
+      body: await confirmReservation(platform.db, params.id, body.order?.id, ...writer(req, platform)),
     }),
   );
 
@@ -74,7 +73,7 @@ export const reservationRoutes: RouteModule = (routes, { platform }) => {
     },
     async ({ req, params, body }) => ({
       status: 200,
-      body: await releaseReservation(platform.db, params.id, body.reason, req.apiKey?.id ?? null, platform.clock.now()),
+      body: await releaseReservation(platform.db, params.id, body.reason, ...writer(req, platform)),
     }),
   );
-};
+});

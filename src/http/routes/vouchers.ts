@@ -10,7 +10,7 @@ import {
   voucherViewSchema,
 } from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
-import { routeModule } from '../context.ts';
+import { routeModule, writer } from '../context.ts';
 import { codeParam } from '../operation.ts';
 
 const code = { code: codeParam };
@@ -32,7 +32,7 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
       created: ['Created', voucherViewSchema, ['Location']],
     },
     async ({ req, body }) => {
-      const voucher = await createStandaloneVoucher(platform.db, body, req.apiKey?.id ?? null, platform.clock.now());
+      const voucher = await createStandaloneVoucher(platform.db, body, ...writer(req, platform));
       return { status: 201, headers: { Location: `/v1/vouchers/${encodeURIComponent(voucher.code)}` }, body: voucher };
     },
   );
@@ -55,7 +55,7 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
     },
     async ({ req, params, body }) => ({
       status: 200,
-      body: await updateVoucher(platform.db, params.code, body, req.apiKey?.id ?? null, platform.clock.now()),
+      body: await updateVoucher(platform.db, params.code, body, ...writer(req, platform)),
     }),
   );
 
