@@ -340,10 +340,6 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     };
   });
 
-  compatRoute(router, 'delete', '/vouchers/:code/sessions/:key', () => {
-    throw notSupported('session', 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
-  });
-
   // ---- campaigns
   const CAMPAIGN_FIELDS = {
     name: 'ok',
