@@ -40,7 +40,7 @@ import { customerId, parentRedemptionId, redemptionId, rollbackId } from './ids.
 import { countUpTo, resolveCampaign, vouchersByCodes } from './lookups.ts';
 import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
 import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
-import { consumeSession, openSession, redeemContextOf, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
+import { checkoutWriteOf, consumeSession, openSession, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
 import {
   customerRef,
   failedRedemptionObject,
@@ -199,16 +199,7 @@ async function validate(ctx: CompatContext, call: CompatCall, request: Record<st
 
 async function redeem(ctx: CompatContext, call: CompatCall, request: Record<string, unknown>) {
   const parsed = redemptionRequestSchema.parse(request);
-  const { platform } = ctx;
-  const result = await withGuessingDefence(
-    platform,
-    call.req,
-    call.res,
-    parsed.customer?.id,
-    () => redeemVoucher(platform.db, parsed, redeemContextOf(ctx, call)),
-    (r) => ({ guesses: r.guesses }),
-  );
-  return result.response;
+  return checkoutWriteOf(ctx, call, parsed.customer?.id, (redeem) => redeemVoucher(ctx.platform.db, parsed, redeem));
 }
 
 /** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */

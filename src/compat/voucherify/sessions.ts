@@ -62,8 +62,28 @@ export function sessionObject(reservationId: string, session: SessionRequest) {
   return { key: sessionKey.encode(reservationId), type: 'LOCK' as const, ttl: session.ttl, ttl_unit: session.ttl_unit };
 }
 
-/** The RedeemContext of a compatible-API write, as /v1's checkoutWrite builds it. */
-export function redeemContextOf(ctx: CompatContext, call: CompatCall): RedeemContext {
+/**
+ * A compatible-API checkout write (a redemption, a reservation) under the guessing defence, with the RedeemContext
+ * /v1's checkoutWrite builds; answers the write's response.
+ */
+export async function checkoutWriteOf<R extends { status: number }>(
+  ctx: CompatContext,
+  call: CompatCall,
+  customerId: string | undefined,
+  write: (redeem: RedeemContext) => Promise<{ response: R; guesses: readonly (string | null)[] }>,
+): Promise<R> {
+  const result = await withGuessingDefence(
+    ctx.platform,
+    call.req,
+    call.res,
+    customerId,
+    () => write(redeemContextOf(ctx, call)),
+    (r) => ({ guesses: [...r.guesses] }),
+  );
+  return result.response;
+}
+
+function redeemContextOf(ctx: CompatContext, call: CompatCall): RedeemContext {
   const apiKeyId = actorOf(call);
   const { config, clock } = ctx.platform;
   return {
@@ -99,16 +119,8 @@ export async function openSession(
     ttl_seconds: session.seconds,
     metadata: context.metadata ?? {},
   });
-  const { platform } = ctx;
-  const result = await withGuessingDefence(
-    platform,
-    call.req,
-    call.res,
-    request.customer?.id,
-    () => createReservation(platform.db, platform.queues, request, redeemContextOf(ctx, call)),
-    (r) => ({ guesses: r.guesses }),
-  );
-  return result.response;
+  const { db, queues } = ctx.platform;
+  return checkoutWriteOf(ctx, call, request.customer?.id, (redeem) => createReservation(db, queues, request, redeem));
 }
 
 async function reservationOfKey(ctx: CompatContext, key: string) {
