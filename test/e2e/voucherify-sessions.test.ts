@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireReservations } from '../../src/reservations/reservations.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
 
@@ -18,6 +20,7 @@ interface ListedRedemption {
   customer_id: string | null;
 }
 
+const clock = new ManualClock('2026-03-02T10:00:00Z');
 const order = { amount: 5000, items: [{ sku_id: 'shirt', quantity: 1, price: 5000 }] };
 
 describe('Voucherify sessions and failed redemptions through the SDK: reservations underneath', () => {
@@ -25,13 +28,14 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
   let sdk: ServerSdk;
 
   beforeAll(async () => {
-    p = await startTestPlatform();
+    // The manual clock decides expiry; the sweep is run by the test (no workers).
+    p = await startTestPlatform({ clock, workers: false });
     sdk = await serverSdk(p, { exposeErrorCause: true });
     await sdk.campaigns.create({
       name: 'Once',
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 1000 }, redemption: { quantity: 1 } },
     } as never);
-    for (const code of ['ONCE-1', 'ONCE-2', 'ONCE-3', 'ONCE-4']) await sdk.campaigns.addCertainVoucher('Once', code);
+    for (const code of ['ONCE-1', 'ONCE-2', 'ONCE-3', 'ONCE-4', 'ONCE-5']) await sdk.campaigns.addCertainVoucher('Once', code);
   });
   afterAll(async () => {
     await p?.destroy();
@@ -123,6 +127,24 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
     expect(chosen).toMatchObject({ code: 400, key: 'not_supported' });
     expect(chosen.details).toContain('session.key');
     expect((await sdk.vouchers.get('ONCE-3')).redemption?.redeemed_quantity).toBe(0);
+  });
+
+  it('a session ends after its ttl: redeeming with its key is session_expired, and the sweep frees the code', async () => {
+    const start = clock.now();
+    const held = await lock('ONCE-5', 'ada', { type: 'LOCK', ttl: 1500, ttl_unit: 'MILLISECONDS' });
+    expect(held.session).toMatchObject({ ttl: 1500, ttl_unit: 'MILLISECONDS' });
+    const key = held.session?.key as string;
+    const id = key.slice(4).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+    const reservation = await p.call(`/v1/reservations/${id}`);
+    expect(Date.parse(reservation.body.expires_at) - start.getTime()).toBe(2000); // rounded up to whole seconds
+    clock.set(new Date(start.getTime() + 2000));
+    const late = await refusal(
+      sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'ONCE-5' }], session: { key } } as never),
+    );
+    expect(late).toMatchObject({ code: 400, key: 'session_expired' });
+    expect(await expireReservations(p.platform.db, clock.now(), { batchSize: 10 })).toBe(1);
+    expect((await sdk.vouchers.get('ONCE-5')).redemption?.redeemed_quantity).toBe(0);
+    expect((await lock('ONCE-5', 'bob')).valid).toBe(true);
   });
 
   it('of 12 parallel sessions on a code used once, exactly one holds it', async () => {
