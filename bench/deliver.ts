@@ -12,12 +12,11 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
-import { argValue, benchDatabase, benchEnv, printTable, roundTripCounter, stopWorkers } from './support.ts';
+import { argValue, benchDatabase, benchEnv, printTable, REPO_ROOT, roundTripCounter, stopWorkers } from './support.ts';
 
 const count = argValue('count', 100_000);
 const connections = argValue('connections', 5);
 const concurrency = argValue('concurrency', 100);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase();
 const apiKey = `pk_bench_${Date.now()}`;
 
@@ -97,7 +96,7 @@ async function endToEnd(sink: Awaited<ReturnType<typeof startSink>>): Promise<{ 
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
   const worker = spawn(process.execPath, [...nodeArgs, '--import', './bench/round-trips.ts', 'src/main/worker.ts'], {
-    cwd: root,
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env, BENCH_ROUND_TRIPS_DIR: roundTrips.dir },
     stdio: 'inherit',
   });

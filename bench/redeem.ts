@@ -20,7 +20,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { readCustomerContext } from '../src/customers/checkout-context.ts';
 import { run } from '../src/main/runtime.ts';
@@ -28,14 +27,13 @@ import type { Platform } from '../src/platform.ts';
 import { evaluateCheckout } from '../src/redemptions/checkout.ts';
 import { CandidateLookup, readCandidates } from '../src/redemptions/lookup.ts';
 import { normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
-import { argValue, benchDatabase, benchEnv, printTable } from './support.ts';
+import { argValue, benchDatabase, benchEnv, printTable, REPO_ROOT } from './support.ts';
 
 const codes = argValue('codes', 1_000_000);
 const connections = argValue('connections', 50);
 const duration = argValue('duration', 10);
 const rounds = argValue('rounds', 3);
 const warmupSeconds = argValue('warmup', 5);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_redeem');
 const apiKey = `pk_bench_${Date.now()}_redeem`;
 const validRange = Math.floor(codes / 2);
@@ -86,7 +84,7 @@ function load(
   };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bench/redeem-load.ts', JSON.stringify(job)], {
-      cwd: root,
+      cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -8,6 +8,9 @@ import pg from 'pg';
 import { loadConfig } from '../config/index.ts';
 import { run } from '../src/main/runtime.ts';
 
+/** The repository's root: where the entrypoints run from. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 export const PG_SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 
 /** A throwaway database for one benchmark run. */
@@ -45,14 +48,17 @@ export function printTable(rows: [string, string | number][]): void {
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
 
-/** The environment that gives a benchmark run its own database and queue prefix, API on a free loopback port. */
+/** The environment that gives a benchmark process its own database and queue prefix, quiet logs. */
+export function benchDatabaseEnv(db: { name: string; url: string }): Record<string, string> {
+  return { DATABASE_URL: db.url, QUEUE_PREFIX: `promo_${db.name}`, LOG_LEVEL: 'warn' };
+}
+
+/** As benchDatabaseEnv, with the API on a free loopback port and a bootstrap key. */
 export function benchEnv(db: { name: string; url: string }, apiKey: string): Record<string, string> {
   return {
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `promo_${db.name}`,
+    ...benchDatabaseEnv(db),
     PORT: '0',
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
     PROMO_BOOTSTRAP_KEY: apiKey,
   };
 }
@@ -63,7 +69,7 @@ export async function startBenchStack(
   workerCount: number,
 ): Promise<{ url: string; workers: ChildProcess[]; stop(): Promise<void> }> {
   const running = await run(loadConfig({ ...process.env, ...env }), { api: true, workers: false });
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = REPO_ROOT;
   const workers = Array.from({ length: workerCount }, () =>
     spawn(process.execPath, ['src/main/worker.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: 'inherit' }),
   );

@@ -9,24 +9,20 @@
  * vacuumed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { expiryRecordsSql, SWEEP_ACTOR } from '../src/expiry/sweep.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
 import { enqueue } from '../src/queues/enqueue.ts';
 import { redeemVoucher } from '../src/redemptions/redemptions.ts';
-import { argValue, benchDatabase, printTable } from './support.ts';
+import { argValue, benchDatabase, benchDatabaseEnv, printTable, REPO_ROOT } from './support.ts';
 
 const count = argValue('count', 1_000_000);
 const loadCodes = argValue('load-codes', 200_000);
 const concurrency = argValue('concurrency', 8);
 const batch = argValue('batch', 2_000);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_sweep');
-const env = {
-  DATABASE_URL: db.url,
-  QUEUE_PREFIX: `promo_${db.name}`,
-  LOG_LEVEL: 'warn',
+const env: Record<string, string> = {
+  ...benchDatabaseEnv(db),
   EXPIRY_SWEEP_BATCH_SIZE: String(batch),
   // The scheduler never fires on its own here: the bench enqueues one sweep when it is ready.
   EXPIRY_SWEEP_CRON: '0 0 0 1 1 *',
@@ -108,7 +104,7 @@ async function undoExpiry(platform: Platform, campaignId: string): Promise<void>
 async function main() {
   const platform = await createPlatform(loadConfig({ ...process.env, ...env }));
   const worker: ChildProcess = spawn(process.execPath, ['src/main/worker.ts'], {
-    cwd: root,
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: 'inherit',
   });

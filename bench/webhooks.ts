@@ -9,12 +9,11 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.ts';
 import { emitEvent } from '../src/events/outbox.ts';
 import { run } from '../src/main/runtime.ts';
 import { createEndpoint } from '../src/webhooks/endpoints.ts';
-import { argValue, benchDatabase, printTable, roundTripCounter, stopWorkers } from './support.ts';
+import { argValue, benchDatabase, printTable, REPO_ROOT, roundTripCounter, stopWorkers } from './support.ts';
 
 /** A business event's payload (the benchmark's events are passed-on business events, as the catalogue requires). */
 const benchEvent = (data: Record<string, unknown>) => ({
@@ -31,7 +30,6 @@ const concurrency = argValue('concurrency', 64);
 const emitters = argValue('emitters', 8);
 /** Events per second to produce at (0: as fast as 8 writers can commit, a burst). */
 const rate = process.argv.includes('--rate') ? argValue('rate', 1) : 0;
-const root = fileURLToPath(new URL('..', import.meta.url));
 const db = benchDatabase('promo_bench_webhooks');
 const env: Record<string, string> = {
   DATABASE_URL: db.url,
@@ -109,7 +107,7 @@ async function baseline(urls: string[], total: number): Promise<number> {
 }
 
 const roundTrips = roundTripCounter();
-const receivers = fork(`${root}bench/webhook-receivers.ts`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const receivers = fork(`${REPO_ROOT}bench/webhook-receivers.ts`, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const { ports } = await new Promise<{ ports: Record<ReceiverName, number> }>((resolve) =>
   receivers.once('message', (m: { ports: Record<ReceiverName, number> }) => resolve(m)),
 );
@@ -124,7 +122,7 @@ try {
     const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
     workers.push(
       spawn(process.execPath, [...nodeArgs, '--import', './bench/round-trips.ts', 'src/main/worker.ts'], {
-        cwd: root,
+        cwd: REPO_ROOT,
         env: { ...process.env, ...env, BENCH_ROUND_TRIPS_DIR: roundTrips.dir },
         stdio: 'inherit',
       }),

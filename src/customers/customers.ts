@@ -1,9 +1,12 @@
 import type { Database, Queryable } from '../db/sql.ts';
+import { eraseDeliveryRecipient } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
+import { erasePublicationCustomer } from '../publications/erasure.ts';
 import type { Metadata } from '../rules/order.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
+import { eraseVoucherHolder } from '../vouchers/vouchers.ts';
 import type { CustomerDetailView, CustomerView, PutCustomerInput } from './schemas.ts';
 
 /**
@@ -39,6 +42,18 @@ function assertId(id: string): void {
   if (id.length === 0 || id.length > MAX_ID) throw new NotFoundError('customer', id);
 }
 
+/** A person's contact fields as the column arrays of an `unnest($::text[], $::text[], $::text[], $::jsonb[])`: email, phone, name, metadata. */
+export function contactColumns(
+  people: readonly Omit<CustomerInput, 'id'>[],
+): [(string | null)[], (string | null)[], (string | null)[], string[]] {
+  return [
+    people.map((c) => c.email ?? null),
+    people.map((c) => c.phone ?? null),
+    people.map((c) => c.name ?? null),
+    people.map((c) => JSON.stringify(c.metadata ?? {})),
+  ];
+}
+
 /** Inserts or refreshes customers (one statement, ids deduplicated: the last occurrence wins); given fields win, metadata merges. */
 export async function upsertCustomers(tx: Queryable, customers: CustomerInput[]): Promise<void> {
   const byId = new Map<string, CustomerInput>();
@@ -59,13 +74,7 @@ export async function upsertCustomers(tx: Queryable, customers: CustomerInput[])
      where (customers.email, customers.phone, customers.name, customers.metadata)
        is distinct from (coalesce(excluded.email, customers.email), coalesce(excluded.phone, customers.phone),
                          coalesce(excluded.name, customers.name), customers.metadata || excluded.metadata)`,
-    [
-      list.map((c) => c.id),
-      list.map((c) => c.email ?? null),
-      list.map((c) => c.phone ?? null),
-      list.map((c) => c.name ?? null),
-      list.map((c) => JSON.stringify(c.metadata ?? {})),
-    ],
+    [list.map((c) => c.id), ...contactColumns(list)],
   );
 }
 
@@ -139,8 +148,9 @@ export async function listCustomers(
 /**
  * Erases a customer: the stored row (email, phone, name, metadata) goes, and the customer's redemptions and
  * redemption groups are kept anonymized (no customer id, no email; codes, amounts and dates stay, so counts and
- * reports still add up). One transaction. A customer known only from its redemptions (never stored) is erased the
- * same way; 404 when the id names nothing at all.
+ * reports still add up), as are its publications (customer id replaced by a marker), the codes published to it (no
+ * holder) and its message deliveries (no address; a queued one is not sent). One transaction. A customer known only
+ * from its redemptions, publications or deliveries (never stored) is erased the same way; 404 when the id names nothing.
  */
 export async function deleteCustomer(db: Database, id: string): Promise<void> {
   assertId(id);
@@ -148,6 +158,9 @@ export async function deleteCustomer(db: Database, id: string): Promise<void> {
     const stored = await tx.query('delete from customers where id = $1', [id]);
     const redemptions = await tx.query('update redemptions set customer_id = null, customer_email = null where customer_id = $1', [id]);
     const groups = await tx.query('update redemption_groups set customer_id = null, customer_email = null where customer_id = $1', [id]);
-    if (stored.rowCount === 0 && redemptions.rowCount === 0 && groups.rowCount === 0) throw new NotFoundError('customer', id);
+    // Each table's owner erases its own rows, in this transaction.
+    const traces = [await erasePublicationCustomer(tx, id), await eraseVoucherHolder(tx, id), await eraseDeliveryRecipient(tx, id)];
+    const known = [stored.rowCount, redemptions.rowCount, groups.rowCount, ...traces].some((n) => (n ?? 0) > 0);
+    if (!known) throw new NotFoundError('customer', id);
   });
 }

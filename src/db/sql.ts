@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { DatabaseUnavailableError } from '../shared/errors.ts';
+import { DatabaseUnavailableError, NotFoundError } from '../shared/errors.ts';
+import { isUuid } from '../shared/uuid.ts';
 
 /** The one thing a statement needs: the pool or a client inside a transaction. */
 export interface Queryable {
@@ -237,4 +238,20 @@ export class Database implements Queryable {
       }
     }
   }
+}
+
+/**
+ * The row of `table` whose id (a UUID) is `id`, or NotFoundError(`resource`): a malformed id is not found, never a
+ * query error. `table` and `columns` are the caller's constants, never input.
+ */
+export async function rowById<R extends pg.QueryResultRow>(
+  db: Queryable,
+  table: string,
+  resource: string,
+  id: string,
+  columns = '*',
+): Promise<R> {
+  const row = isUuid(id) ? (await db.query<R>(`select ${columns} from ${table} where id = $1`, [id])).rows[0] : undefined;
+  if (!row) throw new NotFoundError(resource, id);
+  return row;
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Config } from '../../config/index.ts';
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { type JobRequest, jobIdOf } from '../queues/catalog.ts';
 import { keyPrefix } from '../queues/connection.ts';
@@ -13,7 +13,6 @@ import { messages } from '../shared/metrics.ts';
 import { RatePacer } from '../shared/pacing.ts';
 import { resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
-import { isUuid } from '../shared/uuid.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
 import { SendFailure } from './outcome.ts';
 import { linkSettings, voucherLinks } from './public-links.ts';
@@ -103,9 +102,7 @@ export async function queueMessage(tx: Queryable, input: QueueMessageInput): Pro
 }
 
 export async function getDelivery(q: Queryable, id: string): Promise<DeliveryRow> {
-  const { rows } = isUuid(id) ? await q.query<DeliveryRow>('select * from deliveries where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('delivery', id);
-  return rows[0];
+  return rowById<DeliveryRow>(q, 'deliveries', 'delivery', id);
 }
 
 /** A publication's message (its first, should there be several), or null when it was published without one. */
@@ -531,4 +528,22 @@ export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
   if (infrastructure) throw infrastructure;
   return { results, later };
+}
+
+/** The recipient an erased customer's deliveries keep: the address is gone, the record of the message stays. */
+export const ERASED_RECIPIENT = 'erased';
+
+/**
+ * Erasure of a customer: its deliveries keep their record (channel, template, status, dates) but not its address; one
+ * still queued is not sent (failed, `customer erased`), so nothing goes out to an erased customer.
+ */
+export async function eraseDeliveryRecipient(tx: Queryable, customerId: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `update deliveries set recipient = $2, customer_id = null, updated_at = now(),
+            status = case when status = 'queued' then 'failed' else status end,
+            error = case when status = 'queued' then 'customer erased' else error end
+      where customer_id = $1`,
+    [customerId, ERASED_RECIPIENT],
+  );
+  return rowCount ?? 0;
 }

@@ -1,9 +1,8 @@
 import { Liquid, type Template } from 'liquidjs';
 import type { z } from 'zod';
-import type { Queryable } from '../db/sql.ts';
-import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
+import { DomainError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
-import { isUuid } from '../shared/uuid.ts';
 import { type LinkSettings, voucherLinks } from './public-links.ts';
 import type { CreateTemplateInput, templateViewSchema } from './schemas.ts';
 
@@ -178,9 +177,7 @@ export async function updateTemplate(db: Queryable, id: string, input: CreateTem
 }
 
 export async function getTemplate(db: Queryable, id: string): Promise<TemplateRow> {
-  const { rows } = isUuid(id) ? await db.query<TemplateRow>('select * from message_templates where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('template', id);
-  return rows[0];
+  return rowById<TemplateRow>(db, 'message_templates', 'template', id);
 }
 
 export async function listTemplates(db: Queryable): Promise<TemplateRow[]> {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import type { Queryable } from '../db/sql.ts';
+import { contactColumns } from '../customers/customers.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
 import { deliveryCountsOfDistribution } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import { templateForChannel } from '../delivery/templates.ts';
@@ -15,10 +16,9 @@ import {
 import { publicationIdsOf, publishThenDispatch } from '../publications/publish.ts';
 import { distributionWork, jobIdOf } from '../queues/catalog.ts';
 import { enqueueFlow } from '../queues/enqueue.ts';
-import { DomainError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { DomainError, ValidationError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { findUnstorable } from '../shared/storable.ts';
-import { isUuid } from '../shared/uuid.ts';
 import type { DistributionView, RecipientInput } from './schemas.ts';
 
 export interface DistributionRow {
@@ -78,15 +78,7 @@ async function insertRecipients(db: Queryable, distributionId: string, firstOrd:
      select $1, $2 + o - 1, customer_id, email, phone, name, coalesce(metadata, '{}'::jsonb)
      from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) with ordinality as t(customer_id, email, phone, name, metadata, o)
      on conflict do nothing`,
-    [
-      distributionId,
-      firstOrd,
-      rows.map((r) => r.customer_id ?? null),
-      rows.map((r) => r.email ?? null),
-      rows.map((r) => r.phone ?? null),
-      rows.map((r) => r.name ?? null),
-      rows.map((r) => JSON.stringify(r.metadata ?? {})),
-    ],
+    [distributionId, firstOrd, rows.map((r) => r.customer_id ?? null), ...contactColumns(rows)],
   );
 }
 
@@ -316,9 +308,7 @@ export async function finalizeDistribution(platform: Platform, distributionId: s
 
 export async function getDistribution(platform: Platform, id: string): Promise<DistributionView> {
   const { db } = platform;
-  const { rows } = isUuid(id) ? await db.query<DistributionRow>('select * from distributions where id = $1', [id]) : { rows: [] };
-  const d = rows[0];
-  if (!d) throw new NotFoundError('distribution', id);
+  const d = await rowById<DistributionRow>(db, 'distributions', 'distribution', id);
   const [chunks, deliveries] = await Promise.all([
     db.query<{ done: number; published: number; skipped: number; invalid: number; exhausted: number }>(
       `select count(*)::int as done, coalesce(sum(published), 0)::int as published, coalesce(sum(skipped), 0)::int as skipped,

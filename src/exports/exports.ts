@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { z } from 'zod';
-import type { Database, Queryable } from '../db/sql.ts';
+import { type Database, type Queryable, rowById } from '../db/sql.ts';
 import { enqueue } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
@@ -93,9 +93,7 @@ export async function enqueueExport(queues: QueueSet, exportId: string): Promise
 }
 
 export async function getExport(db: Queryable, id: string): Promise<ExportRow> {
-  const row = isUuid(id) ? (await db.query<ExportRow>('select * from exports where id = $1', [id])).rows[0] : undefined;
-  if (!row) throw new NotFoundError('export', id);
-  return row;
+  return rowById<ExportRow>(db, 'exports', 'export', id);
 }
 
 export class ExportNotReadyError extends DomainError {

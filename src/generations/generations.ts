@@ -1,12 +1,11 @@
 import { type CampaignRow, getCampaign, validatedShape } from '../campaigns/campaigns.ts';
 import { checkCodeSpace } from '../codes/index.ts';
-import type { Database, Queryable } from '../db/sql.ts';
+import { type Database, type Queryable, rowById } from '../db/sql.ts';
 import { generationWork } from '../queues/catalog.ts';
 import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
-import { DomainError, NotFoundError } from '../shared/errors.ts';
+import { DomainError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
-import { isUuid } from '../shared/uuid.ts';
 import type { GenerationView } from './schemas.ts';
 
 export type GenerationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'exhausted';
@@ -50,9 +49,7 @@ export function generationView(g: GenerationRow): GenerationView {
 }
 
 export async function findGeneration(db: Queryable, id: string): Promise<GenerationRow> {
-  const { rows } = isUuid(id) ? await db.query<GenerationRow>('select * from generations where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('generation', id);
-  return rows[0];
+  return rowById<GenerationRow>(db, 'generations', 'generation', id);
 }
 
 /** Codes issued, or reserved by unfinished generations, in one code space (all campaigns sharing a shape). */

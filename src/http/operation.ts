@@ -214,3 +214,33 @@ export function idParams(resource: string): { id: PathParam } {
 
 /** A voucher code in the path (case-insensitive, as printed). */
 export const codeParam: PathParam = { description: 'Voucher code (case-insensitive)' };
+
+/**
+ * `GET <resources>/:id`: one resource by its id, answered with its view (`read` throws NotFoundError when there is
+ * none, which maps to 404 once, in http/).
+ */
+export function readById<S extends z.ZodType>(
+  api: ModuleRoutes,
+  path: string,
+  resource: string,
+  spec: { summary: string; ok: readonly [string, S] },
+  read: (id: string) => Promise<z.output<S>>,
+): void {
+  const handler = async ({ params }: { params: { id: string } }) => ({ status: 200 as const, body: await read(params.id) });
+  // The body's type is held by `read` against the schema; the generic spec is beyond what `api.get` can infer.
+  api.get(path, { params: idParams(resource), summary: spec.summary, ok: spec.ok }, handler as never);
+}
+
+/** `DELETE <path>`: runs `remove` on the path's parameters and answers 204 (`noContent` describes it). */
+export function deleteRoute<K extends string>(
+  api: ModuleRoutes,
+  path: string,
+  spec: Pick<CompactSpec, 'errors' | 'summary'> & { params: Record<K, PathParam>; noContent: string },
+  remove: (params: Record<K, string>) => Promise<unknown>,
+): void {
+  const handler = async ({ params }: { params: Record<K, string> }) => {
+    await remove(params);
+    return { status: 204 as const };
+  };
+  api.delete(path, spec, handler as never);
+}

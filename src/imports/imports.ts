@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type pg from 'pg';
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { importWork } from '../queues/catalog.ts';
 import { enqueueFlow, type Progress } from '../queues/enqueue.ts';
@@ -61,9 +61,7 @@ export function importView(i: ImportRow): ImportView {
 }
 
 export async function getImport(db: Queryable, id: string): Promise<ImportRow> {
-  const { rows } = isUuid(id) ? await db.query<ImportRow>('select * from imports where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('import', id);
-  return rows[0];
+  return rowById<ImportRow>(db, 'imports', 'import', id);
 }
 
 /** What to import into which campaign; the codes come separately (`ImportSource`). */

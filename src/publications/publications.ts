@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { validatedShape } from '../campaigns/campaigns.ts';
 import { type CodeConfig, CodeGenerator } from '../codes/index.ts';
 import { upsertCustomers } from '../customers/customers.ts';
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, rowById } from '../db/sql.ts';
 import { queueMessages } from '../delivery/deliveries.ts';
 import { normalizePhone } from '../delivery/phone.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
@@ -473,7 +473,5 @@ export async function publicationIdsBySource(q: Queryable, sourceIds: string[]):
 }
 
 export async function getPublication(q: Queryable, id: string): Promise<PublicationRow> {
-  const { rows } = isUuid(id) ? await q.query<PublicationRow>('select * from publications where id = $1', [id]) : { rows: [] };
-  if (!rows[0]) throw new NotFoundError('publication', id);
-  return rows[0];
+  return rowById<PublicationRow>(q, 'publications', 'publication', id);
 }

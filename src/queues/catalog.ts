@@ -275,43 +275,45 @@ export function scheduleOf(id: ScheduleId): ScheduleSpec {
   return SCHEDULES[id];
 }
 
+/** Every chunk index of a flow of `count` chunks. */
+const allChunks = (count: number) => Array.from({ length: count }, (_, i) => i);
+
+/** A finalize job over one chunk job per index: every chunk, or only `chunks` (those not done yet) when given. */
+function chunkFlow<N extends JobName>(
+  parent: JobRequest<N>,
+  chunkCount: number,
+  chunks: readonly number[] | undefined,
+  child: (chunkIndex: number) => FlowRequest,
+): FlowRequest<N> {
+  return { ...parent, children: (chunks ?? allChunks(chunkCount)).map(child) };
+}
+
 /** All the chunks of a generation, or only those not written yet (recorded in generation_chunks). */
 export function generationWork(
   g: { id: string; requested: number; chunk_size: number; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: g.chunk_count }, (_, i) => i),
+  chunks?: readonly number[],
 ): FlowRequest<'generation.finalize'> {
-  return {
-    name: 'generation.finalize',
-    payload: { generationId: g.id },
-    children: chunks.map((chunkIndex) => ({
-      name: 'generation.chunk',
-      payload: { generationId: g.id, chunkIndex, size: Math.min(g.chunk_size, g.requested - chunkIndex * g.chunk_size) },
-    })),
-  };
+  const size = (chunkIndex: number) => Math.min(g.chunk_size, g.requested - chunkIndex * g.chunk_size);
+  return chunkFlow({ name: 'generation.finalize', payload: { generationId: g.id } }, g.chunk_count, chunks, (chunkIndex) => ({
+    name: 'generation.chunk',
+    payload: { generationId: g.id, chunkIndex, size: size(chunkIndex) },
+  }));
 }
 
 /** All the chunks of a distribution, or only those not processed yet (recorded in distribution_chunks). */
-export function distributionWork(
-  d: { id: string; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: d.chunk_count }, (_, i) => i),
-): FlowRequest<'distribution.finalize'> {
-  return {
-    name: 'distribution.finalize',
-    payload: { distributionId: d.id },
-    children: chunks.map((chunkIndex) => ({ name: 'distribution.chunk', payload: { distributionId: d.id, chunkIndex } })),
-  };
+export function distributionWork(d: { id: string; chunk_count: number }, chunks?: readonly number[]): FlowRequest<'distribution.finalize'> {
+  return chunkFlow({ name: 'distribution.finalize', payload: { distributionId: d.id } }, d.chunk_count, chunks, (chunkIndex) => ({
+    name: 'distribution.chunk',
+    payload: { distributionId: d.id, chunkIndex },
+  }));
 }
 
 /** All the chunks of an import, or only those not written yet (recorded in import_chunks). */
-export function importWork(
-  i: { id: string; chunk_count: number },
-  chunks: readonly number[] = Array.from({ length: i.chunk_count }, (_, k) => k),
-): FlowRequest<'import.finalize'> {
-  return {
-    name: 'import.finalize',
-    payload: { importId: i.id },
-    children: chunks.map((chunkIndex) => ({ name: 'import.chunk', payload: { importId: i.id, chunkIndex } })),
-  };
+export function importWork(i: { id: string; chunk_count: number }, chunks?: readonly number[]): FlowRequest<'import.finalize'> {
+  return chunkFlow({ name: 'import.finalize', payload: { importId: i.id } }, i.chunk_count, chunks, (chunkIndex) => ({
+    name: 'import.chunk',
+    payload: { importId: i.id, chunkIndex },
+  }));
 }
 
 /**
@@ -344,6 +346,18 @@ const chunkedWork = (table: string, chunkTable: string, key: string, columns = '
           where not exists (select 1 from ${chunkTable} c where c.${key} = ${table}.id and c.chunk_index = i)) as chunks`,
 });
 
+/** A channel's deliveries: owed while queued, each its own job unless a batch job of the channel carries it. */
+function queuedDeliveries<C extends 'email' | 'sms'>(channel: C): DurableWork<`delivery.${C}`> {
+  return {
+    table: 'deliveries',
+    owed: `status = 'queued' and channel = '${channel}'`,
+    columns: 'batch_job_id',
+    work: (d: { id: string }) => ({ name: `delivery.${channel}`, payload: { deliveryId: d.id } }) as FlowRequest<`delivery.${C}`>,
+    heldBy: (d: { batch_job_id?: string | null }) =>
+      d.batch_job_id ? { name: `delivery.${channel}-batch`, jobId: d.batch_job_id } : undefined,
+  };
+}
+
 export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
   'generation.finalize': {
     ...chunkedWork('generations', 'generation_chunks', 'generation_id', 'requested, chunk_size, '),
@@ -354,20 +368,8 @@ export const DURABLE_WORK: { [N in JobName]?: DurableWork<N> } = {
     ...chunkedWork('distributions', 'distribution_chunks', 'distribution_id'),
     work: (d: { id: string; chunk_count: number; chunks: number[] }) => distributionWork(d, d.chunks),
   },
-  'delivery.email': {
-    table: 'deliveries',
-    owed: `status = 'queued' and channel = 'email'`,
-    columns: 'batch_job_id',
-    work: (d: { id: string }) => ({ name: 'delivery.email', payload: { deliveryId: d.id } }),
-    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.email-batch', jobId: d.batch_job_id } : undefined),
-  },
-  'delivery.sms': {
-    table: 'deliveries',
-    owed: `status = 'queued' and channel = 'sms'`,
-    columns: 'batch_job_id',
-    work: (d: { id: string }) => ({ name: 'delivery.sms', payload: { deliveryId: d.id } }),
-    heldBy: (d: { batch_job_id?: string | null }) => (d.batch_job_id ? { name: 'delivery.sms-batch', jobId: d.batch_job_id } : undefined),
-  },
+  'delivery.email': queuedDeliveries('email'),
+  'delivery.sms': queuedDeliveries('sms'),
   'webhook.deliver': {
     table: 'webhook_deliveries',
     // A leased delivery is being sent right now (its lease ends when its attempt is recorded, or times out).

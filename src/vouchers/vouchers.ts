@@ -65,3 +65,11 @@ export async function listCampaignVouchers(
   const page = pageOf(rows, limit, (v) => [String(v.id)]);
   return { data: page.data.map(voucherView), next_cursor: page.next_cursor };
 }
+
+/** Erasure of a customer: the codes published to it keep `published_at` (they are not published again) but lose their holder. */
+export async function eraseVoucherHolder(tx: Queryable, customerId: string): Promise<number> {
+  const { rowCount } = await tx.query('update vouchers set holder_customer_id = null, updated_at = now() where holder_customer_id = $1', [
+    customerId,
+  ]);
+  return rowCount ?? 0;
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { rowById } from '../db/sql.ts';
 import type { Platform } from '../platform.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
@@ -77,10 +78,7 @@ export async function createEndpoint(platform: Platform, input: CreateWebhookInp
 }
 
 export async function getEndpoint(platform: Platform, id: string): Promise<EndpointRow> {
-  if (!isUuid(id)) throw new NotFoundError('webhook', id);
-  const { rows } = await platform.db.query<EndpointRow>(`select ${COLUMNS} from webhook_endpoints where id = $1`, [id]);
-  if (!rows[0]) throw new NotFoundError('webhook', id);
-  return rows[0];
+  return rowById<EndpointRow>(platform.db, 'webhook_endpoints', 'webhook', id, COLUMNS);
 }
 
 export async function listEndpoints(platform: Platform): Promise<EndpointRow[]> {

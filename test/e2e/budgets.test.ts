@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConsoleClient, pageText } from '../support/console.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('campaign budgets', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '20' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '20' } });
 
   const redeem = (json: Record<string, unknown>) => p.call('/v1/redemptions', { method: 'POST', json });
   const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('B'));

@@ -1,21 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
+import * as examples from '../support/rules-examples.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 // Monday 2026-03-02 10:00 UTC.
 const clock = new ManualClock('2026-03-02T10:00:00Z');
 
 describe('checkout: orders with items, conditions, discount types, several codes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    // The race tests queue 200 transactions on a pool of 10: on a busy machine some wait longer than the default
-    // 10 s for a connection (a 503), which is not what they test.
-    p = await startTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '10', DATABASE_CONNECT_TIMEOUT_MS: '60000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  // The race tests queue 200 transactions on a pool of 10: on a busy machine some wait longer than the default
+  // 10 s for a connection (a 503), which is not what they test.
+  const p = useTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '10', DATABASE_CONNECT_TIMEOUT_MS: '60000' } });
 
   const validate = (json: Record<string, unknown>) => p.call('/v1/validations', { method: 'POST', json });
   const redeem = (json: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -55,10 +50,7 @@ describe('checkout: orders with items, conditions, discount types, several codes
         amount: 7980,
         discount_amount: 1000,
         total_amount: 6980,
-        items: [
-          { sku: 'JACKET', quantity: 1, price: 5990, amount: 5990, discount_amount: 751, total_amount: 5239 },
-          { sku: 'SCARF', quantity: 1, price: 1990, amount: 1990, discount_amount: 249, total_amount: 1741 },
-        ],
+        items: [examples.pricedLine('JACKET', 1, 5990, 751), examples.pricedLine('SCARF', 1, 1990, 249)],
       },
     });
     // The single-code form keeps its shape, and adds the priced order when the order has lines.
@@ -190,31 +182,19 @@ describe('checkout: orders with items, conditions, discount types, several codes
       (
         await p.call('/v1/segments', {
           method: 'POST',
-          json: { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } },
+          json: examples.membersSegment,
         })
       ).status,
     ).toBe(201);
-    const shoes = { categories: ['shoes'] };
-    const { codes: shoeCodes } = await codesFor({
-      conditions: [
-        { name: 'members-only', when: { field: 'customer.segment', op: 'eq', value: 'members' }, message: 'This code is for members.' },
-        { name: 'has-shoes', when: { items: { match: shoes } }, message: 'Add a pair of shoes to use this code.' },
-      ],
-      discount: { type: 'percent', value: 20, max_amount: 3000, currency: 'EUR', apply_to: { items: { match: shoes } } },
-    });
-    const shoeOrder = {
-      id: 'order-1001',
-      currency: 'EUR',
-      items: [
-        { sku: 'RUN-42', categories: ['shoes'], quantity: 1, price: 12000 },
-        { sku: 'TRAIL-42', categories: ['shoes'], quantity: 1, price: 9000 },
-        { sku: 'SOCKS', categories: ['socks'], quantity: 2, price: 1500 },
-      ],
-    };
-    const gold = await validate({ codes: shoeCodes, customer: { id: 'cust-42', metadata: { tier: 'gold' } }, order: shoeOrder });
+    const { codes: shoeCodes } = await codesFor(examples.shoes20Rules);
+    const gold = await validate({ codes: shoeCodes, customer: { id: 'cust-42', metadata: { tier: 'gold' } }, order: examples.shoeOrder });
     expect(gold.body.order).toMatchObject({ amount: 24000, discount_amount: 3000, total_amount: 21000 });
     expect(gold.body.order.items.map((i: { discount_amount: number }) => i.discount_amount)).toEqual([1714, 1286, 0]);
-    const silver = await validate({ codes: shoeCodes, customer: { id: 'cust-43', metadata: { tier: 'silver' } }, order: shoeOrder });
+    const silver = await validate({
+      codes: shoeCodes,
+      customer: { id: 'cust-43', metadata: { tier: 'silver' } },
+      order: examples.shoeOrder,
+    });
     expect(silver.body.codes[0]).toEqual({
       code: shoeCodes[0],
       valid: false,
@@ -223,49 +203,15 @@ describe('checkout: orders with items, conditions, discount types, several codes
       discount_amount: 0,
     });
 
-    const tees = { categories: ['t-shirts'] };
-    const { codes: teeCodes } = await codesFor({
-      conditions: [{ name: 'two-t-shirts', when: { items: { match: tees, min_quantity: 2 } }, message: 'Add two T-shirts.' }],
-      discount: { type: 'unit', quantity: 1, match: tees },
-    });
-    const tee = await validate({
-      codes: teeCodes,
-      order: {
-        currency: 'EUR',
-        items: [
-          { sku: 'TEE-LOGO', categories: ['t-shirts'], quantity: 1, price: 2500 },
-          { sku: 'TEE-PLAIN', categories: ['t-shirts'], quantity: 1, price: 1500 },
-        ],
-      },
-    });
+    const { codes: teeCodes } = await codesFor(examples.tee2for1Rules);
+    const tee = await validate({ codes: teeCodes, order: examples.teeOrder });
     expect(tee.body.order).toMatchObject({ amount: 4000, discount_amount: 1500, total_amount: 2500 });
 
-    const welcome = await codesFor(
-      {
-        conditions: [
-          {
-            name: 'first-order',
-            when: { field: 'customer.redemptions_in_campaign', op: 'eq', value: 0 },
-            message: 'Welcome codes are for a first order.',
-          },
-        ],
-        discount: { type: 'percent', value: 10 },
-        stacking: { priority: 10, exclusive_group: 'percent' },
-      },
-      2,
-    );
-    const shipping = await codesFor({ discount: { type: 'unit', quantity: 1, match: { sku: 'shipping' } }, stacking: { priority: 20 } }, 2);
-    const spring = await codesFor({ discount: { type: 'percent', value: 15 }, stacking: { priority: 5, exclusive_group: 'percent' } });
-    const dressOrder = {
-      id: 'order-2002',
-      currency: 'EUR',
-      items: [
-        { sku: 'DRESS', categories: ['dresses'], quantity: 1, price: 7900 },
-        { sku: 'shipping', categories: ['shipping'], quantity: 1, price: 490 },
-      ],
-    };
+    const welcome = await codesFor(examples.welcome10Rules, 2);
+    const shipping = await codesFor(examples.shipFreeRules, 2);
+    const spring = await codesFor(examples.spring15Rules);
     const three = [welcome.codes[0], shipping.codes[0], spring.codes[0]];
-    const combined = await validate({ codes: three, customer: { id: 'cust-77' }, order: dressOrder });
+    const combined = await validate({ codes: three, customer: { id: 'cust-77' }, order: examples.dressOrder });
     expect(combined.body).toEqual({
       valid: false,
       codes: [
@@ -279,15 +225,12 @@ describe('checkout: orders with items, conditions, discount types, several codes
         amount: 8390,
         discount_amount: 1280,
         total_amount: 7110,
-        items: [
-          { sku: 'DRESS', quantity: 1, price: 7900, amount: 7900, discount_amount: 790, total_amount: 7110 },
-          { sku: 'shipping', quantity: 1, price: 490, amount: 490, discount_amount: 490, total_amount: 0 },
-        ],
+        items: [examples.pricedLine('DRESS', 1, 7900, 790), examples.pricedLine('shipping', 1, 490, 490)],
       },
     });
     // The welcome code is for a first order: once redeemed in its campaign, the customer's next order is refused.
-    expect((await redeem({ codes: three.slice(0, 2), customer: { id: 'cust-77' }, order: dressOrder })).status).toBe(201);
-    const again = await validate({ codes: [welcome.codes[1], shipping.codes[1]], customer: { id: 'cust-77' }, order: dressOrder });
+    expect((await redeem({ codes: three.slice(0, 2), customer: { id: 'cust-77' }, order: examples.dressOrder })).status).toBe(201);
+    const again = await validate({ codes: [welcome.codes[1], shipping.codes[1]], customer: { id: 'cust-77' }, order: examples.dressOrder });
     expect(again.body.codes[0]).toMatchObject({ valid: false, reason: 'rule_not_met', rule: { name: 'first-order' } });
   });
 
@@ -418,13 +361,7 @@ describe('checkout: orders with items, conditions, discount types, several codes
 });
 
 describe('guessing defence with several codes', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { GUESS_LIMIT: '10' } });
 
   it('each unknown code of a request is one guess', async () => {
     const unknown = (n: number, round: number) => Array.from({ length: n }, (_, i) => `NOPE-${round}-${i}`);

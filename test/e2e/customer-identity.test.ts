@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emailKey } from '../../src/customers/identity.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('e-mail keys', () => {
@@ -15,13 +15,7 @@ describe('e-mail keys', () => {
 });
 
 describe('customers who are the same person', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '20' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false, env: { DATABASE_POOL_SIZE: '20' } });
 
   const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('I'));
   const redeem = (code: string | undefined, customer: { id: string; email?: string }) =>

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
 describe('stored customers and segments, as conditions see them', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false });
 
   const put = (path: string, json: unknown) => p.call(path, { method: 'PUT', json });
   const validate = (json: Record<string, unknown>) => p.call('/v1/validations', { method: 'POST', json });
@@ -64,6 +59,43 @@ describe('stored customers and segments, as conditions see them', () => {
       "select count(*)::int as n from redemptions where customer_id = 'eve' or customer_email like 'eve@%'",
     );
     expect(rows.rows[0]?.n).toBe(0);
+  });
+
+  it('DELETE also erases the customer from its publications, the codes published to it and its message deliveries, in one go', async () => {
+    await put('/v1/customers/zoe', { email: 'zoe@example.com', name: 'Zoe' });
+    const campaign = await createCampaign(p);
+    const codes = [uniqueCode('ZE'), uniqueCode('ZE'), uniqueCode('ZE')];
+    for (const code of codes) await createVoucher(p, campaign, code);
+    const templateId = await emailTemplate(p);
+    const mailed = await publishByEmail(p, campaign, templateId, { id: 'zoe', email: 'zoe@example.com', name: 'Zoe' });
+    expect(mailed.status).toBe(201);
+    const plain = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaign, customer: { id: 'zoe' } } });
+    expect(plain.status).toBe(201);
+    const deliveryId = mailed.body.delivery.id as string;
+    expect((await p.call(`/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'queued' });
+
+    expect((await p.call('/v1/customers/zoe', { method: 'DELETE' })).status).toBe(204);
+    for (const publication of [mailed.body, plain.body]) {
+      const kept = await p.call(`/v1/publications/${publication.id}`);
+      expect(kept.body).toMatchObject({ campaign_id: campaign, code: publication.code, customer_id: `erased:${publication.id}` });
+      const voucher = await p.call(`/v1/vouchers/${publication.code}`);
+      expect(voucher.body).toMatchObject({ holder_customer_id: null });
+      expect(voucher.body.published_at).not.toBeNull();
+    }
+    // The queued message is not sent to an erased customer; its record stays without the address.
+    expect((await p.call(`/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'failed', error: 'customer erased' });
+    const traces = await p.platform.db.query<{ n: number }>(
+      `select (select count(*) from publications where customer_id = 'zoe')
+            + (select count(*) from vouchers where holder_customer_id = 'zoe')
+            + (select count(*) from deliveries where customer_id = 'zoe' or recipient like 'zoe@%') as n`,
+    );
+    expect(Number(traces.rows[0]?.n)).toBe(0);
+    // A customer known only from a publication (never PUT) is erasable too; then it is unknown.
+    const other = await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaign, customer: { id: 'yan' } } });
+    expect(other.status).toBe(201);
+    await p.platform.db.query("delete from customers where id = 'yan'");
+    expect((await p.call('/v1/customers/yan', { method: 'DELETE' })).status).toBe(204);
+    expect((await p.call('/v1/customers/yan', { method: 'DELETE' })).status).toBe(404);
   });
 
   it('segments: POST, GET, PUT, DELETE; a segment reads only the customer', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { queueMessage, sendDelivery } from '../../src/delivery/deliveries.ts';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { registry } from '../../src/shared/metrics.ts';
-import { campaignWithCodes, emailTemplate } from '../support/delivery-fixtures.ts';
+import { campaignWithCodes, emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
 import { useSmtpSink } from '../support/delivery-servers.ts';
 import { useTestPlatform, waitFor } from '../support/platform.ts';
 import { decodeQr } from '../support/qr.ts';
@@ -109,15 +109,7 @@ describe('email delivery through a real SMTP server', () => {
     const templateId = await emailTemplate(p, {
       html: '<p>Show this at the till:</p><img alt="{{ voucher.code }}" src="{{ voucher.qr_url }}">',
     });
-    const res = await p.call('/v1/publications', {
-      method: 'POST',
-      json: {
-        campaign_id: campaignId,
-        customer: { id: 'qr', email: 'qr@example.com', name: 'Q' },
-        channel: 'email',
-        template_id: templateId,
-      },
-    });
+    const res = await publishByEmail(p, campaignId, templateId, { id: 'qr', email: 'qr@example.com', name: 'Q' });
     expect((await settled(res.body.id)).status).toBe('sent');
     const received = sink.received.find((m) => m.to.includes('qr@example.com'));
     const mail = received?.parsed;

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, uniqueCode } from '../support/vouchers.ts';
 
 describe('failed redemptions are kept', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ workers: false });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ workers: false });
 
   it('each refusal with its reason, rule, customer, order and key; guesses are no rows; stats count refusals by reason', async () => {
     const campaign = await createCampaign(p, {

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { processBusinessEvent } from '../../src/triggers/triggers.ts';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { useTestPlatform, waitFor } from '../support/platform.ts';
 import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 describe('orders that change', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { DATABASE_POOL_SIZE: '20' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { DATABASE_POOL_SIZE: '20' } });
 
   const seed = (campaignId: string, n: number) => seedCodes(p, campaignId, n, uniqueCode('O'));
   const counts = async (codes: string[]) =>

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcileLostWork } from '../../src/queues/reconcile.ts';
 import { expireReservations } from '../../src/reservations/reservations.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { ConsoleClient, pageText } from '../support/console.ts';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
+import { type TestPlatform, useTestPlatform, waitFor } from '../support/platform.ts';
 import { createCampaign, seedCodes, uniqueCode } from '../support/vouchers.ts';
 
 const clock = new ManualClock('2026-03-02T10:00:00Z');
@@ -19,13 +19,7 @@ async function voucherCounts(p: TestPlatform, code: string) {
 }
 
 describe('reservations', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '20' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ clock, workers: false, env: { DATABASE_POOL_SIZE: '20' } });
 
   const reserve = (json: Record<string, unknown>, headers: Record<string, string> = {}) =>
     p.call('/v1/reservations', { method: 'POST', json, headers });
@@ -176,13 +170,7 @@ describe('reservations', () => {
 });
 
 describe('reservation expiry through the job catalogue', () => {
-  let p: TestPlatform;
-  beforeAll(async () => {
-    p = await startTestPlatform({ env: { RESERVATION_SWEEP_INTERVAL_MS: '600000' } });
-  });
-  afterAll(async () => {
-    await p?.destroy();
-  });
+  const p = useTestPlatform({ env: { RESERVATION_SWEEP_INTERVAL_MS: '600000' } });
 
   it("each hold's delayed job expires it; a job Redis lost is re-created by the reconciler", async () => {
     const campaign = await createCampaign(p);

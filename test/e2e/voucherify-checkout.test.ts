@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
-import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { generatedCampaign, refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
 
 type Sdk = ServerSdk;
 
@@ -30,6 +30,16 @@ const order = {
   ],
 };
 
+/** Two stackable vouchers on one order for one customer: validated first, then redeemed. */
+const tenAndHalfForAda = {
+  redeemables: [
+    { object: 'voucher', id: 'TEN-1' },
+    { object: 'voucher', id: 'HALF-1' },
+  ],
+  order,
+  customer: { source_id: 'ada' },
+};
+
 describe('Voucherify checkout through the SDK: several redeemables, items, customers, qualifications', () => {
   let all: { p: TestPlatform; sdk: Sdk };
   let partial: { p: TestPlatform; sdk: Sdk };
@@ -43,14 +53,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it('validates two vouchers on one order with items: each applicable, the discounts applied one after the other', async () => {
-    const answer = await all.sdk.validations.validateStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const answer = await all.sdk.validations.validateStackable(tenAndHalfForAda as never);
     expect(answer.valid).toBe(true);
     expect(answer.redeemables?.map((r) => r.status)).toEqual(['APPLICABLE', 'APPLICABLE']);
     expect(answer.stacking_rules).toMatchObject({ redeemables_limit: 5, redeemables_application_mode: 'ALL' });
@@ -65,6 +68,9 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
       all.sdk.validations.validateStackable({ redeemables: [{ object: 'promotion_tier', id: 'promo_1' }] } as never),
     );
     expect(tier).toMatchObject({ code: 400, key: 'not_supported' });
+    // Validation sessions are not kept, so there is none to release.
+    const session = await refusal(all.sdk.vouchers.releaseValidationSession('TEN-1', 'ssn_1'));
+    expect(session).toMatchObject({ code: 400, key: 'not_supported' });
     expect(tier.details).toContain('redeemables[0].object');
   });
 
@@ -81,14 +87,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
     expect(refused).toMatchObject({ code: 404, key: 'not_found' });
     expect((await all.sdk.vouchers.get('TEN-1')).redemption?.redeemed_quantity).toBe(0);
 
-    const done = await all.sdk.redemptions.redeemStackable({
-      redeemables: [
-        { object: 'voucher', id: 'TEN-1' },
-        { object: 'voucher', id: 'HALF-1' },
-      ],
-      order,
-      customer: { source_id: 'ada' },
-    } as never);
+    const done = await all.sdk.redemptions.redeemStackable(tenAndHalfForAda as never);
     expect(done.redemptions).toHaveLength(2);
     expect(done.parent_redemption).toMatchObject({ object: 'redemption', result: 'SUCCESS', order: { discount_amount: 3500 } });
     expect(done.redemptions.every((r) => (r as { parent_redemption_id?: string }).parent_redemption_id === done.parent_redemption.id)).toBe(
@@ -188,12 +187,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
   });
 
   it("qualifies the customer's wallet: the published codes that apply to the order", async () => {
-    await all.sdk.campaigns.create({
-      name: 'Wallet VF',
-      vouchers_count: 3,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 300 }, code_config: { length: 10 } },
-    } as never);
-    await waitFor(async () => (await all.sdk.campaigns.get('Wallet VF')).vouchers_generation_status === 'DONE');
+    await generatedCampaign(all.sdk, 'Wallet VF', 3, { type: 'AMOUNT', amount_off: 300 });
     const published = await all.sdk.distributions.publications.create({ campaign: 'Wallet VF', customer: { source_id: 'wally' } } as never);
     const answer = await all.sdk.qualifications.checkEligibility({
       scenario: 'CUSTOMER_WALLET',

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestPlatform, waitFor } from '../support/platform.ts';
-import { serverSdk, VoucherifyClientSide, VoucherifyServerSide } from '../support/voucherify.ts';
+import { useTestPlatform } from '../support/platform.ts';
+import { generatedCampaign, serverSdk, VoucherifyClientSide, VoucherifyServerSide } from '../support/voucherify.ts';
 
 const SHOP = 'https://shop.example';
 
@@ -19,13 +19,8 @@ describe('the Voucherify-compatible client-side API through VoucherifyClientSide
       voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 20 }, redemption: { quantity: 5 } },
     } as never);
     await sdk.campaigns.addCertainVoucher('Client VF', 'WEB-20');
-    await sdk.campaigns.create({
-      name: 'Client publish VF',
-      vouchers_count: 3,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 }, code_config: { length: 10 } },
-    } as never);
     // Publishing claims a generated code: wait for the generation.
-    await waitFor(async () => (await sdk.campaigns.get('Client publish VF')).vouchers_generation_status === 'DONE');
+    await generatedCampaign(sdk, 'Client publish VF', 3, { type: 'PERCENT', percent_off: 5 });
   });
   const client = (origin = SHOP, key = clientKey) =>
     VoucherifyClientSide({

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import voucherifyNode from 'voucherify';
 import { useTestPlatform, waitFor } from '../support/platform.ts';
-import { refusal, type ServerSdk, sdkKey, VoucherifyServerSide } from '../support/voucherify.ts';
+import { generatedCampaign, refusal, type ServerSdk, sdkKey, VoucherifyServerSide } from '../support/voucherify.ts';
 
 describe('the Voucherify-compatible API through the real SDKs (server side)', () => {
   const p = useTestPlatform();
@@ -225,12 +225,7 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
   });
 
   it('publishes codes (source_id idempotency, join_once in body or query) and records events', async () => {
-    await sdk.campaigns.create({
-      name: 'Welcome VF',
-      vouchers_count: 5,
-      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'PERCENT', percent_off: 5 }, code_config: { length: 10 } },
-    } as never);
-    await waitFor(async () => (await sdk.campaigns.get('Welcome VF')).vouchers_generation_status === 'DONE');
+    await generatedCampaign(sdk, 'Welcome VF', 5, { type: 'PERCENT', percent_off: 5 });
     const first = await sdk.distributions.publications.create({
       campaign: { name: 'Welcome VF' },
       customer: { source_id: 'cara' },

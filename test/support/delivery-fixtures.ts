@@ -29,3 +29,11 @@ export async function emailTemplate(p: TestPlatform, overrides: Record<string, u
   if (res.status !== 201) throw new Error(`template: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
 }
+
+/** Publishes a code of the campaign to this customer with an e-mail of the template (the answer of POST /v1/publications). */
+export function publishByEmail(p: TestPlatform, campaignId: string, templateId: string, customer: Record<string, unknown>) {
+  return p.call('/v1/publications', {
+    method: 'POST',
+    json: { campaign_id: campaignId, customer, channel: 'email', template_id: templateId },
+  });
+}

@@ -1,6 +1,6 @@
 import voucherifySdk from '@voucherify/sdk';
 import { expect } from 'vitest';
-import type { TestPlatform } from './platform.ts';
+import { type TestPlatform, waitFor } from './platform.ts';
 
 /** `@voucherify/sdk` 2.9 is CommonJS: its named exports come through the default import. */
 export const { VoucherifyServerSide, VoucherifyClientSide } = voucherifySdk as unknown as typeof import('@voucherify/sdk');
@@ -43,4 +43,14 @@ export async function sdkKey(
 export async function serverSdk(p: TestPlatform, options: { exposeErrorCause?: boolean } = {}): Promise<ServerSdk> {
   const key = await sdkKey(p);
   return VoucherifyServerSide({ applicationId: key.id, secretKey: key.key, apiUrl: `${p.url}/voucherify`, ...options });
+}
+
+/** A Voucherify campaign of `count` generated 10-character codes with this discount, once its generation is done. */
+export async function generatedCampaign(sdk: ServerSdk, name: string, count: number, discount: Record<string, unknown>): Promise<void> {
+  await sdk.campaigns.create({
+    name,
+    vouchers_count: count,
+    voucher: { type: 'DISCOUNT_VOUCHER', discount, code_config: { length: 10 } },
+  } as never);
+  await waitFor(async () => (await sdk.campaigns.get(name)).vouchers_generation_status === 'DONE');
 }

@@ -12,6 +12,7 @@ import { applyDiscount } from '../../src/rules/index.ts';
 import { normalizeOrder, orderInputSchema } from '../../src/rules/order.ts';
 import { compileDiscount, type Discount, discountSchema, OrderPricing } from '../../src/rules/order-discount.ts';
 import { resolveStacking, stackingOf } from '../../src/rules/stacking.ts';
+import { orderLine, pricedLine } from '../support/rules-examples.ts';
 
 const order = (input: unknown) => normalizeOrder(orderInputSchema.parse(input));
 const amountOnly = (amount: number) => order({ currency: 'EUR', amount });
@@ -20,16 +21,18 @@ const price = (o: ReturnType<typeof order>, ...discounts: unknown[]) => {
   const taken = discounts.map((d) => pricing.apply(compileDiscount(discountSchema.parse(d))));
   return { taken, order: pricing.result() };
 };
+/** An `apply_to` that targets the lines of one category. */
+const inCategory = (category: string) => ({ items: { match: { categories: [category] } } });
 const lineDiscounts = (result: ReturnType<typeof price>) => result.order.items?.map((i) => i.discount_amount);
 
 const shop = order({
   id: 'o-7',
   currency: 'EUR',
   items: [
-    { sku: 'SHOE', categories: ['shoes'], quantity: 1, price: 12000 },
-    { sku: 'TEE-A', categories: ['t-shirts'], quantity: 1, price: 2500 },
-    { sku: 'TEE-B', categories: ['t-shirts'], quantity: 2, price: 1500 },
-    { sku: 'shipping', categories: ['shipping'], quantity: 1, price: 490 },
+    orderLine('SHOE', 'shoes', 1, 12000),
+    orderLine('TEE-A', 't-shirts', 1, 2500),
+    orderLine('TEE-B', 't-shirts', 2, 1500),
+    orderLine('shipping', 'shipping', 1, 490),
   ],
 });
 
@@ -107,19 +110,9 @@ describe('discount math', () => {
   it('fixed_price makes the target cost its value, and never raises a price', () => {
     expect(price(amountOnly(5000), { type: 'fixed_price', value: 1999, currency: 'EUR' }).taken).toEqual([3001]);
     expect(price(amountOnly(1500), { type: 'fixed_price', value: 1999, currency: 'EUR' }).taken).toEqual([0]);
-    const shoes = price(shop, {
-      type: 'fixed_price',
-      value: 9900,
-      currency: 'EUR',
-      apply_to: { items: { match: { categories: ['shoes'] } } },
-    });
+    const shoes = price(shop, { type: 'fixed_price', value: 9900, currency: 'EUR', apply_to: inCategory('shoes') });
     expect(lineDiscounts(shoes)).toEqual([2100, 0, 0, 0]);
-    const tees = price(shop, {
-      type: 'fixed_price',
-      value: 5000,
-      currency: 'EUR',
-      apply_to: { items: { match: { categories: ['t-shirts'] } } },
-    });
+    const tees = price(shop, { type: 'fixed_price', value: 5000, currency: 'EUR', apply_to: inCategory('t-shirts') });
     expect(shoes.order.items?.[0]?.total_amount).toBe(9900);
     expect(tees.order.items?.map((i) => i.total_amount)).toEqual([12000, 2273, 2727, 490]);
   });
@@ -144,26 +137,21 @@ describe('discount math', () => {
       discount_amount: 1799,
       total_amount: 16191,
       items: [
-        { sku: 'SHOE', quantity: 1, price: 12000, amount: 12000, discount_amount: 1200, total_amount: 10800 },
-        { sku: 'TEE-A', quantity: 1, price: 2500, amount: 2500, discount_amount: 250, total_amount: 2250 },
-        { sku: 'TEE-B', quantity: 2, price: 1500, amount: 3000, discount_amount: 300, total_amount: 2700 },
-        { sku: 'shipping', quantity: 1, price: 490, amount: 490, discount_amount: 49, total_amount: 441 },
+        pricedLine('SHOE', 1, 12000, 1200),
+        pricedLine('TEE-A', 1, 2500, 250),
+        pricedLine('TEE-B', 2, 1500, 300),
+        pricedLine('shipping', 1, 490, 49),
       ],
     });
   });
 
   it('apply_to items discounts only the matching lines subtotal', () => {
-    const shoes = price(shop, { type: 'percent', value: 20, max_amount: 3000, apply_to: { items: { match: { categories: ['shoes'] } } } });
+    const shoes = price(shop, { type: 'percent', value: 20, max_amount: 3000, apply_to: inCategory('shoes') });
     expect(shoes.taken).toEqual([2400]);
     expect(lineDiscounts(shoes)).toEqual([2400, 0, 0, 0]);
-    const tees = price(shop, {
-      type: 'amount',
-      value: 1100,
-      currency: 'EUR',
-      apply_to: { items: { match: { categories: ['t-shirts'] } } },
-    });
+    const tees = price(shop, { type: 'amount', value: 1100, currency: 'EUR', apply_to: inCategory('t-shirts') });
     expect(lineDiscounts(tees)).toEqual([0, 500, 600, 0]);
-    const none = price(shop, { type: 'percent', value: 50, apply_to: { items: { match: { categories: ['hats'] } } } });
+    const none = price(shop, { type: 'percent', value: 50, apply_to: inCategory('hats') });
     expect(none.taken).toEqual([0]);
     expect(price(amountOnly(5000), { type: 'percent', value: 50, apply_to: { items: { match: {} } } }).taken).toEqual([0]);
   });

@@ -6,12 +6,11 @@ import { normalizeOrder, orderInputSchema } from '../../src/rules/order.ts';
 import { discountSchema } from '../../src/rules/order-discount.ts';
 import { SegmentCatalogue, segmentDefinitionSchema } from '../../src/rules/segments.ts';
 import { stackingSchema } from '../../src/rules/stacking.ts';
+import * as examples from '../support/rules-examples.ts';
 
 /** The worked examples of docs/rules.md, end to end through the core, as the integration will call it. */
 
-const segments = new SegmentCatalogue([
-  segmentDefinitionSchema.parse({ name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } }),
-]);
+const segments = new SegmentCatalogue([segmentDefinitionSchema.parse(examples.membersSegment)]);
 
 interface CampaignRules {
   conditions?: unknown;
@@ -47,36 +46,14 @@ const totals = (answer: CheckoutAnswer) => answer.order?.items?.map((i) => [i.sk
 
 describe('docs/rules.md worked examples', () => {
   it('20 % off shoes for members, at most 30 €', () => {
-    const shoes20: CampaignRules = {
-      conditions: [
-        { name: 'members-only', when: { field: 'customer.segment', op: 'eq', value: 'members' }, message: 'This code is for members.' },
-        { name: 'has-shoes', when: { items: { match: { categories: ['shoes'] } } }, message: 'Add a pair of shoes to use this code.' },
-      ],
-      discount: {
-        type: 'percent',
-        value: 20,
-        max_amount: 3000,
-        currency: 'EUR',
-        apply_to: { items: { match: { categories: ['shoes'] } } },
-      },
-    };
-    const order = {
-      id: 'order-1001',
-      currency: 'EUR',
-      items: [
-        { sku: 'RUN-42', categories: ['shoes'], quantity: 1, price: 12000 },
-        { sku: 'TRAIL-42', categories: ['shoes'], quantity: 1, price: 9000 },
-        { sku: 'SOCKS', categories: ['socks'], quantity: 2, price: 1500 },
-      ],
-    };
-    const gold = checkout([['SHOES20', shoes20]], order, { id: 'cust-42', metadata: { tier: 'gold' } });
+    const gold = checkout([['SHOES20', examples.shoes20Rules]], examples.shoeOrder, { id: 'cust-42', metadata: { tier: 'gold' } });
     expect(gold.codes).toEqual([{ code: 'SHOES20', valid: true, discount_amount: 3000 }]);
     expect(totals(gold)).toEqual([
       ['RUN-42', 1714, 10286],
       ['TRAIL-42', 1286, 7714],
       ['SOCKS', 0, 3000],
     ]);
-    const silver = checkout([['SHOES20', shoes20]], order, { id: 'cust-43', metadata: { tier: 'silver' } });
+    const silver = checkout([['SHOES20', examples.shoes20Rules]], examples.shoeOrder, { id: 'cust-43', metadata: { tier: 'silver' } });
     expect(silver.codes).toEqual([
       {
         code: 'SHOES20',
@@ -89,31 +66,7 @@ describe('docs/rules.md worked examples', () => {
   });
 
   it('buy two T-shirts, get the cheaper one free', () => {
-    const answer = checkout(
-      [
-        [
-          'TEE2FOR1',
-          {
-            conditions: [
-              {
-                name: 'two-t-shirts',
-                when: { items: { match: { categories: ['t-shirts'] }, min_quantity: 2 } },
-                message: 'Add two T-shirts.',
-              },
-            ],
-            discount: { type: 'unit', quantity: 1, match: { categories: ['t-shirts'] } },
-          },
-        ],
-      ],
-      {
-        currency: 'EUR',
-        items: [
-          { sku: 'TEE-LOGO', categories: ['t-shirts'], quantity: 1, price: 2500 },
-          { sku: 'TEE-PLAIN', categories: ['t-shirts'], quantity: 1, price: 1500 },
-        ],
-      },
-      null,
-    );
+    const answer = checkout([['TEE2FOR1', examples.tee2for1Rules]], examples.teeOrder, null);
     expect(answer.codes).toEqual([{ code: 'TEE2FOR1', valid: true, discount_amount: 1500 }]);
     expect(totals(answer)).toEqual([
       ['TEE-LOGO', 0, 2500],
@@ -166,25 +119,11 @@ describe('docs/rules.md worked examples', () => {
   it('a welcome code plus a free-shipping code, but never two percentage codes', () => {
     const answer = checkout(
       [
-        [
-          'WELCOME10',
-          {
-            conditions: [{ name: 'first-order', when: { field: 'customer.redemptions_in_campaign', op: 'eq', value: 0 } }],
-            discount: { type: 'percent', value: 10 },
-            stacking: { priority: 10, exclusive_group: 'percent' },
-          },
-        ],
-        ['SHIPFREE', { discount: { type: 'unit', quantity: 1, match: { sku: 'shipping' } }, stacking: { priority: 20 } }],
-        ['SPRING15', { discount: { type: 'percent', value: 15 }, stacking: { priority: 5, exclusive_group: 'percent' } }],
+        ['WELCOME10', examples.welcome10Rules],
+        ['SHIPFREE', examples.shipFreeRules],
+        ['SPRING15', examples.spring15Rules],
       ],
-      {
-        id: 'order-2002',
-        currency: 'EUR',
-        items: [
-          { sku: 'DRESS', categories: ['dresses'], quantity: 1, price: 7900 },
-          { sku: 'shipping', categories: ['shipping'], quantity: 1, price: 490 },
-        ],
-      },
+      examples.dressOrder,
       { id: 'cust-77' },
     );
     expect(answer.codes).toEqual([

@@ -9,7 +9,7 @@ import {
   triggerView,
 } from '../../triggers/triggers.ts';
 import { routeModule } from '../context.ts';
-import { idParam, idParams } from '../operation.ts';
+import { deleteRoute, idParam, idParams } from '../operation.ts';
 
 /** Business event intake (POST only; GET /v1/events lists outbox events and lives elsewhere) and campaign triggers. */
 export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, { platform }) => {
@@ -53,12 +53,10 @@ export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, 
     async ({ params }) => ({ status: 200, body: { data: (await listTriggers(platform.db, params.id)).map(triggerView) } }),
   );
 
-  api.delete(
+  deleteRoute(
+    api,
     '/campaigns/:id/triggers/:triggerId',
     { params: { ...idParams('campaign'), triggerId: idParam('trigger') }, summary: 'Remove a trigger', noContent: 'Removed' },
-    async ({ params }) => {
-      await deleteTrigger(platform.db, params.id, params.triggerId);
-      return { status: 204 };
-    },
+    ({ id, triggerId }) => deleteTrigger(platform.db, id, triggerId),
   );
 });

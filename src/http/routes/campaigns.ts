@@ -13,7 +13,7 @@ import { pageSchema } from '../../shared/paging.ts';
 import { voucherViewSchema } from '../../vouchers/schemas.ts';
 import { listCampaignVouchers } from '../../vouchers/vouchers.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 import { idempotencyKey } from '../validate.ts';
 
 export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform }) => {
@@ -38,10 +38,8 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
     async ({ query }) => ({ status: 200, body: await listCampaigns(platform.db, query.limit, query.cursor) }),
   );
 
-  api.get(
-    '/campaigns/:id',
-    { params: idParams('campaign'), summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] },
-    async ({ params }) => ({ status: 200, body: campaignView(await getCampaign(platform.db, params.id)) }),
+  readById(api, '/campaigns/:id', 'campaign', { summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] }, async (id) =>
+    campaignView(await getCampaign(platform.db, id)),
   );
 
   api.patch(

@@ -2,7 +2,7 @@ import { deleteCustomer, getCustomer, listCustomers, putCustomer } from '../../c
 import { customerDetailViewSchema, customerViewSchema, listCustomersQuery, putCustomerSchema } from '../../customers/schemas.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { routeModule } from '../context.ts';
-import type { PathParam } from '../operation.ts';
+import { deleteRoute, type PathParam } from '../operation.ts';
 
 const customerId: Record<'id', PathParam> = { id: { description: "The customer's id (yours, up to 255 characters)" } };
 const notFound = { 404: ['customer_not_found'] };
@@ -46,7 +46,8 @@ export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform
     async ({ query }) => ({ status: 200, body: await listCustomers(platform.db, query) }),
   );
 
-  api.delete(
+  deleteRoute(
+    api,
     '/customers/:id',
     {
       params: customerId,
@@ -54,9 +55,6 @@ export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform
       summary: "Erase a customer's personal data (its redemptions are kept, anonymized)",
       noContent: 'Erased',
     },
-    async ({ params }) => {
-      await deleteCustomer(platform.db, params.id);
-      return { status: 204 };
-    },
+    ({ id }) => deleteCustomer(platform.db, id),
   );
 });

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
 import { createDistributionSchema, csvDistributionQuerySchema, distributionViewSchema } from '../../distributions/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
 const csv = { schema: { type: 'string' }, example: 'email,name\nada@example.com,Ada\n' };
@@ -52,9 +52,11 @@ export const distributionRoutes = routeModule({ tag: 'publication' }, (api, { pl
     },
   );
 
-  api.get(
+  readById(
+    api,
     '/distributions/:id',
-    { params: idParams('distribution'), summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getDistribution(platform, params.id) }),
+    'distribution',
+    { summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
+    async (id) => await getDistribution(platform, id),
   );
 });

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
 import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -34,10 +34,8 @@ export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) 
     },
   );
 
-  api.get(
-    '/exports/:id',
-    { params: idParams('export'), summary: 'Export status and progress', ok: ['The export', exportViewSchema] },
-    async ({ params }) => ({ status: 200, body: exportView(await getExport(platform.db, params.id)) }),
+  readById(api, '/exports/:id', 'export', { summary: 'Export status and progress', ok: ['The export', exportViewSchema] }, async (id) =>
+    exportView(await getExport(platform.db, id)),
   );
 
   api.get(

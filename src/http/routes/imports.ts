@@ -3,7 +3,7 @@ import { createImport, errorReport, getImport, type ImportSource, importView } f
 import { importJsonBodySchema, importQuerySchema, importViewSchema } from '../../imports/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -79,10 +79,8 @@ export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) 
     },
   );
 
-  api.get(
-    '/imports/:id',
-    { params: idParams('import'), summary: 'Import status and progress', ok: ['The import', importViewSchema] },
-    async ({ params }) => ({ status: 200, body: importView(await getImport(platform.db, params.id)) }),
+  readById(api, '/imports/:id', 'import', { summary: 'Import status and progress', ok: ['The import', importViewSchema] }, async (id) =>
+    importView(await getImport(platform.db, id)),
   );
 
   api.get(

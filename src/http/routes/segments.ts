@@ -1,7 +1,7 @@
 import { createSegmentSchema, putSegmentSchema, segmentViewSchema } from '../../segments/schemas.ts';
 import { createSegment, deleteSegment, getSegment, putSegment } from '../../segments/segments.ts';
 import { routeModule } from '../context.ts';
-import type { PathParam } from '../operation.ts';
+import { deleteRoute, type PathParam } from '../operation.ts';
 
 const segmentName: Record<'name', PathParam> = { name: { description: 'The segment name' } };
 const notFound = { 404: ['segment_not_found'] };
@@ -41,7 +41,8 @@ export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform 
     },
   );
 
-  api.delete(
+  deleteRoute(
+    api,
     '/segments/:name',
     {
       params: segmentName,
@@ -49,9 +50,6 @@ export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform 
       summary: 'Delete a segment (conditions naming it then hold for nobody)',
       noContent: 'Deleted',
     },
-    async ({ params }) => {
-      await deleteSegment(platform.db, params.name);
-      return { status: 204 };
-    },
+    ({ name }) => deleteSegment(platform.db, name),
   );
 });

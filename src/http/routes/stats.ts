@@ -4,7 +4,7 @@ import { NotFoundError } from '../../shared/errors.ts';
 import { campaignStatsSchema, statsQuerySchema } from '../../stats/schemas.ts';
 import { getCampaignStats } from '../../stats/stats.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { deleteRoute, idParams } from '../operation.ts';
 
 /** Campaign stats (from the hourly rollup) and the campaign's expiring-soon reminder setting. */
 export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) => {
@@ -48,12 +48,10 @@ export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) =>
     async ({ params, body }) => ({ status: 200, body: await setReminder(platform.db, params.id, body) }),
   );
 
-  api.delete(
+  deleteRoute(
+    api,
     '/campaigns/:id/expiry-reminder',
     { params: idParams('campaign'), summary: 'Remove the expiring-soon reminder', noContent: 'Removed' },
-    async ({ params }) => {
-      await removeReminder(platform.db, params.id);
-      return { status: 204 };
-    },
+    ({ id }) => removeReminder(platform.db, id),
   );
 });

@@ -11,7 +11,7 @@ import {
 } from '../../delivery/templates.ts';
 import { listSchema } from '../../shared/paging.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 
 const templateExample = {
   name: 'Welcome code',
@@ -42,10 +42,8 @@ export const templateRoutes = routeModule({ tag: 'templates' }, (api, { platform
     async () => ({ status: 200, body: { data: (await listTemplates(platform.db)).map(templateView) } }),
   );
 
-  api.get(
-    '/templates/:id',
-    { params: idParams('template'), summary: 'Get a template', ok: ['The template', templateViewSchema] },
-    async ({ params }) => ({ status: 200, body: templateView(await getTemplate(platform.db, params.id)) }),
+  readById(api, '/templates/:id', 'template', { summary: 'Get a template', ok: ['The template', templateViewSchema] }, async (id) =>
+    templateView(await getTemplate(platform.db, id)),
   );
 
   api.put(

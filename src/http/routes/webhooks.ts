@@ -22,7 +22,7 @@ import {
 } from '../../webhooks/schemas.ts';
 import { secretEncryptionKey } from '../../webhooks/secrets.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
+import { idParams, readById } from '../operation.ts';
 
 const urlRefusals = { 422: ['webhook_url_invalid', 'webhook_url_insecure', 'webhook_url_private_address'] };
 
@@ -59,10 +59,8 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     async () => ({ status: 200, body: { data: (await listEndpoints(platform)).map((e) => endpointView(e, now())) } }),
   );
 
-  api.get(
-    '/webhooks/:id',
-    { params: idParams('webhook'), summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] },
-    async ({ params }) => ({ status: 200, body: endpointView(await getEndpoint(platform, params.id), now()) }),
+  readById(api, '/webhooks/:id', 'webhook', { summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] }, async (id) =>
+    endpointView(await getEndpoint(platform, id), now()),
   );
 
   api.patch(
@@ -143,10 +141,12 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  api.get(
+  readById(
+    api,
     '/webhook-deliveries/:id',
-    { params: idParams('webhook_delivery'), summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getDelivery(platform, params.id) }),
+    'webhook_delivery',
+    { summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
+    async (id) => await getDelivery(platform, id),
   );
 
   api.post(
