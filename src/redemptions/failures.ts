@@ -74,10 +74,10 @@ function failedView(r: FailedRow): FailedRedemptionView {
   };
 }
 
-/** Newest first, keyset-paginated on the insertion sequence, by campaign, reason and customer. */
+/** Newest first, keyset-paginated on the insertion sequence, by campaign, reason, customer and code. */
 export async function listFailedRedemptions(
   db: Queryable,
-  filter: { campaign_id?: string; reason?: string; customer_id?: string; limit: number; cursor?: readonly [string] },
+  filter: { campaign_id?: string; reason?: string; customer_id?: string; code?: string; limit: number; cursor?: readonly [string] },
 ): Promise<{ data: FailedRedemptionView[]; next_cursor: string | null }> {
   const page = await seqPage<FailedRow>(
     db,
@@ -86,6 +86,7 @@ export async function listFailedRedemptions(
       ['campaign_id = $?', filter.campaign_id],
       ['reason = $?', filter.reason],
       ['customer_id = $?', filter.customer_id],
+      ['code = $?', filter.code],
     ],
     filter,
   );

@@ -68,9 +68,9 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
       all.sdk.validations.validateStackable({ redeemables: [{ object: 'promotion_tier', id: 'promo_1' }] } as never),
     );
     expect(tier).toMatchObject({ code: 400, key: 'not_supported' });
-    // Validation sessions are not kept, so there is none to release.
+    // A session key that names no reservation (voucherify-sessions.test.ts covers real sessions).
     const session = await refusal(all.sdk.vouchers.releaseValidationSession('TEN-1', 'ssn_1'));
-    expect(session).toMatchObject({ code: 400, key: 'not_supported' });
+    expect(session).toMatchObject({ code: 404, key: 'not_found' });
     expect(tier.details).toContain('redeemables[0].object');
   });
 

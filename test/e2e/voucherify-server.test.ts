@@ -207,11 +207,19 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     const rollbacks = await sdk.redemptions.rollbackStackable(stack.parent_redemption.id, {} as never);
     expect((rollbacks as { rollbacks: unknown[] }).rollbacks).toHaveLength(1);
 
-    const failures = await refusal(sdk.redemptions.list({ result: 'FAILURE' } as never));
-    expect(failures).toMatchObject({ code: 400, key: 'not_supported' });
+    // The refused second redemption of CHK-1 is kept as a failed redemption.
+    const failures = await sdk.redemptions.list({ result: 'FAILURE', campaign: 'Checkout VF' } as never);
+    expect(failures).toMatchObject({
+      object: 'list',
+      data_ref: 'redemptions',
+      total: 1,
+      redemptions: [{ result: 'FAILURE', failure_code: 'quantity_exceeded', voucher: { code: 'CHK-1' } }],
+    });
+    const unknownResult = await refusal(sdk.redemptions.list({ result: 'MAYBE' } as never));
+    expect(unknownResult).toMatchObject({ code: 400, key: 'not_supported' });
 
     const list = await sdk.redemptions.list({ campaign: 'Checkout VF' } as never);
-    expect(list).toMatchObject({ object: 'list', data_ref: 'redemptions', total: 3 });
+    expect(list).toMatchObject({ object: 'list', data_ref: 'redemptions', total: 4 }); // 3 succeeded, 1 failed
     const forVoucher = await sdk.redemptions.getForVoucher('CHK-1');
     expect(forVoucher).toMatchObject({ redeemed_quantity: 0, total: 1 });
   });

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { normalizeCode } from '../../codes/index.ts';
 import { withGuessingDefence } from '../../http/guessing.ts';
+import { type FailedRedemptionView, listFailedRedemptions } from '../../redemptions/failures.ts';
 import {
   findRedemptionGroup,
   getRedemption,
@@ -39,7 +40,15 @@ import { customerId, parentRedemptionId, redemptionId, rollbackId } from './ids.
 import { countUpTo, resolveCampaign, vouchersByCodes } from './lookups.ts';
 import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
 import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
-import { customerRef, type redemptionObject, rollbackObject, type VoucherifyVoucher, voucherView } from './translate.ts';
+import { checkoutWriteOf, consumeSession, openSession, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
+import {
+  customerRef,
+  failedRedemptionObject,
+  type redemptionObject,
+  rollbackObject,
+  type VoucherifyVoucher,
+  voucherView,
+} from './translate.ts';
 
 /**
  * Validations, redemptions, rollbacks and qualifications: Voucherify's requests translated into the platform's
@@ -190,24 +199,7 @@ async function validate(ctx: CompatContext, call: CompatCall, request: Record<st
 
 async function redeem(ctx: CompatContext, call: CompatCall, request: Record<string, unknown>) {
   const parsed = redemptionRequestSchema.parse(request);
-  const apiKeyId = actorOf(call);
-  const { platform } = ctx;
-  const result = await withGuessingDefence(
-    platform,
-    call.req,
-    call.res,
-    parsed.customer?.id,
-    () =>
-      redeemVoucher(platform.db, parsed, {
-        actor: apiKeyId,
-        apiKeyId,
-        idempotencyKey: call.req.get('Idempotency-Key') ?? undefined,
-        idempotencyTtlSeconds: platform.config.IDEMPOTENCY_KEY_TTL_SECONDS,
-        now: platform.clock.now(),
-      }),
-    (r) => ({ guesses: r.guesses }),
-  );
-  return result.response;
+  return checkoutWriteOf(ctx, call, parsed.customer?.id, (redeem) => redeemVoucher(ctx.platform.db, parsed, redeem));
 }
 
 /** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */
@@ -371,11 +363,18 @@ async function voucherViews(ctx: CompatContext, codes: readonly string[]) {
 /** `POST /v1/validations`: stackable validation of 1 to 5 vouchers with an order (items, customer, stacking). */
 export async function stackableValidate(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
   checkFields(call.body, '', STACKABLE_FIELDS);
-  refuseSession(call.body.session);
+  const session = sessionRequest(call.body.session);
   const codes = redeemableCodes(call.body);
   const context = contextOf(ctx, call);
   const outcome = await validate(ctx, call, { codes, ...context });
-  const answer = outcome.evaluation.answer as CheckoutAnswer;
+  let answer = outcome.evaluation.answer as CheckoutAnswer;
+  let opened: ReturnType<typeof sessionObject> | undefined;
+  if (session && answer.valid) {
+    // The session is the platform's reservation, decided again under its locks: its refusal is the answer.
+    const held = await openSession(ctx, call, codes, context, session);
+    if (held.status === 201) opened = sessionObject(held.body.id, session);
+    else answer = { ...answer, valid: false, codes: held.body.codes ?? answer.codes };
+  }
   const redeemables = redeemableResults(answer.codes, await voucherViews(ctx, codes), answer.order);
   return {
     status: 200,
@@ -386,6 +385,7 @@ export async function stackableValidate(ctx: CompatContext, call: CompatCall): P
       skipped_redeemables: redeemables.filter((r) => r.status === 'SKIPPED'),
       order: orderSummary(answer.order),
       tracking_id: context.customer?.id ?? null,
+      ...(opened ? { session: opened } : {}),
       stacking_rules: stackingRules(ctx),
     },
   };
@@ -416,8 +416,10 @@ function parentObject(group: RedemptionGroupView, children: ReturnType<typeof re
 /** `POST /v1/redemptions`: stackable redemption, ALL or PARTIAL (VOUCHERIFY_COMPAT_APPLICATION_MODE), with a parent. */
 export async function stackableRedeem(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
   checkFields(call.body, '', STACKABLE_FIELDS);
-  refuseSession(call.body.session);
   const codes = redeemableCodes(call.body);
+  if (call.body.session !== undefined && call.body.session !== null) {
+    return { status: 200, body: await groupAnswer(ctx, await consumeSession(ctx, call, call.body.session, codes), codes) };
+  }
   const context = contextOf(ctx, call);
   const mode = ctx.platform.config.VOUCHERIFY_COMPAT_APPLICATION_MODE === 'PARTIAL' ? 'partial' : 'all';
   const response = await redeem(ctx, call, { codes, mode, ...context, metadata: context.metadata ?? {} });
@@ -448,6 +450,15 @@ async function groupAnswer(ctx: CompatContext, group: RedemptionGroupView, codes
   };
 }
 
+/** Succeeded and failed redemptions, in their order, as Voucherify objects. */
+async function listObjects(ctx: CompatContext, rows: (RedemptionView | FailedRedemptionView)[]): Promise<unknown[]> {
+  const isFailed = (r: RedemptionView | FailedRedemptionView): r is FailedRedemptionView => r.status === 'failed';
+  const succeeded = await redemptionObjects(ctx, rows.filter((r) => !isFailed(r)) as RedemptionView[]);
+  const vouchers = await voucherViews(ctx, [...new Set(rows.filter(isFailed).map((r) => r.code))]);
+  let next = 0;
+  return rows.map((r) => (isFailed(r) ? failedRedemptionObject(r, vouchers.get(r.code) ?? null) : succeeded[next++]));
+}
+
 async function withVoucher(ctx: CompatContext, r: RedemptionView): Promise<VoucherifyVoucher | null> {
   return (await voucherViews(ctx, [r.code])).get(r.code) ?? null;
 }
@@ -459,8 +470,9 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'post', '/vouchers/:code/redemption', (call) => redeemOnce(ctx, call, call.params.code as string));
   compatRoute(router, 'post', '/validations', (call) => stackableValidate(ctx, call));
   compatRoute(router, 'post', '/redemptions', (call) => stackableRedeem(ctx, call));
-  compatRoute(router, 'delete', '/vouchers/:code/sessions/:key', () => {
-    throw notSupported('session', 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
+  compatRoute(router, 'delete', '/vouchers/:code/sessions/:key', async (call) => {
+    await releaseSession(ctx, call, call.params.code as string, call.params.key as string);
+    return { status: 204 };
   });
 
   compatRoute(router, 'get', '/redemptions/:id', async ({ params }) => {
@@ -487,30 +499,42 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'get', '/redemptions', async ({ query }) => {
     onlyParams(query, ['limit', 'page', 'result', 'campaign', 'customer', 'voucher', 'object']);
     const { page, limit } = paging(query);
-    if (query.result !== undefined && query.result !== 'SUCCESS') {
-      if (query.result === 'FAILURE') {
-        throw notSupported(
-          'result',
-          'failed redemptions are recorded by reservations (issue 14), which this installation does not have yet',
-        );
-      }
+    if (query.result !== undefined && query.result !== 'SUCCESS' && query.result !== 'FAILURE') {
       throw notSupported('result', 'SUCCESS or FAILURE');
     }
     const campaign = query.campaign !== undefined ? await resolveCampaign(db, query.campaign) : undefined;
     const customer = customerRefId(query.customer);
-    const voucher = typeof query.voucher === 'string' ? query.voucher : undefined;
-    const data = await pageOfPages<RedemptionView, readonly [string]>(page, limit, async (n, cursor) => {
-      const result = await listRedemptions(db, { campaign_id: campaign, customer_id: customer, code: voucher, limit: n, cursor });
-      const next = result.next_cursor ? (JSON.parse(Buffer.from(result.next_cursor, 'base64url').toString('utf8')) as [string]) : undefined;
-      return { data: result.data, next };
-    });
+    const code = typeof query.voucher === 'string' ? normalizeCode(query.voucher) : undefined;
+    const filter = { campaign_id: campaign, customer_id: customer, code };
     const where: string[] = [];
     const params: unknown[] = [];
     if (campaign) where.push(`campaign_id = $${params.push(campaign)}`);
     if (customer) where.push(`customer_id = $${params.push(customer)}`);
-    if (voucher) where.push(`code = $${params.push(normalizeCode(voucher))}`);
-    const total = await countUpTo(db, `from redemptions ${where.length ? `where ${where.join(' and ')}` : ''}`, params);
-    return { status: 200, body: { object: 'list', data_ref: 'redemptions', redemptions: await redemptionObjects(ctx, data), total } };
+    if (code) where.push(`code = $${params.push(code)}`);
+    const condition = where.length ? `where ${where.join(' and ')}` : '';
+    const succeeded = (n: number, cursor?: readonly [string]) => listRedemptions(db, { ...filter, limit: n, cursor });
+    const failed = (n: number, cursor?: readonly [string]) => listFailedRedemptions(db, { ...filter, limit: n, cursor });
+    const cursorOf = (next: string | null) =>
+      next ? (JSON.parse(Buffer.from(next, 'base64url').toString('utf8')) as [string]) : undefined;
+    const [successes, failures] = await Promise.all([
+      query.result === 'FAILURE' ? 0 : countUpTo(db, `from redemptions ${condition}`, params),
+      query.result === 'SUCCESS' ? 0 : countUpTo(db, `from failed_redemptions ${condition}`, params),
+    ]);
+    let objects: unknown[];
+    if (query.result === 'SUCCESS' || query.result === 'FAILURE') {
+      const list = query.result === 'SUCCESS' ? succeeded : failed;
+      const data = await pageOfPages<RedemptionView | FailedRedemptionView, readonly [string]>(page, limit, async (n, cursor) => {
+        const result = await list(n, cursor);
+        return { data: result.data, next: cursorOf(result.next_cursor) };
+      });
+      objects = await listObjects(ctx, data);
+    } else {
+      // Both lists, newest first: the first page × limit of each, merged (at most 99 pages of 100, as Voucherify).
+      const [s, f] = await Promise.all([succeeded(page * limit), failed(page * limit)]);
+      const merged = [...s.data, ...f.data].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+      objects = await listObjects(ctx, merged.slice((page - 1) * limit, page * limit));
+    }
+    return { status: 200, body: { object: 'list', data_ref: 'redemptions', redemptions: objects, total: successes + failures } };
   });
 
   const reasonOf = (call: CompatCall) =>

@@ -75,7 +75,7 @@ export function customerRefId(value: unknown): string | undefined {
 
 export function refuseSession(value: unknown, field = 'session'): void {
   if (value !== undefined && value !== null) {
-    throw notSupported(field, 'validation sessions are platform reservations (issue 14), which this installation does not have yet');
+    throw notSupported(field, 'sessions are opened by the stackable POST /v1/validations (a platform reservation)');
   }
 }
 

@@ -10,6 +10,8 @@ import { isUuid } from '../../shared/uuid.ts';
  * | `v_` | voucher | bigint | its decimal digits |
  * | `r_` | redemption | UUID | its 32 hex digits |
  * | `r_0` | parent (stackable) redemption | the (first) child's UUID | `0` + its 32 hex digits |
+ * | `r_f` | failed redemption | the failed-redemption row's UUID | `f` + its 32 hex digits |
+ * | `ssn_` | validation session (key) | the reservation's UUID | its 32 hex digits |
  * | `rr_` | redemption rollback | the rolled-back redemption's UUID | its 32 hex digits |
  * | `pub_` | publication | UUID | its 32 hex digits |
  * | `cust_` | customer | the customer's id (Voucherify's `source_id`) | base64url of it |
@@ -48,6 +50,17 @@ export const redemptionId = {
 export const parentRedemptionId = {
   encode: (childId: string) => `r_0${hex(childId)}`,
   decode: (value: string) => (value.startsWith('r_0') && value.length === 35 ? uuidOf(value.slice(3)) : null),
+};
+
+export const failedRedemptionId = {
+  encode: (id: string) => `r_f${hex(id)}`,
+  decode: (value: string) => (value.startsWith('r_f') && value.length === 35 ? uuidOf(value.slice(3)) : null),
+};
+
+/** A session's key is its reservation: `ssn_` + the reservation's 32 hex digits. */
+export const sessionKey = {
+  encode: (reservationId: string) => `ssn_${hex(reservationId)}`,
+  decode: (value: string) => (value.startsWith('ssn_') ? uuidOf(value.slice(4).toLowerCase()) : null),
 };
 
 export const rollbackId = {

@@ -1,10 +1,11 @@
 import type { CampaignRow } from '../../campaigns/campaigns.ts';
+import type { FailedRedemptionView } from '../../redemptions/failures.ts';
 import type { RedemptionView } from '../../redemptions/schemas.ts';
 import { type Discount, effectiveRules, type Rules } from '../../rules/index.ts';
 import { isoTime } from '../../shared/fields.ts';
 import type { VoucherRow } from '../../vouchers/vouchers.ts';
-import { notSupported } from './errors.ts';
-import { campaignId, customerId, redemptionId, rollbackId, voucherId } from './ids.ts';
+import { notSupported, REFUSALS } from './errors.ts';
+import { campaignId, customerId, failedRedemptionId, redemptionId, rollbackId, voucherId } from './ids.ts';
 import { checkFields, isInteger, isNumber, typed } from './request.ts';
 
 /**
@@ -265,6 +266,30 @@ export function redemptionObject(r: RedemptionView, voucher: VoucherifyVoucher |
     related_object_id: voucher?.id ?? null,
     voucher,
     ...(r.status === 'rolled_back' ? { rollback: { id: rollbackId.encode(r.id), reason: r.rollback_reason, date: r.rolled_back_at } } : {}),
+  };
+}
+
+/** A refused redemption (the platform's failed-redemptions list) as Voucherify's `result: FAILURE` redemption. */
+export function failedRedemptionObject(f: FailedRedemptionView, voucher: VoucherifyVoucher | null) {
+  const refusal = REFUSALS[f.reason];
+  return {
+    id: failedRedemptionId.encode(f.id),
+    object: 'redemption' as const,
+    date: f.created_at,
+    customer_id: f.customer_id ? customerId.encode(f.customer_id) : null,
+    tracking_id: f.customer_id,
+    metadata: {},
+    amount: 0,
+    redemption: null,
+    result: 'FAILURE' as const,
+    status: 'FAILED' as const,
+    failure_code: refusal.key,
+    failure_message: f.rule ? `${f.rule.name}${f.rule.message ? `: ${f.rule.message}` : ''}` : refusal.message,
+    order: f.order_id ? { source_id: f.order_id, object: 'order' as const } : null,
+    customer: customerRef(f.customer_id),
+    related_object_type: 'voucher' as const,
+    related_object_id: voucher?.id ?? null,
+    voucher,
   };
 }
 

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireReservations } from '../../src/reservations/reservations.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { refusal, type ServerSdk, serverSdk } from '../support/voucherify.ts';
+
+interface SessionAnswer {
+  valid: boolean;
+  session?: { key: string; type: string; ttl: number; ttl_unit: string };
+  redeemables: { id: string; status: string; result: { error?: { key: string } } }[];
+}
+
+interface ListedRedemption {
+  id: string;
+  result: string;
+  status: string;
+  failure_code?: string;
+  failure_message?: string;
+  voucher: { code: string } | null;
+  customer_id: string | null;
+}
+
+const clock = new ManualClock('2026-03-02T10:00:00Z');
+const order = { amount: 5000, items: [{ sku_id: 'shirt', quantity: 1, price: 5000 }] };
+
+describe('Voucherify sessions and failed redemptions through the SDK: reservations underneath', () => {
+  let p: TestPlatform;
+  let sdk: ServerSdk;
+
+  beforeAll(async () => {
+    // The manual clock decides expiry; the sweep is run by the test (no workers).
+    p = await startTestPlatform({ clock, workers: false });
+    sdk = await serverSdk(p, { exposeErrorCause: true });
+    await sdk.campaigns.create({
+      name: 'Once',
+      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 1000 }, redemption: { quantity: 1 } },
+    } as never);
+    for (const code of ['ONCE-1', 'ONCE-2', 'ONCE-3', 'ONCE-4', 'ONCE-5']) await sdk.campaigns.addCertainVoucher('Once', code);
+  });
+  afterAll(async () => {
+    await p?.destroy();
+  });
+
+  const lock = (code: string, customer: string, session: Record<string, unknown> = { type: 'LOCK', ttl: 10, ttl_unit: 'MINUTES' }) =>
+    sdk.validations.validateStackable({
+      redeemables: [{ object: 'voucher', id: code }],
+      order,
+      customer: { source_id: customer },
+      session,
+    } as never) as unknown as Promise<SessionAnswer>;
+
+  it('a LOCK session holds the code: another customer is refused, the redemption with the key succeeds once', async () => {
+    const held = await lock('ONCE-1', 'ada');
+    expect(held.valid).toBe(true);
+    expect(held.session).toEqual({ key: expect.stringMatching(/^ssn_[0-9a-f]{32}$/), type: 'LOCK', ttl: 10, ttl_unit: 'MINUTES' });
+    const key = held.session?.key as string;
+    // The session is the platform's reservation, 600 s long.
+    const reservation = await p.call(`/v1/reservations/${key.slice(4).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}`);
+    expect(reservation.status).toBe(200);
+    expect(reservation.body).toMatchObject({ status: 'held', customer: { id: 'ada' } });
+    expect(Date.parse(reservation.body.expires_at) - Date.parse(reservation.body.created_at)).toBe(600_000);
+
+    const other = await lock('ONCE-1', 'bob');
+    expect(other.valid).toBe(false);
+    expect(other.session).toBeUndefined();
+    expect(other.redeemables[0]).toMatchObject({ status: 'INAPPLICABLE', result: { error: { key: 'quantity_exceeded' } } });
+    const stolen = await refusal(
+      sdk.redemptions.redeemStackable({
+        redeemables: [{ object: 'voucher', id: 'ONCE-1' }],
+        order,
+        customer: { source_id: 'bob' },
+      } as never),
+    );
+    expect(stolen).toMatchObject({ code: 400, key: 'quantity_exceeded' });
+
+    const wrong = await refusal(
+      sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'ONCE-2' }], order, session: { key } } as never),
+    );
+    expect(wrong).toMatchObject({ code: 400, key: 'invalid_payload' });
+
+    const done = await sdk.redemptions.redeemStackable({
+      redeemables: [{ object: 'voucher', id: 'ONCE-1' }],
+      order,
+      customer: { source_id: 'ada' },
+      session: { key },
+    } as never);
+    expect(done.redemptions).toHaveLength(1);
+    expect(done.parent_redemption).toMatchObject({ result: 'SUCCESS', order: { amount: 5000, discount_amount: 1000 } });
+    expect((await sdk.vouchers.get('ONCE-1')).redemption?.redeemed_quantity).toBe(1);
+    // Redeeming with the key again answers the same redemptions (the reservation confirms once).
+    const again = await sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'ONCE-1' }], session: { key } } as never);
+    expect(again.parent_redemption.id).toBe(done.parent_redemption.id);
+    expect((await sdk.vouchers.get('ONCE-1')).redemption?.redeemed_quantity).toBe(1);
+    // A consumed session cannot be released.
+    expect(await refusal(sdk.vouchers.releaseValidationSession('ONCE-1', key))).toMatchObject({ code: 409, key: 'session_consumed' });
+  });
+
+  it('releasing the session frees the code for someone else; an unknown key is 404', async () => {
+    const held = await lock('ONCE-2', 'ada', { type: 'LOCK', ttl: 2, ttl_unit: 'HOURS' });
+    const key = held.session?.key as string;
+    expect((await lock('ONCE-2', 'bob')).valid).toBe(false);
+    expect(await refusal(sdk.vouchers.releaseValidationSession('ONCE-3', key))).toMatchObject({ code: 404, key: 'not_found' });
+    await sdk.vouchers.releaseValidationSession('ONCE-2', key);
+    await sdk.vouchers.releaseValidationSession('ONCE-2', key); // releasing again changes nothing
+    expect((await sdk.vouchers.get('ONCE-2')).redemption?.redeemed_quantity).toBe(0);
+    const bob = await lock('ONCE-2', 'bob');
+    expect(bob.valid).toBe(true);
+    expect(bob.session?.key).not.toBe(key);
+    const released = await refusal(
+      sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'ONCE-2' }], session: { key } } as never),
+    );
+    expect(released).toMatchObject({ code: 400, key: 'session_released' });
+    expect(await refusal(sdk.vouchers.releaseValidationSession('ONCE-2', 'ssn_00000000000040008000000000000000'))).toMatchObject({
+      code: 404,
+      key: 'not_found',
+    });
+  });
+
+  it('refuses sessions it cannot hold, naming the field: longer than a day, other units and types, a chosen key', async () => {
+    const long = await refusal(lock('ONCE-3', 'ada', { type: 'LOCK', ttl: 25, ttl_unit: 'HOURS' }));
+    expect(long).toMatchObject({ code: 400, key: 'invalid_payload' });
+    expect(long.details).toContain('session.ttl');
+    const unit = await refusal(lock('ONCE-3', 'ada', { type: 'LOCK', ttl: 5, ttl_unit: 'NANOSECONDS' }));
+    expect(unit).toMatchObject({ code: 400, key: 'not_supported' });
+    expect(unit.details).toContain('session.ttl_unit');
+    const chosen = await refusal(lock('ONCE-3', 'ada', { type: 'LOCK', key: 'mine', ttl: 5, ttl_unit: 'MINUTES' }));
+    expect(chosen).toMatchObject({ code: 400, key: 'not_supported' });
+    expect(chosen.details).toContain('session.key');
+    expect((await sdk.vouchers.get('ONCE-3')).redemption?.redeemed_quantity).toBe(0);
+  });
+
+  it('a session ends after its ttl: redeeming with its key is session_expired, and the sweep frees the code', async () => {
+    const start = clock.now();
+    const held = await lock('ONCE-5', 'ada', { type: 'LOCK', ttl: 1500, ttl_unit: 'MILLISECONDS' });
+    expect(held.session).toMatchObject({ ttl: 1500, ttl_unit: 'MILLISECONDS' });
+    const key = held.session?.key as string;
+    const id = key.slice(4).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+    const reservation = await p.call(`/v1/reservations/${id}`);
+    expect(Date.parse(reservation.body.expires_at) - start.getTime()).toBe(2000); // rounded up to whole seconds
+    clock.set(new Date(start.getTime() + 2000));
+    const late = await refusal(
+      sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'ONCE-5' }], session: { key } } as never),
+    );
+    expect(late).toMatchObject({ code: 400, key: 'session_expired' });
+    expect(await expireReservations(p.platform.db, clock.now(), { batchSize: 10 })).toBe(1);
+    expect((await sdk.vouchers.get('ONCE-5')).redemption?.redeemed_quantity).toBe(0);
+    expect((await lock('ONCE-5', 'bob')).valid).toBe(true);
+  });
+
+  it('of 12 parallel sessions on a code used once, exactly one holds it', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => lock('ONCE-4', `racer-${i}`)));
+    expect(answers.filter((a) => a.valid && a.session).length).toBe(1);
+    expect(answers.filter((a) => !a.valid).length).toBe(11);
+    expect((await sdk.vouchers.get('ONCE-4')).redemption?.redeemed_quantity).toBe(1);
+  });
+
+  it('lists refused redemptions as result FAILURE with Voucherify failure codes, and with the others when unfiltered', async () => {
+    const refused = await refusal(
+      sdk.redemptions.redeemStackable({
+        redeemables: [{ object: 'voucher', id: 'ONCE-1' }],
+        order,
+        customer: { source_id: 'eve' },
+      } as never),
+    );
+    expect(refused).toMatchObject({ code: 400, key: 'quantity_exceeded' });
+
+    const failures = (await sdk.redemptions.list({ result: 'FAILURE', customer: 'eve' } as never)) as unknown as {
+      redemptions: ListedRedemption[];
+      total: number;
+    };
+    expect(failures.total).toBe(1);
+    expect(failures.redemptions[0]).toMatchObject({
+      id: expect.stringMatching(/^r_f[0-9a-f]{32}$/),
+      result: 'FAILURE',
+      status: 'FAILED',
+      failure_code: 'quantity_exceeded',
+      voucher: { code: 'ONCE-1' },
+    });
+    expect(typeof failures.redemptions[0]?.failure_message).toBe('string');
+
+    const onCode = (await sdk.redemptions.list({ voucher: 'ONCE-1' } as never)) as unknown as {
+      redemptions: ListedRedemption[];
+      total: number;
+    };
+    expect(onCode.redemptions.map((r) => r.result).sort()).toEqual(['FAILURE', 'FAILURE', 'SUCCESS']); // bob's, eve's, ada's
+    expect(onCode.total).toBe(3);
+    const succeeded = (await sdk.redemptions.list({ voucher: 'ONCE-1', result: 'SUCCESS' } as never)) as unknown as {
+      redemptions: ListedRedemption[];
+    };
+    expect(succeeded.redemptions.map((r) => r.result)).toEqual(['SUCCESS']);
+    const paged = (await sdk.redemptions.list({ voucher: 'ONCE-1', limit: 2, page: 2 } as never)) as unknown as {
+      redemptions: ListedRedemption[];
+    };
+    expect(paged.redemptions).toHaveLength(1);
+  });
+});
