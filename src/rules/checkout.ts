@@ -62,7 +62,9 @@ const CACHE_SIZE = 1000;
  * Rules objects are treated as immutable once compiled.
  */
 export function compileCheckoutRules(rules: CheckoutRules, key?: string): CompiledRules {
-  const known = byIdentity.get(rules);
+  // A keyed caller passes a fresh object per call: found by its key, it is not also remembered by identity (a
+  // WeakMap entry per request costs more than the lookup it would spare).
+  const known = key === undefined ? byIdentity.get(rules) : undefined;
   if (known) return known;
   const cacheKey =
     key === undefined
@@ -76,7 +78,7 @@ export function compileCheckoutRules(rules: CheckoutRules, key?: string): Compil
     if (byKey.size >= CACHE_SIZE) byKey.delete(byKey.keys().next().value as string);
   }
   byKey.set(cacheKey, compiled);
-  byIdentity.set(rules, compiled);
+  if (key === undefined) byIdentity.set(rules, compiled);
   return compiled;
 }
 

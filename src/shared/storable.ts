@@ -35,24 +35,45 @@ function fieldName(path: readonly string[]): string {
  * parameter's name, a path parameter's name), or null.
  */
 export function findUnstorable(value: unknown, prefix: readonly string[] = [], maxDepth = MAX_INPUT_DEPTH): FieldError | null {
-  const stack: { value: unknown; path: string[] }[] = [{ value, path: [...prefix] }];
+  // Each pending value keeps its key and its parent's entry; a path is spelled out only for the fault it names.
+  const stack: Pending[] = [{ value, key: '', parent: null, depth: 0 }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value: current, path } = item;
+    const current = item.value;
     if (typeof current === 'string') {
       const problem = unstorableText(current);
-      if (problem) return { field: fieldName(path), message: problem };
+      if (problem) return { field: fieldName(pathOf(prefix, item)), message: problem };
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
-    if (path.length - prefix.length >= maxDepth) return { field: fieldName(path), message: `is nested deeper than ${maxDepth} levels` };
-    const entries = Array.isArray(current) ? current.map((v, i) => [String(i), v] as const) : Object.entries(current);
-    for (const [key, child] of entries) {
-      const problem = Array.isArray(current) ? null : unstorableText(key);
-      if (problem) return { field: fieldName([...path, segment(key)]), message: `has a key that ${problem}` };
-      stack.push({ value: child, path: [...path, key] });
+    if (item.depth >= maxDepth) return { field: fieldName(pathOf(prefix, item)), message: `is nested deeper than ${maxDepth} levels` };
+    const depth = item.depth + 1;
+    if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) stack.push({ value: current[i], key: String(i), parent: item, depth });
+      continue;
+    }
+    for (const key in current) {
+      if (!Object.hasOwn(current, key)) continue;
+      const problem = unstorableText(key);
+      if (problem) return { field: fieldName([...pathOf(prefix, item), segment(key)]), message: `has a key that ${problem}` };
+      stack.push({ value: (current as Record<string, unknown>)[key], key, parent: item, depth });
     }
   }
   return null;
+}
+
+interface Pending {
+  value: unknown;
+  key: string;
+  /** The entry of the object or array holding this value; null for the value walked. */
+  parent: Pending | null;
+  /** Levels below the value walked. */
+  depth: number;
+}
+
+function pathOf(prefix: readonly string[], item: Pending): string[] {
+  const keys: string[] = [];
+  for (let at: Pending | null = item; at?.parent; at = at.parent) keys.push(at.key);
+  return [...prefix, ...keys.reverse()];
 }
 
 /** How deep a JSON value nests (iteratively; 0 for a scalar). */
