@@ -222,3 +222,12 @@ export async function budgetUsage(db: Queryable, campaignIds: readonly string[])
   );
   return new Map(rows.map((row) => [row.campaign_id, usageOf(row)]));
 }
+
+/**
+ * Erasure of a customer: its per-customer budget use goes (the campaign's own counter keeps the money spent), as its
+ * redemptions stop counting against its per-customer limits.
+ */
+export async function eraseBudgetCustomer(tx: Queryable, customerId: string): Promise<number> {
+  const { rowCount } = await tx.query('delete from campaign_budget_customers where customer_key = $1', [customerId]);
+  return rowCount ?? 0;
+}

@@ -1,11 +1,17 @@
+import { eraseBudgetCustomer } from '../campaigns/budgets.ts';
 import type { Database, Queryable } from '../db/sql.ts';
 import { eraseDeliveryRecipient } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
+import { eraseDistributionRecipient } from '../distributions/erasure.ts';
 import { erasePublicationCustomer } from '../publications/erasure.ts';
+import { eraseRedemptionCustomer } from '../redemptions/erasure.ts';
+import { eraseReservationCustomer } from '../reservations/erasure.ts';
 import type { Metadata } from '../rules/order.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { pageOf } from '../shared/paging.ts';
+import { eraseBusinessEventCustomer } from '../triggers/erasure.ts';
+import { eraseVoucherEventCustomer } from '../vouchers/voucher-events.ts';
 import { eraseVoucherHolder } from '../vouchers/vouchers.ts';
 import type { CustomerDetailView, CustomerView, PutCustomerInput } from './schemas.ts';
 
@@ -146,21 +152,29 @@ export async function listCustomers(
 }
 
 /**
- * Erases a customer: the stored row (email, phone, name, metadata) goes, and the customer's redemptions and
- * redemption groups are kept anonymized (no customer id, no email; codes, amounts and dates stay, so counts and
- * reports still add up), as are its publications (customer id replaced by a marker), the codes published to it (no
- * holder) and its message deliveries (no address; a queued one is not sent). One transaction. A customer known only
- * from its redemptions, publications or deliveries (never stored) is erased the same way; 404 when the id names nothing.
+ * Erases a customer: the stored row (email, phone, name, metadata) goes; every other table that names the customer
+ * keeps its rows, anonymized by the table's owner: redemptions, redemption groups and refusals (no customer id, no
+ * email; codes, amounts and dates stay, so counts and reports still add up), reservations, publications (customer id
+ * replaced by a marker), the codes published to it (no holder), its message deliveries (no address; a queued one is
+ * not sent), distribution recipient lists, business events, per-customer budget use, and the lifecycle entries of
+ * the vouchers it touched (no customer id). One transaction. A customer known only from those tables (never stored)
+ * is erased the same way; 404 when the id names nothing.
  */
 export async function deleteCustomer(db: Database, id: string): Promise<void> {
   assertId(id);
   await db.transaction(async (tx) => {
     const stored = await tx.query('delete from customers where id = $1', [id]);
-    const redemptions = await tx.query('update redemptions set customer_id = null, customer_email = null where customer_id = $1', [id]);
-    const groups = await tx.query('update redemption_groups set customer_id = null, customer_email = null where customer_id = $1', [id]);
-    // Each table's owner erases its own rows, in this transaction.
-    const traces = [await erasePublicationCustomer(tx, id), await eraseVoucherHolder(tx, id), await eraseDeliveryRecipient(tx, id)];
-    const known = [stored.rowCount, redemptions.rowCount, groups.rowCount, ...traces].some((n) => (n ?? 0) > 0);
+    // Each table's owner erases its own rows, in this transaction; the lifecycle log last, over the vouchers they name.
+    const touched = [await eraseRedemptionCustomer(tx, id), await eraseReservationCustomer(tx, id), await erasePublicationCustomer(tx, id)];
+    const counts = [
+      await eraseVoucherHolder(tx, id),
+      await eraseDeliveryRecipient(tx, id),
+      await eraseDistributionRecipient(tx, id),
+      await eraseBusinessEventCustomer(tx, id),
+      await eraseBudgetCustomer(tx, id),
+    ];
+    await eraseVoucherEventCustomer(tx, id, [...new Set(touched.flatMap((t) => t.voucherIds))]);
+    const known = [stored.rowCount ?? 0, ...touched.map((t) => t.rows), ...counts].some((n) => n > 0);
     if (!known) throw new NotFoundError('customer', id);
   });
 }

@@ -46,3 +46,23 @@ export function voucherEventsFromRows(source: string, entry: { type: string; act
   return `insert into voucher_events (voucher_id, type, actor, details)
        select id, ${entry.type}, ${entry.actor}, ${entry.details} from ${source}`;
 }
+
+/** What one owner's eraser changed: how many rows, and the vouchers whose lifecycle entries may name the customer. */
+export interface CustomerErasure {
+  rows: number;
+  voucherIds: string[];
+}
+
+/**
+ * Erasure of a customer: its entries in the log of the given vouchers keep everything but the `customer_id`, which
+ * becomes null (the one change the append-only trigger allows, Migration1100CustomerErasure).
+ */
+export async function eraseVoucherEventCustomer(tx: Queryable, customerId: string, voucherIds: string[]): Promise<number> {
+  if (voucherIds.length === 0) return 0;
+  const { rowCount } = await tx.query(
+    `update voucher_events set details = details || '{"customer_id": null}'::jsonb
+     where voucher_id = any ($2::bigint[]) and details ->> 'customer_id' = $1`,
+    [customerId, voucherIds],
+  );
+  return rowCount ?? 0;
+}

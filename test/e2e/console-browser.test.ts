@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useChromium } from '../support/browser.ts';
-import { emailTemplate } from '../support/delivery-fixtures.ts';
+import { distributeByEmail, emailTemplate } from '../support/delivery-fixtures.ts';
 import { useSmtpSink } from '../support/delivery-servers.ts';
 import { ROOT, useTestPlatform, waitFor } from '../support/platform.ts';
 import { useReceiver } from '../support/webhook-receiver.ts';
@@ -234,18 +234,11 @@ describe('the operator console in headless Chromium', () => {
 
   it('shows distributions with messages by outcome and the failed ones with their provider error', async () => {
     const template = await emailTemplate(p);
-    const sent = await p.call(`/v1/campaigns/${campaignId}/distributions`, {
-      method: 'POST',
-      json: {
-        channel: 'email',
-        template_id: template,
-        recipients: [
-          { email: 'ada@example.com', name: 'Ada' },
-          { email: 'bounce@example.com', name: 'Bob' },
-          { email: 'cy@example.com', name: 'Cy' },
-        ],
-      },
-    });
+    const sent = await distributeByEmail(p, campaignId, template, [
+      { email: 'ada@example.com', name: 'Ada' },
+      { email: 'bounce@example.com', name: 'Bob' },
+      { email: 'cy@example.com', name: 'Cy' },
+    ]);
     expect(sent.status).toBe(202);
     await waitFor(async () => {
       const d = (await p.call(`/v1/distributions/${sent.body.id}`)).body;

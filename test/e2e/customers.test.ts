@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
+import { distributeByEmail, emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
 import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
 
@@ -96,6 +96,68 @@ describe('stored customers and segments, as conditions see them', () => {
     await p.platform.db.query("delete from customers where id = 'yan'");
     expect((await p.call('/v1/customers/yan', { method: 'DELETE' })).status).toBe(204);
     expect((await p.call('/v1/customers/yan', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('DELETE leaves the id and the e-mail in no table but the outbox: every place that names a customer is erased', async () => {
+    const id = `erase-${uniqueCode('me').toLowerCase()}`;
+    const email = `${id}@example.com`;
+    const customer = { id, email };
+    await put(`/v1/customers/${id}`, { email, name: 'Erin', metadata: { tier: 'gold' } });
+    const campaign = await createCampaign(p, {
+      rules: { discount: { type: 'amount', value: 100, currency: 'EUR' } },
+      budget: { max_discount_per_customer: 1000, currency: 'EUR' },
+    });
+    const [spent, held, published] = [uniqueCode('EA'), uniqueCode('EA'), uniqueCode('EA')];
+    for (const code of [spent, held, published]) await createVoucher(p, campaign, code);
+    const order = { amount: 1000, currency: 'EUR' };
+    const redeem = () => p.call('/v1/redemptions', { method: 'POST', json: { code: spent, customer, order } });
+    expect((await redeem()).status).toBe(201);
+    expect((await redeem()).status).toBe(422); // a refusal is recorded, naming the customer
+    const reservation = await p.call('/v1/reservations', {
+      method: 'POST',
+      json: { code: held, customer, order: { ...order, id: 'o-1' } },
+    });
+    expect(reservation.status).toBe(201);
+    expect((await p.call('/v1/publications', { method: 'POST', json: { campaign_id: campaign, customer: { id } } })).status).toBe(201);
+    const templateId = await emailTemplate(p);
+    const listed = await distributeByEmail(p, campaign, templateId, [
+      { email: email.toUpperCase(), name: 'Erin' },
+      { email: 'other@example.com' },
+    ]);
+    expect(listed.status).toBe(202);
+    expect((await p.call('/v1/events', { method: 'POST', json: { type: 'order.created', customer, data: { n: 1 } } })).status).toBe(202);
+    // The distribution list knows the customer by its e-mail only; both ids are erased.
+    expect((await p.call(`/v1/customers/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await p.call(`/v1/customers/email:${email}`, { method: 'DELETE' })).status).toBe(204);
+
+    const columns = await p.platform.db.query<{ table_name: string; column_name: string }>(
+      `select c.table_name, c.column_name from information_schema.columns c
+       join information_schema.tables t using (table_schema, table_name)
+       where c.table_schema = 'public' and t.table_type = 'BASE TABLE' and c.data_type in ('text', 'jsonb', 'character varying')`,
+    );
+    const found: string[] = [];
+    for (const { table_name, column_name } of columns.rows) {
+      const { rows } = await p.platform.db.query<{ n: number }>(
+        `select count(*)::int as n from "${table_name}" where "${column_name}"::text ilike $1`,
+        [`%${id}%`],
+      );
+      if ((rows[0]?.n ?? 0) > 0) found.push(`${table_name}.${column_name}`);
+    }
+    // The outbox keeps what webhooks were sent (docs/redemption.md says so); nothing else names the customer.
+    expect(found.filter((place) => !place.startsWith('outbox_events.'))).toEqual([]);
+    expect(found.length).toBeGreaterThan(0);
+    // What was kept still adds up: the redemption, the hold, the publication and the lifecycle entries.
+    const kept = await p.platform.db.query<{ redeemed: number; held: number; events: number }>(
+      `select (select count(*)::int from redemptions where campaign_id = $1 and status = 'succeeded') as redeemed,
+              (select count(*)::int from reservations where id = $2 and status = 'held') as held,
+              (select count(*)::int from voucher_events e join vouchers v on v.id = e.voucher_id
+                where v.campaign_id = $1 and e.type in ('redeemed', 'reserved', 'published') and e.details ? 'customer_id') as events`,
+      [campaign, reservation.body.id],
+    );
+    expect(kept.rows[0]).toEqual({ redeemed: 1, held: 1, events: 3 });
+    // The lifecycle log stays append-only for every other change.
+    await expect(p.platform.db.query('update voucher_events set details = details || \'{"x": 1}\'')).rejects.toThrow(/append-only/);
+    await expect(p.platform.db.query('delete from voucher_events')).rejects.toThrow(/append-only/);
   });
 
   it('segments: POST, GET, PUT, DELETE; a segment reads only the customer', async () => {

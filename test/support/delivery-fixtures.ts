@@ -37,3 +37,11 @@ export function publishByEmail(p: TestPlatform, campaignId: string, templateId: 
     json: { campaign_id: campaignId, customer, channel: 'email', template_id: templateId },
   });
 }
+
+/** Starts an e-mail distribution of the campaign to these recipients with the template (the answer of the POST). */
+export function distributeByEmail(p: TestPlatform, campaignId: string, templateId: string, recipients: Record<string, unknown>[]) {
+  return p.call(`/v1/campaigns/${campaignId}/distributions`, {
+    method: 'POST',
+    json: { channel: 'email', template_id: templateId, recipients },
+  });
+}

@@ -15,6 +15,7 @@ import { Migration0951WebhookFormat } from './Migration0951WebhookFormat.ts';
 import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
 import { Migration1001DeliveryBatches } from './Migration1001DeliveryBatches.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
+import { Migration1100CustomerErasure } from './Migration1100CustomerErasure.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
 export const migrations: MigrationObject[] = [
@@ -35,4 +36,5 @@ export const migrations: MigrationObject[] = [
   // After 1050: it extends the api_keys role check that 1050 (re)creates.
   { name: 'Migration0950VoucherifyCompat', class: Migration0950VoucherifyCompat },
   { name: 'Migration0951WebhookFormat', class: Migration0951WebhookFormat },
+  { name: 'Migration1100CustomerErasure', class: Migration1100CustomerErasure },
 ];
