@@ -3,16 +3,14 @@ import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
 import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
 /** Exports: requested here, written by the `export.run` job, downloaded as a stream until they expire. */
 export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) => {
-  api.post(
-    '/campaigns/:id/exports',
+  api.resource('/campaigns/:id', 'campaign').post(
+    '/exports',
     {
-      params: idParams('campaign'),
       idempotent: true,
       summary: "Export a campaign's codes (asynchronous)",
       body: createExportSchema,
@@ -34,14 +32,14 @@ export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) 
     },
   );
 
-  readById(api, '/exports/:id', 'export', { summary: 'Export status and progress', ok: ['The export', exportViewSchema] }, async (id) =>
+  const anExport = api.resource('/exports/:id', 'export');
+  anExport.read({ summary: 'Export status and progress', ok: ['The export', exportViewSchema] }, async ({ id }) =>
     exportView(await getExport(platform.db, id)),
   );
 
-  api.get(
-    '/exports/:id/download',
+  anExport.get(
+    '/download',
     {
-      params: idParams('export'),
       summary: 'Download a completed export (CSV stream)',
       errors: { 409: ['export_not_ready'], 410: ['export_expired'] },
       responses: {

@@ -3,7 +3,6 @@ import { createImport, errorReport, getImport, type ImportSource, importView } f
 import { importJsonBodySchema, importQuerySchema, importViewSchema } from '../../imports/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -25,10 +24,9 @@ delete json.schema.$schema;
 
 /** Imports of existing codes: a CSV stream or a JSON array in, written by chunk jobs, followed and reported here. */
 export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) => {
-  api.post(
-    '/campaigns/:id/imports',
+  api.resource('/campaigns/:id', 'campaign').post(
+    '/imports',
     {
-      params: idParams('campaign'),
       idempotent: true,
       summary: 'Import existing codes (a streamed CSV of any size, or a JSON array)',
       description: [
@@ -79,14 +77,14 @@ export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) 
     },
   );
 
-  readById(api, '/imports/:id', 'import', { summary: 'Import status and progress', ok: ['The import', importViewSchema] }, async (id) =>
+  const anImport = api.resource('/imports/:id', 'import');
+  anImport.read({ summary: 'Import status and progress', ok: ['The import', importViewSchema] }, async ({ id }) =>
     importView(await getImport(platform.db, id)),
   );
 
-  api.get(
-    '/imports/:id/errors',
+  anImport.get(
+    '/errors',
     {
-      params: idParams('import'),
       summary: 'The per-row error report (CSV stream)',
       description:
         'One row per rejected row, in row order, available at any time: `row` (1 = the first row after the CSV header, or the first array element), `line` (the CSV line it starts on), `code` (masked), `reason` (stable), `message`.',

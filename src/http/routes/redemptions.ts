@@ -13,9 +13,6 @@ import { pageSchema } from '../../shared/paging.ts';
 import { checkoutWrite } from '../checkout-write.ts';
 import { routeModule, writer } from '../context.ts';
 import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParams } from '../operation.ts';
-
-const redemptionId = idParams('redemption');
 
 export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   api.post(
@@ -50,16 +47,14 @@ export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platf
     async ({ query }) => ({ status: 200, body: await listRedemptionRecords(platform.db, query) }),
   );
 
-  api.get(
-    '/redemptions/:id',
-    { params: redemptionId, summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getRedemption(platform.db, params.id) }),
+  const aRedemption = api.resource('/redemptions/:id', 'redemption');
+  aRedemption.read({ summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] }, ({ id }) =>
+    getRedemption(platform.db, id),
   );
 
-  api.post(
-    '/redemptions/:id/rollback',
+  aRedemption.post(
+    '/rollback',
     {
-      params: redemptionId,
       summary: 'Roll a redemption, or a redemption group (every code of it), back: the codes can be used again',
       body: rollbackRequestSchema,
       bodyExample: { reason: 'order cancelled' },

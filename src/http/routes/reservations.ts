@@ -10,9 +10,6 @@ import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { checkoutWrite } from '../checkout-write.ts';
 import { routeModule, writer } from '../context.ts';
 import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParams } from '../operation.ts';
-
-const reservationId = idParams('reservation');
 
 /** Holding codes through payment: reserve, confirm (a redemption group), release; expiry is a job. See docs/checkout.md. */
 export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { platform }) => {
@@ -39,16 +36,14 @@ export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { pl
       ),
   );
 
-  api.get(
-    '/reservations/:id',
-    { params: reservationId, summary: 'Get a reservation', ok: ['The reservation', reservationViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getReservation(platform.db, params.id) }),
+  const aReservation = api.resource('/reservations/:id', 'reservation');
+  aReservation.read({ summary: 'Get a reservation', ok: ['The reservation', reservationViewSchema] }, ({ id }) =>
+    getReservation(platform.db, id),
   );
 
-  api.post(
-    '/reservations/:id/confirm',
+  aReservation.post(
+    '/confirm',
     {
-      params: reservationId,
       summary: 'Confirm a reservation (payment succeeded): its held uses become a redemption group; confirming again returns it',
       body: confirmReservationSchema,
       bodyExample: {},
@@ -61,10 +56,9 @@ export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { pl
     }),
   );
 
-  api.post(
-    '/reservations/:id/release',
+  aReservation.post(
+    '/release',
     {
-      params: reservationId,
       summary: 'Release a reservation (payment failed or abandoned): the codes can be used again; releasing again is a no-op',
       body: releaseReservationSchema,
       bodyExample: { reason: 'payment failed' },
