@@ -176,11 +176,19 @@ type Errors = Record<number, readonly string[]>;
 /** The compact declaration as `route()` sees it: with the path parameters of the resource it hangs off, if any. */
 type InScope<C, P> = P extends PathParams ? C & { params: P } : C;
 
+type HandlerOf<M extends Method, C, P> = NoInfer<
+  ExpandedSpec<M, InScope<C, P>> extends infer O extends OperationSpec ? RouteHandler<O> : never
+>;
+
 type Declare<M extends Method, P extends PathParams | undefined> = <const C extends CompactSpec>(
   path: string,
   spec: C,
-  handler: NoInfer<ExpandedSpec<M, InScope<C, P>> extends infer O extends OperationSpec ? RouteHandler<O> : never>,
+  handler: HandlerOf<M, C, P>,
 ) => void;
+
+/** On a resource, without a path: the resource itself. */
+type DeclareItem<M extends Method, P extends PathParams> = Declare<M, P> &
+  (<const C extends CompactSpec>(spec: C, handler: HandlerOf<M, C, P>) => void);
 
 type Joined<P, Q> = P extends PathParams ? P & Q : Q;
 
@@ -195,10 +203,10 @@ export type ModuleRoutes = { [M in Method]: Declare<M, undefined> } & Scopes<und
 
 /**
  * The routes of one resource (`api.resource('/exports/:id', 'export')`): their paths are relative to the resource's
- * (`''` is the resource itself), and the path parameters (with their 404 for an id that names nothing) and any
+ * (none is the resource itself), and the path parameters (with their 404 for an id that names nothing) and any
  * errors every one of them answers are declared once, on the resource.
  */
-export type ResourceRoutes<P extends PathParams> = { [M in Method]: Declare<M, P> } & Scopes<P> & {
+export type ResourceRoutes<P extends PathParams> = { [M in Method]: DeclareItem<M, P> } & Scopes<P> & {
     /** `GET` the resource: answered with its view (`read` throws NotFoundError when there is none, which maps to 404 once, in http/). */
     read<S extends z.ZodType>(
       spec: Pick<CompactSpec, 'errors' | 'summary'> & { ok: readonly [string, S] },
@@ -250,17 +258,22 @@ function inScope(scope: Scope, spec: CompactSpec): CompactSpec {
 }
 
 /** What `routesIn` builds, before the types of ModuleRoutes and ResourceRoutes hold the handlers to their specs. */
-type Routes = Record<Method, (path: string, spec: CompactSpec, handler: RouteHandler<any>) => void> & {
+type Routes = Record<
+  Method,
+  (...args: [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>]) => void
+> & {
   resource(path: string, params: string | PathParams, shared?: { errors?: Errors }): Routes;
   read(spec: { summary: string; ok: ShortResponse }, read: (params: Record<string, string>) => Promise<unknown>): void;
   remove(spec: CompactSpec, remove: (params: Record<string, string>) => Promise<unknown>): void;
 };
 
 function routesIn(target: RouteTarget, defaults: { tag: string; auth?: Auth }, scope: Scope): Routes {
+  const at = (method: Method, path: string, spec: CompactSpec, handler: RouteHandler<any>): void =>
+    route(target, expandSpec(method, `${scope.path}${path}`, defaults, inScope(scope, spec)), handler);
   const declare =
     (method: Method) =>
-    (path: string, spec: CompactSpec, handler: RouteHandler<any>): void =>
-      route(target, expandSpec(method, `${scope.path}${path}`, defaults, inScope(scope, spec)), handler);
+    (...args: [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>]): void =>
+      args.length === 3 ? at(method, ...args) : at(method, '', ...args);
   return {
     get: declare('get'),
     post: declare('post'),
@@ -273,10 +286,9 @@ function routesIn(target: RouteTarget, defaults: { tag: string; auth?: Auth }, s
         params: { ...scope.params, ...(typeof params === 'string' ? idParams(params) : params) },
         errors: joinErrors(scope.errors, shared.errors),
       }),
-    read: (spec, read) =>
-      declare('get')('', spec, async ({ params }) => ({ status: 200, body: await read(params as Record<string, string>) })),
+    read: (spec, read) => at('get', '', spec, async ({ params }) => ({ status: 200, body: await read(params as Record<string, string>) })),
     remove: (spec, remove) =>
-      declare('delete')('', spec, async ({ params }) => {
+      at('delete', '', spec, async ({ params }) => {
         await remove(params as Record<string, string>);
         return { status: 204 };
       }),

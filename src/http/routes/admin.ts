@@ -59,7 +59,7 @@ export const adminRoutes = routeModule({ tag: 'api keys', auth: 'admin' }, (api,
     async () => ({ status: 200, body: { data: (await listApiKeys(platform.db)).map(keyView) } }),
   );
 
-  api.resource('/api-keys/:id', 'api_key').delete('', { summary: 'Revoke an API key', noContent: 'Revoked' }, async ({ req, params }) => {
+  api.resource('/api-keys/:id', 'api_key').delete({ summary: 'Revoke an API key', noContent: 'Revoked' }, async ({ req, params }) => {
     // Takes effect at once here and, through Redis, in every other process within a second.
     if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
     req.log?.info({ keyId: params.id, actor: req.apiKey?.id }, 'api key revoked');

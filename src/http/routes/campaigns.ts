@@ -43,7 +43,6 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
   );
 
   aCampaign.patch(
-    '',
     {
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,

@@ -10,7 +10,6 @@ const notFound = { 404: ['customer_not_found'] };
 export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform }) => {
   const aCustomer = api.resource('/customers/:id', customerId, { errors: notFound });
   aCustomer.put(
-    '',
     {
       summary: 'Create or replace a stored customer (conditions read its metadata)',
       body: putCustomerSchema,

@@ -61,7 +61,6 @@ export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { pla
   });
 
   publishing.put(
-    '',
     {
       summary: "Set a campaign's publishing settings",
       body: publishingSettingsSchema,

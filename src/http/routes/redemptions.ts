@@ -8,29 +8,21 @@ import {
   redemptionViewSchema,
   rollbackRequestSchema,
 } from '../../redemptions/schemas.ts';
-import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
-import { checkoutWrite } from '../checkout-write.ts';
+import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
 import { routeModule, writer } from '../context.ts';
-import { GUESSING_ERRORS } from '../guessing.ts';
 
 export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   api.post(
     '/redemptions',
     {
-      idempotent: true,
+      ...CHECKOUT_WRITE_SPEC,
       summary: 'Redeem a code, or up to 5 codes for one order (atomic; refusals are 422 with the reason as `code`)',
       description:
         'With `code`, one redemption (`Redemption`). With `codes` (1 to 5), one transaction redeems them as a group ' +
         "(`RedemptionGroup`): `mode: all` (default) every code or none, a refusal being 422 with each code's answer in " +
         '`codes`; `mode: partial` the valid ones. Roll a group back with POST /v1/redemptions/{group id}/rollback.',
       body: redemptionRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
-      errors: {
-        ...GUESSING_ERRORS,
-        400: ['order_amount_mismatch'],
-        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
-      },
       created: ['Redeemed: one redemption, or with `codes` the group', redemptionOrGroupSchema, ['Location', 'Idempotent-Replayed']],
     },
     ({ req, res, body }) =>

@@ -6,28 +6,20 @@ import {
   reservationRequestSchema,
   reservationViewSchema,
 } from '../../reservations/schemas.ts';
-import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
-import { checkoutWrite } from '../checkout-write.ts';
+import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
 import { routeModule, writer } from '../context.ts';
-import { GUESSING_ERRORS } from '../guessing.ts';
 
 /** Holding codes through payment: reserve, confirm (a redemption group), release; expiry is a job. See docs/checkout.md. */
 export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { platform }) => {
   api.post(
     '/reservations',
     {
-      idempotent: true,
+      ...CHECKOUT_WRITE_SPEC,
       summary: 'Hold codes for an order until it is paid (confirm) or not (release); unconfirmed holds expire',
       description:
         "Every code must be valid for the order (422 with each code's reason otherwise, exactly as a redemption refuses). " +
         'A held use counts against every limit and budget as a redemption does. `ttl_seconds` defaults to 900, at most 86,400.',
       body: reservationRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
-      errors: {
-        ...GUESSING_ERRORS,
-        400: ['order_amount_mismatch'],
-        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
-      },
       responses: { 201: { description: 'Held', schema: reservationViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
     },
     ({ req, res, body }) =>

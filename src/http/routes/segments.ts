@@ -20,13 +20,11 @@ export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform 
   );
 
   const aSegment = api.resource('/segments/:name', segmentName);
-  aSegment.get('', { errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] }, async ({ params }) => ({
-    status: 200,
-    body: await getSegment(platform.db, params.name),
-  }));
+  aSegment.read({ errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] }, ({ name }) =>
+    getSegment(platform.db, name),
+  );
 
   aSegment.put(
-    '',
     {
       summary: 'Create a segment or replace its condition (the next validation sees it)',
       body: putSegmentSchema,

@@ -34,7 +34,6 @@ export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) =>
   );
 
   reminder.put(
-    '',
     {
       summary: 'Remind holders before their code expires (once per code)',
       body: expiryReminderSchema,

@@ -47,7 +47,6 @@ export const templateRoutes = routeModule({ tag: 'templates' }, (api, { platform
   );
 
   aTemplate.put(
-    '',
     {
       summary: 'Replace a template',
       body: createTemplateSchema,

@@ -41,7 +41,6 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
   );
 
   aVoucher.patch(
-    '',
     {
       summary: "Update a voucher's dates, rules or metadata",
       body: updateVoucherSchema,

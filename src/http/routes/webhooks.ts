@@ -64,7 +64,6 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
   );
 
   anEndpoint.patch(
-    '',
     {
       summary: 'Update a webhook endpoint (enabling clears its failure state)',
       body: updateWebhookSchema,
@@ -79,7 +78,7 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  anEndpoint.delete('', { summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' }, async ({ req, params }) => {
+  anEndpoint.delete({ summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' }, async ({ req, params }) => {
     await deleteEndpoint(platform, params.id);
     platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
     return { status: 204 };
