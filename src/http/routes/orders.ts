@@ -1,6 +1,6 @@
 import { cancelOrder, getOrder } from '../../orders/orders.ts';
 import { cancelOrderSchema, orderViewSchema } from '../../orders/schemas.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, written } from '../context.ts';
 
 const orderId = { id: { description: 'Your order id (as given in `order.id`)' } };
 const notFound = { 404: ['order_not_found'] };
@@ -21,9 +21,6 @@ export const orderRoutes = routeModule({ tag: 'orders' }, (api, { platform }) =>
       bodyExample: { reason: 'refunded' },
       ok: ['The order, cancelled', orderViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await cancelOrder(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => cancelOrder(platform.db, params.id, body.reason, ...by)),
   );
 });

@@ -10,7 +10,7 @@ import {
 } from '../../redemptions/schemas.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, written } from '../context.ts';
 
 export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   api.post(
@@ -53,9 +53,6 @@ export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platf
       errors: { 409: ['already_rolled_back'] },
       ok: ['Rolled back: the redemption, or the group', redemptionOrGroupSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await rollbackRedemption(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => rollbackRedemption(platform.db, params.id, body.reason, ...by)),
   );
 });

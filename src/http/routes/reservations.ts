@@ -7,7 +7,7 @@ import {
   reservationViewSchema,
 } from '../../reservations/schemas.ts';
 import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, written } from '../context.ts';
 
 /** Holding codes through payment: reserve, confirm (a redemption group), release; expiry is a job. See docs/checkout.md. */
 export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { platform }) => {
@@ -42,10 +42,7 @@ export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { pl
       errors: { 409: ['reservation_expired', 'reservation_released', 'order_mismatch'] },
       ok: ['The redemption group', redemptionGroupViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await confirmReservation(platform.db, params.id, body.order?.id, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => confirmReservation(platform.db, params.id, body.order?.id, ...by)),
   );
 
   aReservation.post(
@@ -57,9 +54,6 @@ export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { pl
       errors: { 409: ['reservation_expired', 'reservation_confirmed'] },
       ok: ['The released reservation', reservationViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await releaseReservation(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => releaseReservation(platform.db, params.id, body.reason, ...by)),
   );
 });

@@ -10,7 +10,7 @@ import {
   voucherViewSchema,
 } from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, writer, written } from '../context.ts';
 import { codeParam } from '../operation.ts';
 
 export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }) => {
@@ -47,10 +47,7 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
       bodyExample: { expiration_date: '2026-12-31T23:59:59Z' },
       ok: ['Updated', voucherViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await updateVoucher(platform.db, params.code, body, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => updateVoucher(platform.db, params.code, body, ...by)),
   );
 
   for (const [action, active] of [
