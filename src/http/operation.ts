@@ -194,7 +194,7 @@ type Joined<P, Q> = P extends PathParams ? P & Q : Q;
 
 /** Where item routes hang: `resource(path, 'export')` for `<path>` ending in `/:id` (a UUID), or its own parameters. */
 interface Scopes<P extends PathParams | undefined> {
-  resource(path: string, resource: string): ResourceRoutes<Joined<P, { id: PathParam }>>;
+  resource(path: string, resource: string, shared?: { errors?: Errors }): ResourceRoutes<Joined<P, { id: PathParam }>>;
   resource<const Q extends PathParams>(path: string, params: Q, shared?: { errors?: Errors }): ResourceRoutes<Joined<P, Q>>;
 }
 
@@ -258,12 +258,10 @@ function inScope(scope: Scope, spec: CompactSpec): CompactSpec {
 }
 
 /** What `routesIn` builds, before the types of ModuleRoutes and ResourceRoutes hold the handlers to their specs. */
-type Routes = Record<
-  Method,
-  (...args: [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>]) => void
-> & {
+type DeclareArgs = [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>];
+type Routes = Record<Method, (...args: DeclareArgs) => void> & {
   resource(path: string, params: string | PathParams, shared?: { errors?: Errors }): Routes;
-  read(spec: { summary: string; ok: ShortResponse }, read: (params: Record<string, string>) => Promise<unknown>): void;
+  read(spec: CompactSpec, read: (params: Record<string, string>) => Promise<unknown>): void;
   remove(spec: CompactSpec, remove: (params: Record<string, string>) => Promise<unknown>): void;
 };
 
@@ -272,7 +270,7 @@ function routesIn(target: RouteTarget, defaults: { tag: string; auth?: Auth }, s
     route(target, expandSpec(method, `${scope.path}${path}`, defaults, inScope(scope, spec)), handler);
   const declare =
     (method: Method) =>
-    (...args: [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>]): void =>
+    (...args: DeclareArgs): void =>
       args.length === 3 ? at(method, ...args) : at(method, '', ...args);
   return {
     get: declare('get'),
@@ -280,12 +278,14 @@ function routesIn(target: RouteTarget, defaults: { tag: string; auth?: Auth }, s
     put: declare('put'),
     patch: declare('patch'),
     delete: declare('delete'),
-    resource: (path, params, shared = {}) =>
-      routesIn(target, defaults, {
+    resource: (path, params, shared = {}) => {
+      if (typeof params === 'string' && !path.endsWith('/:id')) throw new Error(`${path}: a resource named by its id ends in /:id`);
+      return routesIn(target, defaults, {
         path: `${scope.path}${path}`,
         params: { ...scope.params, ...(typeof params === 'string' ? idParams(params) : params) },
         errors: joinErrors(scope.errors, shared.errors),
-      }),
+      });
+    },
     read: (spec, read) => at('get', '', spec, async ({ params }) => ({ status: 200, body: await read(params as Record<string, string>) })),
     remove: (spec, remove) =>
       at('delete', '', spec, async ({ params }) => {

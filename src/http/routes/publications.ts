@@ -54,7 +54,7 @@ export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { pla
       return publicationView(p, await deliveryOfPublication(platform.db, p.id));
     });
 
-  const publishing = api.resource('/campaigns/:id/publishing', 'campaign');
+  const publishing = api.resource('/campaigns/:id', 'campaign').resource('/publishing', {});
   publishing.read({ summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] }, async ({ id }) => {
     const c = await campaignForPublishing(platform.db, id);
     return { campaign_id: c.id, ...c.settings };
