@@ -2,9 +2,24 @@ import type { Request, Response } from 'express';
 import type { Platform } from '../platform.ts';
 import type { RedeemContext } from '../redemptions/redemptions.ts';
 import type { RedemptionRefusal } from '../redemptions/schemas.ts';
-import { withGuessingDefence } from './guessing.ts';
+import { CHECKOUT_REASONS } from '../rules/checkout.ts';
+import { GUESSING_ERRORS, withGuessingDefence } from './guessing.ts';
 import { problem, sendProblem } from './problem.ts';
 import { idempotencyKey } from './validate.ts';
+
+/**
+ * What every checkout write's operation declares alike: it takes an Idempotency-Key, and refuses a code exactly as
+ * the one checkout refuses it (the same guessing defence, the same reasons).
+ */
+export const CHECKOUT_WRITE_SPEC = {
+  idempotent: true,
+  bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
+  errors: {
+    ...GUESSING_ERRORS,
+    400: ['order_amount_mismatch'],
+    422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
+  },
+} as const;
 
 /** What a checkout write (a redemption, a reservation) answered: created, or refused with the reason. */
 interface CheckoutWriteResult {

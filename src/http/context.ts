@@ -21,3 +21,8 @@ export function routeModule(defaults: { tag: string; auth?: Auth }, declare: (ap
 export function writer(req: Request, platform: Platform): [actor: Actor, now: Date] {
   return [req.apiKey?.id ?? null, platform.clock.now()];
 }
+
+/** A handler that answers 200 with what a domain write returns, given who writes and when (`writer`) last. */
+export function written<I extends { req: Request }, B>(platform: Platform, write: (input: I, actor: Actor, now: Date) => Promise<B>) {
+  return async (input: I): Promise<{ status: 200; body: B }> => ({ status: 200, body: await write(input, ...writer(input.req, platform)) });
+}

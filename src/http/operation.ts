@@ -170,14 +170,54 @@ export type ExpandedSpec<M extends Method, C> = Omit<C, ShortStatus | 'noContent
   responses: ShortResponses<C> & NoContentOf<C> & DeclaredResponsesOf<C>;
 };
 
-type Declare<M extends Method> = <const C extends CompactSpec>(
+type PathParams = Record<string, PathParam>;
+type Errors = Record<number, readonly string[]>;
+
+/** The compact declaration as `route()` sees it: with the path parameters of the resource it hangs off, if any. */
+type InScope<C, P> = P extends PathParams ? C & { params: P } : C;
+
+type HandlerOf<M extends Method, C, P> = NoInfer<
+  ExpandedSpec<M, InScope<C, P>> extends infer O extends OperationSpec ? RouteHandler<O> : never
+>;
+
+type Declare<M extends Method, P extends PathParams | undefined> = <const C extends CompactSpec>(
   path: string,
   spec: C,
-  handler: NoInfer<ExpandedSpec<M, C> extends infer O extends OperationSpec ? RouteHandler<O> : never>,
+  handler: HandlerOf<M, C, P>,
 ) => void;
 
+/** On a resource, without a path: the resource itself. */
+type DeclareItem<M extends Method, P extends PathParams> = Declare<M, P> &
+  (<const C extends CompactSpec>(spec: C, handler: HandlerOf<M, C, P>) => void);
+
+type Joined<P, Q> = P extends PathParams ? P & Q : Q;
+
+/** Where item routes hang: `resource(path, 'export')` for `<path>` ending in `/:id` (a UUID), or its own parameters. */
+interface Scopes<P extends PathParams | undefined> {
+  resource(path: string, resource: string, shared?: { errors?: Errors }): ResourceRoutes<Joined<P, { id: PathParam }>>;
+  resource<const Q extends PathParams>(path: string, params: Q, shared?: { errors?: Errors }): ResourceRoutes<Joined<P, Q>>;
+}
+
 /** One module's way to declare its routes: `api.get(path, spec, handler)` is `route()` with the module's defaults. */
-export type ModuleRoutes = { [M in Method]: Declare<M> };
+export type ModuleRoutes = { [M in Method]: Declare<M, undefined> } & Scopes<undefined>;
+
+/**
+ * The routes of one resource (`api.resource('/exports/:id', 'export')`): their paths are relative to the resource's
+ * (none is the resource itself), and the path parameters (with their 404 for an id that names nothing) and any
+ * errors every one of them answers are declared once, on the resource.
+ */
+export type ResourceRoutes<P extends PathParams> = { [M in Method]: DeclareItem<M, P> } & Scopes<P> & {
+    /** `GET` the resource: answered with its view (`read` throws NotFoundError when there is none, which maps to 404 once, in http/). */
+    read<S extends z.ZodType>(
+      spec: Pick<CompactSpec, 'errors' | 'summary'> & { ok: readonly [string, S] },
+      read: (params: { [K in keyof P]: string }) => Promise<z.output<S>>,
+    ): void;
+    /** `DELETE` the resource: runs `remove` and answers 204 (`noContent` describes it). */
+    remove(
+      spec: Pick<CompactSpec, 'errors' | 'summary'> & { noContent: string },
+      remove: (params: { [K in keyof P]: string }) => Promise<unknown>,
+    ): void;
+  };
 
 function responseOf([description, schema, headers]: ShortResponse): ResponseSpec {
   return headers ? { description, schema, headers } : { description, schema };
@@ -193,13 +233,71 @@ function expandSpec(method: Method, path: string, defaults: { tag: string; auth?
   return { ...defaults, ...rest, method, path, responses: all };
 }
 
-/** Routes of one module, declared compactly: `const api = routesOf(routes, { tag: 'exports' })`. */
-export function routesOf(target: RouteTarget, defaults: { tag: string; auth?: Auth }): ModuleRoutes {
+/** What the routes under one path share: the path, its parameters and the errors all of them answer. */
+interface Scope {
+  path: string;
+  params?: PathParams;
+  errors?: Errors;
+}
+
+/** The codes of both, status by status, the scope's first. */
+function joinErrors(scope: Errors | undefined, own: Errors | undefined): Errors | undefined {
+  if (!scope || !own) return scope ?? own;
+  const all: Record<number, readonly string[]> = { ...scope };
+  for (const [status, codes] of Object.entries(own)) all[Number(status)] = [...(scope[Number(status)] ?? []), ...codes];
+  return all;
+}
+
+function inScope(scope: Scope, spec: CompactSpec): CompactSpec {
+  const errors = joinErrors(scope.errors, spec.errors);
+  return {
+    ...spec,
+    ...(scope.params ? { params: { ...scope.params, ...spec.params } } : {}),
+    ...(errors ? { errors } : {}),
+  };
+}
+
+/** What `routesIn` builds, before the types of ModuleRoutes and ResourceRoutes hold the handlers to their specs. */
+type DeclareArgs = [path: string, spec: CompactSpec, handler: RouteHandler<any>] | [spec: CompactSpec, handler: RouteHandler<any>];
+type Routes = Record<Method, (...args: DeclareArgs) => void> & {
+  resource(path: string, params: string | PathParams, shared?: { errors?: Errors }): Routes;
+  read(spec: CompactSpec, read: (params: Record<string, string>) => Promise<unknown>): void;
+  remove(spec: CompactSpec, remove: (params: Record<string, string>) => Promise<unknown>): void;
+};
+
+function routesIn(target: RouteTarget, defaults: { tag: string; auth?: Auth }, scope: Scope): Routes {
+  const at = (method: Method, path: string, spec: CompactSpec, handler: RouteHandler<any>): void =>
+    route(target, expandSpec(method, `${scope.path}${path}`, defaults, inScope(scope, spec)), handler);
   const declare =
     (method: Method) =>
-    (path: string, spec: CompactSpec, handler: RouteHandler<any>): void =>
-      route(target, expandSpec(method, path, defaults, spec), handler);
-  return { get: declare('get'), post: declare('post'), put: declare('put'), patch: declare('patch'), delete: declare('delete') };
+    (...args: DeclareArgs): void =>
+      args.length === 3 ? at(method, ...args) : at(method, '', ...args);
+  return {
+    get: declare('get'),
+    post: declare('post'),
+    put: declare('put'),
+    patch: declare('patch'),
+    delete: declare('delete'),
+    resource: (path, params, shared = {}) => {
+      if (typeof params === 'string' && !path.endsWith('/:id')) throw new Error(`${path}: a resource named by its id ends in /:id`);
+      return routesIn(target, defaults, {
+        path: `${scope.path}${path}`,
+        params: { ...scope.params, ...(typeof params === 'string' ? idParams(params) : params) },
+        errors: joinErrors(scope.errors, shared.errors),
+      });
+    },
+    read: (spec, read) => at('get', '', spec, async ({ params }) => ({ status: 200, body: await read(params as Record<string, string>) })),
+    remove: (spec, remove) =>
+      at('delete', '', spec, async ({ params }) => {
+        await remove(params as Record<string, string>);
+        return { status: 204 };
+      }),
+  };
+}
+
+/** Routes of one module, declared compactly: `const api = routesOf(routes, { tag: 'exports' })`. */
+export function routesOf(target: RouteTarget, defaults: { tag: string; auth?: Auth }): ModuleRoutes {
+  return routesIn(target, defaults, { path: '' }) as unknown as ModuleRoutes;
 }
 
 /** A path segment that is the id (a UUID) of a resource. */
@@ -214,33 +312,3 @@ export function idParams(resource: string): { id: PathParam } {
 
 /** A voucher code in the path (case-insensitive, as printed). */
 export const codeParam: PathParam = { description: 'Voucher code (case-insensitive)' };
-
-/**
- * `GET <resources>/:id`: one resource by its id, answered with its view (`read` throws NotFoundError when there is
- * none, which maps to 404 once, in http/).
- */
-export function readById<S extends z.ZodType>(
-  api: ModuleRoutes,
-  path: string,
-  resource: string,
-  spec: { summary: string; ok: readonly [string, S] },
-  read: (id: string) => Promise<z.output<S>>,
-): void {
-  const handler = async ({ params }: { params: { id: string } }) => ({ status: 200 as const, body: await read(params.id) });
-  // The body's type is held by `read` against the schema; the generic spec is beyond what `api.get` can infer.
-  api.get(path, { params: idParams(resource), summary: spec.summary, ok: spec.ok }, handler as never);
-}
-
-/** `DELETE <path>`: runs `remove` on the path's parameters and answers 204 (`noContent` describes it). */
-export function deleteRoute<K extends string>(
-  api: ModuleRoutes,
-  path: string,
-  spec: Pick<CompactSpec, 'errors' | 'summary'> & { params: Record<K, PathParam>; noContent: string },
-  remove: (params: Record<K, string>) => Promise<unknown>,
-): void {
-  const handler = async ({ params }: { params: Record<K, string> }) => {
-    await remove(params);
-    return { status: 204 as const };
-  };
-  api.delete(path, spec, handler as never);
-}

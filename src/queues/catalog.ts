@@ -87,6 +87,21 @@ function rowJob<K extends string>(queue: QueueName, key: K, prefix: string, opti
   return job({ queue, payload, options, jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}` });
 }
 
+/**
+ * One chunk of a parent row's work (a flow child of its finalize job): its payload is `{ [key]: <row id>, chunkIndex }`
+ * and `more`, its job id `<prefix>-<row id>-chunk-<index>`. A chunk that fails for good must not block its parent:
+ * the finalize job accounts for what the chunk did not do.
+ */
+function chunkJob<K extends string, M extends z.ZodRawShape = Record<never, never>>(queue: QueueName, key: K, prefix: string, more?: M) {
+  const payload = z.object({ [key]: rowId, chunkIndex: index, ...more } as { [P in K]: typeof rowId } & { chunkIndex: typeof index } & M);
+  return job({
+    queue,
+    payload,
+    options: { ignoreDependencyOnFailure: true },
+    jobId: (p) => `${prefix}-${(p as Record<string, string>)[key]}-chunk-${(p as { chunkIndex: number }).chunkIndex}`,
+  });
+}
+
 /** Infrastructure failures (database away) are retried by BullMQ; receiver failures follow WEBHOOK_RETRY_DELAYS_MS. */
 const WEBHOOK_ATTEMPT_OPTIONS = {
   attempts: 12,
@@ -97,13 +112,8 @@ const WEBHOOK_ATTEMPT_OPTIONS = {
 
 const JOBS = {
   'generation.finalize': rowJob('generation', 'generationId', 'gen'),
-  'generation.chunk': job({
-    queue: 'generation-chunk',
-    payload: z.object({ generationId: rowId, chunkIndex: index, size: z.number().int().positive() }),
-    // A chunk that fails for good must not block its parent: finalize counts what was recorded.
-    options: { ignoreDependencyOnFailure: true },
-    jobId: (p) => `gen-${p.generationId}-chunk-${p.chunkIndex}`,
-  }),
+  // Finalize counts what the chunks recorded.
+  'generation.chunk': chunkJob('generation-chunk', 'generationId', 'gen', { size: z.number().int().positive() }),
   // One message; a queue per channel so each provider has its own send rate.
   'delivery.email': rowJob('delivery-email', 'deliveryId', 'dlv', deliveryOptions),
   'delivery.sms': rowJob('delivery-sms', 'deliveryId', 'dlv', deliveryOptions),
@@ -112,12 +122,7 @@ const JOBS = {
   'delivery.email-batch': deliveryBatchJob('delivery-email'),
   'delivery.sms-batch': deliveryBatchJob('delivery-sms'),
   'distribution.finalize': rowJob('distribution', 'distributionId', 'dist'),
-  'distribution.chunk': job({
-    queue: 'distribution-chunk',
-    payload: z.object({ distributionId: rowId, chunkIndex: index }),
-    options: { ignoreDependencyOnFailure: true },
-    jobId: (p) => `dist-${p.distributionId}-chunk-${p.chunkIndex}`,
-  }),
+  'distribution.chunk': chunkJob('distribution-chunk', 'distributionId', 'dist'),
   'business-event.process': rowJob('business-events', 'eventId', 'evt'),
   'outbox.relay': job({
     queue: 'outbox',
@@ -173,13 +178,8 @@ const JOBS = {
   }),
   'export.run': rowJob('exports', 'exportId', 'export'),
   'import.finalize': rowJob('import', 'importId', 'imp'),
-  'import.chunk': job({
-    queue: 'import-chunk',
-    payload: z.object({ importId: rowId, chunkIndex: index }),
-    // A chunk that fails for good must not block its parent: finalize reports its rows as not processed.
-    options: { ignoreDependencyOnFailure: true },
-    jobId: (p) => `imp-${p.importId}-chunk-${p.chunkIndex}`,
-  }),
+  // Finalize reports a failed chunk's rows as not processed.
+  'import.chunk': chunkJob('import-chunk', 'importId', 'imp'),
   'export.cleanup': job({ queue: 'maintenance', payload: noPayload, options: SCHEDULED_RUN }),
   // One reservation's expiry, delayed to its expires_at; the sweep below expires whatever is due in batches.
   'reservation.expire': rowJob('maintenance', 'reservationId', 'rsv'),

@@ -13,7 +13,6 @@ import { NotFoundError } from '../../shared/errors.ts';
 import { isoTime } from '../../shared/fields.ts';
 import { listSchema } from '../../shared/paging.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
 
 function keyView(record: {
   id: string;
@@ -60,16 +59,12 @@ export const adminRoutes = routeModule({ tag: 'api keys', auth: 'admin' }, (api,
     async () => ({ status: 200, body: { data: (await listApiKeys(platform.db)).map(keyView) } }),
   );
 
-  api.delete(
-    '/api-keys/:id',
-    { params: idParams('api_key'), summary: 'Revoke an API key', noContent: 'Revoked' },
-    async ({ req, params }) => {
-      // Takes effect at once here and, through Redis, in every other process within a second.
-      if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
-      req.log?.info({ keyId: params.id, actor: req.apiKey?.id }, 'api key revoked');
-      return { status: 204 };
-    },
-  );
+  api.resource('/api-keys/:id', 'api_key').delete({ summary: 'Revoke an API key', noContent: 'Revoked' }, async ({ req, params }) => {
+    // Takes effect at once here and, through Redis, in every other process within a second.
+    if (!(await authenticator.revoke(params.id))) throw new NotFoundError('api_key', params.id);
+    req.log?.info({ keyId: params.id, actor: req.apiKey?.id }, 'api key revoked');
+    return { status: 204 };
+  });
 
   api.get(
     '/jobs/failed',

@@ -9,7 +9,7 @@ import {
   triggerView,
 } from '../../triggers/triggers.ts';
 import { routeModule } from '../context.ts';
-import { deleteRoute, idParam, idParams } from '../operation.ts';
+import { idParam } from '../operation.ts';
 
 /** Business event intake (POST only; GET /v1/events lists outbox events and lives elsewhere) and campaign triggers. */
 export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, { platform }) => {
@@ -34,10 +34,10 @@ export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, 
     },
   );
 
-  api.post(
-    '/campaigns/:id/triggers',
+  const aCampaign = api.resource('/campaigns/:id', 'campaign');
+  aCampaign.post(
+    '/triggers',
     {
-      params: idParams('campaign'),
       summary: 'Publish a code when a business event arrives',
       body: createTriggerSchema,
       bodyExample: { event: 'customer.created', channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
@@ -47,16 +47,13 @@ export const businessEventIntakeRoutes = routeModule({ tag: 'triggers' }, (api, 
     async ({ params, body }) => ({ status: 201, body: triggerView(await createTrigger(platform.db, params.id, body)) }),
   );
 
-  api.get(
-    '/campaigns/:id/triggers',
-    { params: idParams('campaign'), summary: "A campaign's triggers", ok: ['Triggers, oldest first', listSchema(triggerViewSchema)] },
+  aCampaign.get(
+    '/triggers',
+    { summary: "A campaign's triggers", ok: ['Triggers, oldest first', listSchema(triggerViewSchema)] },
     async ({ params }) => ({ status: 200, body: { data: (await listTriggers(platform.db, params.id)).map(triggerView) } }),
   );
 
-  deleteRoute(
-    api,
-    '/campaigns/:id/triggers/:triggerId',
-    { params: { ...idParams('campaign'), triggerId: idParam('trigger') }, summary: 'Remove a trigger', noContent: 'Removed' },
-    ({ id, triggerId }) => deleteTrigger(platform.db, id, triggerId),
-  );
+  aCampaign
+    .resource('/triggers/:triggerId', { triggerId: idParam('trigger') })
+    .remove({ summary: 'Remove a trigger', noContent: 'Removed' }, ({ id, triggerId }) => deleteTrigger(platform.db, id, triggerId));
 });

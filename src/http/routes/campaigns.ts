@@ -13,7 +13,6 @@ import { pageSchema } from '../../shared/paging.ts';
 import { voucherViewSchema } from '../../vouchers/schemas.ts';
 import { listCampaignVouchers } from '../../vouchers/vouchers.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 import { idempotencyKey } from '../validate.ts';
 
 export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform }) => {
@@ -38,14 +37,13 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
     async ({ query }) => ({ status: 200, body: await listCampaigns(platform.db, query.limit, query.cursor) }),
   );
 
-  readById(api, '/campaigns/:id', 'campaign', { summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] }, async (id) =>
+  const aCampaign = api.resource('/campaigns/:id', 'campaign');
+  aCampaign.read({ summary: 'Get a campaign', ok: ['The campaign', campaignViewSchema] }, async ({ id }) =>
     campaignView(await getCampaign(platform.db, id)),
   );
 
-  api.patch(
-    '/campaigns/:id',
+  aCampaign.patch(
     {
-      params: idParams('campaign'),
       summary: 'Update a campaign (dates, rules, active, metadata)',
       body: updateCampaignSchema,
       bodyExample: { active: false },
@@ -55,11 +53,10 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
     async ({ params, body }) => ({ status: 200, body: campaignView(await updateCampaign(platform.db, params.id, body)) }),
   );
 
-  api.post(
-    '/campaigns/:id/generations',
+  aCampaign.post(
+    '/generations',
     {
       tag: 'generation',
-      params: idParams('campaign'),
       idempotent: true,
       summary: 'Generate codes (asynchronous; follow with GET /v1/generations/{id})',
       body: createGenerationSchema,
@@ -90,11 +87,10 @@ export const campaignRoutes = routeModule({ tag: 'campaigns' }, (api, { platform
     },
   );
 
-  api.get(
-    '/campaigns/:id/vouchers',
+  aCampaign.get(
+    '/vouchers',
     {
       tag: 'vouchers',
-      params: idParams('campaign'),
       summary: "A campaign's codes, in the order they were made",
       query: campaignVouchersQuery,
       ok: ['Codes', pageSchema(voucherViewSchema)],

@@ -2,17 +2,15 @@ import { deleteCustomer, getCustomer, listCustomers, putCustomer } from '../../c
 import { customerDetailViewSchema, customerViewSchema, listCustomersQuery, putCustomerSchema } from '../../customers/schemas.ts';
 import { pageSchema } from '../../shared/paging.ts';
 import { routeModule } from '../context.ts';
-import { deleteRoute, type PathParam } from '../operation.ts';
+import type { PathParam } from '../operation.ts';
 
 const customerId: Record<'id', PathParam> = { id: { description: "The customer's id (yours, up to 255 characters)" } };
 const notFound = { 404: ['customer_not_found'] };
 
 export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform }) => {
-  api.put(
-    '/customers/:id',
+  const aCustomer = api.resource('/customers/:id', customerId, { errors: notFound });
+  aCustomer.put(
     {
-      params: customerId,
-      errors: notFound,
       summary: 'Create or replace a stored customer (conditions read its metadata)',
       body: putCustomerSchema,
       bodyExample: { email: 'ada@example.com', name: 'Ada', metadata: { tier: 'gold' } },
@@ -25,15 +23,9 @@ export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform
     },
   );
 
-  api.get(
-    '/customers/:id',
-    {
-      params: customerId,
-      errors: notFound,
-      summary: 'Get a customer with the codes published to it and its redemption counts',
-      ok: ['The customer', customerDetailViewSchema],
-    },
-    async ({ params }) => ({ status: 200, body: await getCustomer(platform.db, params.id) }),
+  aCustomer.read(
+    { summary: 'Get a customer with the codes published to it and its redemption counts', ok: ['The customer', customerDetailViewSchema] },
+    ({ id }) => getCustomer(platform.db, id),
   );
 
   api.get(
@@ -46,15 +38,7 @@ export const customerRoutes = routeModule({ tag: 'customers' }, (api, { platform
     async ({ query }) => ({ status: 200, body: await listCustomers(platform.db, query) }),
   );
 
-  deleteRoute(
-    api,
-    '/customers/:id',
-    {
-      params: customerId,
-      errors: notFound,
-      summary: "Erase a customer's personal data (its redemptions are kept, anonymized)",
-      noContent: 'Erased',
-    },
-    ({ id }) => deleteCustomer(platform.db, id),
+  aCustomer.remove({ summary: "Erase a customer's personal data (its redemptions are kept, anonymized)", noContent: 'Erased' }, ({ id }) =>
+    deleteCustomer(platform.db, id),
   );
 });

@@ -2,16 +2,14 @@ import type { Readable } from 'node:stream';
 import { createDistribution, createDistributionFromCsv, getDistribution } from '../../distributions/distributions.ts';
 import { createDistributionSchema, csvDistributionQuerySchema, distributionViewSchema } from '../../distributions/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 import { idempotencyKey, parse } from '../validate.ts';
 
 const csv = { schema: { type: 'string' }, example: 'email,name\nada@example.com,Ada\n' };
 
 export const distributionRoutes = routeModule({ tag: 'publication' }, (api, { platform }) => {
-  api.post(
-    '/campaigns/:id/distributions',
+  api.resource('/campaigns/:id', 'campaign').post(
+    '/distributions',
     {
-      params: idParams('campaign'),
       idempotent: true,
       summary: 'Send codes to many recipients (JSON list, or a streamed CSV)',
       description:
@@ -52,11 +50,9 @@ export const distributionRoutes = routeModule({ tag: 'publication' }, (api, { pl
     },
   );
 
-  readById(
-    api,
-    '/distributions/:id',
-    'distribution',
-    { summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] },
-    async (id) => await getDistribution(platform, id),
-  );
+  api
+    .resource('/distributions/:id', 'distribution')
+    .read({ summary: 'Distribution progress', ok: ['The distribution', distributionViewSchema] }, ({ id }) =>
+      getDistribution(platform, id),
+    );
 });

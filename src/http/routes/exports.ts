@@ -3,16 +3,15 @@ import { stat } from 'node:fs/promises';
 import { downloadablePath, exportView, getExport, requestExport } from '../../exports/exports.ts';
 import { createExportSchema, exportViewSchema } from '../../exports/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
+import { csvDownload, sendCsv } from '../csv-download.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
 /** Exports: requested here, written by the `export.run` job, downloaded as a stream until they expire. */
 export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) => {
-  api.post(
-    '/campaigns/:id/exports',
+  api.resource('/campaigns/:id', 'campaign').post(
+    '/exports',
     {
-      params: idParams('campaign'),
       idempotent: true,
       summary: "Export a campaign's codes (asynchronous)",
       body: createExportSchema,
@@ -34,23 +33,17 @@ export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) 
     },
   );
 
-  readById(api, '/exports/:id', 'export', { summary: 'Export status and progress', ok: ['The export', exportViewSchema] }, async (id) =>
+  const anExport = api.resource('/exports/:id', 'export');
+  anExport.read({ summary: 'Export status and progress', ok: ['The export', exportViewSchema] }, async ({ id }) =>
     exportView(await getExport(platform.db, id)),
   );
 
-  api.get(
-    '/exports/:id/download',
+  anExport.get(
+    '/download',
     {
-      params: idParams('export'),
       summary: 'Download a completed export (CSV stream)',
       errors: { 409: ['export_not_ready'], 410: ['export_expired'] },
-      responses: {
-        200: {
-          description: 'The CSV file',
-          content: { 'text/csv': { schema: { type: 'string' }, example: 'code,status,active,…\nSPRING-7KQ2-M9XD,active,true,…\n' } },
-          headers: ['Content-Disposition'],
-        },
-      },
+      responses: { 200: csvDownload('The CSV file', 'code,status,active,…\nSPRING-7KQ2-M9XD,active,true,…\n') },
     },
     async ({ res, params }) => {
       const e = await getExport(platform.db, params.id);
@@ -64,14 +57,7 @@ export const exportRoutes = routeModule({ tag: 'exports' }, (api, { platform }) 
         sendProblem(res, problem(410, 'export_expired', 'The export file is gone; request a new one.'));
         return undefined;
       }
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Length', String(info.size));
-      res.setHeader('Content-Disposition', `attachment; filename="campaign-${e.campaign_id}-export-${e.id}.csv"`);
-      const stream = createReadStream(file);
-      stream.on('error', (error) => res.destroy(error));
-      stream.pipe(res);
-      return undefined;
+      return sendCsv(res, `campaign-${e.campaign_id}-export-${e.id}.csv`, createReadStream(file), info.size);
     },
   );
 });

@@ -3,7 +3,7 @@ import { createImport, errorReport, getImport, type ImportSource, importView } f
 import { importJsonBodySchema, importQuerySchema, importViewSchema } from '../../imports/schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
+import { csvDownload, sendCsv } from '../csv-download.ts';
 import { problem, sendProblem } from '../problem.ts';
 import { idempotencyKey } from '../validate.ts';
 
@@ -25,10 +25,9 @@ delete json.schema.$schema;
 
 /** Imports of existing codes: a CSV stream or a JSON array in, written by chunk jobs, followed and reported here. */
 export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) => {
-  api.post(
-    '/campaigns/:id/imports',
+  api.resource('/campaigns/:id', 'campaign').post(
+    '/imports',
     {
-      params: idParams('campaign'),
       idempotent: true,
       summary: 'Import existing codes (a streamed CSV of any size, or a JSON array)',
       description: [
@@ -79,40 +78,27 @@ export const importRoutes = routeModule({ tag: 'imports' }, (api, { platform }) 
     },
   );
 
-  readById(api, '/imports/:id', 'import', { summary: 'Import status and progress', ok: ['The import', importViewSchema] }, async (id) =>
+  const anImport = api.resource('/imports/:id', 'import');
+  anImport.read({ summary: 'Import status and progress', ok: ['The import', importViewSchema] }, async ({ id }) =>
     importView(await getImport(platform.db, id)),
   );
 
-  api.get(
-    '/imports/:id/errors',
+  anImport.get(
+    '/errors',
     {
-      params: idParams('import'),
       summary: 'The per-row error report (CSV stream)',
       description:
         'One row per rejected row, in row order, available at any time: `row` (1 = the first row after the CSV header, or the first array element), `line` (the CSV line it starts on), `code` (masked), `reason` (stable), `message`.',
       responses: {
-        200: {
-          description: 'The report',
-          content: {
-            'text/csv': {
-              schema: { type: 'string' },
-              example:
-                'row,line,code,reason,message\n17,18,SU************01,code_exists,The code exists already (codes are unique across the platform).\n',
-            },
-          },
-          headers: ['Content-Disposition'],
-        },
+        200: csvDownload(
+          'The report',
+          'row,line,code,reason,message\n17,18,SU************01,code_exists,The code exists already (codes are unique across the platform).\n',
+        ),
       },
     },
     async ({ res, params }) => {
       const i = await getImport(platform.db, params.id);
-      res.status(200);
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="import-${i.id}-errors.csv"`);
-      const report = errorReport(platform.db, i.id);
-      report.on('error', (error) => res.destroy(error));
-      report.pipe(res);
-      return undefined;
+      return sendCsv(res, `import-${i.id}-errors.csv`, errorReport(platform.db, i.id));
     },
   );
 });

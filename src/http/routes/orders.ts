@@ -1,36 +1,26 @@
 import { cancelOrder, getOrder } from '../../orders/orders.ts';
 import { cancelOrderSchema, orderViewSchema } from '../../orders/schemas.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, written } from '../context.ts';
 
 const orderId = { id: { description: 'Your order id (as given in `order.id`)' } };
+const notFound = { 404: ['order_not_found'] };
 
 /** Orders that change: what was redeemed and reserved for an order id, and cancelling it (or POST /v1/events order.*). */
 export const orderRoutes = routeModule({ tag: 'orders' }, (api, { platform }) => {
-  api.get(
-    '/orders/:id',
-    {
-      params: orderId,
-      summary: "An order's redemptions and reservations, and their statuses",
-      errors: { 404: ['order_not_found'] },
-      ok: ['The order', orderViewSchema],
-    },
-    async ({ params }) => ({ status: 200, body: await getOrder(platform.db, params.id) }),
+  const anOrder = api.resource('/orders/:id', orderId, { errors: notFound });
+  anOrder.read({ summary: "An order's redemptions and reservations, and their statuses", ok: ['The order', orderViewSchema] }, ({ id }) =>
+    getOrder(platform.db, id),
   );
 
-  api.post(
-    '/orders/:id/cancel',
+  anOrder.post(
+    '/cancel',
     {
-      params: orderId,
       summary: 'Cancel an order: roll back every redemption and release every held reservation of it, once',
       description: 'Also done by the business events `order.cancelled` and `order.refunded` (POST /v1/events, `data.order_id`).',
       body: cancelOrderSchema,
       bodyExample: { reason: 'refunded' },
-      errors: { 404: ['order_not_found'] },
       ok: ['The order, cancelled', orderViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await cancelOrder(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => cancelOrder(platform.db, params.id, body.reason, ...by)),
   );
 });

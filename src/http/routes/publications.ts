@@ -9,7 +9,6 @@ import {
   publishingSettingsViewSchema,
 } from '../../publications/schemas.ts';
 import { routeModule } from '../context.ts';
-import { idParams } from '../operation.ts';
 
 export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { platform }) => {
   api.post(
@@ -48,28 +47,21 @@ export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { pla
     },
   );
 
-  api.get(
-    '/publications/:id',
-    { params: idParams('publication'), summary: 'Get a publication', ok: ['The publication', publicationViewSchema] },
-    async ({ params }) => {
-      const p = await getPublication(platform.db, params.id);
-      return { status: 200, body: publicationView(p, await deliveryOfPublication(platform.db, p.id)) };
-    },
-  );
+  api
+    .resource('/publications/:id', 'publication')
+    .read({ summary: 'Get a publication', ok: ['The publication', publicationViewSchema] }, async ({ id }) => {
+      const p = await getPublication(platform.db, id);
+      return publicationView(p, await deliveryOfPublication(platform.db, p.id));
+    });
 
-  api.get(
-    '/campaigns/:id/publishing',
-    { params: idParams('campaign'), summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] },
-    async ({ params }) => {
-      const c = await campaignForPublishing(platform.db, params.id);
-      return { status: 200, body: { campaign_id: c.id, ...c.settings } };
-    },
-  );
+  const publishing = api.resource('/campaigns/:id', 'campaign').resource('/publishing', {});
+  publishing.read({ summary: "A campaign's publishing settings", ok: ['Settings', publishingSettingsViewSchema] }, async ({ id }) => {
+    const c = await campaignForPublishing(platform.db, id);
+    return { campaign_id: c.id, ...c.settings };
+  });
 
-  api.put(
-    '/campaigns/:id/publishing',
+  publishing.put(
     {
-      params: idParams('campaign'),
       summary: "Set a campaign's publishing settings",
       body: publishingSettingsSchema,
       bodyExample: { join_once: true },
@@ -81,11 +73,9 @@ export const publicationRoutes = routeModule({ tag: 'publication' }, (api, { pla
     }),
   );
 
-  api.get(
-    '/deliveries/:id',
-    { params: idParams('delivery'), summary: 'E-mail/SMS delivery status', ok: ['The delivery', deliveryViewSchema] },
-    async ({ params }) => {
-      return { status: 200, body: deliveryView(await getDelivery(platform.db, params.id)) };
-    },
-  );
+  api
+    .resource('/deliveries/:id', 'delivery')
+    .read({ summary: 'E-mail/SMS delivery status', ok: ['The delivery', deliveryViewSchema] }, async ({ id }) =>
+      deliveryView(await getDelivery(platform.db, id)),
+    );
 });

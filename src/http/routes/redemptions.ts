@@ -8,32 +8,21 @@ import {
   redemptionViewSchema,
   rollbackRequestSchema,
 } from '../../redemptions/schemas.ts';
-import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
 import { pageSchema } from '../../shared/paging.ts';
-import { checkoutWrite } from '../checkout-write.ts';
-import { routeModule, writer } from '../context.ts';
-import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParams } from '../operation.ts';
-
-const redemptionId = idParams('redemption');
+import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
+import { routeModule, written } from '../context.ts';
 
 export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platform }) => {
   api.post(
     '/redemptions',
     {
-      idempotent: true,
+      ...CHECKOUT_WRITE_SPEC,
       summary: 'Redeem a code, or up to 5 codes for one order (atomic; refusals are 422 with the reason as `code`)',
       description:
         'With `code`, one redemption (`Redemption`). With `codes` (1 to 5), one transaction redeems them as a group ' +
         "(`RedemptionGroup`): `mode: all` (default) every code or none, a refusal being 422 with each code's answer in " +
         '`codes`; `mode: partial` the valid ones. Roll a group back with POST /v1/redemptions/{group id}/rollback.',
       body: redemptionRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
-      errors: {
-        ...GUESSING_ERRORS,
-        400: ['order_amount_mismatch'],
-        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
-      },
       created: ['Redeemed: one redemption, or with `codes` the group', redemptionOrGroupSchema, ['Location', 'Idempotent-Replayed']],
     },
     ({ req, res, body }) =>
@@ -50,25 +39,20 @@ export const redemptionRoutes = routeModule({ tag: 'redemption' }, (api, { platf
     async ({ query }) => ({ status: 200, body: await listRedemptionRecords(platform.db, query) }),
   );
 
-  api.get(
-    '/redemptions/:id',
-    { params: redemptionId, summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getRedemption(platform.db, params.id) }),
+  const aRedemption = api.resource('/redemptions/:id', 'redemption');
+  aRedemption.read({ summary: 'Get a redemption', ok: ['The redemption', redemptionViewSchema] }, ({ id }) =>
+    getRedemption(platform.db, id),
   );
 
-  api.post(
-    '/redemptions/:id/rollback',
+  aRedemption.post(
+    '/rollback',
     {
-      params: redemptionId,
       summary: 'Roll a redemption, or a redemption group (every code of it), back: the codes can be used again',
       body: rollbackRequestSchema,
       bodyExample: { reason: 'order cancelled' },
       errors: { 409: ['already_rolled_back'] },
       ok: ['Rolled back: the redemption, or the group', redemptionOrGroupSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await rollbackRedemption(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => rollbackRedemption(platform.db, params.id, body.reason, ...by)),
   );
 });

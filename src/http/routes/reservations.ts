@@ -6,31 +6,20 @@ import {
   reservationRequestSchema,
   reservationViewSchema,
 } from '../../reservations/schemas.ts';
-import { CHECKOUT_REASONS } from '../../rules/checkout.ts';
-import { checkoutWrite } from '../checkout-write.ts';
-import { routeModule, writer } from '../context.ts';
-import { GUESSING_ERRORS } from '../guessing.ts';
-import { idParams } from '../operation.ts';
-
-const reservationId = idParams('reservation');
+import { CHECKOUT_WRITE_SPEC, checkoutWrite } from '../checkout-write.ts';
+import { routeModule, written } from '../context.ts';
 
 /** Holding codes through payment: reserve, confirm (a redemption group), release; expiry is a job. See docs/checkout.md. */
 export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { platform }) => {
   api.post(
     '/reservations',
     {
-      idempotent: true,
+      ...CHECKOUT_WRITE_SPEC,
       summary: 'Hold codes for an order until it is paid (confirm) or not (release); unconfirmed holds expire',
       description:
         "Every code must be valid for the order (422 with each code's reason otherwise, exactly as a redemption refuses). " +
         'A held use counts against every limit and budget as a redemption does. `ttl_seconds` defaults to 900, at most 86,400.',
       body: reservationRequestSchema,
-      bodyExample: { code: 'SPRING-7KQ2-M9XD', customer: { id: 'cust_42' }, order: { id: 'order-1001', amount: 5000, currency: 'EUR' } },
-      errors: {
-        ...GUESSING_ERRORS,
-        400: ['order_amount_mismatch'],
-        422: [...CHECKOUT_REASONS, 'currency_mismatch', 'idempotency_key_reused'],
-      },
       responses: { 201: { description: 'Held', schema: reservationViewSchema, headers: ['Location', 'Idempotent-Replayed'] } },
     },
     ({ req, res, body }) =>
@@ -39,41 +28,32 @@ export const reservationRoutes = routeModule({ tag: 'reservations' }, (api, { pl
       ),
   );
 
-  api.get(
-    '/reservations/:id',
-    { params: reservationId, summary: 'Get a reservation', ok: ['The reservation', reservationViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getReservation(platform.db, params.id) }),
+  const aReservation = api.resource('/reservations/:id', 'reservation');
+  aReservation.read({ summary: 'Get a reservation', ok: ['The reservation', reservationViewSchema] }, ({ id }) =>
+    getReservation(platform.db, id),
   );
 
-  api.post(
-    '/reservations/:id/confirm',
+  aReservation.post(
+    '/confirm',
     {
-      params: reservationId,
       summary: 'Confirm a reservation (payment succeeded): its held uses become a redemption group; confirming again returns it',
       body: confirmReservationSchema,
       bodyExample: {},
       errors: { 409: ['reservation_expired', 'reservation_released', 'order_mismatch'] },
       ok: ['The redemption group', redemptionGroupViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await confirmReservation(platform.db, params.id, body.order?.id, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => confirmReservation(platform.db, params.id, body.order?.id, ...by)),
   );
 
-  api.post(
-    '/reservations/:id/release',
+  aReservation.post(
+    '/release',
     {
-      params: reservationId,
       summary: 'Release a reservation (payment failed or abandoned): the codes can be used again; releasing again is a no-op',
       body: releaseReservationSchema,
       bodyExample: { reason: 'payment failed' },
       errors: { 409: ['reservation_expired', 'reservation_confirmed'] },
       ok: ['The released reservation', reservationViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await releaseReservation(platform.db, params.id, body.reason, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => releaseReservation(platform.db, params.id, body.reason, ...by)),
   );
 });

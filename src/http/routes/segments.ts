@@ -1,7 +1,7 @@
 import { createSegmentSchema, putSegmentSchema, segmentViewSchema } from '../../segments/schemas.ts';
 import { createSegment, deleteSegment, getSegment, putSegment } from '../../segments/segments.ts';
 import { routeModule } from '../context.ts';
-import { deleteRoute, type PathParam } from '../operation.ts';
+import type { PathParam } from '../operation.ts';
 
 const segmentName: Record<'name', PathParam> = { name: { description: 'The segment name' } };
 const notFound = { 404: ['segment_not_found'] };
@@ -19,16 +19,13 @@ export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform 
     async ({ body }) => ({ status: 201, body: await createSegment(platform.db, body) }),
   );
 
-  api.get(
-    '/segments/:name',
-    { params: segmentName, errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] },
-    async ({ params }) => ({ status: 200, body: await getSegment(platform.db, params.name) }),
+  const aSegment = api.resource('/segments/:name', segmentName);
+  aSegment.read({ errors: notFound, summary: 'Get a segment', ok: ['The segment', segmentViewSchema] }, ({ name }) =>
+    getSegment(platform.db, name),
   );
 
-  api.put(
-    '/segments/:name',
+  aSegment.put(
     {
-      params: segmentName,
       summary: 'Create a segment or replace its condition (the next validation sees it)',
       body: putSegmentSchema,
       bodyExample: { when: { field: 'customer.metadata.tier', op: 'eq', value: 'gold' } },
@@ -41,15 +38,8 @@ export const segmentRoutes = routeModule({ tag: 'customers' }, (api, { platform 
     },
   );
 
-  deleteRoute(
-    api,
-    '/segments/:name',
-    {
-      params: segmentName,
-      errors: notFound,
-      summary: 'Delete a segment (conditions naming it then hold for nobody)',
-      noContent: 'Deleted',
-    },
+  aSegment.remove(
+    { errors: notFound, summary: 'Delete a segment (conditions naming it then hold for nobody)', noContent: 'Deleted' },
     ({ name }) => deleteSegment(platform.db, name),
   );
 });

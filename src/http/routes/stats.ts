@@ -4,15 +4,14 @@ import { NotFoundError } from '../../shared/errors.ts';
 import { campaignStatsSchema, statsQuerySchema } from '../../stats/schemas.ts';
 import { getCampaignStats } from '../../stats/stats.ts';
 import { routeModule } from '../context.ts';
-import { deleteRoute, idParams } from '../operation.ts';
 
 /** Campaign stats (from the hourly rollup) and the campaign's expiring-soon reminder setting. */
 export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) => {
-  api.get(
-    '/campaigns/:id/stats',
+  const aCampaign = api.resource('/campaigns/:id', 'campaign');
+  aCampaign.get(
+    '/stats',
     {
       tag: 'stats',
-      params: idParams('campaign'),
       summary: 'Campaign statistics: totals and redemptions per day',
       query: statsQuerySchema,
       ok: ['Counts and series', campaignStatsSchema],
@@ -20,25 +19,22 @@ export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) =>
     async ({ params, query }) => ({ status: 200, body: await getCampaignStats(platform.db, params.id, platform.clock.now(), query) }),
   );
 
-  api.get(
-    '/campaigns/:id/expiry-reminder',
+  const reminder = aCampaign.resource('/expiry-reminder', {});
+  reminder.read(
     {
-      params: idParams('campaign'),
       summary: 'The expiring-soon reminder setting',
       errors: { 404: ['expiry_reminder_not_found'] },
       ok: ['The setting', reminderSettingSchema],
     },
-    async ({ params }) => {
-      const setting = await getReminder(platform.db, params.id);
-      if (!setting) throw new NotFoundError('expiry_reminder', params.id);
-      return { status: 200, body: setting };
+    async ({ id }) => {
+      const setting = await getReminder(platform.db, id);
+      if (!setting) throw new NotFoundError('expiry_reminder', id);
+      return setting;
     },
   );
 
-  api.put(
-    '/campaigns/:id/expiry-reminder',
+  reminder.put(
     {
-      params: idParams('campaign'),
       summary: 'Remind holders before their code expires (once per code)',
       body: expiryReminderSchema,
       bodyExample: { days_before: 7, channel: 'email', template_id: '2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f' },
@@ -48,10 +44,5 @@ export const statsRoutes = routeModule({ tag: 'expiry' }, (api, { platform }) =>
     async ({ params, body }) => ({ status: 200, body: await setReminder(platform.db, params.id, body) }),
   );
 
-  deleteRoute(
-    api,
-    '/campaigns/:id/expiry-reminder',
-    { params: idParams('campaign'), summary: 'Remove the expiring-soon reminder', noContent: 'Removed' },
-    ({ id }) => removeReminder(platform.db, id),
-  );
+  reminder.remove({ summary: 'Remove the expiring-soon reminder', noContent: 'Removed' }, ({ id }) => removeReminder(platform.db, id));
 });

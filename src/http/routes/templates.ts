@@ -11,7 +11,6 @@ import {
 } from '../../delivery/templates.ts';
 import { listSchema } from '../../shared/paging.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 
 const templateExample = {
   name: 'Welcome code',
@@ -42,14 +41,13 @@ export const templateRoutes = routeModule({ tag: 'templates' }, (api, { platform
     async () => ({ status: 200, body: { data: (await listTemplates(platform.db)).map(templateView) } }),
   );
 
-  readById(api, '/templates/:id', 'template', { summary: 'Get a template', ok: ['The template', templateViewSchema] }, async (id) =>
+  const aTemplate = api.resource('/templates/:id', 'template');
+  aTemplate.read({ summary: 'Get a template', ok: ['The template', templateViewSchema] }, async ({ id }) =>
     templateView(await getTemplate(platform.db, id)),
   );
 
-  api.put(
-    '/templates/:id',
+  aTemplate.put(
     {
-      params: idParams('template'),
       summary: 'Replace a template',
       body: createTemplateSchema,
       bodyExample: templateExample,
@@ -59,10 +57,9 @@ export const templateRoutes = routeModule({ tag: 'templates' }, (api, { platform
     async ({ params, body }) => ({ status: 200, body: templateView(await updateTemplate(platform.db, params.id, body)) }),
   );
 
-  api.post(
-    '/templates/:id/preview',
+  aTemplate.post(
+    '/preview',
     {
-      params: idParams('template'),
       summary: 'Render a template for a sample (or given) customer and code, exactly as a delivery would',
       body: previewTemplateSchema,
       bodyExample: { customer: { name: 'Ada' }, voucher: { code: 'SPRING-7KQ2-M9XD' } },

@@ -10,10 +10,8 @@ import {
   voucherViewSchema,
 } from '../../vouchers/schemas.ts';
 import { findVoucherByCode, voucherView } from '../../vouchers/vouchers.ts';
-import { routeModule, writer } from '../context.ts';
+import { routeModule, writer, written } from '../context.ts';
 import { codeParam } from '../operation.ts';
-
-const code = { code: codeParam };
 
 export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }) => {
   api.get(
@@ -37,40 +35,31 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
     },
   );
 
-  api.get(
-    '/vouchers/:code',
-    { params: code, summary: 'Look a code up', errors: { 404: ['voucher_not_found'] }, ok: ['The voucher', voucherViewSchema] },
-    async ({ params }) => ({ status: 200, body: voucherView(await findVoucherByCode(platform.db, params.code)) }),
+  const aVoucher = api.resource('/vouchers/:code', { code: codeParam }, { errors: { 404: ['voucher_not_found'] } });
+  aVoucher.read({ summary: 'Look a code up', ok: ['The voucher', voucherViewSchema] }, async ({ code }) =>
+    voucherView(await findVoucherByCode(platform.db, code)),
   );
 
-  api.patch(
-    '/vouchers/:code',
+  aVoucher.patch(
     {
-      params: code,
       summary: "Update a voucher's dates, rules or metadata",
       body: updateVoucherSchema,
       bodyExample: { expiration_date: '2026-12-31T23:59:59Z' },
-      errors: { 404: ['voucher_not_found'] },
       ok: ['Updated', voucherViewSchema],
     },
-    async ({ req, params, body }) => ({
-      status: 200,
-      body: await updateVoucher(platform.db, params.code, body, ...writer(req, platform)),
-    }),
+    written(platform, ({ params, body }, ...by) => updateVoucher(platform.db, params.code, body, ...by)),
   );
 
   for (const [action, active] of [
     ['disable', false],
     ['enable', true],
   ] as const) {
-    api.post(
-      `/vouchers/:code/${action}`,
+    aVoucher.post(
+      `/${action}`,
       {
-        params: code,
         summary: `${active ? 'Enable' : 'Disable'} a voucher`,
         body: setActiveSchema,
         bodyExample: { reason: active ? 'resolved' : 'reported as leaked' },
-        errors: { 404: ['voucher_not_found'] },
         ok: [active ? 'Enabled' : 'Disabled', voucherViewSchema],
       },
       async ({ req, params, body }) => {
@@ -87,13 +76,11 @@ export const voucherRoutes = routeModule({ tag: 'vouchers' }, (api, { platform }
     );
   }
 
-  api.get(
-    '/vouchers/:code/events',
+  aVoucher.get(
+    '/events',
     {
-      params: code,
       summary: "A voucher's lifecycle events, oldest first",
       query: eventsQuery,
-      errors: { 404: ['voucher_not_found'] },
       ok: ['Events', pageSchema(voucherEventViewSchema)],
     },
     async ({ params, query }) => ({ status: 200, body: await listVoucherEvents(platform.db, params.code, query.limit, query.cursor) }),

@@ -22,7 +22,6 @@ import {
 } from '../../webhooks/schemas.ts';
 import { secretEncryptionKey } from '../../webhooks/secrets.ts';
 import { routeModule } from '../context.ts';
-import { idParams, readById } from '../operation.ts';
 
 const urlRefusals = { 422: ['webhook_url_invalid', 'webhook_url_insecure', 'webhook_url_private_address'] };
 
@@ -59,14 +58,13 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     async () => ({ status: 200, body: { data: (await listEndpoints(platform)).map((e) => endpointView(e, now())) } }),
   );
 
-  readById(api, '/webhooks/:id', 'webhook', { summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] }, async (id) =>
+  const anEndpoint = api.resource('/webhooks/:id', 'webhook');
+  anEndpoint.read({ summary: 'Get a webhook endpoint', ok: ['The endpoint', endpointViewSchema] }, async ({ id }) =>
     endpointView(await getEndpoint(platform, id), now()),
   );
 
-  api.patch(
-    '/webhooks/:id',
+  anEndpoint.patch(
     {
-      params: idParams('webhook'),
       summary: 'Update a webhook endpoint (enabling clears its failure state)',
       body: updateWebhookSchema,
       bodyExample: { enabled: true },
@@ -80,20 +78,15 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  api.delete(
-    '/webhooks/:id',
-    { params: idParams('webhook'), summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' },
-    async ({ req, params }) => {
-      await deleteEndpoint(platform, params.id);
-      platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
-      return { status: 204 };
-    },
-  );
+  anEndpoint.delete({ summary: 'Delete a webhook endpoint (and its deliveries)', noContent: 'Deleted' }, async ({ req, params }) => {
+    await deleteEndpoint(platform, params.id);
+    platform.logger.info({ webhookId: params.id, actor: req.apiKey?.id }, 'webhook endpoint deleted');
+    return { status: 204 };
+  });
 
-  api.post(
-    '/webhooks/:id/rotate-secret',
+  anEndpoint.post(
+    '/rotate-secret',
     {
-      params: idParams('webhook'),
       summary: 'Rotate the signing secret (returned once; the old one keeps signing for 24 hours)',
       ok: ['The endpoint with its new secret', endpointWithSecretViewSchema],
     },
@@ -104,10 +97,9 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  api.get(
-    '/webhooks/:id/deliveries',
+  anEndpoint.get(
+    '/deliveries',
     {
-      params: idParams('webhook'),
       summary: "An endpoint's deliveries, newest first, each with its attempts",
       query: deliveryPageQuerySchema,
       ok: ['Deliveries', pageSchema(webhookDeliveryViewSchema)],
@@ -124,10 +116,9 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  api.post(
-    '/webhooks/:id/replay',
+  anEndpoint.post(
+    '/replay',
     {
-      params: idParams('webhook'),
       summary: 'Re-deliver every subscribed event since a point in time (runs as a job)',
       body: replayWebhookSchema,
       bodyExample: { since: '2026-03-01T00:00:00Z' },
@@ -141,18 +132,14 @@ export const webhookRoutes = routeModule({ tag: 'webhooks' }, (api, { platform }
     },
   );
 
-  readById(
-    api,
-    '/webhook-deliveries/:id',
-    'webhook_delivery',
-    { summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] },
-    async (id) => await getDelivery(platform, id),
+  const aDelivery = api.resource('/webhook-deliveries/:id', 'webhook_delivery');
+  aDelivery.read({ summary: 'Get a delivery and its attempts', ok: ['The delivery', webhookDeliveryViewSchema] }, ({ id }) =>
+    getDelivery(platform, id),
   );
 
-  api.post(
-    '/webhook-deliveries/:id/retry',
+  aDelivery.post(
+    '/retry',
     {
-      params: idParams('webhook_delivery'),
       summary: 'Send a delivery again now (a new round, same webhook-id)',
       errors: { 409: ['webhook_endpoint_disabled', 'webhook_delivery_pending'] },
       accepted: ['Queued', webhookDeliveryViewSchema],
