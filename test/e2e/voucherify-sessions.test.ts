@@ -177,6 +177,13 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
       voucher: { code: 'ONCE-1' },
     });
     expect(typeof failures.redemptions[0]?.failure_message).toBe('string');
+    // The listed id reads back as the same failed redemption.
+    const listed = failures.redemptions[0] as ListedRedemption;
+    expect(await sdk.redemptions.get(listed.id)).toEqual(listed);
+    expect(await refusal(sdk.redemptions.get(`r_f${'0'.repeat(12)}4${'0'.repeat(3)}8${'0'.repeat(15)}`))).toMatchObject({
+      code: 404,
+      key: 'not_found',
+    });
 
     const onCode = (await sdk.redemptions.list({ voucher: 'ONCE-1' } as never)) as unknown as {
       redemptions: ListedRedemption[];

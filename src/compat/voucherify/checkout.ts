@@ -36,8 +36,8 @@ import {
   trackingIdOf,
 } from './context.ts';
 import { ERROR_CODES, notFound, notSupported, REFUSALS, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
-import { customerId, parentRedemptionId, redemptionId, rollbackId } from './ids.ts';
-import { countUpTo, resolveCampaign, vouchersByCodes } from './lookups.ts';
+import { customerId, failedRedemptionId, parentRedemptionId, redemptionId, rollbackId } from './ids.ts';
+import { countUpTo, failedRedemptionById, resolveCampaign, vouchersByCodes } from './lookups.ts';
 import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
 import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
 import { checkoutWriteOf, consumeSession, openSession, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
@@ -488,6 +488,13 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
       const group = await findRedemptionGroup(db, groupId);
       if (!group) throw notFound('redemption', id);
       return { status: 200, body: parentObject(group, await redemptionObjects(ctx, group.redemptions)) };
+    }
+    const failed = failedRedemptionId.decode(id);
+    if (failed) {
+      const f = await failedRedemptionById(db, failed).catch(() => {
+        throw notFound('redemption', id);
+      });
+      return { status: 200, body: failedRedemptionObject(f, (await voucherViews(ctx, [f.code])).get(f.code) ?? null) };
     }
     const child = redemptionId.decode(id);
     const r = child ? await getRedemption(db, child).catch(() => null) : null;

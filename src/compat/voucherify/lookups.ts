@@ -1,5 +1,6 @@
 import { normalizeCode } from '../../codes/index.ts';
-import type { Queryable } from '../../db/sql.ts';
+import { type Queryable, rowById } from '../../db/sql.ts';
+import type { FailedRedemptionView } from '../../redemptions/failures.ts';
 import { ERROR_CODES, notFound, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
 import { campaignId, voucherId } from './ids.ts';
 import { isObject } from './request.ts';
@@ -93,4 +94,16 @@ export async function countUpTo(db: Queryable, fromWhere: string, params: unknow
   if (n <= cap) return n;
   const plan = await db.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`explain (format json) select 1 ${fromWhere}`, params);
   return Math.max(n, Math.round(plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? n));
+}
+
+/** A refused redemption by its platform id, in the view the failed-redemptions list answers (404 when none). */
+export async function failedRedemptionById(db: Queryable, id: string): Promise<FailedRedemptionView> {
+  return rowById<FailedRedemptionView>(
+    db,
+    'failed_redemptions',
+    'redemption',
+    id,
+    `id, 'failed' as status, kind, code, campaign_id, reason, rule, customer_id, order_id, api_key_id,
+     to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`,
+  );
 }
