@@ -280,7 +280,7 @@ function redeemableCodes(body: Record<string, unknown>): string[] {
   if (!Array.isArray(list) || list.length === 0) throw invalid('redeemables: give at least one');
   if (list.length > MAX_CODES) {
     throw new VoucherifyApiError(
-      { status: 400, key: 'too_many_redeemables', message: 'Too many redeemables' },
+      ERROR_CODES.redeemables_limit as VoucherifyKey,
       `redeemables: at most ${MAX_CODES} (stacking_rules.redeemables_limit)`,
     );
   }

@@ -35,7 +35,7 @@ export const REFUSALS: Record<CheckoutReason, VoucherifyKey> = {
   expired: { status: 400, key: 'voucher_expired', message: 'voucher expired' },
   disabled: { status: 400, key: 'voucher_disabled', message: 'voucher is disabled' },
   campaign_inactive: { status: 400, key: 'campaign_not_active', message: 'campaign not active' },
-  outside_validity_window: { status: 400, key: 'voucher_not_active_now', message: 'voucher not active now (validity day or time)' },
+  outside_validity_window: { status: 400, key: 'voucher_not_active_now', message: 'voucher is not active in the given timeframe' },
   quantity_exceeded: { status: 400, key: 'quantity_exceeded', message: 'quantity exceeded' },
   customer_limit_exceeded: { status: 400, key: 'customer_rules_violated', message: 'customer does not match validation rules' },
   order_amount_too_low: { status: 400, key: 'order_rules_violated', message: 'order does not match validation rules' },
@@ -59,8 +59,9 @@ export const ERROR_CODES: Record<string, VoucherifyKey> = {
   reservation_released: { status: 400, key: 'session_released', message: 'The validation session was released' },
   reservation_confirmed: { status: 409, key: 'session_consumed', message: 'The validation session was already redeemed' },
   ambiguous_name: { status: 409, key: 'ambiguous_name', message: 'More than one campaign has this name' },
-  code_space_exhausted: { status: 400, key: 'code_config_exhausted', message: 'No more codes can be generated with this code config' },
-  code_space_too_small: { status: 400, key: 'code_config_too_small', message: 'The code config is too small for this many codes' },
+  // Voucherify documents one key for a code config that cannot serve: invalid_code_config (details say which).
+  code_space_exhausted: { status: 400, key: 'invalid_code_config', message: 'Invalid code config' },
+  code_space_too_small: { status: 400, key: 'invalid_code_config', message: 'Invalid code config' },
   campaign_exhausted: {
     status: 400,
     key: 'no_voucher_suitable_for_publication',
@@ -79,6 +80,8 @@ export const ERROR_CODES: Record<string, VoucherifyKey> = {
   payload_too_large: { status: 413, key: 'payload_too_large', message: 'Payload too large' },
   not_supported: { status: 400, key: 'not_supported', message: 'Not supported' },
   route_not_supported: { status: 404, key: 'not_supported', message: 'Not supported' },
+  // More redeemables than the platform weighs together: Voucherify's key for its stacking limit.
+  redeemables_limit: { status: 400, key: 'applicable_redeemables_limit_exceeded', message: 'Applicable redeemables limit exceeded' },
 };
 
 /** Everything else, by the kind of platform error. */
