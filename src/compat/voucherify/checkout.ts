@@ -32,7 +32,6 @@ import {
   pageOfPages,
   paging,
   redemptionObjects,
-  refuseSession,
   trackingIdOf,
 } from './context.ts';
 import { ERROR_CODES, notFound, notSupported, REFUSALS, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
@@ -40,7 +39,16 @@ import { customerId, failedRedemptionId, parentRedemptionId, redemptionId, rollb
 import { countUpTo, failedRedemptionById, resolveCampaign, vouchersByCodes } from './lookups.ts';
 import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
 import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
-import { checkoutWriteOf, consumeSession, openSession, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
+import {
+  checkoutWriteOf,
+  consumeSession,
+  heldSessionOf,
+  openSession,
+  releaseSession,
+  type SessionRequest,
+  sessionObject,
+  sessionRequest,
+} from './sessions.ts';
 import {
   customerRef,
   failedRedemptionObject,
@@ -202,22 +210,49 @@ async function redeem(ctx: CompatContext, call: CompatCall, request: Record<stri
   return checkoutWriteOf(ctx, call, parsed.customer?.id, (redeem) => redeemVoucher(ctx.platform.db, parsed, redeem));
 }
 
+type SessionAnswer = Pick<CheckoutAnswer, 'valid' | 'codes' | 'order'>;
+
+/**
+ * A validation that may hold its codes in a session: a held session asked for again under its key answers itself
+ * (renewed; its own hold would count against it otherwise); else the platform validates and, when the codes are
+ * valid and a session is asked for, reserves them, deciding again under its locks (its refusal is the answer).
+ */
+async function validateInSession(
+  ctx: CompatContext,
+  call: CompatCall,
+  codes: readonly string[],
+  context: ReturnType<typeof contextOf>,
+  session: SessionRequest | undefined,
+): Promise<{ answer: SessionAnswer; opened?: ReturnType<typeof sessionObject> }> {
+  const held = session ? await heldSessionOf(ctx, call, session, codes, context.order) : null;
+  if (held && session) return { answer: { valid: true, codes: held.codes, order: held.order }, opened: sessionObject(held.id, session) };
+  const outcome = await validate(ctx, call, { codes, ...context });
+  const answer = outcome.evaluation.answer as CheckoutAnswer;
+  if (!session || !answer.valid) return { answer };
+  const reserved = await openSession(ctx, call, codes, context, session);
+  if (reserved.status === 201) return { answer, opened: sessionObject(reserved.body.id, session) };
+  return { answer: { ...answer, valid: false, codes: reserved.body.codes ?? answer.codes } };
+}
+
+const LEGACY_FIELDS = { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', ...SESSION_AND_REWARDS } as const;
+
 /** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */
 export async function legacyValidate(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', ...SESSION_AND_REWARDS });
-  refuseSession(call.body.session);
+  checkFields(call.body, '', LEGACY_FIELDS);
+  const session = sessionRequest(call.body.session);
   const context = contextOf(ctx, call);
-  const outcome = await validate(ctx, call, { code, ...context });
-  const view = validationView(outcome) as ValidationView;
+  const { answer, opened } = await validateInSession(ctx, call, [code], context, session);
+  const result = answer.codes[0] as CodeResult;
   const trackingId = context.customer?.id ?? null;
-  if (!view.valid) {
-    if (view.reason === 'not_found') throw refusalError('not_found', code);
-    const entry = REFUSALS[view.reason];
+  if (!answer.valid) {
+    const reason = (result.reason ?? 'not_found') as CheckoutReason;
+    if (reason === 'not_found') throw refusalError('not_found', code);
+    const entry = REFUSALS[reason];
     return {
       status: 200,
       body: {
         valid: false,
-        code: view.code,
+        code: result.code,
         reason: entry.message,
         error: { code: entry.status, key: entry.key, message: entry.message },
         tracking_id: trackingId,
@@ -225,13 +260,12 @@ export async function legacyValidate(ctx: CompatContext, call: CompatCall, code:
       },
     };
   }
-  const voucher = voucherView((await vouchersByCodes(ctx.platform.db, [view.code])).get(view.code) as never);
-  const order = outcome.input.order;
+  const voucher = voucherView((await vouchersByCodes(ctx.platform.db, [result.code])).get(normalizeCode(result.code)) as never);
   return {
     status: 200,
     body: {
       valid: true,
-      code: view.code,
+      code: voucher.code,
       applicable_to: { data: [], total: 0, object: 'list' },
       inapplicable_to: { data: [], total: 0, object: 'list' },
       campaign: voucher.campaign,
@@ -243,16 +277,24 @@ export async function legacyValidate(ctx: CompatContext, call: CompatCall, code:
       start_date: voucher.start_date,
       expiration_date: voucher.expiration_date,
       redemption: voucher.redemption,
-      order: orderSummary(view.order ?? null, order?.amount, view.discount?.amount ?? null),
+      order: orderSummary(context.order?.items ? answer.order : null, context.order?.amount, result.discount_amount),
       tracking_id: trackingId,
+      ...(opened ? { session: opened } : {}),
     },
   };
 }
 
-/** `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption. */
+/**
+ * `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption; with
+ * `session: {key}`, the session's hold confirmed.
+ */
 export async function redeemOnce(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', channel: 'ok', ...SESSION_AND_REWARDS });
-  refuseSession(call.body.session);
+  checkFields(call.body, '', { ...LEGACY_FIELDS, channel: 'ok' });
+  if (call.body.session !== undefined && call.body.session !== null) {
+    const group = await consumeSession(ctx, call, call.body.session, [code]);
+    const [redemption] = await redemptionObjects(ctx, group.redemptions);
+    return { status: 200, body: redemption };
+  }
   const context = contextOf(ctx, call);
   const response = await redeem(ctx, call, { code, ...context, metadata: context.metadata ?? {} });
   if (response.status !== 201) {
@@ -366,15 +408,7 @@ export async function stackableValidate(ctx: CompatContext, call: CompatCall): P
   const session = sessionRequest(call.body.session);
   const codes = redeemableCodes(call.body);
   const context = contextOf(ctx, call);
-  const outcome = await validate(ctx, call, { codes, ...context });
-  let answer = outcome.evaluation.answer as CheckoutAnswer;
-  let opened: ReturnType<typeof sessionObject> | undefined;
-  if (session && answer.valid) {
-    // The session is the platform's reservation, decided again under its locks: its refusal is the answer.
-    const held = await openSession(ctx, call, codes, context, session);
-    if (held.status === 201) opened = sessionObject(held.body.id, session);
-    else answer = { ...answer, valid: false, codes: held.body.codes ?? answer.codes };
-  }
+  const { answer, opened } = await validateInSession(ctx, call, codes, context, session);
   const redeemables = redeemableResults(answer.codes, await voucherViews(ctx, codes), answer.order);
   return {
     status: 200,

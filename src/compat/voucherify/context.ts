@@ -73,12 +73,6 @@ export function customerRefId(value: unknown): string | undefined {
   return customerId.decode(value) ?? value;
 }
 
-export function refuseSession(value: unknown, field = 'session'): void {
-  if (value !== undefined && value !== null) {
-    throw notSupported(field, 'sessions are opened by the stackable POST /v1/validations (a platform reservation)');
-  }
-}
-
 /** The tracking id of a call: query (the Node SDK encodes it twice), then body. */
 export function trackingIdOf(call: CompatCall): string | undefined {
   return onceMoreDecoded(call.query.tracking_id) ?? (typeof call.body.tracking_id === 'string' ? call.body.tracking_id : undefined);
