@@ -56,6 +56,9 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
       session,
     } as never) as unknown as Promise<SessionAnswer>;
 
+  const redeemFor = (code: string, customer: string) =>
+    sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: code }], order, customer: { source_id: customer } } as never);
+
   it('a LOCK session holds the code: another customer is refused, the redemption with the key succeeds once', async () => {
     const held = await lock('ONCE-1', 'ada');
     expect(held.valid).toBe(true);
@@ -71,13 +74,7 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
     expect(other.valid).toBe(false);
     expect(other.session).toBeUndefined();
     expect(other.redeemables[0]).toMatchObject({ status: 'INAPPLICABLE', result: { error: { key: 'quantity_exceeded' } } });
-    const stolen = await refusal(
-      sdk.redemptions.redeemStackable({
-        redeemables: [{ object: 'voucher', id: 'ONCE-1' }],
-        order,
-        customer: { source_id: 'bob' },
-      } as never),
-    );
+    const stolen = await refusal(redeemFor('ONCE-1', 'bob'));
     expect(stolen).toMatchObject({ code: 400, key: 'quantity_exceeded' });
 
     const wrong = await refusal(
@@ -239,13 +236,7 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
   });
 
   it('lists refused redemptions as result FAILURE with Voucherify failure codes, and with the others when unfiltered', async () => {
-    const refused = await refusal(
-      sdk.redemptions.redeemStackable({
-        redeemables: [{ object: 'voucher', id: 'ONCE-1' }],
-        order,
-        customer: { source_id: 'eve' },
-      } as never),
-    );
+    const refused = await refusal(redeemFor('ONCE-1', 'eve'));
     expect(refused).toMatchObject({ code: 400, key: 'quantity_exceeded' });
 
     const failures = (await sdk.redemptions.list({ result: 'FAILURE', customer: 'eve' } as never)) as unknown as {

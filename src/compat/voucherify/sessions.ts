@@ -18,9 +18,9 @@ import {
 } from '../../reservations/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { actorOf, type CompatContext } from './context.ts';
-import { ERROR_CODES, notFound, notSupported, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import { invalidPayload, notFound, notSupported } from './errors.ts';
 import { sessionKey } from './ids.ts';
-import { checkFields, isNumber, isString, typed } from './request.ts';
+import { checkFields, fieldTable, isNumber, isString, typed } from './request.ts';
 import type { CompatCall } from './routes.ts';
 
 /**
@@ -48,20 +48,15 @@ export interface SessionRequest {
   key?: string;
 }
 
-const invalid = (details: string) => new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, details);
+const SESSION_FIELDS = fieldTable('type ttl ttl_unit key');
 
 /** A validation's `session`: `LOCK` with a ttl in a unit the platform can hold (1 s to 86,400 s), or nothing. */
 export function sessionRequest(value: unknown): SessionRequest | undefined {
   if (value === undefined || value === null) return undefined;
-  const s = checkFields(value, 'session', {
-    type: 'ok',
-    ttl: 'ok',
-    ttl_unit: 'ok',
-    key: 'ok',
-  });
+  const s = checkFields(value, 'session', SESSION_FIELDS);
   if (s.type !== undefined && s.type !== 'LOCK') throw notSupported('session.type', 'only LOCK');
   const key = typed(s.key, 'session.key', isString, 'a string');
-  if (key !== undefined && (key.length === 0 || key.length > 200)) throw invalid('session.key: 1 to 200 characters');
+  if (key !== undefined && (key.length === 0 || key.length > 200)) throw invalidPayload('session.key: 1 to 200 characters');
   const named = key === undefined ? {} : { key };
   const unit = (typed(s.ttl_unit, 'session.ttl_unit', isString, 'a string') ?? 'SECONDS') as TtlUnit;
   if (!Object.hasOwn(SECONDS_PER_UNIT, unit)) throw notSupported('session.ttl_unit', 'MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS');
@@ -69,10 +64,10 @@ export function sessionRequest(value: unknown): SessionRequest | undefined {
   if (ttl === undefined) {
     return { ttl: RESERVATION_DEFAULT_TTL_SECONDS, ttl_unit: 'SECONDS', seconds: RESERVATION_DEFAULT_TTL_SECONDS, ...named };
   }
-  if (!(ttl > 0)) throw invalid('session.ttl: must be positive');
+  if (!(ttl > 0)) throw invalidPayload('session.ttl: must be positive');
   const seconds = Math.ceil(ttl * SECONDS_PER_UNIT[unit]);
   if (seconds > RESERVATION_MAX_TTL_SECONDS) {
-    throw invalid(`session.ttl: a session lasts at most ${RESERVATION_MAX_TTL_SECONDS} seconds (1 DAYS)`);
+    throw invalidPayload(`session.ttl: a session lasts at most ${RESERVATION_MAX_TTL_SECONDS} seconds (1 DAYS)`);
   }
   return { ttl, ttl_unit: unit, seconds, ...named };
 }
@@ -170,7 +165,7 @@ export async function openSession(
   session: SessionRequest,
 ): Promise<ReservationResponse> {
   const { order } = context;
-  if (!order) throw invalid('order: a session holds the codes for one order; give order.amount or order.items');
+  if (!order) throw invalidPayload('order: a session holds the codes for one order; give order.amount or order.items');
   const request = reservationRequestSchema.parse({
     codes,
     ...(context.customer ? { customer: context.customer } : {}),
@@ -216,12 +211,12 @@ async function sessionOfKey(ctx: CompatContext, key: string): Promise<Reservatio
 
 /** A redemption's `session: {key}`: the session's codes, exactly the request's, confirmed into a redemption group. */
 export async function consumeSession(ctx: CompatContext, call: CompatCall, value: unknown, codes: readonly string[]) {
-  const s = checkFields(value, 'session', { key: 'ok', type: 'ok', ttl: 'ok', ttl_unit: 'ok' });
+  const s = checkFields(value, 'session', SESSION_FIELDS);
   const key = typed(s.key, 'session.key', isString, 'a string');
-  if (!key) throw invalid('session.key: name the session to redeem');
+  if (!key) throw invalidPayload('session.key: name the session to redeem');
   const reservation = await sessionOfKey(ctx, key);
   const held = reservation.codes.map((c) => c.code);
-  if (!sameCodes(held, codes)) throw invalid(`redeemables: session ${key} holds ${held.join(', ')}; redeem exactly those`);
+  if (!sameCodes(held, codes)) throw invalidPayload(`redeemables: session ${key} holds ${held.join(', ')}; redeem exactly those`);
   // The order is the one the session holds (its id may be the one given to an order that had none).
   return confirmReservation(ctx.platform.db, reservation.id, undefined, actorOf(call), ctx.platform.clock.now());
 }
