@@ -184,6 +184,24 @@ describe('Voucherify sessions and failed redemptions through the SDK: reservatio
     expect((await heldUnder('cart-two')).map((r) => r.status)).toEqual(['released']);
     expect((await sdk.vouchers.get('KEY-2')).redemption?.redeemed_quantity).toBe(0);
     expect(await refusal(sdk.vouchers.releaseValidationSession('KEY-2', 'no-such-key'))).toMatchObject({ code: 404, key: 'not_found' });
+
+    // The platform's key passed back after its session was redeemed opens a new session under it, and redeems that.
+    await sdk.vouchers.create({
+      code: 'TWICE-1',
+      type: 'DISCOUNT_VOUCHER',
+      discount: { type: 'AMOUNT', amount_off: 100 },
+      redemption: { quantity: 2 },
+    } as never);
+    const platformKey = (await lock('TWICE-1', 'ada')).session?.key as string;
+    await sdk.redemptions.redeemStackable({ redeemables: [{ object: 'voucher', id: 'TWICE-1' }], session: { key: platformKey } } as never);
+    const reopened = await lock('TWICE-1', 'ada', { type: 'LOCK', key: platformKey });
+    expect(reopened).toMatchObject({ valid: true, session: { key: platformKey } });
+    const second = await sdk.redemptions.redeemStackable({
+      redeemables: [{ object: 'voucher', id: 'TWICE-1' }],
+      session: { key: platformKey },
+    } as never);
+    expect(second.redemptions).toHaveLength(1);
+    expect((await sdk.vouchers.get('TWICE-1')).redemption?.redeemed_quantity).toBe(2);
   });
 
   it('through the Node SDK (voucherify 5.x): a session on the legacy validate holds the code, the legacy redeem with its key uses it', async () => {

@@ -185,22 +185,30 @@ export async function openSession(
 }
 
 /**
- * The reservation a session key names: the platform's (`ssn_` and its id), else a caller's key, kept in the
- * reservation's metadata (its held reservation first: held ones are few; then its latest, for a replay or an error).
+ * The reservation a session key names: the held one first (the platform's own key, `ssn_` and its id, or a key kept
+ * in a held reservation's metadata: held ones are few), then any (for a replay, or to say it expired).
  */
 async function reservationOfKey(ctx: CompatContext, key: string): Promise<ReservationView | null> {
   const { db } = ctx.platform;
   const id = sessionKey.decode(key);
-  const own = id ? await getReservation(db, id).catch(() => null) : null;
-  if (own) return own;
-  for (const held of [`status = 'held' and`, '']) {
-    const { rows } = await db.query<{ id: string }>(
-      `select id from reservations where ${held} metadata->>'${KEY_FIELD}' = $1 order by created_at desc limit 1`,
+  const own = id
+    ? await getReservation(db, id).catch((error) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      })
+    : null;
+  if (own?.status === 'held') return own;
+  const named = (held: boolean) =>
+    db.query<{ id: string }>(
+      `select id from reservations where ${held ? "status = 'held' and" : ''} metadata->>'${KEY_FIELD}' = $1
+       order by created_at desc limit 1`,
       [key],
     );
-    if (rows[0]) return getReservation(db, rows[0].id);
-  }
-  return null;
+  const heldId = (await named(true)).rows[0]?.id;
+  if (heldId) return getReservation(db, heldId);
+  if (own) return own;
+  const latestId = (await named(false)).rows[0]?.id;
+  return latestId ? getReservation(db, latestId) : null;
 }
 
 async function sessionOfKey(ctx: CompatContext, key: string): Promise<ReservationView> {
