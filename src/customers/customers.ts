@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/sql.ts';
 import { eraseDeliveryRecipient } from '../delivery/deliveries.ts';
 import type { CustomerInput } from '../delivery/schemas.ts';
 import { eraseDistributionRecipient } from '../distributions/erasure.ts';
+import { emitEvent } from '../events/outbox.ts';
 import { erasePublicationCustomer } from '../publications/erasure.ts';
 import { eraseRedemptionCustomer } from '../redemptions/erasure.ts';
 import { eraseReservationCustomer } from '../reservations/erasure.ts';
@@ -84,23 +85,30 @@ export async function upsertCustomers(tx: Queryable, customers: CustomerInput[])
   );
 }
 
-/** PUT: creates the customer or replaces it as a whole (fields left out are cleared); `created` says which. */
+/**
+ * PUT: creates the customer or replaces it as a whole (fields left out are cleared); `created` says which. A creation
+ * emits `customers.created` in the same transaction.
+ */
 export async function putCustomer(
-  db: Queryable,
+  db: Database,
   id: string,
   input: PutCustomerInput,
 ): Promise<{ customer: CustomerView; created: boolean }> {
   assertId(id);
-  const { rows } = await db.query<CustomerRow & { created: boolean }>(
-    `insert into customers (id, email, phone, name, metadata, created_at, updated_at)
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<CustomerRow & { created: boolean }>(
+      `insert into customers (id, email, phone, name, metadata, created_at, updated_at)
      values ($1, $2, $3, $4, $5, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()))
      on conflict (id) do update set email = excluded.email, phone = excluded.phone, name = excluded.name,
        metadata = excluded.metadata, updated_at = excluded.updated_at
      returning *, (xmax = 0) as created`,
-    [id, input.email ?? null, input.phone ?? null, input.name ?? null, input.metadata],
-  );
-  const row = rows[0] as CustomerRow & { created: boolean };
-  return { customer: customerView(row), created: row.created };
+      [id, input.email ?? null, input.phone ?? null, input.name ?? null, input.metadata],
+    );
+    const row = rows[0] as CustomerRow & { created: boolean };
+    const customer = customerView(row);
+    if (row.created) await emitEvent(tx, 'customers.created', customer);
+    return { customer, created: row.created };
+  });
 }
 
 /** The customer with the codes published to it (newest 100) and its redemption counts. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { budgetSchema, budgetUsageSchema } from '../campaigns/schemas.ts';
+import { customerViewSchema } from '../customers/schemas.ts';
 import { customerSchema } from '../delivery/schemas.ts';
 import { redemptionGroupViewSchema, redemptionViewSchema } from '../redemptions/schemas.ts';
 import { reservationViewSchema } from '../reservations/schemas.ts';
@@ -61,6 +62,12 @@ export const EVENT_CATALOG = {
     payload: budgetUsageSchema.extend({ campaign_id: idSchema, budget: budgetSchema }),
   },
   'voucher.created': { summary: 'A standalone voucher was created', payload: voucherViewSchema },
+  'voucher.updated': {
+    summary: "A voucher's dates, rule overrides or metadata changed (enabling and disabling have events of their own)",
+    payload: voucherViewSchema.extend({
+      changed: z.array(z.enum(['start_date', 'expiration_date', 'rules', 'metadata'])).describe('The fields the update set'),
+    }),
+  },
   'voucher.enabled': { summary: 'A voucher was enabled again', payload: voucherStateEvent },
   'voucher.disabled': { summary: 'A voucher was disabled', payload: voucherStateEvent },
   'voucher.deleted': {
@@ -127,6 +134,11 @@ export const EVENT_CATALOG = {
   'redemption.group.succeeded': {
     summary: 'Several codes were redeemed together for one order (besides one voucher.redemption.succeeded per code)',
     payload: redemptionGroupViewSchema,
+  },
+  // `customers.`, not `customer.`: the `customer` namespace stays free for business events such as customer.created.
+  'customers.created': {
+    summary: 'A stored customer was created (PUT /v1/customers/{id}, or the Voucherify-compatible POST /v1/customers)',
+    payload: customerViewSchema,
   },
   'webhook.endpoint.disabled': {
     summary: 'A webhook endpoint was disabled: it answered 410 Gone, or failed for WEBHOOK_DISABLE_AFTER_MS',

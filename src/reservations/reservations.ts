@@ -201,6 +201,18 @@ export async function getReservation(db: Queryable, id: string): Promise<Reserva
   return reservationView(await findReservation(db, id));
 }
 
+/**
+ * Moves a held reservation's expiry (a Voucherify session validated again with its key); null when it is no longer
+ * held. The expiry job enqueued at creation finds it not yet due; the sweep expires it at its new time.
+ */
+export async function extendReservation(db: Queryable, id: string, expiresAt: Date): Promise<ReservationView | null> {
+  const { rows } = await db.query<ReservationRow>(`update reservations set expires_at = $2 where id = $1 and status = 'held' returning *`, [
+    id,
+    expiresAt,
+  ]);
+  return rows[0] ? reservationView(rows[0]) : null;
+}
+
 async function findReservation(db: Queryable, id: string): Promise<ReservationRow> {
   const { rows } = isUuid(id) ? await db.query<ReservationRow>('select * from reservations where id = $1', [id]) : { rows: [] };
   if (!rows[0]) throw new NotFoundError('reservation', id);

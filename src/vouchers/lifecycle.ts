@@ -48,7 +48,10 @@ export async function createStandaloneVoucher(db: Database, input: CreateVoucher
   });
 }
 
-/** Changes dates, rule overrides or metadata; rule and date changes are logged as `rules_changed`, metadata as `metadata_changed`. */
+/**
+ * Changes dates, rule overrides or metadata; rule and date changes are logged as `rules_changed`, metadata as
+ * `metadata_changed`, and `voucher.updated` names the fields set, in the same transaction.
+ */
 export async function updateVoucher(db: Database, code: string, patch: UpdateVoucherInput, actor: Actor, now: Date): Promise<VoucherView> {
   await assertSegmentsExist(db, patch.rules?.conditions);
   return db.transaction(async (tx) => {
@@ -85,7 +88,10 @@ export async function updateVoucher(db: Database, code: string, patch: UpdateVou
     if (patch.metadata !== undefined) {
       await recordVoucherEvent(tx, before.id, 'metadata_changed', actor, { from: before.metadata, to: after.metadata });
     }
-    return voucherView(after);
+    const view = voucherView(after);
+    const changed = (['start_date', 'expiration_date', 'rules', 'metadata'] as const).filter((f) => patch[f] !== undefined);
+    await emitEvent(tx, 'voucher.updated', { ...view, changed });
+    return view;
   });
 }
 

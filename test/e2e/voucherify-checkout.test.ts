@@ -63,7 +63,7 @@ describe('Voucherify checkout through the SDK: several redeemables, items, custo
 
     const six = Array.from({ length: 6 }, (_, i) => ({ object: 'voucher', id: `X-${i}` }));
     const tooMany = await refusal(all.sdk.validations.validateStackable({ redeemables: six } as never));
-    expect(tooMany).toMatchObject({ code: 400, key: 'too_many_redeemables' });
+    expect(tooMany).toMatchObject({ code: 400, key: 'applicable_redeemables_limit_exceeded' });
     const tier = await refusal(
       all.sdk.validations.validateStackable({ redeemables: [{ object: 'promotion_tier', id: 'promo_1' }] } as never),
     );

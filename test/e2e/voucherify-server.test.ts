@@ -147,6 +147,39 @@ describe('the Voucherify-compatible API through the real SDKs (server side)', ()
     expect(list.campaigns.map((c: { name: string }) => c.name)).not.toContain('Doomed VF');
   });
 
+  it("answers Voucherify's documented keys: invalid_code_config, campaign_not_active, voucher_not_active_now", async () => {
+    const tiny = { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 }, code_config: { length: 1, charset: 'AB' } };
+    // Two codes in all: one issued would let every second guess hit.
+    const tooSmall = await refusal(sdk.campaigns.create({ name: 'Tiny VF', vouchers_count: 1, voucher: tiny } as never));
+    expect(tooSmall).toMatchObject({ code: 400, key: 'invalid_code_config' });
+    await sdk.campaigns.create({ name: 'Tiny VF 2', voucher: tiny } as never);
+    await sdk.campaigns.addVoucher('Tiny VF 2');
+    await sdk.campaigns.addVoucher('Tiny VF 2');
+    // Both codes of the code space are taken: no more can be drawn.
+    expect(await refusal(sdk.campaigns.addVoucher('Tiny VF 2'))).toMatchObject({ code: 400, key: 'invalid_code_config' });
+
+    await sdk.campaigns.create({
+      name: 'Paused VF',
+      voucher: { type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } },
+    } as never);
+    await sdk.campaigns.addCertainVoucher('Paused VF', 'PAUSED-1');
+    await sdk.campaigns.disable('Paused VF');
+    const paused = await refusal(sdk.redemptions.redeem('PAUSED-1', { order: { amount: 1000 } } as never));
+    expect(paused).toMatchObject({ code: 400, key: 'campaign_not_active' });
+
+    // Every weekday but today's and tomorrow's (UTC), so the test cannot straddle midnight into a valid day.
+    const today = new Date().getUTCDay();
+    const days = [0, 1, 2, 3, 4, 5, 6].filter((d) => d !== today && d !== (today + 1) % 7);
+    await sdk.vouchers.create({
+      code: 'WEEKDAYS-1',
+      type: 'DISCOUNT_VOUCHER',
+      discount: { type: 'AMOUNT', amount_off: 100 },
+      validity_day_of_week: days,
+    } as never);
+    const notNow = await refusal(sdk.redemptions.redeem('WEEKDAYS-1', { order: { amount: 1000 } } as never));
+    expect(notNow).toMatchObject({ code: 400, key: 'voucher_not_active_now', message: 'voucher is not active in the given timeframe' });
+  });
+
   it('validates and redeems a code (legacy and stackable), rolls back, and maps refusals to Voucherify keys', async () => {
     await sdk.campaigns.create({
       name: 'Checkout VF',

@@ -38,7 +38,7 @@ describe('webhooks in Voucherify format', () => {
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
     const endpoint = await p.call('/v1/webhooks', {
       method: 'POST',
-      json: { url, events: ['voucher.redemption.*', 'voucher.created'], format: 'voucherify' },
+      json: { url, events: ['voucher.redemption.*', 'voucher.created', 'voucher.updated', 'customers.created'], format: 'voucherify' },
     });
     expect(endpoint.status).toBe(201);
     expect(endpoint.body.format).toBe('voucherify');
@@ -48,10 +48,19 @@ describe('webhooks in Voucherify format', () => {
     await sdk.vouchers.create({ code: 'HOOK-1', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 100 } } as never);
     const redemption = await sdk.redemptions.redeem('HOOK-1', { order: { amount: 1000 } } as never);
     await sdk.redemptions.rollback(redemption.id, { reason: 'test' });
+    await sdk.vouchers.update({ code: 'HOOK-1', metadata: { tier: 'gold' } } as never);
+    await sdk.customers.create({ source_id: 'hook-ada', email: 'ada@example.com' } as never);
+    await sdk.customers.create({ source_id: 'hook-ada', name: 'Ada' } as never); // an update: no second creation
 
-    await waitFor(async () => received.length >= 3, 30_000);
+    await waitFor(async () => received.length >= 5, 30_000);
     const types = received.map((r) => JSON.parse(r.body).type).sort();
-    expect(types).toEqual(['redemption.rollback.succeeded', 'redemption.succeeded', 'voucher.created']);
+    expect(types).toEqual([
+      'customer.created',
+      'redemption.rollback.succeeded',
+      'redemption.succeeded',
+      'voucher.created',
+      'voucher.updated',
+    ]);
     for (const r of received) {
       // As Voucherify's docs describe: HMAC-SHA256 of the raw body with the secret, hex, compared with the header.
       const expected = createHmac('sha256', secret).update(r.body).digest('hex');
@@ -61,5 +70,10 @@ describe('webhooks in Voucherify format', () => {
     }
     const succeeded = JSON.parse(received.find((r) => JSON.parse(r.body).type === 'redemption.succeeded')?.body as string);
     expect(succeeded.data.object.code).toBe('HOOK-1');
+    const updated = JSON.parse(received.find((r) => JSON.parse(r.body).type === 'voucher.updated')?.body as string);
+    expect(updated.data.object).toMatchObject({ code: 'HOOK-1', metadata: { tier: 'gold' }, changed: ['metadata'] });
+    const customer = JSON.parse(received.find((r) => JSON.parse(r.body).type === 'customer.created')?.body as string);
+    expect(customer.data.object).toMatchObject({ id: 'hook-ada', email: 'ada@example.com' });
+    expect(customer.event.type).toBe('customers.created');
   });
 });

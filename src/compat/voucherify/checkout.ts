@@ -22,28 +22,28 @@ import {
 import { type CheckoutAnswer, type CheckoutReason, type CodeResult, MAX_CODES } from '../../rules/checkout.ts';
 import type { PricedOrder } from '../../rules/order-discount.ts';
 import type { ValidationView } from '../../vouchers/schemas.ts';
-import {
-  actorOf,
-  type CompatContext,
-  customerInput,
-  customerRefId,
-  metadataOf,
-  onlyParams,
-  pageOfPages,
-  paging,
-  redemptionObjects,
-  refuseSession,
-  trackingIdOf,
-} from './context.ts';
-import { ERROR_CODES, notFound, notSupported, REFUSALS, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
-import { customerId, parentRedemptionId, redemptionId, rollbackId } from './ids.ts';
-import { countUpTo, resolveCampaign, vouchersByCodes } from './lookups.ts';
-import { checkFields, isInteger, isObject, isString, onceMoreDecoded, typed } from './request.ts';
+import { actorOf, type CompatContext, redemptionObjects, trackingIdOf } from './context.ts';
+import { customerInput, customerRefId } from './customers.ts';
+import { invalidPayload, notFound, notSupported, REFUSALS, refusalDetails, VOUCHERIFY_KEYS, VoucherifyApiError } from './errors.ts';
+import { failedRedemptionId, parentRedemptionId, redemptionId, rollbackId } from './ids.ts';
+import { countUpTo, onlyParams, pageOfPages, paging } from './lists.ts';
+import { failedRedemptionById, resolveCampaign, vouchersByCodes } from './lookups.ts';
+import { checkFields, fieldTable, isInteger, isObject, isString, metadataOf, onceMoreDecoded, typed } from './request.ts';
 import { type CompatCall, type CompatReply, compatRoute } from './routes.ts';
-import { checkoutWriteOf, consumeSession, openSession, releaseSession, sessionObject, sessionRequest } from './sessions.ts';
+import {
+  checkoutWriteOf,
+  consumeSession,
+  heldSessionOf,
+  openSession,
+  releaseSession,
+  type SessionRequest,
+  sessionObject,
+  sessionRequest,
+} from './sessions.ts';
 import {
   customerRef,
   failedRedemptionObject,
+  redemptionHead,
   type redemptionObject,
   rollbackObject,
   type VoucherifyVoucher,
@@ -55,59 +55,42 @@ import {
  * checkout (src/redemptions/, src/rules/), its answers translated back. Every decision is the platform's.
  */
 
-const invalid = (details: string) => new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, details);
+const ITEM_FIELDS = fieldTable(
+  'sku_id product_id source_id related_object quantity price amount metadata object sku product',
+  'discount_quantity discount_amount',
+  { initial_quantity: 'not supported' },
+);
 
 /** One order line: Voucherify names the product or sku (`sku_id`, `product_id`, `source_id`, nested objects). */
 function itemInput(value: unknown, path: string) {
-  const i = checkFields(value, path, {
-    sku_id: 'ok',
-    product_id: 'ok',
-    source_id: 'ok',
-    related_object: 'ok',
-    quantity: 'ok',
-    price: 'ok',
-    amount: 'ok',
-    metadata: 'ok',
-    object: 'ok',
-    sku: 'ok',
-    product: 'ok',
-    discount_quantity: { refused: 'given by the platform, not taken' },
-    discount_amount: { refused: 'given by the platform, not taken' },
-    initial_quantity: { refused: 'not supported' },
-  });
+  const i = checkFields(value, path, ITEM_FIELDS);
   const nested = (v: unknown) => (isObject(v) ? ((v.source_id ?? v.id) as unknown) : undefined);
   const skuRef = i.sku_id ?? nested(i.sku) ?? (i.related_object !== 'product' ? i.source_id : undefined);
   const productRef = i.product_id ?? nested(i.product) ?? (i.related_object === 'product' ? i.source_id : undefined);
   const sku = typed(skuRef ?? productRef, `${path}.sku_id`, isString, 'a string');
-  if (!sku) throw invalid(`${path}: name the item (sku_id, product_id or source_id)`);
+  if (!sku) throw invalidPayload(`${path}: name the item (sku_id, product_id or source_id)`);
   const quantity = typed(i.quantity, `${path}.quantity`, isInteger, 'an integer') ?? 1;
   const amount = typed(i.amount, `${path}.amount`, isInteger, 'an integer (minor units)');
   let price = typed(i.price, `${path}.price`, isInteger, 'an integer (minor units)');
   if (price === undefined && amount !== undefined && amount % quantity === 0) price = amount / quantity;
-  if (price === undefined) throw invalid(`${path}.price: give the unit price (or an amount that quantity divides)`);
-  if (amount !== undefined && amount !== price * quantity) throw invalid(`${path}.amount: must be quantity × price`);
+  if (price === undefined) throw invalidPayload(`${path}.price: give the unit price (or an amount that quantity divides)`);
+  if (amount !== undefined && amount !== price * quantity) throw invalidPayload(`${path}.amount: must be quantity × price`);
   const product = typeof productRef === 'string' ? productRef : undefined;
   const metadata = metadataOf(i.metadata, `${path}.metadata`);
   return { sku, ...(product && product !== sku ? { product_id: product } : {}), quantity, price, ...(metadata ? { metadata } : {}) };
 }
 
+const ORDER_FIELDS = fieldTable('amount items id source_id status metadata object', 'referrer', {
+  customer: 'give the customer at the top level',
+});
+
 /** Voucherify's order (amounts in minor units, no currency) as the platform's, in VOUCHERIFY_COMPAT_CURRENCY. */
 export function orderInput(value: unknown, currency: string) {
   if (value === undefined || value === null) return undefined;
-  const o = checkFields(value, 'order', {
-    amount: 'ok',
-    items: 'ok',
-    id: 'ok',
-    source_id: 'ok',
-    status: 'ok',
-    metadata: 'ok',
-    object: 'ok',
-    customer: { refused: 'give the customer at the top level' },
-    referrer: { refused: 'referrals are not supported' },
-  });
+  const o = checkFields(value, 'order', ORDER_FIELDS);
   const amount = typed(o.amount, 'order.amount', isInteger, 'an integer (minor units)');
   const id = typed(o.source_id ?? o.id, 'order.source_id', isString, 'a string');
-  if (o.items !== undefined && !Array.isArray(o.items)) throw invalid('order.items: must be a list');
+  if (o.items !== undefined && !Array.isArray(o.items)) throw invalidPayload('order.items: must be a list');
   const items = (o.items as unknown[] | undefined)?.map((item, n) => itemInput(item, `order.items[${n}]`));
   if (amount === undefined && !items) return undefined;
   const metadata = metadataOf(o.metadata, 'order.metadata');
@@ -168,21 +151,9 @@ function orderSummary(order: PricedOrder | null | undefined, amount?: number, di
 }
 
 function refusalError(reason: CheckoutReason, code: string, rule?: { name: string; message?: string }): VoucherifyApiError {
-  const entry = REFUSALS[reason];
-  const details =
-    reason === 'not_found'
-      ? `Cannot find voucher with id ${code}`
-      : rule
-        ? `${rule.name}${rule.message ? `: ${rule.message}` : ''}`
-        : entry.message;
-  return new VoucherifyApiError(entry, details, { id: code, type: 'voucher' });
+  const details = reason === 'not_found' ? `Cannot find voucher with id ${code}` : refusalDetails(reason, rule);
+  return new VoucherifyApiError(REFUSALS[reason], details, { id: code, type: 'voucher' });
 }
-
-const SESSION_AND_REWARDS = {
-  session: 'ok',
-  reward: { refused: 'loyalty rewards are not supported' },
-  gift: { refused: 'gift cards are not supported' },
-} as const;
 
 async function validate(ctx: CompatContext, call: CompatCall, request: Record<string, unknown>) {
   const parsed = validationRequestSchema.parse(request);
@@ -202,22 +173,50 @@ async function redeem(ctx: CompatContext, call: CompatCall, request: Record<stri
   return checkoutWriteOf(ctx, call, parsed.customer?.id, (redeem) => redeemVoucher(ctx.platform.db, parsed, redeem));
 }
 
+type SessionAnswer = Pick<CheckoutAnswer, 'valid' | 'codes' | 'order'>;
+
+/**
+ * A validation that may hold its codes in a session: a held session asked for again under its key answers itself
+ * (renewed; its own hold would count against it otherwise); else the platform validates and, when the codes are
+ * valid and a session is asked for, reserves them, deciding again under its locks (its refusal is the answer).
+ */
+async function validateInSession(
+  ctx: CompatContext,
+  call: CompatCall,
+  codes: readonly string[],
+  context: ReturnType<typeof contextOf>,
+  session: SessionRequest | undefined,
+): Promise<{ answer: SessionAnswer; opened?: ReturnType<typeof sessionObject> }> {
+  const held = session ? await heldSessionOf(ctx, call, session, codes, context.order) : null;
+  if (held && session) return { answer: { valid: true, codes: held.codes, order: held.order }, opened: sessionObject(held.id, session) };
+  const outcome = await validate(ctx, call, { codes, ...context });
+  const answer = outcome.evaluation.answer as CheckoutAnswer;
+  if (!session || !answer.valid) return { answer };
+  const reserved = await openSession(ctx, call, codes, context, session);
+  if (reserved.status === 201) return { answer, opened: sessionObject(reserved.body.id, session) };
+  return { answer: { ...answer, valid: false, codes: reserved.body.codes ?? answer.codes } };
+}
+
+const LEGACY_FIELDS = fieldTable('customer order metadata tracking_id session', 'reward gift');
+const LEGACY_REDEMPTION_FIELDS = { ...LEGACY_FIELDS, ...fieldTable('channel') };
+
 /** `POST /v1/vouchers/{code}/validate` (and the client's `GET /validate`): one code, Voucherify's legacy answer. */
 export async function legacyValidate(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', ...SESSION_AND_REWARDS });
-  refuseSession(call.body.session);
+  checkFields(call.body, '', LEGACY_FIELDS);
+  const session = sessionRequest(call.body.session);
   const context = contextOf(ctx, call);
-  const outcome = await validate(ctx, call, { code, ...context });
-  const view = validationView(outcome) as ValidationView;
+  const { answer, opened } = await validateInSession(ctx, call, [code], context, session);
+  const result = answer.codes[0] as CodeResult;
   const trackingId = context.customer?.id ?? null;
-  if (!view.valid) {
-    if (view.reason === 'not_found') throw refusalError('not_found', code);
-    const entry = REFUSALS[view.reason];
+  if (!answer.valid) {
+    const reason = (result.reason ?? 'not_found') as CheckoutReason;
+    if (reason === 'not_found') throw refusalError('not_found', code);
+    const entry = REFUSALS[reason];
     return {
       status: 200,
       body: {
         valid: false,
-        code: view.code,
+        code: result.code,
         reason: entry.message,
         error: { code: entry.status, key: entry.key, message: entry.message },
         tracking_id: trackingId,
@@ -225,13 +224,12 @@ export async function legacyValidate(ctx: CompatContext, call: CompatCall, code:
       },
     };
   }
-  const voucher = voucherView((await vouchersByCodes(ctx.platform.db, [view.code])).get(view.code) as never);
-  const order = outcome.input.order;
+  const voucher = voucherView((await vouchersByCodes(ctx.platform.db, [result.code])).get(normalizeCode(result.code)) as never);
   return {
     status: 200,
     body: {
       valid: true,
-      code: view.code,
+      code: voucher.code,
       applicable_to: { data: [], total: 0, object: 'list' },
       inapplicable_to: { data: [], total: 0, object: 'list' },
       campaign: voucher.campaign,
@@ -243,16 +241,24 @@ export async function legacyValidate(ctx: CompatContext, call: CompatCall, code:
       start_date: voucher.start_date,
       expiration_date: voucher.expiration_date,
       redemption: voucher.redemption,
-      order: orderSummary(view.order ?? null, order?.amount, view.discount?.amount ?? null),
+      order: orderSummary(context.order?.items ? answer.order : null, context.order?.amount, result.discount_amount),
       tracking_id: trackingId,
+      ...(opened ? { session: opened } : {}),
     },
   };
 }
 
-/** `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption. */
+/**
+ * `POST /v1/vouchers/{code}/redemption` (and the client's `POST /redeem?code=`): one code, one redemption; with
+ * `session: {key}`, the session's hold confirmed.
+ */
 export async function redeemOnce(ctx: CompatContext, call: CompatCall, code: string): Promise<CompatReply> {
-  checkFields(call.body, '', { customer: 'ok', order: 'ok', metadata: 'ok', tracking_id: 'ok', channel: 'ok', ...SESSION_AND_REWARDS });
-  refuseSession(call.body.session);
+  checkFields(call.body, '', LEGACY_REDEMPTION_FIELDS);
+  if (call.body.session !== undefined && call.body.session !== null) {
+    const group = await consumeSession(ctx, call, call.body.session, [code]);
+    const [redemption] = await redemptionObjects(ctx, group.redemptions);
+    return { status: 200, body: redemption };
+  }
   const context = contextOf(ctx, call);
   const response = await redeem(ctx, call, { code, ...context, metadata: context.metadata ?? {} });
   if (response.status !== 201) {
@@ -263,40 +269,27 @@ export async function redeemOnce(ctx: CompatContext, call: CompatCall, code: str
   return { status: 200, body: redemption };
 }
 
-const STACKABLE_FIELDS = {
-  redeemables: 'ok',
-  order: 'ok',
-  customer: 'ok',
-  session: 'ok',
-  metadata: 'ok',
-  tracking_id: 'ok',
-  channel: 'ok',
-  options: 'ok',
-} as const;
+const STACKABLE_FIELDS = fieldTable('redeemables order customer session metadata tracking_id channel options');
+
+const OPTIONS_FIELDS = fieldTable('expand');
+
+const REDEEMABLE_FIELDS = fieldTable('object id', 'gift reward');
 
 /** The redeemables of a stackable request: 1 to 5 vouchers (the platform's limit, answered in `stacking_rules`). */
 function redeemableCodes(body: Record<string, unknown>): string[] {
   const list = body.redeemables;
-  if (!Array.isArray(list) || list.length === 0) throw invalid('redeemables: give at least one');
+  if (!Array.isArray(list) || list.length === 0) throw invalidPayload('redeemables: give at least one');
   if (list.length > MAX_CODES) {
-    throw new VoucherifyApiError(
-      { status: 400, key: 'too_many_redeemables', message: 'Too many redeemables' },
-      `redeemables: at most ${MAX_CODES} (stacking_rules.redeemables_limit)`,
-    );
+    throw new VoucherifyApiError(VOUCHERIFY_KEYS.redeemables_limit, `redeemables: at most ${MAX_CODES} (stacking_rules.redeemables_limit)`);
   }
-  if (body.options !== undefined) checkFields(body.options, 'options', { expand: 'ok' });
+  if (body.options !== undefined) checkFields(body.options, 'options', OPTIONS_FIELDS);
   return list.map((item, n) => {
-    const r = checkFields(item, `redeemables[${n}]`, {
-      object: 'ok',
-      id: 'ok',
-      gift: { refused: 'gift cards are not supported' },
-      reward: { refused: 'loyalty rewards are not supported' },
-    });
+    const r = checkFields(item, `redeemables[${n}]`, REDEEMABLE_FIELDS);
     if (r.object !== 'voucher') {
       throw notSupported(`redeemables[${n}].object`, 'only vouchers are supported (no promotion tiers, promotion stacks or loyalty)');
     }
     const id = typed(r.id, `redeemables[${n}].id`, isString, 'a voucher code');
-    if (!id) throw invalid(`redeemables[${n}].id: the voucher code is required`);
+    if (!id) throw invalidPayload(`redeemables[${n}].id: the voucher code is required`);
     return id;
   });
 }
@@ -333,7 +326,7 @@ function redeemableResults(codes: readonly CodeResult[], vouchers: Map<string, R
       };
     }
     const entry = REFUSALS[c.reason as CheckoutReason];
-    const details = c.rule ? `${c.rule.name}${c.rule.message ? `: ${c.rule.message}` : ''}` : entry.message;
+    const details = refusalDetails(c.reason as CheckoutReason, c.rule);
     if (c.reason === 'not_combinable') {
       return {
         status: 'SKIPPED' as const,
@@ -366,15 +359,7 @@ export async function stackableValidate(ctx: CompatContext, call: CompatCall): P
   const session = sessionRequest(call.body.session);
   const codes = redeemableCodes(call.body);
   const context = contextOf(ctx, call);
-  const outcome = await validate(ctx, call, { codes, ...context });
-  let answer = outcome.evaluation.answer as CheckoutAnswer;
-  let opened: ReturnType<typeof sessionObject> | undefined;
-  if (session && answer.valid) {
-    // The session is the platform's reservation, decided again under its locks: its refusal is the answer.
-    const held = await openSession(ctx, call, codes, context, session);
-    if (held.status === 201) opened = sessionObject(held.body.id, session);
-    else answer = { ...answer, valid: false, codes: held.body.codes ?? answer.codes };
-  }
+  const { answer, opened } = await validateInSession(ctx, call, codes, context, session);
   const redeemables = redeemableResults(answer.codes, await voucherViews(ctx, codes), answer.order);
   return {
     status: 200,
@@ -393,21 +378,16 @@ export async function stackableValidate(ctx: CompatContext, call: CompatCall): P
 
 /** The parent redemption of a group: the request as a whole, its children named. */
 function parentObject(group: RedemptionGroupView, children: ReturnType<typeof redemptionObject>[]) {
+  const id = parentRedemptionId.encode(group.id);
   return {
-    id: parentRedemptionId.encode(group.id),
-    object: 'redemption' as const,
-    date: group.created_at,
-    customer_id: group.customer ? customerId.encode(group.customer.id) : null,
-    tracking_id: group.customer?.id ?? null,
-    metadata: group.metadata,
-    amount: group.order?.discount_amount ?? 0,
+    ...redemptionHead(id, 'redemption', group.created_at, group.customer?.id, group.metadata, group.order?.discount_amount ?? 0),
     redemption: null,
     result: 'SUCCESS' as const,
     status: group.status === 'rolled_back' ? ('ROLLED_BACK' as const) : ('SUCCEEDED' as const),
     order: orderSummary(group.order),
     customer: customerRef(group.customer?.id),
     related_object_type: 'redemption' as const,
-    related_object_id: parentRedemptionId.encode(group.id),
+    related_object_id: id,
     related_redemptions: { redemptions: children.map((c) => ({ id: c.id, date: c.date })), rollbacks: [] },
     channel: { channel_type: 'API' },
   };
@@ -489,6 +469,13 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
       if (!group) throw notFound('redemption', id);
       return { status: 200, body: parentObject(group, await redemptionObjects(ctx, group.redemptions)) };
     }
+    const failed = failedRedemptionId.decode(id);
+    if (failed) {
+      const f = await failedRedemptionById(db, failed).catch(() => {
+        throw notFound('redemption', id);
+      });
+      return { status: 200, body: failedRedemptionObject(f, (await voucherViews(ctx, [f.code])).get(f.code) ?? null) };
+    }
     const child = redemptionId.decode(id);
     const r = child ? await getRedemption(db, child).catch(() => null) : null;
     if (!r) throw notFound('redemption', id);
@@ -537,25 +524,25 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
     return { status: 200, body: { object: 'list', data_ref: 'redemptions', redemptions: objects, total: successes + failures } };
   });
 
-  const reasonOf = (call: CompatCall) =>
-    onceMoreDecoded(call.query.reason) ?? (typeof call.body.reason === 'string' ? call.body.reason : undefined);
-  const ROLLBACK_FIELDS = { customer: 'ok', reason: 'ok', metadata: { refused: 'rollback metadata is not stored' } } as const;
+  const ROLLBACK_FIELDS = fieldTable('customer reason', '', { metadata: 'rollback metadata is not stored' });
 
-  compatRoute(router, 'post', '/redemptions/:id/rollback', async (call) => {
+  /** A rollback call: its query and body checked, the redemption (or group) its path names rolled back. */
+  const rollBack = async (call: CompatCall, decode: (id: string) => string | null) => {
     onlyParams(call.query, ['reason', 'tracking_id']);
     checkFields(call.body, '', ROLLBACK_FIELDS);
-    const id = redemptionId.decode(call.params.id as string);
+    const id = decode(call.params.id as string);
     if (!id) throw notFound('redemption', call.params.id as string);
-    const rolled = (await rollbackRedemption(db, id, reasonOf(call), actorOf(call), ctx.platform.clock.now())) as RedemptionView;
+    const reason = onceMoreDecoded(call.query.reason) ?? (typeof call.body.reason === 'string' ? call.body.reason : undefined);
+    return rollbackRedemption(db, id, reason, actorOf(call), ctx.platform.clock.now());
+  };
+
+  compatRoute(router, 'post', '/redemptions/:id/rollback', async (call) => {
+    const rolled = (await rollBack(call, redemptionId.decode)) as RedemptionView;
     return { status: 200, body: rollbackObject(rolled, await withVoucher(ctx, rolled)) };
   });
 
   compatRoute(router, 'post', '/redemptions/:id/rollbacks', async (call) => {
-    onlyParams(call.query, ['reason', 'tracking_id']);
-    checkFields(call.body, '', ROLLBACK_FIELDS);
-    const groupId = parentRedemptionId.decode(call.params.id as string);
-    if (!groupId) throw notFound('redemption', call.params.id as string);
-    const group = (await rollbackRedemption(db, groupId, reasonOf(call), actorOf(call), ctx.platform.clock.now())) as RedemptionGroupView;
+    const group = (await rollBack(call, parentRedemptionId.decode)) as RedemptionGroupView;
     const vouchers = await voucherViews(
       ctx,
       group.redemptions.map((r) => r.code),
@@ -585,37 +572,30 @@ export function checkoutRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'post', '/qualifications', (call) => qualify(ctx, call));
 }
 
+const QUALIFICATION_FIELDS = fieldTable('customer order scenario tracking_id metadata mode options');
+
+const QUALIFICATION_OPTIONS = fieldTable('limit expand sorting_rule', '', {
+  filters: 'qualification filters are not supported',
+  starting_after: 'one page of at most 50',
+});
+
 /**
  * `POST /v1/qualifications`: which codes apply to this order. `CUSTOMER_WALLET`: the codes published to the
  * customer; `ALL`: those, and the standalone vouchers nobody holds. Each is validated on its own by the platform.
  */
 export async function qualify(ctx: CompatContext, call: CompatCall): Promise<CompatReply> {
-  const q = checkFields(call.body, '', {
-    customer: 'ok',
-    order: 'ok',
-    scenario: 'ok',
-    tracking_id: 'ok',
-    metadata: 'ok',
-    mode: 'ok',
-    options: 'ok',
-  });
+  const q = checkFields(call.body, '', QUALIFICATION_FIELDS);
   const scenario = q.scenario ?? 'ALL';
   if (scenario !== 'ALL' && scenario !== 'CUSTOMER_WALLET') throw notSupported('scenario', 'ALL or CUSTOMER_WALLET');
   if (q.mode !== undefined && q.mode !== 'BASIC') throw notSupported('mode', 'only BASIC');
-  const options = checkFields(q.options, 'options', {
-    limit: 'ok',
-    expand: 'ok',
-    sorting_rule: 'ok',
-    filters: { refused: 'qualification filters are not supported' },
-    starting_after: { refused: 'one page of at most 50' },
-  });
+  const options = checkFields(q.options, 'options', QUALIFICATION_OPTIONS);
   const limit = typed(options.limit, 'options.limit', isInteger, 'an integer') ?? 5;
-  if (limit < 1 || limit > 50) throw invalid('options.limit: from 1 to 50');
+  if (limit < 1 || limit > 50) throw invalidPayload('options.limit: from 1 to 50');
   if (options.sorting_rule !== undefined && options.sorting_rule !== 'DEFAULT' && options.sorting_rule !== 'BEST_DEAL') {
     throw notSupported('options.sorting_rule', 'DEFAULT or BEST_DEAL');
   }
   const context = contextOf(ctx, call);
-  if (scenario === 'CUSTOMER_WALLET' && !context.customer) throw invalid('customer: CUSTOMER_WALLET needs the customer');
+  if (scenario === 'CUSTOMER_WALLET' && !context.customer) throw invalidPayload('customer: CUSTOMER_WALLET needs the customer');
   const { db } = ctx.platform;
   const wallet = context.customer
     ? (

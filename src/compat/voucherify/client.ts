@@ -8,10 +8,10 @@ import { publicationObject, publish, trackEvent } from './server.ts';
 /** Client-side query values of `GET /validate` the compatible API cannot honour. */
 const REFUSED_VALIDATE_QUERY: Record<string, string> = {
   item: 'order items need the checkout engine (issue 13); send the amount',
-  session_type: 'sessions are opened by the stackable POST /v1/validations (a platform reservation)',
-  session_key: 'sessions are opened by the stackable POST /v1/validations (a platform reservation)',
-  session_ttl: 'sessions are opened by the stackable POST /v1/validations (a platform reservation)',
-  session_ttl_unit: 'sessions are opened by the stackable POST /v1/validations (a platform reservation)',
+  session_type: 'client-side sessions are not supported; open the session with POST /client/v1/validations',
+  session_key: 'client-side sessions are not supported; open the session with POST /client/v1/validations',
+  session_ttl: 'client-side sessions are not supported; open the session with POST /client/v1/validations',
+  session_ttl_unit: 'client-side sessions are not supported; open the session with POST /client/v1/validations',
 };
 
 /** `GET /validate?code=&amount=&customer[source_id]=&tracking_id=` as the body of a server-side validation. */

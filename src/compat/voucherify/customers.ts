@@ -2,10 +2,51 @@ import type { Router } from 'express';
 import { deleteCustomer, getCustomer, putCustomer } from '../../customers/customers.ts';
 import type { CustomerDetailView, CustomerView } from '../../customers/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { type CompatContext, customerInput, customerRefId } from './context.ts';
-import { ERROR_CODES, notFound, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import type { CompatContext } from './context.ts';
+import { invalidPayload, notFound } from './errors.ts';
 import { customerId } from './ids.ts';
+import { checkFields, fieldTable, isString, metadataOf, typed } from './request.ts';
 import { compatRoute } from './routes.ts';
+
+export interface CustomerInput {
+  id: string;
+  email?: string;
+  name?: string;
+  phone?: string;
+  metadata?: Record<string, unknown>;
+}
+
+const CUSTOMER_FIELDS = fieldTable('id source_id email name metadata object phone', 'address birthdate birthday', {
+  description: 'customer descriptions are not stored; use metadata',
+});
+
+/** Voucherify's customer object (`id` = `cust_…`, or `source_id`) as the platform's customer; the tracking id stands in. */
+export function customerInput(value: unknown, trackingId?: string): CustomerInput | undefined {
+  if (value === undefined || value === null) return trackingId ? { id: trackingId } : undefined;
+  const c = checkFields(value, 'customer', CUSTOMER_FIELDS);
+  const sourceId = typed(c.source_id, 'customer.source_id', isString, 'a string');
+  const id = typed(c.id, 'customer.id', isString, 'a string');
+  if (id && !sourceId && !customerId.decode(id)) throw notFound('customer', id);
+  const platformId = sourceId ?? (id ? customerId.decode(id) : null) ?? trackingId;
+  if (!platformId) return undefined;
+  const email = typed(c.email, 'customer.email', isString, 'a string');
+  const name = typed(c.name, 'customer.name', isString, 'a string');
+  const phone = typed(c.phone, 'customer.phone', isString, 'a string');
+  const metadata = metadataOf(c.metadata, 'customer.metadata');
+  return {
+    id: platformId,
+    ...(email ? { email } : {}),
+    ...(name ? { name } : {}),
+    ...(phone ? { phone } : {}),
+    ...(metadata ? { metadata } : {}),
+  };
+}
+
+/** A customer named in a query or path: `cust_…` or the source id. */
+export function customerRefId(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  return customerId.decode(value) ?? value;
+}
 
 /** Voucherify's customer object over the platform's stored customer (its id is Voucherify's `source_id`). */
 export function customerObject(c: CustomerView | CustomerDetailView) {
@@ -64,7 +105,7 @@ export function customerRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'post', '/customers', async ({ body }) => {
     const given = customerInput(body);
     if (!given || typeof body.source_id !== 'string') {
-      throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, "source_id: give the customer's own id");
+      throw invalidPayload("source_id: give the customer's own id");
     }
     const { customer } = await upsert(ctx, given.id, given);
     return { status: 200, body: customerObject(customer) };

@@ -6,10 +6,10 @@ import type { HttpContext } from '../../http/context.ts';
 import { CandidateLookup } from '../../redemptions/lookup.ts';
 import { clientRoutes } from './client.ts';
 import type { CompatContext } from './context.ts';
-import { ERROR_CODES, VoucherifyApiError, type VoucherifyKey, voucherifyErrorHandler } from './errors.ts';
+import { VOUCHERIFY_KEYS, VoucherifyApiError, voucherifyErrorHandler } from './errors.ts';
 import { serverRoutes } from './server.ts';
 
-const unauthorized = (details: string) => new VoucherifyApiError(ERROR_CODES.unauthorized as VoucherifyKey, details);
+const unauthorized = (details: string) => new VoucherifyApiError(VOUCHERIFY_KEYS.unauthorized, details);
 
 /** Server-side calls: `X-App-Id` is the platform API key's id, `X-App-Token` the key itself. */
 function serverAuth(ctx: HttpContext): RequestHandler {
@@ -20,7 +20,7 @@ function serverAuth(ctx: HttpContext): RequestHandler {
     const identity = await ctx.authenticator.authenticate(token);
     if (!identity || identity.id !== appId) return next(unauthorized('The application id and token do not match a key.'));
     if (!permits(identity.role, req.method, 'key')) {
-      return next(new VoucherifyApiError(ERROR_CODES.forbidden as VoucherifyKey, `A ${identity.role} key cannot make this call.`));
+      return next(new VoucherifyApiError(VOUCHERIFY_KEYS.forbidden, `A ${identity.role} key cannot make this call.`));
     }
     req.apiKey = identity;
     next();
@@ -46,17 +46,16 @@ function clientAuth(ctx: HttpContext): RequestHandler {
         });
         return void res.status(204).end();
       }
-      return next(new VoucherifyApiError(ERROR_CODES.forbidden as VoucherifyKey, 'This origin is not allowed.'));
+      return next(new VoucherifyApiError(VOUCHERIFY_KEYS.forbidden, 'This origin is not allowed.'));
     }
     const appId = req.get('X-Client-Application-Id');
     const token = req.get('X-Client-Token');
     if (!appId || !token) return next(unauthorized('X-Client-Application-Id and X-Client-Token are required.'));
     const identity = await ctx.authenticator.authenticate(token);
     if (!identity || identity.id !== appId) return next(unauthorized('The client application id and token do not match a key.'));
-    if (identity.role !== 'client')
-      return next(new VoucherifyApiError(ERROR_CODES.forbidden as VoucherifyKey, 'Client calls need a client key.'));
+    if (identity.role !== 'client') return next(new VoucherifyApiError(VOUCHERIFY_KEYS.forbidden, 'Client calls need a client key.'));
     if (!origin || !(identity.allowed_origins ?? []).includes(origin)) {
-      return next(new VoucherifyApiError(ERROR_CODES.forbidden as VoucherifyKey, 'This origin is not allowed for this key.'));
+      return next(new VoucherifyApiError(VOUCHERIFY_KEYS.forbidden, 'This origin is not allowed for this key.'));
     }
     res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin' });
     req.apiKey = identity;
@@ -93,12 +92,7 @@ export function voucherifyRouter(http: HttpContext): Router {
   router.use('/client/v1', client);
 
   router.use((req, _res, next) =>
-    next(
-      new VoucherifyApiError(
-        ERROR_CODES.route_not_supported as VoucherifyKey,
-        `${req.method} ${req.path} is not supported by the compatible API.`,
-      ),
-    ),
+    next(new VoucherifyApiError(VOUCHERIFY_KEYS.route_not_supported, `${req.method} ${req.path} is not supported by the compatible API.`)),
   );
   router.use(voucherifyErrorHandler(http.platform.logger));
   return router;

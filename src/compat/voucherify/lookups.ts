@@ -1,6 +1,7 @@
 import { normalizeCode } from '../../codes/index.ts';
-import type { Queryable } from '../../db/sql.ts';
-import { ERROR_CODES, notFound, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
+import { type Queryable, rowById } from '../../db/sql.ts';
+import type { FailedRedemptionView } from '../../redemptions/failures.ts';
+import { notFound, VOUCHERIFY_KEYS, VoucherifyApiError } from './errors.ts';
 import { campaignId, voucherId } from './ids.ts';
 import { isObject } from './request.ts';
 import { type CampaignWithState, VOUCHER_COLUMNS, type VoucherWithCampaign } from './translate.ts';
@@ -41,7 +42,7 @@ export async function resolveCampaign(db: Queryable, ref: unknown): Promise<stri
     ref.trim(),
   ]);
   if (rows.length > 1) {
-    throw new VoucherifyApiError(ERROR_CODES.ambiguous_name as VoucherifyKey, `More than one campaign is named ${ref}; address it by id.`, {
+    throw new VoucherifyApiError(VOUCHERIFY_KEYS.ambiguous_name, `More than one campaign is named ${ref}; address it by id.`, {
       type: 'campaign',
     });
   }
@@ -85,12 +86,14 @@ export async function vouchersByCodes(db: Queryable, codes: string[]): Promise<M
   return new Map(rows.map((v) => [v.code, v]));
 }
 
-/** Rows a list matches, counted exactly up to 100,000 and estimated by the planner above (the docs say so). */
-export async function countUpTo(db: Queryable, fromWhere: string, params: unknown[]): Promise<number> {
-  const cap = 100_000;
-  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from (select 1 ${fromWhere} limit ${cap + 1}) t`, params);
-  const n = rows[0]?.n ?? 0;
-  if (n <= cap) return n;
-  const plan = await db.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`explain (format json) select 1 ${fromWhere}`, params);
-  return Math.max(n, Math.round(plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? n));
+/** A refused redemption by its platform id, in the view the failed-redemptions list answers (404 when none). */
+export async function failedRedemptionById(db: Queryable, id: string): Promise<FailedRedemptionView> {
+  return rowById<FailedRedemptionView>(
+    db,
+    'failed_redemptions',
+    'redemption',
+    id,
+    `id, 'failed' as status, kind, code, campaign_id, reason, rule, customer_id, order_id, api_key_id,
+     to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`,
+  );
 }

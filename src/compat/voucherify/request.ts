@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { notSupported, VoucherifyApiError } from './errors.ts';
+import { invalidPayload, invalidQuery, notSupported } from './errors.ts';
 
 /**
  * What the real SDKs send, read the way they mean it: nested query strings (`filters[x][y]=1`, `created_at[after]=`),
@@ -14,10 +14,7 @@ function decodeComponent(value: string): string {
   try {
     return decodeURIComponent(value.replaceAll('+', ' '));
   } catch {
-    throw new VoucherifyApiError(
-      { status: 400, key: 'invalid_query_params', message: 'Invalid query params' },
-      'A query value is not valid percent-encoding.',
-    );
+    throw invalidQuery('A query value is not valid percent-encoding.');
   }
 }
 
@@ -34,10 +31,7 @@ export function parseQuery(search: string): Record<string, unknown> {
       ? [match[1] as string, ...[...(match[2] as string).matchAll(/\[([^[\]]*)\]/g)].map((m) => m[1] as string)]
       : [rawKey];
     if (path.length > MAX_QUERY_DEPTH || path.some((p) => UNSAFE_KEYS.has(p))) {
-      throw new VoucherifyApiError(
-        { status: 400, key: 'invalid_query_params', message: 'Invalid query params' },
-        `Query parameter ${rawKey} is not supported.`,
-      );
+      throw invalidQuery(`Query parameter ${rawKey} is not supported.`);
     }
     let node: Record<string, unknown> | unknown[] = root;
     path.forEach((part, i) => {
@@ -83,24 +77,74 @@ export function bodyOf(req: Request): Record<string, unknown> {
   const body: unknown = req.body;
   if (body === null || body === undefined || typeof body === 'string') return {};
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new VoucherifyApiError({ status: 400, key: 'invalid_payload', message: 'Invalid payload' }, 'The body must be a JSON object.');
+    throw invalidPayload('The body must be a JSON object.');
   }
   return body as Record<string, unknown>;
 }
 
 export type FieldRule = 'ok' | { refused: string };
 
+/** What an endpoint takes of an object: the fields it honours, and those it refuses, each with why. */
+export type FieldTable = Readonly<Record<string, FieldRule>>;
+
+/** Why a Voucherify field the platform has no concept for is refused: one reason a field, wherever it is sent. */
+const REFUSED_BECAUSE: Record<string, string> = {
+  category: 'categories are not supported',
+  category_id: 'categories are not supported',
+  gift: 'gift cards are not supported',
+  loyalty_card: 'loyalty cards are not supported',
+  reward: 'loyalty rewards are not supported',
+  loyalty: 'loyalty programs are not supported',
+  referral: 'referrals are not supported',
+  referrer: 'referrals are not supported',
+  referral_program: 'referral programs are not supported',
+  is_referral_code: 'referral codes are not supported',
+  promotion: 'promotion tiers are not supported',
+  validity_timeframe: 'validity timeframes are not supported; use validity_day_of_week',
+  validity_hours: 'validity hours are not supported; use validity_day_of_week',
+  additional_info: 'additional_info is not supported; use metadata',
+  validation_rules: 'validation rules by id are not supported',
+  auto_join: 'auto-joining customers is not supported',
+  use_voucher_metadata_schema: 'metadata schemas are not supported',
+  activity_duration_after_publishing: 'activity durations are not supported',
+  unset_metadata_fields: 'give the whole metadata instead',
+  amount_off_formula: 'formulas are not supported',
+  percent_off_formula: 'formulas are not supported',
+  fixed_amount_formula: 'formulas are not supported',
+  unit_off_formula: 'formulas are not supported',
+  is_dynamic: 'dynamic discounts are not supported',
+  units: 'several unit discounts in one are not supported',
+  address: 'customer addresses are not stored',
+  birthdate: 'customer birthdates are not stored',
+  birthday: 'customer birthdates are not stored',
+  discount_quantity: 'given by the platform, not taken',
+  discount_amount: 'given by the platform, not taken',
+};
+
+/**
+ * A field table from space-separated names: those `honoured`, those `refused` for the reason REFUSED_BECAUSE gives,
+ * and `own` refusals with a reason of the endpoint's own.
+ */
+export function fieldTable(honoured: string, refused = '', own: Record<string, string> = {}): FieldTable {
+  const table: Record<string, FieldRule> = {};
+  for (const name of honoured.split(' ').filter(Boolean)) table[name] = 'ok';
+  for (const name of refused.split(' ').filter(Boolean)) {
+    const why = REFUSED_BECAUSE[name];
+    if (why === undefined) throw new Error(`no reason to refuse ${name}: give it in own`);
+    table[name] = { refused: why };
+  }
+  for (const [name, why] of Object.entries(own)) table[name] = { refused: why };
+  return Object.freeze(table);
+}
+
 /**
  * Checks an object's fields against what the endpoint honours: a refused field, or one the endpoint does not know,
  * is a 400 `not_supported` naming it (`path.field`). Nothing is silently ignored.
  */
-export function checkFields(value: unknown, path: string, rules: Record<string, FieldRule>): Record<string, unknown> {
+export function checkFields(value: unknown, path: string, rules: FieldTable): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new VoucherifyApiError(
-      { status: 400, key: 'invalid_payload', message: 'Invalid payload' },
-      `${path || '(body)'}: must be an object`,
-    );
+    throw invalidPayload(`${path || '(body)'}: must be an object`);
   }
   const object = value as Record<string, unknown>;
   for (const [field, given] of Object.entries(object)) {
@@ -117,7 +161,7 @@ export function checkFields(value: unknown, path: string, rules: Record<string, 
 export function typed<T>(value: unknown, field: string, check: (v: unknown) => v is T, expected: string): T | undefined {
   if (value === undefined || value === null) return undefined;
   if (!check(value)) {
-    throw new VoucherifyApiError({ status: 400, key: 'invalid_payload', message: 'Invalid payload' }, `${field}: must be ${expected}`);
+    throw invalidPayload(`${field}: must be ${expected}`);
   }
   return value;
 }
@@ -133,7 +177,7 @@ export function flag(value: unknown, field: string): boolean | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  throw new VoucherifyApiError({ status: 400, key: 'invalid_payload', message: 'Invalid payload' }, `${field}: must be true or false`);
+  throw invalidPayload(`${field}: must be true or false`);
 }
 
 /** A positive integer query value (`page`, `limit`, `vouchers_count`) within bounds. */
@@ -141,10 +185,7 @@ export function intParam(value: unknown, field: string, min: number, max: number
   if (value === undefined || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new VoucherifyApiError(
-      { status: 400, key: 'invalid_query_params', message: 'Invalid query params' },
-      `${field}: must be an integer from ${min} to ${max}`,
-    );
+    throw invalidQuery(`${field}: must be an integer from ${min} to ${max}`);
   }
   return n;
 }
@@ -155,7 +196,11 @@ export function dateField(value: unknown, field: string): Date | null | undefine
   if (value === null) return null;
   const date = typeof value === 'string' ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new VoucherifyApiError({ status: 400, key: 'invalid_payload', message: 'Invalid payload' }, `${field}: must be an ISO 8601 date`);
+    throw invalidPayload(`${field}: must be an ISO 8601 date`);
   }
   return date;
+}
+
+export function metadataOf(value: unknown, field = 'metadata'): Record<string, unknown> | undefined {
+  return value === undefined || value === null ? undefined : typed(value, field, isObject, 'an object');
 }

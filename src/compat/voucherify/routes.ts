@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { findUnstorable } from '../../shared/storable.ts';
-import { VoucherifyApiError } from './errors.ts';
+import { invalidPayload } from './errors.ts';
 import { bodyOf, queryOf } from './request.ts';
 
 /** One call as a compatible-API handler sees it: the parsed nested query and the body as an object. */
@@ -32,10 +32,7 @@ export function compatRoute(
     const query = queryOf(req);
     const unstorable = findUnstorable(req.params) ?? findUnstorable(query) ?? findUnstorable(req.body ?? null);
     if (unstorable) {
-      throw new VoucherifyApiError(
-        { status: 400, key: 'invalid_payload', message: 'Invalid payload' },
-        `${unstorable.field}: ${unstorable.message}`,
-      );
+      throw invalidPayload(`${unstorable.field}: ${unstorable.message}`);
     }
     const rawBody: unknown = req.body;
     const body = Array.isArray(rawBody) ? {} : bodyOf(req);

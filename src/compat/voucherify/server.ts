@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { createCampaign, updateCampaign } from '../../campaigns/campaigns.ts';
 import { createCampaignSchema } from '../../campaigns/schemas.ts';
+import type { Queryable } from '../../db/sql.ts';
 import { findGeneration, generationView, requestGeneration } from '../../generations/generations.ts';
 import { createImport, getImport, importView } from '../../imports/imports.ts';
 import type { Platform } from '../../platform.ts';
@@ -8,31 +9,22 @@ import { setPublishingSettings } from '../../publications/publications.ts';
 import { publishToCustomer } from '../../publications/publish.ts';
 import { listRedemptions } from '../../redemptions/redemptions.ts';
 import { type Rules, rulesSchema } from '../../rules/index.ts';
+import { NotFoundError } from '../../shared/errors.ts';
 import { recordBusinessEvent } from '../../triggers/triggers.ts';
 import { createStandaloneVoucher, deleteVoucher, setVoucherActive, updateVoucher } from '../../vouchers/lifecycle.ts';
 import { checkoutRoutes } from './checkout.ts';
-import {
-  actorOf,
-  type CompatContext,
-  customerInput,
-  customerRefId,
-  metadataOf,
-  onlyParams,
-  pageOfPages,
-  paging,
-  redemptionObjects,
-} from './context.ts';
-import { customerRoutes } from './customers.ts';
-import { ERROR_CODES, notFound, notSupported, VoucherifyApiError, type VoucherifyKey } from './errors.ts';
-import { asyncActionId, campaignId as campaignIds, customerId, publicationId } from './ids.ts';
-import { campaignWithState, countUpTo, resolveCampaign, voucherByCode, vouchersByCodes } from './lookups.ts';
-import { checkFields, dateField, flag, intParam, isBoolean, isObject, isString, typed } from './request.ts';
+import { actorOf, type CompatContext, redemptionObjects } from './context.ts';
+import { customerInput, customerRefId, customerRoutes } from './customers.ts';
+import { invalidPayload, notFound, notSupported } from './errors.ts';
+import { type AsyncActionKind, asyncActionId, campaignId as campaignIds, customerId, publicationId } from './ids.ts';
+import { countUpTo, listEnvelope, onlyParams, pageOfPages, paging } from './lists.ts';
+import { campaignWithState, resolveCampaign, voucherByCode, vouchersByCodes } from './lookups.ts';
+import { checkFields, dateField, fieldTable, flag, intParam, isBoolean, isObject, isString, metadataOf, typed } from './request.ts';
 import { type CompatCall, compatRoute } from './routes.ts';
 import {
   campaignView,
   customerRef,
   discountToPlatform,
-  listEnvelope,
   quantityToPlatform,
   type VoucherifyVoucher,
   voucherView,
@@ -72,40 +64,25 @@ async function standaloneCampaign(platform: Platform): Promise<string> {
   }
 }
 
-const VOUCHER_FIELDS = {
-  code: 'ok',
-  campaign: 'ok',
-  campaign_id: 'ok',
-  type: 'ok',
-  discount: 'ok',
-  start_date: 'ok',
-  expiration_date: 'ok',
-  validity_day_of_week: 'ok',
-  active: 'ok',
-  metadata: 'ok',
-  redemption: 'ok',
-  object: 'ok',
-  category: { refused: 'categories are not supported' },
-  category_id: { refused: 'categories are not supported' },
-  gift: { refused: 'gift cards are not supported' },
-  loyalty_card: { refused: 'loyalty cards are not supported' },
-  validity_timeframe: { refused: 'validity timeframes are not supported; use validity_day_of_week' },
-  validity_hours: { refused: 'validity hours are not supported; use validity_day_of_week' },
-  additional_info: { refused: 'additional_info is not supported; use metadata' },
-  validation_rules: { refused: 'validation rules by id are not supported' },
-  code_config: { refused: "a standalone code is drawn from its campaign's code config" },
-  is_referral_code: { refused: 'referral codes are not supported' },
-} as const;
+const VOUCHER_FIELDS = fieldTable(
+  'code campaign campaign_id type discount start_date expiration_date validity_day_of_week active metadata redemption object',
+  'category category_id gift loyalty_card validity_timeframe validity_hours additional_info validation_rules is_referral_code',
+  { code_config: "a standalone code is drawn from its campaign's code config" },
+);
 
-/** The rule overrides a Voucherify voucher body sets (discount, quantity, weekdays). */
-function voucherRules(v: Record<string, unknown>, currency: string, base: Rules = {}): Rules {
-  if (v.type !== undefined && v.type !== 'DISCOUNT_VOUCHER') throw notSupported('type', 'only DISCOUNT_VOUCHER is supported');
+/**
+ * The rule overrides a Voucherify voucher sets (its type, discount and quantity, at `path` in the body: a campaign's
+ * are under `voucher`), and the weekdays, over `base`.
+ */
+function voucherRules(v: Record<string, unknown>, path: string, weekdays: unknown, currency: string, base: Rules = {}): Rules {
+  const at = (field: string) => (path ? `${path}.${field}` : field);
+  if (v.type !== undefined && v.type !== 'DISCOUNT_VOUCHER') throw notSupported(at('type'), 'only DISCOUNT_VOUCHER is supported');
   const rules: Rules = { ...base };
-  const discount = discountToPlatform(v.discount, currency);
+  const discount = discountToPlatform(v.discount, currency, at('discount'));
   if (discount !== undefined) rules.discount = discount;
-  const quantity = quantityToPlatform(v.redemption, 'redemption');
+  const quantity = quantityToPlatform(v.redemption, at('redemption'));
   if (quantity !== undefined) rules.redemption = { ...rules.redemption, per_code_limit: quantity };
-  const days = weekdaysToPlatform(v.validity_day_of_week, 'validity_day_of_week');
+  const days = weekdaysToPlatform(weekdays, 'validity_day_of_week');
   if (days !== undefined) rules.validity_windows = [{ days_of_week: days }];
   return rulesSchema.parse(rules);
 }
@@ -133,7 +110,7 @@ async function createVoucher(ctx: CompatContext, call: CompatCall, campaign: str
       active: typed(v.active, 'active', isBoolean, 'a boolean') ?? true,
       start_date: dateField(v.start_date, 'start_date'),
       expiration_date: dateField(v.expiration_date, 'expiration_date'),
-      rules: voucherRules(v, platform.config.VOUCHERIFY_COMPAT_CURRENCY, base),
+      rules: voucherRules(v, '', v.validity_day_of_week, platform.config.VOUCHERIFY_COMPAT_CURRENCY, base),
       metadata: metadataOf(v.metadata) ?? {},
     },
     actorOf(call),
@@ -142,13 +119,45 @@ async function createVoucher(ctx: CompatContext, call: CompatCall, campaign: str
   return voucherAnswer(platform, created.code);
 }
 
-function asyncActionView(
-  kind: 'generation' | 'import',
-  row: { id: string; status: string; created_at: Date | string; finished_at: Date | string | null; started_at: Date | string | null },
-  progress: number,
-  result: Record<string, unknown>,
-  type: string,
-) {
+interface AsyncAction {
+  row: { id: string; status: string; created_at: Date | string; finished_at: Date | string | null; started_at: Date | string | null };
+  progress: number;
+  result: Record<string, unknown>;
+  type: string;
+}
+
+/** What an async action reports: its generation's or its import's progress and result; null when there is none. */
+async function asyncActionOf(db: Queryable, kind: AsyncActionKind, id: string): Promise<AsyncAction | null> {
+  const missing = (error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  };
+  if (kind === 'generation') {
+    const g = await findGeneration(db, id).catch(missing);
+    if (!g) return null;
+    const view = generationView(g);
+    const { requested, generated, error } = view;
+    const result = { message: `${generated} of ${requested} vouchers generated`, requested, generated, ...(error ? { error } : {}) };
+    return {
+      row: g,
+      progress: view.progress,
+      type: 'CAMPAIGN.VOUCHERS_GENERATE',
+      result: { ...result, campaign_id: campaignIds.encode(g.campaign_id) },
+    };
+  }
+  const i = await getImport(db, id).catch(missing);
+  if (!i) return null;
+  const { progress, errors_url } = importView(i);
+  const message = `${progress.imported} vouchers imported, ${progress.rejected} rejected`;
+  return {
+    row: i,
+    progress: progress.percent,
+    type: 'CAMPAIGN.VOUCHERS_IMPORT',
+    result: { message, campaign_id: campaignIds.encode(i.campaign_id), ...progress, errors_url },
+  };
+}
+
+function asyncActionView(kind: AsyncActionKind, { row, progress, result, type }: AsyncAction) {
   const status =
     row.status === 'queued' ? 'ENQUEUED' : row.status === 'running' ? 'IN_PROGRESS' : row.status === 'failed' ? 'FAILED' : 'DONE';
   const created = new Date(row.created_at);
@@ -166,25 +175,17 @@ function asyncActionView(
   };
 }
 
+const IMPORT_FIELDS = fieldTable(
+  'code active redemption start_date expiration_date metadata type object',
+  'category additional_info gift loyalty_card',
+  { discount: "imported codes take their campaign's discount" },
+);
+
 /** Voucherify's import element (`{code, active, redemption, …}`) as the platform's import record. */
 function importRecord(item: unknown, index: number): unknown {
   if (!isObject(item)) return item;
   const path = `[${index}]`;
-  const v = checkFields(item, path, {
-    code: 'ok',
-    active: 'ok',
-    redemption: 'ok',
-    start_date: 'ok',
-    expiration_date: 'ok',
-    metadata: 'ok',
-    type: 'ok',
-    object: 'ok',
-    discount: { refused: "imported codes take their campaign's discount" },
-    category: { refused: 'categories are not supported' },
-    additional_info: { refused: 'additional_info is not supported; use metadata' },
-    gift: { refused: 'gift cards are not supported' },
-    loyalty_card: { refused: 'loyalty cards are not supported' },
-  });
+  const v = checkFields(item, path, IMPORT_FIELDS);
   if (v.type !== undefined && v.type !== 'DISCOUNT_VOUCHER') throw notSupported(`${path}.type`, 'only DISCOUNT_VOUCHER is supported');
   const { type: _type, object: _object, ...record } = v;
   return record;
@@ -192,8 +193,7 @@ function importRecord(item: unknown, index: number): unknown {
 
 async function startImport(ctx: CompatContext, call: CompatCall, campaign: string): Promise<{ status: number; body: unknown }> {
   const { platform } = ctx;
-  if (!Array.isArray(call.rawBody))
-    throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, '(body): must be an array of vouchers');
+  if (!Array.isArray(call.rawBody)) throw invalidPayload('(body): must be an array of vouchers');
   const records = call.rawBody.map(importRecord);
   const idempotencyKey = call.req.get('Idempotency-Key') ?? undefined;
   const { import: row } = await createImport(
@@ -204,6 +204,12 @@ async function startImport(ctx: CompatContext, call: CompatCall, campaign: strin
   );
   return { status: 202, body: { async_action_id: asyncActionId.encode('import', row.id) } };
 }
+
+const RANGE_FIELDS = fieldTable('after before');
+
+const CAMPAIGN_VOUCHER_FIELDS = fieldTable('type discount code_config redemption', 'is_referral_code gift loyalty_card');
+
+const CODE_CONFIG_FIELDS = fieldTable('length charset prefix postfix pattern');
 
 export function serverRoutes(router: Router, ctx: CompatContext): void {
   checkoutRoutes(router, ctx);
@@ -242,7 +248,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     if (typeof v.code === 'string' && v.code.toUpperCase() !== current.code)
       throw notSupported('code', 'differs from the code in the path');
     const hasRules = v.discount !== undefined || v.redemption !== undefined || v.validity_day_of_week !== undefined || v.type !== undefined;
-    const rules = hasRules ? voucherRules(v, currency, (current.rules ?? {}) as Rules) : undefined;
+    const rules = hasRules ? voucherRules(v, '', v.validity_day_of_week, currency, (current.rules ?? {}) as Rules) : undefined;
     const start = dateField(v.start_date, 'start_date');
     const end = dateField(v.expiration_date, 'expiration_date');
     const metadata = metadataOf(v.metadata);
@@ -288,7 +294,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     for (const field of ['created_at', 'updated_at'] as const) {
       const range = query[field];
       if (range === undefined) continue;
-      const r = checkFields(range, field, { after: 'ok', before: 'ok' });
+      const r = checkFields(range, field, RANGE_FIELDS);
       const after = dateField(r.after, `${field}[after]`);
       const before = dateField(r.before, `${field}[before]`);
       if (after) add((n) => `v.${field} > $${n}`, after);
@@ -341,53 +347,19 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
   });
 
   // ---- campaigns
-  const CAMPAIGN_FIELDS = {
-    name: 'ok',
-    campaign_type: 'ok',
-    type: 'ok',
-    voucher: 'ok',
-    vouchers_count: 'ok',
-    start_date: 'ok',
-    expiration_date: 'ok',
-    join_once: 'ok',
-    metadata: 'ok',
-    validity_day_of_week: 'ok',
-    auto_join: { refused: 'auto-joining customers is not supported' },
-    use_voucher_metadata_schema: { refused: 'metadata schemas are not supported' },
-    description: { refused: 'descriptions are not stored; use metadata' },
-    category: { refused: 'categories are not supported' },
-    category_id: { refused: 'categories are not supported' },
-    validity_timeframe: { refused: 'validity timeframes are not supported; use validity_day_of_week' },
-    validity_hours: { refused: 'validity hours are not supported; use validity_day_of_week' },
-    activity_duration_after_publishing: { refused: 'activity durations are not supported' },
-    validation_rules: { refused: 'validation rules by id are not supported' },
-    promotion: { refused: 'promotion tiers are not supported' },
-    referral_program: { refused: 'referral programs are not supported' },
-    unset_metadata_fields: { refused: 'give the whole metadata instead' },
-  } as const;
+  const CAMPAIGN_FIELDS = fieldTable(
+    'name campaign_type type voucher vouchers_count start_date expiration_date join_once metadata validity_day_of_week',
+    'auto_join use_voucher_metadata_schema category category_id validity_timeframe validity_hours activity_duration_after_publishing validation_rules promotion referral_program unset_metadata_fields',
+    { description: 'descriptions are not stored; use metadata' },
+  );
 
-  const campaignRules = (c: Record<string, unknown>, base: Rules): Rules => {
-    const rules: Rules = { ...base };
-    if (c.voucher !== undefined) {
-      const v = checkFields(c.voucher, 'voucher', {
-        type: 'ok',
-        discount: 'ok',
-        code_config: 'ok',
-        redemption: 'ok',
-        is_referral_code: { refused: 'referral codes are not supported' },
-        gift: { refused: 'gift cards are not supported' },
-        loyalty_card: { refused: 'loyalty cards are not supported' },
-      });
-      if (v.type !== undefined && v.type !== 'DISCOUNT_VOUCHER') throw notSupported('voucher.type', 'only DISCOUNT_VOUCHER is supported');
-      const discount = discountToPlatform(v.discount, currency, 'voucher.discount');
-      if (discount !== undefined) rules.discount = discount;
-      const quantity = quantityToPlatform(v.redemption, 'voucher.redemption');
-      if (quantity !== undefined) rules.redemption = { ...rules.redemption, per_code_limit: quantity };
-    }
-    const days = weekdaysToPlatform(c.validity_day_of_week, 'validity_day_of_week');
-    if (days !== undefined) rules.validity_windows = [{ days_of_week: days }];
-    return rulesSchema.parse(rules);
+  const CAMPAIGN_UPDATE_FIELDS = {
+    ...CAMPAIGN_FIELDS,
+    ...fieldTable('campaign_type active', '', { vouchers_count: 'add codes with POST /v1/campaigns/{id}/vouchers' }),
   };
+
+  const campaignRules = (c: Record<string, unknown>, base: Rules): Rules =>
+    voucherRules(checkFields(c.voucher, 'voucher', CAMPAIGN_VOUCHER_FIELDS), 'voucher', c.validity_day_of_week, currency, base);
 
   const generate = async (campaign: string, count: number, idempotencyKey?: string) => {
     const max = platform.config.GENERATION_MAX_COUNT;
@@ -408,15 +380,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
     if (c.type !== undefined && c.type !== 'AUTO_UPDATE' && c.type !== 'STATIC') throw notSupported('type', 'AUTO_UPDATE or STATIC');
     const voucher = isObject(c.voucher) ? c.voucher : {};
     const codeConfig =
-      voucher.code_config === undefined
-        ? { length: 8 }
-        : checkFields(voucher.code_config, 'voucher.code_config', {
-            length: 'ok',
-            charset: 'ok',
-            prefix: 'ok',
-            postfix: 'ok',
-            pattern: 'ok',
-          });
+      voucher.code_config === undefined ? { length: 8 } : checkFields(voucher.code_config, 'voucher.code_config', CODE_CONFIG_FIELDS);
     const cleanConfig = Object.fromEntries(Object.entries(codeConfig).filter(([, value]) => value !== null && value !== undefined));
     const count =
       c.vouchers_count === undefined || c.vouchers_count === null
@@ -445,12 +409,7 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
   compatRoute(router, 'put', '/campaigns/:ref', async (call) => {
     const id = await resolveCampaign(db, call.params.ref);
     const current = await campaignWithState(db, id);
-    const c = checkFields(call.body, '', {
-      ...CAMPAIGN_FIELDS,
-      vouchers_count: { refused: 'add codes with POST /v1/campaigns/{id}/vouchers' },
-      campaign_type: 'ok',
-      active: 'ok',
-    });
+    const c = checkFields(call.body, '', CAMPAIGN_UPDATE_FIELDS);
     if (isObject(c.voucher) && c.voucher.code_config !== undefined)
       throw notSupported('voucher.code_config', "a campaign's code config cannot change once it has codes");
     const rules = c.voucher !== undefined || c.validity_day_of_week !== undefined ? campaignRules(c, current.rules as Rules) : undefined;
@@ -554,48 +513,9 @@ export function serverRoutes(router: Router, ctx: CompatContext): void {
   // ---- async actions
   compatRoute(router, 'get', '/async-actions/:id', async ({ params }) => {
     const action = asyncActionId.decode(params.id as string);
-    if (!action) throw notFound('async_action', params.id as string);
-    if (action.kind === 'generation') {
-      const g = await findGeneration(db, action.id).catch(() => {
-        throw notFound('async_action', params.id as string);
-      });
-      const view = generationView(g);
-      return {
-        status: 200,
-        body: asyncActionView(
-          'generation',
-          g,
-          view.progress,
-          {
-            message: `${view.generated} of ${view.requested} vouchers generated`,
-            campaign_id: campaignIds.encode(g.campaign_id),
-            requested: view.requested,
-            generated: view.generated,
-            ...(view.error ? { error: view.error } : {}),
-          },
-          'CAMPAIGN.VOUCHERS_GENERATE',
-        ),
-      };
-    }
-    const i = await getImport(db, action.id).catch(() => {
-      throw notFound('async_action', params.id as string);
-    });
-    const view = importView(i);
-    return {
-      status: 200,
-      body: asyncActionView(
-        'import',
-        i,
-        view.progress.percent,
-        {
-          message: `${view.progress.imported} vouchers imported, ${view.progress.rejected} rejected`,
-          campaign_id: campaignIds.encode(i.campaign_id),
-          ...view.progress,
-          errors_url: view.errors_url,
-        },
-        'CAMPAIGN.VOUCHERS_IMPORT',
-      ),
-    };
+    const found = action ? await asyncActionOf(db, action.kind, action.id) : null;
+    if (!action || !found) throw notFound('async_action', params.id as string);
+    return { status: 200, body: asyncActionView(action.kind, found) };
   });
 
   // ---- publications
@@ -670,28 +590,23 @@ export function publicationObject(p: PublicationRecord, voucher: VoucherifyVouch
   };
 }
 
+const PUBLICATION_FIELDS = fieldTable('campaign voucher customer source_id channel join_once', '', {
+  metadata: 'publication metadata is not stored',
+});
+
+const PUBLICATION_CAMPAIGN_FIELDS = fieldTable('id name', '', { count: 'one code per publication' });
+
 /**
  * Publishes a code to a customer: the campaign form (`campaign` as a name, an id or an object: an unassigned code of
  * it) or the voucher form (`voucher`: that code); `join_once` from the body or the query.
  */
 export async function publish(ctx: CompatContext, call: CompatCall, body: Record<string, unknown>, joinOnceQuery: boolean | undefined) {
   const { platform } = ctx;
-  const p = checkFields(body, '', {
-    campaign: 'ok',
-    voucher: 'ok',
-    customer: 'ok',
-    source_id: 'ok',
-    channel: 'ok',
-    join_once: 'ok',
-    metadata: { refused: 'publication metadata is not stored' },
-  });
-  if (isObject(p.campaign)) checkFields(p.campaign, 'campaign', { id: 'ok', name: 'ok', count: { refused: 'one code per publication' } });
+  const p = checkFields(body, '', PUBLICATION_FIELDS);
+  if (isObject(p.campaign)) checkFields(p.campaign, 'campaign', PUBLICATION_CAMPAIGN_FIELDS);
   const code = typed(isObject(p.voucher) ? p.voucher.code : p.voucher, 'voucher', isString, 'a voucher code');
   if (p.campaign === undefined && code === undefined) {
-    throw new VoucherifyApiError(
-      ERROR_CODES.validation_failed as VoucherifyKey,
-      'campaign: give the campaign to publish from, or the voucher',
-    );
+    throw invalidPayload('campaign: give the campaign to publish from, or the voucher');
   }
   const chosen = code === undefined ? undefined : await voucherByCode(platform.db, code);
   const campaign = chosen ? chosen.campaign_id : await resolveCampaign(platform.db, p.campaign);
@@ -699,8 +614,7 @@ export async function publish(ctx: CompatContext, call: CompatCall, body: Record
     throw notSupported('campaign', 'the voucher is not in this campaign');
   }
   const customer = customerInput(p.customer);
-  if (!customer)
-    throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'customer: give the customer (source_id or id)');
+  if (!customer) throw invalidPayload('customer: give the customer (source_id or id)');
   const joinOnce = flag(p.join_once, 'join_once') ?? joinOnceQuery;
   const result = await publishToCustomer(
     platform,
@@ -712,21 +626,16 @@ export async function publish(ctx: CompatContext, call: CompatCall, body: Record
   return { publication: result.publication, voucher, created: result.created };
 }
 
+const EVENT_FIELDS = fieldTable('event customer metadata', 'referral loyalty');
+
 /** A custom event (`POST /v1/events`) as a platform business event; names that are not dotted get `voucherify.`. */
 export async function trackEvent(ctx: CompatContext, body: Record<string, unknown>) {
-  const e = checkFields(body, '', {
-    event: 'ok',
-    customer: 'ok',
-    metadata: 'ok',
-    referral: { refused: 'referrals are not supported' },
-    loyalty: { refused: 'loyalty programs are not supported' },
-  });
+  const e = checkFields(body, '', EVENT_FIELDS);
   const name = typed(e.event, 'event', isString, 'a string');
-  if (!name) throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'event: give the event name');
+  if (!name) throw invalidPayload('event: give the event name');
   const type = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/.test(name) ? name : `voucherify.${name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
   const customer = customerInput(e.customer);
-  if (!customer)
-    throw new VoucherifyApiError(ERROR_CODES.validation_failed as VoucherifyKey, 'customer: give the customer (source_id or id)');
+  if (!customer) throw invalidPayload('customer: give the customer (source_id or id)');
   await recordBusinessEvent(ctx.platform, { type, customer, data: metadataOf(e.metadata) ?? {} });
   return { object: 'event', type: name, customer: { ...customerRef(customer.id) }, referral: null, loyalty: null };
 }

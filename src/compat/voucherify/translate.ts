@@ -4,14 +4,19 @@ import type { RedemptionView } from '../../redemptions/schemas.ts';
 import { type Discount, effectiveRules, type Rules } from '../../rules/index.ts';
 import { isoTime } from '../../shared/fields.ts';
 import type { VoucherRow } from '../../vouchers/vouchers.ts';
-import { notSupported, REFUSALS } from './errors.ts';
+import { notSupported, REFUSALS, refusalDetails } from './errors.ts';
 import { campaignId, customerId, failedRedemptionId, redemptionId, rollbackId, voucherId } from './ids.ts';
-import { checkFields, isInteger, isNumber, typed } from './request.ts';
+import { checkFields, fieldTable, isInteger, isNumber, typed } from './request.ts';
 
 /**
  * Translation between Voucherify's objects and the platform's, both ways. Only shapes and names change here: every
  * decision (limits, dates, discounts) is the platform's, through its use-cases.
  */
+
+const DISCOUNT_FIELDS = fieldTable(
+  'type percent_off amount_off amount_limit fixed_amount unit_off unit_type effect',
+  'amount_off_formula percent_off_formula fixed_amount_formula unit_off_formula is_dynamic units',
+);
 
 /**
  * Voucherify amounts are integers in the currency's minor unit (1000 = 10.00): the platform's minor units. Effects
@@ -21,22 +26,7 @@ import { checkFields, isInteger, isNumber, typed } from './request.ts';
 export function discountToPlatform(value: unknown, currency: string, path = 'discount'): Discount | null | undefined {
   if (value === undefined) return undefined;
   if (value === null) return null;
-  const d = checkFields(value, path, {
-    type: 'ok',
-    percent_off: 'ok',
-    amount_off: 'ok',
-    amount_limit: 'ok',
-    fixed_amount: 'ok',
-    unit_off: 'ok',
-    unit_type: 'ok',
-    effect: 'ok',
-    amount_off_formula: { refused: 'formulas are not supported' },
-    percent_off_formula: { refused: 'formulas are not supported' },
-    fixed_amount_formula: { refused: 'formulas are not supported' },
-    unit_off_formula: { refused: 'formulas are not supported' },
-    is_dynamic: { refused: 'dynamic discounts are not supported' },
-    units: { refused: 'several unit discounts in one are not supported' },
-  });
+  const d = checkFields(value, path, DISCOUNT_FIELDS);
   if (d.type === 'UNIT') {
     if (d.effect !== undefined && d.effect !== 'ADD_MISSING_ITEMS' && d.effect !== 'ADD_NEW_ITEMS') {
       throw notSupported(`${path}.effect`, 'ADD_MISSING_ITEMS or ADD_NEW_ITEMS');
@@ -96,10 +86,12 @@ export function weekdaysView(rules: Rules | null | undefined): number[] | null {
   return only.days_of_week.map((d) => (d === 7 ? 0 : d)).sort();
 }
 
+const REDEMPTION_QUANTITY_FIELDS = fieldTable('quantity redeemed_quantity object url redemption_entries');
+
 /** `redemption: {quantity}` → the per-code limit (Voucherify: null or absent = unlimited). */
 export function quantityToPlatform(value: unknown, path: string): number | null | undefined {
   if (value === undefined) return undefined;
-  const r = checkFields(value, path, { quantity: 'ok', redeemed_quantity: 'ok', object: 'ok', url: 'ok', redemption_entries: 'ok' });
+  const r = checkFields(value, path, REDEMPTION_QUANTITY_FIELDS);
   if (r.quantity === null || r.quantity === undefined) return null;
   const quantity = typed(r.quantity, `${path}.quantity`, isInteger, 'an integer');
   if (quantity !== undefined && quantity < 1) throw notSupported(`${path}.quantity`, 'must be at least 1, or null for unlimited');
@@ -235,18 +227,24 @@ export function customerRef(id: string | null | undefined) {
   return id ? { id: customerId.encode(id), source_id: id, object: 'customer' as const } : null;
 }
 
+/** The fields Voucherify's redemptions and rollbacks begin with (the customer's platform id is its tracking id). */
+export function redemptionHead<O extends string>(
+  id: string,
+  object: O,
+  date: string | null,
+  customer: string | null | undefined,
+  metadata: Record<string, unknown>,
+  amount: number,
+) {
+  return { id, object, date, customer_id: customer ? customerId.encode(customer) : null, tracking_id: customer ?? null, metadata, amount };
+}
+
 /** A platform redemption as Voucherify's redemption object (or, rolled back, with its rollback named). */
-export function redemptionObject(r: RedemptionView, voucher: VoucherifyVoucher | null, trackingId?: string | null) {
+export function redemptionObject(r: RedemptionView, voucher: VoucherifyVoucher | null) {
   const amount = r.order?.amount ?? null;
   const discount = r.discount_amount ?? 0;
   return {
-    id: redemptionId.encode(r.id),
-    object: 'redemption' as const,
-    date: r.created_at,
-    customer_id: r.customer ? customerId.encode(r.customer.id) : null,
-    tracking_id: trackingId ?? r.customer?.id ?? null,
-    metadata: r.metadata,
-    amount: discount,
+    ...redemptionHead(redemptionId.encode(r.id), 'redemption', r.created_at, r.customer?.id, r.metadata, discount),
     redemption: null,
     result: 'SUCCESS' as const,
     status: r.status === 'rolled_back' ? ('ROLLED_BACK' as const) : ('SUCCEEDED' as const),
@@ -271,20 +269,13 @@ export function redemptionObject(r: RedemptionView, voucher: VoucherifyVoucher |
 
 /** A refused redemption (the platform's failed-redemptions list) as Voucherify's `result: FAILURE` redemption. */
 export function failedRedemptionObject(f: FailedRedemptionView, voucher: VoucherifyVoucher | null) {
-  const refusal = REFUSALS[f.reason];
   return {
-    id: failedRedemptionId.encode(f.id),
-    object: 'redemption' as const,
-    date: f.created_at,
-    customer_id: f.customer_id ? customerId.encode(f.customer_id) : null,
-    tracking_id: f.customer_id,
-    metadata: {},
-    amount: 0,
+    ...redemptionHead(failedRedemptionId.encode(f.id), 'redemption', f.created_at, f.customer_id, {}, 0),
     redemption: null,
     result: 'FAILURE' as const,
     status: 'FAILED' as const,
-    failure_code: refusal.key,
-    failure_message: f.rule ? `${f.rule.name}${f.rule.message ? `: ${f.rule.message}` : ''}` : refusal.message,
+    failure_code: REFUSALS[f.reason].key,
+    failure_message: refusalDetails(f.reason, f.rule ?? undefined),
     order: f.order_id ? { source_id: f.order_id, object: 'order' as const } : null,
     customer: customerRef(f.customer_id),
     related_object_type: 'voucher' as const,
@@ -294,14 +285,9 @@ export function failedRedemptionObject(f: FailedRedemptionView, voucher: Voucher
 }
 
 export function rollbackObject(r: RedemptionView, voucher: VoucherifyVoucher | null) {
+  const amount = -(r.discount_amount ?? 0);
   return {
-    id: rollbackId.encode(r.id),
-    object: 'redemption_rollback' as const,
-    date: r.rolled_back_at,
-    customer_id: r.customer ? customerId.encode(r.customer.id) : null,
-    tracking_id: r.customer?.id ?? null,
-    metadata: r.metadata,
-    amount: -(r.discount_amount ?? 0),
+    ...redemptionHead(rollbackId.encode(r.id), 'redemption_rollback', r.rolled_back_at, r.customer?.id, r.metadata, amount),
     redemption: redemptionId.encode(r.id),
     reason: r.rollback_reason,
     result: 'SUCCESS' as const,
@@ -311,12 +297,4 @@ export function rollbackObject(r: RedemptionView, voucher: VoucherifyVoucher | n
     related_object_id: voucher?.id ?? null,
     voucher,
   };
-}
-
-/** Voucherify's list envelope. */
-export function listEnvelope<K extends string, T>(name: K, items: T[], total: number) {
-  return { object: 'list' as const, data_ref: name, [name]: items, total } as { object: 'list'; data_ref: K; total: number } & Record<
-    K,
-    T[]
-  >;
 }

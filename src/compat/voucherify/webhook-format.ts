@@ -15,6 +15,7 @@ export const VOUCHERIFY_EVENT_NAMES: Record<string, string> = {
   'voucher.published': 'voucher.published',
   'voucher.created': 'voucher.created',
   'voucher.deleted': 'voucher.deleted',
+  'voucher.updated': 'voucher.updated',
   'voucher.enabled': 'voucher.enabled',
   'voucher.disabled': 'voucher.disabled',
   'campaign.generation.completed': 'campaign.vouchers.generation.completed',
@@ -22,7 +23,7 @@ export const VOUCHERIFY_EVENT_NAMES: Record<string, string> = {
   'campaign.import.completed': 'campaign.vouchers.import.completed',
   'campaign.import.failed': 'campaign.vouchers.import.failed',
   'campaign.expired': 'campaign.expired',
-  'customer.created': 'customer.created',
+  'customers.created': 'customer.created',
 };
 
 export interface OutboxEvent {
