@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
+import { type BudgetCharge, type BudgetCounter, type BudgetRefund, chargeWithin, refundBudgets } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
 import { emailKey } from '../customers/identity.ts';
@@ -18,7 +18,7 @@ import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
 import { recordVoucherEvent, voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
-import { chargeCheckoutBudgets, expectedCharges } from './budget-charges.ts';
+import { chargeCheckoutBudgets, expectedCharges, inlineCharge } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { type FailedRedemptionView, listFailedRedemptions, recordFailures } from './failures.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
@@ -422,7 +422,23 @@ async function attempt(
   const mode = request.mode ?? 'all';
   const redeemable = (answer: CheckoutAnswer) => (mode === 'all' ? answer.valid : answer.codes.some((c) => c.valid));
   const expected = expectedCharges(evaluation, input);
-  if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
+  const inline = single && redeemable(evaluation.answer) ? inlineCharge(evaluation, input) : null;
+  if (inline) {
+    // One code whose budget grants all or nothing: charged inside the statement that writes its use, so the counter
+    // row stays locked from that statement to COMMIT. No room: nothing was written, and it is refused below.
+    const written = await recordRedemption(
+      tx,
+      evaluation.codes[0] as CodeEvaluation,
+      evaluation.answer.codes[0] as CodeResult,
+      input,
+      request,
+      ctx,
+      null,
+      expected[0] ?? null,
+      inline,
+    );
+    if (written) return { response: { status: 201, body: redemptionView(written) }, replayed: false, ...guessFields };
+  } else if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
     // Budgets are charged last, so a campaign's counter row stays locked only from its UPDATE to the commit (every
     // redemption of the campaign waits there). When the charge is not the full discount expected (refused, or a
     // partial grant), the writes are undone and the checkout is written again with what the budgets gave.
@@ -475,7 +491,9 @@ async function writeCheckout(
   for (const [i, result] of answer.codes.entries()) {
     if (!result.valid) continue;
     const evaluated = evaluation.codes[i] as CodeEvaluation;
-    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null));
+    redeemed.push(
+      (await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null)) as RedemptionRow,
+    );
   }
   if (!group) return { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) };
   const view = groupView(group, redeemed);
@@ -542,7 +560,10 @@ export async function writeGroup(
   return rows[0] as GroupRow;
 }
 
-/** One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event. */
+/**
+ * One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event; with
+ * `charge`, taken from its budget in the same statement (null: the budget had no room, nothing written).
+ */
 async function recordRedemption(
   tx: Queryable,
   evaluated: CodeEvaluation,
@@ -552,11 +573,12 @@ async function recordRedemption(
   ctx: RedeemContext,
   groupId: string | null,
   budgetDiscount: number | null,
-): Promise<RedemptionRow> {
+  charge?: BudgetCharge,
+): Promise<RedemptionRow | null> {
   const voucher = evaluated.candidate as Candidate;
   const rules = evaluated.rules as EffectiveRules;
   const discount = shownDiscount(rules, result, input.order);
-  return writeRedemption(
+  return insertRedemption(
     tx,
     {
       voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
@@ -572,7 +594,7 @@ async function recordRedemption(
       groupId,
       budgetDiscount,
     },
-    { perCodeLimit: rules.perCodeLimit },
+    { perCodeLimit: rules.perCodeLimit, charge },
   );
 }
 
@@ -593,13 +615,23 @@ export interface RedemptionRecord {
   budgetDiscount: number | null;
 }
 
+/** The redemption row, its lifecycle entry and its outbox event, for a use already counted (a confirmed reservation's). */
+export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promise<RedemptionRow> {
+  return (await insertRedemption(tx, r)) as RedemptionRow;
+}
+
 /**
  * The redemption row, its lifecycle entry and its outbox event, in one statement (the row's id is chosen here, so
  * the entry and the event are known before it runs). With `use`, the same statement also counts the use on the
- * voucher row (locked by the caller; the condition keeps the count exact even if a caller skipped the lock);
- * without it, the use is already counted (a confirmed reservation's held use).
+ * voucher row (locked by the caller; the condition keeps the count exact even if a caller skipped the lock), and
+ * with `use.charge` takes it from the campaign's budget first (chargeWithin): null when the budget had no room, and
+ * then nothing was written.
  */
-export async function writeRedemption(tx: Queryable, r: RedemptionRecord, use?: { perCodeLimit: number | null }): Promise<RedemptionRow> {
+async function insertRedemption(
+  tx: Queryable,
+  r: RedemptionRecord,
+  use?: { perCodeLimit: number | null; charge?: BudgetCharge },
+): Promise<RedemptionRow | null> {
   const { voucher, order, discount } = r;
   const currency = order?.currency ?? discount?.currency ?? null;
   const row: Omit<RedemptionRow, 'seq'> = {
@@ -658,12 +690,15 @@ export async function writeRedemption(tx: Queryable, r: RedemptionRecord, use?: 
   ];
   const event = outboxEventPerRow('voucher.redemption.succeeded', { ...view, voucher_id: voucher.id }, 'used', params.length + 1);
   params.push(...event.params);
+  const inline = use?.charge ? chargeWithin(use.charge, r.now, params.length + 1) : null;
+  if (use?.charge && !inline) throw new Error('this budget charge cannot run inside the write');
+  if (inline) params.push(...inline.params);
   const used = use
     ? `update vouchers set redemption_count = redemption_count + 1, updated_at = $15
-       where id = $2 and ($20::int is null or redemption_count < $20::int) returning id`
+       where id = $2 and ($20::int is null or redemption_count < $20::int) ${inline ? 'and exists (select 1 from charge)' : ''} returning id`
     : 'select $2::bigint as id where $20::int is null'; // $20 (no limit here) named so its type is known
-  const { rows } = await tx.query<RedemptionRow>(
-    `with used as (${used}),
+  const { rows } = await tx.query<RedemptionRow & { charged?: boolean; budget_counter?: BudgetCounter | null }>(
+    `with ${inline ? `charge as (${inline.sql}),` : ''} used as (${used}),
      redemption as (
        insert into redemptions (id, voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
          discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
@@ -672,11 +707,21 @@ export async function writeRedemption(tx: Queryable, r: RedemptionRecord, use?: 
        returning *),
      lifecycle as (${voucherEventsFromRows('used', { type: "'redeemed'", actor: '$21::text', details: '$22::jsonb' })}),
      event as (${event.sql})
-     select * from redemption`,
+     ${
+       inline
+         ? `select redemption.*, exists (select 1 from charge) as charged,
+              (select to_jsonb(c) from charge c where c.last_exhausted) as budget_counter
+            from (values (1)) as one left join redemption on true`
+         : 'select * from redemption'
+     }`,
     params,
   );
-  const redemption = rows[0];
-  if (!redemption) throw new Error('voucher use could not be recorded under its lock');
+  const written = rows[0];
+  // No room in the budget: the use waited for the charge, so nothing was written.
+  if (inline && written?.charged === false) return null;
+  if (!written?.id) throw new Error('voucher use could not be recorded under its lock');
+  const { budget_counter, charged: _, ...redemption } = written;
+  await inline?.settle(tx, budget_counter ?? null);
   return redemption;
 }
 
