@@ -5,7 +5,7 @@ import { isUuid } from '../shared/uuid.ts';
 
 /** The one thing a statement needs: the pool or a client inside a transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 /** A statement as text with parameters, or as a (named, so prepared once per connection) pg query config. */

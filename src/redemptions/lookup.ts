@@ -139,6 +139,25 @@ export async function readCandidates(tx: Queryable, codes: readonly string[]): P
 const HELD_BY_ANOTHER = `coalesce((case when v.rules ? 'holder_only' then v.rules -> 'holder_only' else c.rules -> 'holder_only' end) = 'true'::jsonb
     and v.holder_customer_id is distinct from $2::text, false)`;
 
+const uses = (scope: 'voucher_id' | 'campaign_id', target: string) =>
+  `case when $2::text is null then 0 else ${customerUsesSql(scope, target, '$2::text', '$3::text', 'l.customer_identity')} end`;
+
+/** lockForRedemption's statement: named, so each pooled connection parses and plans it once. */
+const LOCK_FOR_REDEMPTION = {
+  name: 'promo.redemption.lock',
+  text: `with locked as (
+       select ${CANDIDATE_COLUMNS}, (select s.xmin::text from vouchers s where s.id = v.id) as seen_version
+       from vouchers v join campaigns c on c.id = v.campaign_id
+       where v.code = any($1::text[]) and not ${HELD_BY_ANOTHER}
+       order by v.id for update of v
+     )
+     select l.*, true as locked, ${uses('voucher_id', 'l.id')} as code_uses, ${uses('campaign_id', 'l.campaign_id')} as campaign_uses
+     from locked l
+     union all
+     select ${CANDIDATE_COLUMNS}, null::text, false, 0, 0 from vouchers v join campaigns c on c.id = v.campaign_id
+     where v.code = any($1::text[]) and v.id not in (select id from locked)`,
+};
+
 /** A code's voucher as a redemption found it: locked or not (someone else's), with the customer's uses of it. */
 export interface LockedCandidate {
   candidate: Candidate;
@@ -164,22 +183,10 @@ export async function lockForRedemption(
   customerId: string | null,
   emailKey: string | null,
 ): Promise<Map<string, LockedCandidate>> {
-  const uses = (scope: 'voucher_id' | 'campaign_id', target: string) =>
-    `case when $2::text is null then 0 else ${customerUsesSql(scope, target, '$2::text', '$3::text', 'l.customer_identity')} end`;
-  const { rows } = await tx.query<Candidate & { seen_version: string | null; locked: boolean; code_uses: number; campaign_uses: number }>(
-    `with locked as (
-       select ${CANDIDATE_COLUMNS}, (select s.xmin::text from vouchers s where s.id = v.id) as seen_version
-       from vouchers v join campaigns c on c.id = v.campaign_id
-       where v.code = any($1::text[]) and not ${HELD_BY_ANOTHER}
-       order by v.id for update of v
-     )
-     select l.*, true as locked, ${uses('voucher_id', 'l.id')} as code_uses, ${uses('campaign_id', 'l.campaign_id')} as campaign_uses
-     from locked l
-     union all
-     select ${CANDIDATE_COLUMNS}, null::text, false, 0, 0 from vouchers v join campaigns c on c.id = v.campaign_id
-     where v.code = any($1::text[]) and v.id not in (select id from locked)`,
-    [codes, customerId, customerId ? emailKey : null],
-  );
+  const { rows } = await tx.query<Candidate & { seen_version: string | null; locked: boolean; code_uses: number; campaign_uses: number }>({
+    ...LOCK_FOR_REDEMPTION,
+    values: [codes, customerId, customerId ? emailKey : null],
+  });
   return new Map(
     rows.map(({ seen_version, locked, code_uses, campaign_uses, ...candidate }) => [
       candidate.code,

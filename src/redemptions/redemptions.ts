@@ -697,8 +697,11 @@ async function insertRedemption(
     ? `update vouchers set redemption_count = redemption_count + 1, updated_at = $15
        where id = $2 and ($20::int is null or redemption_count < $20::int) ${inline ? 'and exists (select 1 from charge)' : ''} returning id`
     : 'select $2::bigint as id where $20::int is null'; // $20 (no limit here) named so its type is known
-  const { rows } = await tx.query<RedemptionRow & { charged?: boolean; budget_counter?: BudgetCounter | null }>(
-    `with ${inline ? `charge as (${inline.sql}),` : ''} used as (${used}),
+  // Named per shape (a recorded use or not, a budget charged inside or not): parsed and planned once per connection.
+  const name = `promo.redemption.write${use ? '.use' : ''}${inline ? '.charge' : ''}`;
+  const { rows } = await tx.query<RedemptionRow & { charged?: boolean; budget_counter?: BudgetCounter | null }>({
+    name,
+    text: `with ${inline ? `charge as (${inline.sql}),` : ''} used as (${used}),
      redemption as (
        insert into redemptions (id, voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
          discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
@@ -714,8 +717,8 @@ async function insertRedemption(
             from (values (1)) as one left join redemption on true`
          : 'select * from redemption'
      }`,
-    params,
-  );
+    values: params,
+  });
   const written = rows[0];
   // No room in the budget: the use waited for the charge, so nothing was written.
   if (inline && written?.charged === false) return null;
