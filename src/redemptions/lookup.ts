@@ -137,7 +137,7 @@ export async function readCandidates(tx: Queryable, codes: readonly string[]): P
  * as $2): the effective `holder_only` (the voucher's own when it sets one) and a holder who is not this customer.
  */
 const HELD_BY_ANOTHER = `coalesce((case when v.rules ? 'holder_only' then v.rules -> 'holder_only' else c.rules -> 'holder_only' end) = 'true'::jsonb
-    and v.holder_customer_id is distinct from $2::text, false)`;
+    and (v.holder_customer_id is null or v.holder_customer_id is distinct from $2::text), false)`;
 
 const uses = (scope: 'voucher_id' | 'campaign_id', target: string) =>
   `case when $2::text is null then 0 else ${customerUsesSql(scope, target, '$2::text', '$3::text', 'l.customer_identity')} end`;
