@@ -11,14 +11,23 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { argValue, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
+import { benchArgs, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
 
-const count = argValue('count', 1_000_000);
-const rounds = argValue('rounds', 3);
-const warmup = argValue('warmup', 100_000);
-const workerCount = argValue('workers', 1);
-const chunk = argValue('chunk', 50_000);
-const concurrency = argValue('concurrency', 2);
+const {
+  count,
+  rounds,
+  warmup,
+  workers: workerCount,
+  chunk,
+  concurrency,
+} = benchArgs({
+  count: 1_000_000,
+  rounds: 3,
+  warmup: 100_000,
+  workers: 1,
+  chunk: 50_000,
+  concurrency: 2,
+});
 const db = benchDatabase('promo_bench_import');
 const apiKey = `pk_bench_${Date.now()}`;
 const env = {

@@ -2,8 +2,9 @@
  * npm run bench:redeem -- [--codes 1000000] [--connections 50] [--duration 10] [--rounds 3] [--warmup 5]
  * Starts the platform (API in this process, load generator in a child process, both over loopback):
  * 1. validation throughput and p50/p99 on a campaign of --codes codes (random valid codes, with customer and order);
- * 2. redemption throughput with distinct codes (each redeemed once: lock, count, 4 writes, commit), then the same on a
- *    campaign with a budget (one more conditional UPDATE of its counter row per redemption): budget_redeem_rps, budget_ratio;
+ * 2. redemption throughput with distinct codes (each redeemed once: BEGIN, lock + read + count, use + redemption +
+ *    lifecycle + event, COMMIT), then the same on a campaign with a budget (its counter row charged inside the write):
+ *    budget_redeem_rps, budget_ratio; the PostgreSQL statements each phase sent per redemption (BEGIN and COMMIT included);
  * 2b. rich validation (issue 13): 3 codes of 3 campaigns for one order of 20 lines, a stored customer, 8 conditions
  *    (5 on one code, with item predicates and a segment), stacking and line-by-line pricing; and the cost of the
  *    rules evaluation alone per validation (in process, no I/O), in microseconds;
@@ -20,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { loadConfig } from '../config/index.ts';
 import { readCustomerContext } from '../src/customers/checkout-context.ts';
 import { run } from '../src/main/runtime.ts';
@@ -27,13 +29,21 @@ import type { Platform } from '../src/platform.ts';
 import { evaluateCheckout } from '../src/redemptions/checkout.ts';
 import { CandidateLookup, readCandidates } from '../src/redemptions/lookup.ts';
 import { normalizeOrder, orderInputSchema } from '../src/rules/order.ts';
-import { argValue, benchDatabase, benchEnv, printTable, REPO_ROOT } from './support.ts';
+import { benchArgs, benchCall, benchDatabase, benchEnv, printTable, REPO_ROOT } from './support.ts';
 
-const codes = argValue('codes', 1_000_000);
-const connections = argValue('connections', 50);
-const duration = argValue('duration', 10);
-const rounds = argValue('rounds', 3);
-const warmupSeconds = argValue('warmup', 5);
+const {
+  codes,
+  connections,
+  duration,
+  rounds,
+  warmup: warmupSeconds,
+} = benchArgs({
+  codes: 1_000_000,
+  connections: 50,
+  duration: 10,
+  rounds: 3,
+  warmup: 5,
+});
 const db = benchDatabase('promo_bench_redeem');
 const apiKey = `pk_bench_${Date.now()}_redeem`;
 const validRange = Math.floor(codes / 2);
@@ -149,14 +159,10 @@ const { platform } = running;
 let bare: Server | undefined;
 try {
   const base = running.url as string;
-  const campaign = await fetch(`${base}/v1/campaigns`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'bench',
-      rules: { discount: { type: 'percent', value: 10, max_amount: 5000 }, redemption: { per_customer_limit: 5 } },
-    }),
-  }).then((r) => r.json() as Promise<{ id: string }>);
+  const post = (path: string, body: unknown): Promise<{ id: string }> => benchCall(base, apiKey, path, body);
+  // The redemption phases' campaigns: the plain one, and the same rules under a budget that never runs out.
+  const redeemRules = { discount: { type: 'percent', value: 10, max_amount: 5000 }, redemption: { per_customer_limit: 5 } };
+  const campaign = await post('/v1/campaigns', { name: 'bench', rules: redeemRules });
   const started = performance.now();
   await platform.db.query(
     `insert into vouchers (code, campaign_id) select 'BENCH' || lpad(g::text, 9, '0'), $1 from generate_series(1, $2::int) g`,
@@ -191,15 +197,6 @@ try {
       redemption: { per_code_limit: null },
     },
   ];
-  const post = (path: string, body: unknown) =>
-    fetch(`${running.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }).then(async (r) => {
-      if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-      return r.json() as Promise<{ id: string }>;
-    });
   await post('/v1/segments', { name: 'members', when: { field: 'customer.metadata.tier', op: 'in', value: ['gold', 'platinum'] } });
   for (const [i, rules] of richRules.entries()) {
     const rich = await post('/v1/campaigns', { name: `rich ${i}`, rules });
@@ -309,26 +306,34 @@ try {
   const evalStarted = performance.now();
   for (let i = 0; i < evaluations; i++) await evaluate();
   const rulesEvalUs = ((performance.now() - evalStarted) * 1000) / evaluations;
-  const redeem = await load(base, 'redeem');
+  // Every statement the platform's clients send (BEGIN and COMMIT included), to print per redemption.
+  let statements = 0;
+  const clientQuery = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    statements++;
+    return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof clientQuery;
+  const counted = async (phase: Promise<Load>) => {
+    const before = statements;
+    const result = await phase;
+    return { ...result, statementsPerItem: (statements - before) / Math.max(1, result.total) };
+  };
+  const redeem = await counted(load(base, 'redeem'));
   // Requests the load generator abandoned at the end of the phase are still running: let them finish.
   await new Promise((r) => setTimeout(r, 3000));
   // The same redemptions on a campaign with a budget that never runs out: its codes follow the plain campaign's.
-  const budgeted = await fetch(`${base}/v1/campaigns`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'bench budget',
-      rules: { discount: { type: 'percent', value: 10, max_amount: 5000 }, redemption: { per_customer_limit: 5 } },
-      budget: { max_redemptions: 100_000_000, max_discount_amount: 1_000_000_000_000, currency: 'EUR' },
-    }),
-  }).then((r) => r.json() as Promise<{ id: string }>);
+  const budgeted = await post('/v1/campaigns', {
+    name: 'bench budget',
+    rules: redeemRules,
+    budget: { max_redemptions: 100_000_000, max_discount_amount: 1_000_000_000_000, currency: 'EUR' },
+  });
   const budgetCodes = Math.max(100_000, redeem.total * 2);
   await platform.db.query(
     `insert into vouchers (code, campaign_id) select 'BENCH' || lpad(g::text, 9, '0'), $1 from generate_series($2::int, $3::int) g`,
     [budgeted.id, codes + 1, codes + budgetCodes],
   );
   await platform.db.query('analyze vouchers');
-  const budgetRedeem = await load(base, 'redeem', duration, codes + 1);
+  const budgetRedeem = await counted(load(base, 'redeem', duration, codes + 1));
   await new Promise((r) => setTimeout(r, 3000));
   const budgetUsed = (
     await platform.db.query<{ used_redemptions: number }>('select used_redemptions from campaign_budgets where campaign_id = $1', [
@@ -393,6 +398,8 @@ try {
     redeem_baseline_rps: Math.round(redeemBase.rps),
     redeem_baseline_p99_ms: Number(redeemBase.p99.toFixed(2)),
     redeem_ratio: Number((redeem.rps / redeemBase.rps).toFixed(3)),
+    redeem_statements_per_item: Number(redeem.statementsPerItem.toFixed(2)),
+    budget_statements_per_item: Number(budgetRedeem.statementsPerItem.toFixed(2)),
   };
   printTable([
     ['codes in campaign', codes.toLocaleString('en')],
@@ -418,7 +425,11 @@ try {
       `${result.rich_validate_rps} req/s  p99 ${rich.p99} ms  non-2xx ${result.rich_non2xx}  ratio to validate ${result.rich_ratio}`,
     ],
     ['rules evaluation per rich validation (in process)', `${result.rules_eval_us} µs`],
-    ['redeem (distinct codes)', `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}`],
+    [
+      'redeem (distinct codes)',
+      `${result.redeem_rps} req/s  p50 ${redeem.p50} ms  p99 ${redeem.p99} ms  non-2xx ${result.redeem_non2xx}  ` +
+        `(${result.redeem_statements_per_item} statements per redemption)`,
+    ],
     [
       'baseline: bare redemption (UPDATE … RETURNING + INSERT, one transaction, pool)',
       `${result.redeem_baseline_rps} req/s  p99 ${result.redeem_baseline_p99_ms} ms  (4 round trips; redeem / baseline ${result.redeem_ratio})`,
@@ -426,7 +437,7 @@ try {
     [
       'redeem on a budgeted campaign',
       `${result.budget_redeem_rps} req/s  p50 ${budgetRedeem.p50} ms  p99 ${budgetRedeem.p99} ms  non-2xx ${result.budget_redeem_non2xx}  ` +
-        `ratio to plain ${result.budget_ratio}  (counter says ${budgetUsed} used)`,
+        `ratio to plain ${result.budget_ratio}  (counter says ${budgetUsed} used; ${result.budget_statements_per_item} statements per redemption)`,
     ],
     ['baseline: pool lookup (median)', `${result.baseline_lookup_rps} req/s  p99 ${result.baseline_lookup_p99_ms} ms`],
     ['baseline: bare HTTP lookup', `${result.http_lookup_rps} req/s  p99 ${httpLookup.p99} ms`],

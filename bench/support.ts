@@ -36,6 +36,11 @@ export function argValue(name: string, fallback: number): number {
   return value;
 }
 
+/** Every option of a benchmark at once: `--name value` for each name of `defaults`, else its default. */
+export function benchArgs<T extends Record<string, number>>(defaults: T): T {
+  return Object.fromEntries(Object.entries(defaults).map(([name, fallback]) => [name, argValue(name, fallback)])) as T;
+}
+
 /** Peak resident set size of a process (VmHWM), in MB; Linux only. */
 export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -105,37 +105,79 @@ export async function chargeBudget(tx: Queryable, charge: BudgetCharge, now: Dat
     if (!rows[0]) return { refused: 'budget_exhausted' };
     discount = Number(rows[0].last_grant);
   }
-  const grant = `case when max_discount_amount is null or not allow_partial then $2::bigint
-                 else least($2::bigint, max_discount_amount - used_discount) end`;
-  const { rows } = await tx.query<CounterRow>(
-    `update campaign_budgets set
-       last_grant = ${grant},
-       last_exhausted = exhausted_at is null and ${EXHAUSTED('used_redemptions + 1', `used_discount + ${grant}`)},
-       exhausted_at = case when exhausted_at is null and ${EXHAUSTED('used_redemptions + 1', `used_discount + ${grant}`)}
-                      then $3 else exhausted_at end,
-       used_redemptions = used_redemptions + 1,
-       used_discount = used_discount + ${grant},
-       updated_at = $3
-     where campaign_id = $1
-       and (max_redemptions is null or used_redemptions < max_redemptions)
-       and (max_discount_amount is null or (used_discount < max_discount_amount and (allow_partial or used_discount + $2::bigint <= max_discount_amount)))
-     returning *`,
-    [charge.campaignId, discount, now],
-  );
+  const { rows } = await tx.query<CounterRow>(counterChargeSql('$1', '$2::bigint', '$3'), [charge.campaignId, discount, now]);
   const row = rows[0];
   if (!row) return { refused: 'budget_exhausted' };
   const granted = Number(row.last_grant);
   if (perCustomer !== null && granted < discount) {
-    await tx.query('update campaign_budget_customers set used_discount = used_discount - $3 where campaign_id = $1 and customer_key = $2', [
+    await tx.query('update campaign_budgets set used_discount = used_discount - $3 where campaign_id = $1 and customer_key = $2', [
       charge.campaignId,
       charge.customerId,
       discount - granted,
     ]);
   }
+  await announceExhaustion(tx, row, budget);
+  return { granted };
+}
+
+/**
+ * The conditional UPDATE of a campaign's counter row that takes one use and `discount` (SQL expressions: the
+ * campaign, the discount as bigint, the time), returning the row; no row when the budget has no room.
+ */
+function counterChargeSql(campaignId: string, discount: string, now: string): string {
+  const grant = `case when max_discount_amount is null or not allow_partial then ${discount}
+                 else least(${discount}, max_discount_amount - used_discount) end`;
+  return `update campaign_budgets set
+       last_grant = ${grant},
+       last_exhausted = exhausted_at is null and ${EXHAUSTED('used_redemptions + 1', `used_discount + ${grant}`)},
+       exhausted_at = case when exhausted_at is null and ${EXHAUSTED('used_redemptions + 1', `used_discount + ${grant}`)}
+                      then ${now} else exhausted_at end,
+       used_redemptions = used_redemptions + 1,
+       used_discount = used_discount + ${grant},
+       updated_at = ${now}
+     where campaign_id = ${campaignId}
+       and (max_redemptions is null or used_redemptions < max_redemptions)
+       and (max_discount_amount is null or (used_discount < max_discount_amount and (allow_partial or used_discount + ${discount} <= max_discount_amount)))
+     returning *`;
+}
+
+/** `campaign.budget.exhausted`, once, from the counter row of the charge that used the budget up. */
+async function announceExhaustion(tx: Queryable, row: CounterRow, budget: Budget): Promise<void> {
   if (row.last_exhausted) {
     await emitEvent(tx, 'campaign.budget.exhausted', { campaign_id: row.campaign_id, budget, ...usageOf(row) });
   }
-  return { granted };
+}
+
+/** Whether a charge of this budget grants the whole discount or nothing (no `allow_partial`, no per-customer cap). */
+export function allOrNothing(budget: Budget): boolean {
+  return budget.allow_partial !== true && budget.max_discount_per_customer == null;
+}
+
+/** A charge that the writer of the use can run inside its own statement (see chargeWithin). */
+export interface InlineCharge {
+  /** The body of a data-modifying CTE: the counter's UPDATE, whose row (none: no room) the use must wait for. */
+  sql: string;
+  params: unknown[];
+  /** What the charge granted (the whole chargeable discount) and the exhaustion event, once the statement ran. */
+  settle(tx: Queryable, counter: CounterRow | null): Promise<void>;
+}
+
+/**
+ * The same charge as chargeBudget, as a CTE for the statement that writes the use, so the counter row is locked
+ * only from that statement to COMMIT and costs no statement of its own; its parameters are numbered from `first`.
+ * Only for a budget whose answer is all or nothing (no `allow_partial`, no per-customer cap): null otherwise.
+ */
+export function chargeWithin(charge: BudgetCharge, now: Date, first: number): InlineCharge | null {
+  const { budget } = charge;
+  if (!allOrNothing(budget)) return null;
+  const discount = chargeableDiscount(budget, charge.discount, charge.currency);
+  return {
+    sql: counterChargeSql(`$${first}::uuid`, `$${first + 1}::bigint`, `$${first + 2}::timestamptz`),
+    params: [charge.campaignId, discount, now],
+    settle: async (tx, counter) => {
+      if (counter) await announceExhaustion(tx, counter, budget);
+    },
+  };
 }
 
 /** A use to give back to its campaign's budget. */

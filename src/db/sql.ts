@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { DatabaseUnavailableError, NotFoundError } from '../shared/errors.ts';
+import { DatabaseUnavailableError, NotFoundError, TransactionConflictError } from '../shared/errors.ts';
 import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
 
 /** The one thing a statement needs: the pool or a client inside a transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 /** A statement as text with parameters, or as a (named, so prepared once per connection) pg query config. */
@@ -103,6 +103,21 @@ export function retriable(error: unknown): boolean {
   return isConnectionLoss(error) && !(error instanceof Error && error.message.includes(POOL_TIMEOUT));
 }
 
+/** A deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the transaction back, so it may run again. */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+export interface TransactionOptions {
+  /**
+   * How many more times to run a transaction that ended in a deadlock or serialization failure (default 0), after
+   * a short random pause; past them, TransactionConflictError (503 with Retry-After). Only for `work` that can run
+   * again from the start (its effects are in the transaction alone).
+   */
+  conflictRetries?: number;
+}
+
 /** A statement runs on the pool or on one client; both accept text with parameters or a query config. */
 function run<R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, statement: Statement, params?: unknown[]) {
   return typeof statement === 'string' ? on.query<R>(statement, params) : on.query<R>({ ...statement, values: params ?? statement.values });
@@ -143,9 +158,24 @@ export class Database implements Queryable {
   /**
    * Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. A
    * connection lost before `work` starts is retried once (nothing has run); lost later, the caller gets
-   * DatabaseUnavailableError (the transaction rolled back, or, lost during COMMIT, its outcome is unknown).
+   * DatabaseUnavailableError (the transaction rolled back, or, lost during COMMIT, its outcome is unknown). With
+   * `conflictRetries`, a deadlock or serialization failure runs `work` again.
    */
-  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const retries = options.conflictRetries ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(work);
+      } catch (error) {
+        if (!isTransactionConflict(error) || retries === 0) throw error;
+        if (attempt >= retries) throw new TransactionConflictError(error);
+        // A random pause, so the transactions that collided do not collide again in step.
+        await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8 * (attempt + 1)));
+      }
+    }
+  }
+
+  async #once<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#begin();
     try {
       const result = await work(client);

@@ -32,6 +32,21 @@ export async function emitEvents<T extends string>(tx: Queryable, type: T, data:
 }
 
 /**
+ * The body of a data-modifying CTE that emits one event of `type` per row of `from` with `data` as its payload, for a
+ * writer whose payload is known before its statement runs: the SQL reads them as parameters `$first` and `$first + 1`,
+ * which the caller appends from `params`.
+ */
+export function outboxEventPerRow<T extends string>(
+  type: T,
+  data: EventPayload<T>,
+  from: string,
+  first: number,
+): { sql: string; params: [T, EventPayload<T>] } {
+  checkType(type);
+  return { sql: `insert into outbox_events (type, data) select $${first}::text, $${first + 1}::jsonb from ${from}`, params: [type, data] };
+}
+
+/**
  * An `insert into outbox_events` statement, for a writer that must emit inside a bigger statement (a CTE that
  * updates rows and emits one event per row, atomically): one event of `type` per row of `from`, its payload built
  * from one SQL expression per payload field (every field, and no other).

@@ -1,4 +1,4 @@
-import { chargeableDiscount, chargeBudget } from '../campaigns/budgets.ts';
+import { allOrNothing, type BudgetCharge, chargeableDiscount, chargeBudget } from '../campaigns/budgets.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { CodeResult } from '../rules/checkout.ts';
 import type { CheckoutEvaluation, CheckoutInput } from './checkout.ts';
@@ -64,6 +64,24 @@ export async function chargeCheckoutBudgets(
   }
   // Not released: a RELEASE is one more round trip with the counter row locked, and COMMIT releases it anyway.
   return charged;
+}
+
+/**
+ * The charge of a checkout of one usable code whose budget grants all or nothing, which the write of its use can
+ * take inside its own statement (chargeWithin in src/campaigns/budgets.ts); null for any other checkout.
+ */
+export function inlineCharge(evaluation: CheckoutEvaluation, input: CheckoutInput): BudgetCharge | null {
+  const [result] = evaluation.answer.codes;
+  const candidate = evaluation.codes[0]?.candidate;
+  const budget = candidate?.campaign_budget;
+  if (evaluation.answer.codes.length !== 1 || !result?.valid || !candidate || !budget || !allOrNothing(budget)) return null;
+  return {
+    campaignId: candidate.campaign_id,
+    budget,
+    discount: result.discount_amount ?? 0,
+    currency: input.order?.currency ?? null,
+    customerId: input.customer?.id,
+  };
 }
 
 /** What each usable code would take from its budget if the budget has room (null: no budget to charge). */

@@ -133,18 +133,66 @@ export async function readCandidates(tx: Queryable, codes: readonly string[]): P
 }
 
 /**
- * The voucher rows of these codes locked for the rest of the transaction, in one canonical order (by voucher id,
- * whatever the order of the request): every redemption of one code serializes here, and two redemptions of
- * overlapping codes never wait for each other in a cycle.
+ * Whether a code is someone else's (heldByAnother in src/rules/decide.ts, in SQL over `v` and `c`, with the customer
+ * as $2): the effective `holder_only` (the voucher's own when it sets one) and a holder who is not this customer.
  */
-export async function lockCandidates(tx: Queryable, codes: readonly string[]): Promise<Map<string, Candidate>> {
-  if (codes.length === 0) return new Map();
-  const { rows } = await tx.query<Candidate>(
-    `select ${CANDIDATE_COLUMNS} from vouchers v join campaigns c on c.id = v.campaign_id
-     where v.code = any($1::text[]) order by v.id for update of v`,
-    [codes],
+const HELD_BY_ANOTHER = `coalesce((case when v.rules ? 'holder_only' then v.rules -> 'holder_only' else c.rules -> 'holder_only' end) = 'true'::jsonb
+    and (v.holder_customer_id is null or v.holder_customer_id is distinct from $2::text), false)`;
+
+const uses = (scope: 'voucher_id' | 'campaign_id', target: string) =>
+  `case when $2::text is null then 0 else ${customerUsesSql(scope, target, '$2::text', '$3::text', 'l.customer_identity')} end`;
+
+/** lockForRedemption's statement: named, so each pooled connection parses and plans it once. */
+const LOCK_FOR_REDEMPTION = {
+  name: 'promo.redemption.lock',
+  text: `with locked as (
+       select ${CANDIDATE_COLUMNS}, (select s.xmin::text from vouchers s where s.id = v.id) as seen_version
+       from vouchers v join campaigns c on c.id = v.campaign_id
+       where v.code = any($1::text[]) and not ${HELD_BY_ANOTHER}
+       order by v.id for update of v
+     )
+     select l.*, true as locked, ${uses('voucher_id', 'l.id')} as code_uses, ${uses('campaign_id', 'l.campaign_id')} as campaign_uses
+     from locked l
+     union all
+     select ${CANDIDATE_COLUMNS}, null::text, false, 0, 0 from vouchers v join campaigns c on c.id = v.campaign_id
+     where v.code = any($1::text[]) and v.id not in (select id from locked)`,
+};
+
+/** A code's voucher as a redemption found it: locked or not (someone else's), with the customer's uses of it. */
+export interface LockedCandidate {
+  candidate: Candidate;
+  locked: boolean;
+  /** The customer's uses of the code and across its campaign, as the statement's snapshot saw them. */
+  counts: { code: number; campaign: number };
+  /** False when the lock waited for a change to the row: the counts predate it and must be read again. */
+  fresh: boolean;
+}
+
+/**
+ * The vouchers of these codes in one statement: the ones that are no one else's locked for the rest of the
+ * transaction in one canonical order (by voucher id, whatever the order of the request), so every redemption of one
+ * code serializes here and two redemptions of overlapping codes never wait for each other in a cycle; someone
+ * else's read without a lock (refusing a held code does exactly the work of refusing an unknown one); and the
+ * customer's uses of each locked code counted in the same statement. Those counts are exact unless the lock waited
+ * for a transaction that changed the row (every use and give-back of a code updates its row): then the locked
+ * row's version differs from the one the snapshot saw, and `fresh` is false.
+ */
+export async function lockForRedemption(
+  tx: Queryable,
+  codes: readonly string[],
+  customerId: string | null,
+  emailKey: string | null,
+): Promise<Map<string, LockedCandidate>> {
+  const { rows } = await tx.query<Candidate & { seen_version: string | null; locked: boolean; code_uses: number; campaign_uses: number }>({
+    ...LOCK_FOR_REDEMPTION,
+    values: [codes, customerId, customerId ? emailKey : null],
+  });
+  return new Map(
+    rows.map(({ seen_version, locked, code_uses, campaign_uses, ...candidate }) => [
+      candidate.code,
+      { candidate, locked, counts: { code: code_uses, campaign: campaign_uses }, fresh: seen_version === candidate.voucher_version },
+    ]),
   );
-  return new Map(rows.map((row) => [row.code, row]));
 }
 
 /**

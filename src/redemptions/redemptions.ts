@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { type BudgetRefund, refundBudgets } from '../campaigns/budgets.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { type BudgetCharge, type BudgetCounter, type BudgetRefund, chargeWithin, refundBudgets } from '../campaigns/budgets.ts';
 import { normalizeCode } from '../codes/index.ts';
 import { readCustomerContext, type SegmentCache } from '../customers/checkout-context.ts';
 import { emailKey } from '../customers/identity.ts';
-import { type Database, type Queryable, seqPage } from '../db/sql.ts';
-import { emitEvent } from '../events/outbox.ts';
+import { type Database, type Queryable, seqPage, type TransactionOptions } from '../db/sql.ts';
+import { emitEvent, outboxEventPerRow } from '../events/outbox.ts';
 import { creditOwnHolds, markHolds } from '../reservations/holds.ts';
 import type { CheckoutAnswer, CheckoutReason, CodeResult } from '../rules/checkout.ts';
 import { type AppliedDiscount, appliedDiscount, type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
@@ -16,9 +16,9 @@ import { isoTime } from '../shared/fields.ts';
 import { redemptions as redemptionsMetric, validations as validationsMetric } from '../shared/metrics.ts';
 import { isUuid } from '../shared/uuid.ts';
 import type { ValidationView } from '../vouchers/schemas.ts';
-import { recordVoucherEvent } from '../vouchers/voucher-events.ts';
+import { recordVoucherEvent, voucherEventsFromRows } from '../vouchers/voucher-events.ts';
 import { voucherView } from '../vouchers/vouchers.ts';
-import { chargeCheckoutBudgets, expectedCharges } from './budget-charges.ts';
+import { chargeCheckoutBudgets, expectedCharges, inlineCharge } from './budget-charges.ts';
 import { type CheckoutEvaluation, type CheckoutInput, type CodeEvaluation, evaluateCheckout, type FoundCode } from './checkout.ts';
 import { type FailedRedemptionView, listFailedRedemptions, recordFailures } from './failures.ts';
 import { claimIdempotencyKey } from './idempotency-keys.ts';
@@ -27,9 +27,8 @@ import {
   type CandidateLookup,
   type CandidateWithCounts,
   customerCounts,
-  lockCandidates,
   lockCustomerInCampaign,
-  readCandidates,
+  lockForRedemption,
 } from './lookup.ts';
 import type { RedemptionGroupView, RedemptionRefusal, RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
@@ -288,6 +287,9 @@ export function groupView(g: GroupRow, redemptions: readonly RedemptionRow[]): R
   };
 }
 
+/** A checkout write (redemption, reservation) that meets a deadlock or serialization failure runs again, up to 3 times. */
+export const CHECKOUT_TRANSACTION: TransactionOptions = { conflictRetries: 3 };
+
 /**
  * Redeems one code (`code`) or several (`codes`) in one transaction: claim the idempotency key; read the vouchers
  * (an unknown code, or one held by another customer, is refused here, with no lock taken); lock the other voucher
@@ -305,7 +307,7 @@ export async function redeemVoucher(db: Database, request: RedemptionRequest, ct
     return 'replayed' in outcome
       ? { response: outcome.replayed as RedemptionResponse, replayed: true, guess: false, campaignId: null, guesses: [] }
       : outcome.fresh;
-  });
+  }, CHECKOUT_TRANSACTION);
   if (!result.replayed) {
     const r = result.response;
     if (r.status === 422) redemptionsMetric.inc({ result: 'refused', reason: r.body.reason });
@@ -356,24 +358,23 @@ export async function idempotent<R extends { response: { status: number; body: u
   return { fresh: outcome };
 }
 
-/** The codes' vouchers, read, then locked (the ones that are no guess) in canonical order, with the customer's counts. */
+/**
+ * The codes' vouchers, locked (the ones that are no guess) in canonical order with the customer's counts, in one
+ * statement; then the customer within each campaign whose campaign-wide limit applies (in campaign order), whose
+ * counts are read after that lock, as are the counts of a code whose lock waited for another use of it.
+ */
 export async function findForRedemption(
   tx: Queryable,
   codes: readonly string[],
   customerId: string | undefined,
   emailKey: string | null = null,
 ): Promise<FoundCode[]> {
-  // Unknown and held-by-another are decided before any lock: a row lock assigns a transaction id and writes WAL at
+  // Unknown and held-by-another are refused without a lock: a row lock assigns a transaction id and writes WAL at
   // commit, which would make a held code measurably slower to refuse than an unknown one.
-  const seen = await readCandidates(tx, codes);
-  const lockable = codes.filter((code) => {
-    const candidate = seen.get(code);
-    return candidate !== undefined && !heldByAnother(candidate, effectiveRules(candidate), customerId);
-  });
-  const locked = await lockCandidates(tx, lockable);
+  const seen = await lockForRedemption(tx, codes, customerId ?? null, emailKey);
   const campaigns = new Map<string, string | null>();
-  for (const candidate of locked.values()) {
-    if (customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) {
+  for (const { candidate, locked } of seen.values()) {
+    if (locked && customerId && effectiveRules(candidate).perCustomerCampaignLimit !== null) {
       campaigns.set(candidate.campaign_id, (candidate.customer_identity ?? 'id') === 'id' ? null : emailKey);
     }
   }
@@ -382,13 +383,24 @@ export async function findForRedemption(
   }
   const found: FoundCode[] = [];
   for (const code of codes) {
-    const candidate = lockable.includes(code) ? (locked.get(code) ?? null) : (seen.get(code) ?? null);
+    const row = seen.get(code);
+    if (!row) {
+      found.push({ candidate: null, counts: { code: 0, campaign: 0 } });
+      continue;
+    }
+    const { candidate } = row;
+    const rules = effectiveRules(candidate);
+    if (!row.locked) {
+      // Someone else's (a guess); a row the lock found changed into another shape since the snapshot is unknown now.
+      found.push({ candidate: heldByAnother(candidate, rules, customerId) ? candidate : null, counts: { code: 0, campaign: 0 } });
+      continue;
+    }
     let counts = { code: 0, campaign: 0 };
-    if (candidate && customerId && locked.has(code)) {
-      const rules = effectiveRules(candidate);
-      if (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null || (rules.conditions?.length ?? 0) > 0) {
-        counts = await customerCounts(tx, candidate.id, candidate.campaign_id, customerId, emailKey, candidate.customer_identity);
-      }
+    if (customerId && (rules.perCustomerLimit !== null || rules.perCustomerCampaignLimit !== null || (rules.conditions?.length ?? 0) > 0)) {
+      counts =
+        row.fresh && !campaigns.has(candidate.campaign_id)
+          ? row.counts
+          : await customerCounts(tx, candidate.id, candidate.campaign_id, customerId, emailKey, candidate.customer_identity);
     }
     found.push({ candidate, counts });
   }
@@ -410,7 +422,23 @@ async function attempt(
   const mode = request.mode ?? 'all';
   const redeemable = (answer: CheckoutAnswer) => (mode === 'all' ? answer.valid : answer.codes.some((c) => c.valid));
   const expected = expectedCharges(evaluation, input);
-  if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
+  const inline = single && redeemable(evaluation.answer) ? inlineCharge(evaluation, input) : null;
+  if (inline) {
+    // One code whose budget grants all or nothing: charged inside the statement that writes its use, so the counter
+    // row stays locked from that statement to COMMIT. No room: nothing was written, and it is refused below.
+    const written = await recordRedemption(
+      tx,
+      evaluation.codes[0] as CodeEvaluation,
+      evaluation.answer.codes[0] as CodeResult,
+      input,
+      request,
+      ctx,
+      null,
+      expected[0] ?? null,
+      inline,
+    );
+    if (written) return { response: { status: 201, body: redemptionView(written) }, replayed: false, ...guessFields };
+  } else if (expected.some((amount) => amount !== null) && redeemable(evaluation.answer)) {
     // Budgets are charged last, so a campaign's counter row stays locked only from its UPDATE to the commit (every
     // redemption of the campaign waits there). When the charge is not the full discount expected (refused, or a
     // partial grant), the writes are undone and the checkout is written again with what the budgets gave.
@@ -463,7 +491,9 @@ async function writeCheckout(
   for (const [i, result] of answer.codes.entries()) {
     if (!result.valid) continue;
     const evaluated = evaluation.codes[i] as CodeEvaluation;
-    redeemed.push(await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null));
+    redeemed.push(
+      (await recordRedemption(tx, evaluated, result, input, request, ctx, group?.id ?? null, charged[i] ?? null)) as RedemptionRow,
+    );
   }
   if (!group) return { status: 201, body: redemptionView(redeemed[0] as RedemptionRow) };
   const view = groupView(group, redeemed);
@@ -530,7 +560,10 @@ export async function writeGroup(
   return rows[0] as GroupRow;
 }
 
-/** One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event. */
+/**
+ * One code's use: the counted use on its locked row, the redemption, the lifecycle entry and the outbox event; with
+ * `charge`, taken from its budget in the same statement (null: the budget had no room, nothing written).
+ */
 async function recordRedemption(
   tx: Queryable,
   evaluated: CodeEvaluation,
@@ -540,30 +573,29 @@ async function recordRedemption(
   ctx: RedeemContext,
   groupId: string | null,
   budgetDiscount: number | null,
-): Promise<RedemptionRow> {
+  charge?: BudgetCharge,
+): Promise<RedemptionRow | null> {
   const voucher = evaluated.candidate as Candidate;
   const rules = evaluated.rules as EffectiveRules;
-  // The row is locked, so this cannot miss; the condition keeps the count exact even if a caller skipped the lock.
-  const used = await tx.query(
-    'update vouchers set redemption_count = redemption_count + 1, updated_at = $2 where id = $1 and ($3::int is null or redemption_count < $3)',
-    [voucher.id, ctx.now, rules.perCodeLimit],
-  );
-  if (used.rowCount !== 1) throw new Error('voucher use could not be recorded under its lock');
   const discount = shownDiscount(rules, result, input.order);
-  return writeRedemption(tx, {
-    voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
-    customer: request.customer ?? null,
-    emailKey: input.emailKey,
-    order: input.order,
-    discount,
-    metadata: request.metadata,
-    apiKeyId: ctx.apiKeyId,
-    idempotencyKey: ctx.idempotencyKey ?? null,
-    actor: ctx.actor,
-    now: ctx.now,
-    groupId,
-    budgetDiscount,
-  });
+  return insertRedemption(
+    tx,
+    {
+      voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
+      customer: request.customer ?? null,
+      emailKey: input.emailKey,
+      order: input.order,
+      discount,
+      metadata: request.metadata,
+      apiKeyId: ctx.apiKeyId,
+      idempotencyKey: ctx.idempotencyKey ?? null,
+      actor: ctx.actor,
+      now: ctx.now,
+      groupId,
+      budgetDiscount,
+    },
+    { perCodeLimit: rules.perCodeLimit, charge },
+  );
 }
 
 /** A use already counted on its voucher (a redemption's, or a confirmed reservation's held use), written down. */
@@ -583,47 +615,116 @@ export interface RedemptionRecord {
   budgetDiscount: number | null;
 }
 
-/** The redemption row, its lifecycle entry and its outbox event (the use itself is already counted). */
+/** The redemption row, its lifecycle entry and its outbox event, for a use already counted (a confirmed reservation's). */
 export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promise<RedemptionRow> {
+  return (await insertRedemption(tx, r)) as RedemptionRow;
+}
+
+/**
+ * The redemption row, its lifecycle entry and its outbox event, in one statement (the row's id is chosen here, so
+ * the entry and the event are known before it runs). With `use`, the same statement also counts the use on the
+ * voucher row (locked by the caller; the condition keeps the count exact even if a caller skipped the lock), and
+ * with `use.charge` takes it from the campaign's budget first (chargeWithin): null when the budget had no room, and
+ * then nothing was written.
+ */
+async function insertRedemption(
+  tx: Queryable,
+  r: RedemptionRecord,
+  use?: { perCodeLimit: number | null; charge?: BudgetCharge },
+): Promise<RedemptionRow | null> {
   const { voucher, order, discount } = r;
   const currency = order?.currency ?? discount?.currency ?? null;
-  const { rows } = await tx.query<RedemptionRow>(
-    `insert into redemptions (voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
-       discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
-       customer_email_key)
-     values ($1, $2, $3, $4, $5, 'succeeded', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) returning *`,
-    [
-      voucher.id,
-      voucher.campaign_id,
-      voucher.code,
-      r.customer?.id ?? null,
-      r.customer?.email ?? null,
-      order?.amount ?? null,
-      order?.currency ?? null,
-      discount,
-      discount?.amount ?? null,
-      currency,
-      r.metadata,
-      r.apiKeyId,
-      r.idempotencyKey,
-      r.now,
-      order?.id ?? null,
-      r.groupId,
-      r.budgetDiscount,
-      r.customer ? r.emailKey : null,
-    ],
-  );
-  const redemption = rows[0] as RedemptionRow;
-  const view = redemptionView(redemption);
-  await recordVoucherEvent(tx, voucher.id, 'redeemed', r.actor, {
-    redemption_id: redemption.id,
+  const row: Omit<RedemptionRow, 'seq'> = {
+    id: randomUUID(),
+    voucher_id: voucher.id,
+    campaign_id: voucher.campaign_id,
+    code: voucher.code,
     customer_id: r.customer?.id ?? null,
-    discount_amount: view.discount_amount,
+    customer_email: r.customer?.email ?? null,
+    status: 'succeeded',
+    order_amount: order ? String(order.amount) : null,
+    order_currency: order?.currency ?? null,
+    discount,
+    discount_amount: discount ? String(discount.amount) : null,
     currency,
-    redemption_count: voucher.redemption_count,
-    ...(r.groupId ? { group_id: r.groupId } : {}),
+    metadata: r.metadata,
+    api_key_id: r.apiKeyId,
+    created_at: r.now,
+    rolled_back_at: null,
+    rollback_reason: null,
+    order_id: order?.id ?? null,
+    group_id: r.groupId,
+    budget_discount: r.budgetDiscount === null ? null : String(r.budgetDiscount),
+  };
+  const view = redemptionView({ ...row, seq: '' });
+  const params: unknown[] = [
+    row.id,
+    voucher.id,
+    voucher.campaign_id,
+    voucher.code,
+    row.customer_id,
+    row.customer_email,
+    order?.amount ?? null,
+    row.order_currency,
+    discount,
+    discount?.amount ?? null,
+    currency,
+    r.metadata,
+    r.apiKeyId,
+    r.idempotencyKey,
+    r.now,
+    row.order_id,
+    r.groupId,
+    r.budgetDiscount,
+    r.customer ? r.emailKey : null,
+    use?.perCodeLimit ?? null,
+    r.actor,
+    {
+      redemption_id: row.id,
+      customer_id: row.customer_id,
+      discount_amount: view.discount_amount,
+      currency,
+      redemption_count: voucher.redemption_count,
+      ...(r.groupId ? { group_id: r.groupId } : {}),
+    },
+  ];
+  const event = outboxEventPerRow('voucher.redemption.succeeded', { ...view, voucher_id: voucher.id }, 'used', params.length + 1);
+  params.push(...event.params);
+  const inline = use?.charge ? chargeWithin(use.charge, r.now, params.length + 1) : null;
+  if (use?.charge && !inline) throw new Error('this budget charge cannot run inside the write');
+  if (inline) params.push(...inline.params);
+  const used = use
+    ? `update vouchers set redemption_count = redemption_count + 1, updated_at = $15
+       where id = $2 and ($20::int is null or redemption_count < $20::int) ${inline ? 'and exists (select 1 from charge)' : ''} returning id`
+    : 'select $2::bigint as id where $20::int is null'; // $20 (no limit here) named so its type is known
+  // Named per shape (a recorded use or not, a budget charged inside or not): parsed and planned once per connection.
+  const name = `promo.redemption.write${use ? '.use' : ''}${inline ? '.charge' : ''}`;
+  const { rows } = await tx.query<RedemptionRow & { charged?: boolean; budget_counter?: BudgetCounter | null }>({
+    name,
+    text: `with ${inline ? `charge as (${inline.sql}),` : ''} used as (${used}),
+     redemption as (
+       insert into redemptions (id, voucher_id, campaign_id, code, customer_id, customer_email, status, order_amount, order_currency,
+         discount, discount_amount, currency, metadata, api_key_id, idempotency_key, created_at, order_id, group_id, budget_discount,
+         customer_email_key)
+       select $1, used.id, $3, $4, $5, $6, 'succeeded', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 from used
+       returning *),
+     lifecycle as (${voucherEventsFromRows('used', { type: "'redeemed'", actor: '$21::text', details: '$22::jsonb' })}),
+     event as (${event.sql})
+     ${
+       inline
+         ? `select redemption.*, exists (select 1 from charge) as charged,
+              (select to_jsonb(c) from charge c where c.last_exhausted) as budget_counter
+            from (values (1)) as one left join redemption on true`
+         : 'select * from redemption'
+     }`,
+    values: params,
   });
-  await emitEvent(tx, 'voucher.redemption.succeeded', { ...view, voucher_id: voucher.id });
+  const written = rows[0];
+  // No room in the budget: the use waited for the charge, so nothing was written.
+  if (inline && written?.charged === false) return null;
+  if (!written?.id) throw new Error('voucher use could not be recorded under its lock');
+  const { budget_counter, charged: _, ...redemption } = written;
+  await inline?.settle(tx, budget_counter ?? null);
   return redemption;
 }
 

@@ -9,6 +9,7 @@ import { type CodeEvaluation, evaluateCheckout } from '../redemptions/checkout.t
 import { recordFailures } from '../redemptions/failures.ts';
 import type { Candidate } from '../redemptions/lookup.ts';
 import {
+  CHECKOUT_TRANSACTION,
   checkoutInput,
   emitRefusals,
   findForRedemption,
@@ -187,7 +188,7 @@ export async function createReservation(
       return { response: { status: 201, body: view }, replayed: false, guesses };
     });
     return 'replayed' in outcome ? { response: outcome.replayed as ReservationResponse, replayed: true, guesses: [] } : outcome.fresh;
-  });
+  }, CHECKOUT_TRANSACTION);
   const r = result.response;
   if (r.status === 201 && !result.replayed) {
     const delay = Math.max(0, Date.parse(r.body.expires_at) - Date.now());
@@ -312,7 +313,7 @@ export async function confirmReservation(
     await emitEvent(tx, 'redemption.group.succeeded', view);
     await emitEvent(tx, 'voucher.reservation.confirmed', reservationView(confirmed.rows[0] as ReservationRow));
     return view;
-  });
+  }, CHECKOUT_TRANSACTION);
 }
 
 /** Gives a reservation's held uses back (its row already moved to released or expired): counts, budgets, log. */
@@ -386,7 +387,7 @@ export async function releaseReservation(
     const current = await findReservation(tx, id);
     if (current.status === 'released') return reservationView(current);
     throw reservationConflict(current.status);
-  });
+  }, CHECKOUT_TRANSACTION);
 }
 
 /**

@@ -58,3 +58,11 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
     this.name = 'DatabaseUnavailableError';
   }
 }
+
+/** A transaction kept meeting deadlocks or serialization failures, and was retried as often as it may: retry later. */
+export class TransactionConflictError extends ServiceUnavailableError {
+  constructor(cause: unknown) {
+    super('transaction_conflict', 'Concurrent changes kept conflicting with this one; retry shortly.', 1, { cause });
+    this.name = 'TransactionConflictError';
+  }
+}
