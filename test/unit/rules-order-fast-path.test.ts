@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isWellFormedItem, orderInputSchema, orderItemSchema } from '../../src/rules/order.ts';
+
+/**
+ * The order line's shortcut (src/rules/order.ts) against zod itself: the line schema without it (a clone has the
+ * same definition and zod's own parser) must answer exactly as the line schema with it, for lines that are well
+ * formed, nearly so, or nothing like it (values as a request body holds them: an array with extra properties is not one).
+ */
+
+const zodOnly = orderItemSchema.clone();
+class Tags extends Array<string> {}
+const RUNS = { numRuns: 3000 };
+
+const identifierArb = fc.oneof(
+  fc.constantFrom('SKU-1', 'shoes', 'p', 'x'.repeat(255), 'x'.repeat(256), '', ' ', ' a', 'a ', '\u00a0a', 'a\ufeff', 'a\n', '\u2028'),
+  fc.string({ maxLength: 8 }),
+  fc.string({ unit: 'grapheme', maxLength: 4 }),
+  fc.integer(),
+  fc.constant(null),
+);
+const integerArb = fc.oneof(
+  fc.integer({ min: -2, max: 2_000 }),
+  fc.constantFrom(0, -0, 1, 1_000_000_000, 1_000_000_001, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, 1.5, Number.NaN),
+  fc.constantFrom(Number.POSITIVE_INFINITY, -1, '1', null, 2 ** 60),
+  fc.double(),
+);
+const categoriesArb = fc.oneof(
+  fc.array(identifierArb, { maxLength: 4 }),
+  fc.array(fc.constant('c'), { minLength: 49, maxLength: 52 }),
+  fc.constantFrom('shoes', null, {}, Object.create(Array.prototype), Tags.from(['shoes'])),
+);
+const metadataArb = fc.oneof(
+  fc.object({ maxDepth: 2 }),
+  fc.constantFrom(null, [], 'web', 1, JSON.parse('{"__proto__": {"a": 1}}'), Object.create(null), new Date(0)),
+);
+const lineArb = fc.record(
+  {
+    sku: identifierArb,
+    product_id: identifierArb,
+    categories: categoriesArb,
+    quantity: integerArb,
+    price: integerArb,
+    metadata: metadataArb,
+    unknown: fc.constant(1),
+    product: fc.constant('p'),
+  },
+  { requiredKeys: [], noNullPrototype: false },
+);
+// Lines as a checkout sends them, which must take the shortcut.
+const wellFormedArb = fc.record(
+  {
+    sku: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 _-]{0,30}[A-Za-z0-9]$/),
+    product_id: fc.constantFrom('P-1', 'P-2'),
+    categories: fc.subarray(['shoes', 'shirts', 'gift-cards', 'shipping']),
+    quantity: fc.integer({ min: 1, max: 1_000_000_000 }),
+    price: fc.maxSafeNat(),
+    metadata: fc.dictionary(fc.constantFrom('brand', 'color', 'size'), fc.jsonValue({ maxDepth: 2 }), { noNullPrototype: true }),
+  },
+  { requiredKeys: ['sku', 'quantity', 'price'], noNullPrototype: true },
+);
+// A well-formed line with one field set to an edge value (or an unknown key added): where a shortcut could go wrong.
+const edgeValues = { sku: identifierArb, product_id: identifierArb, categories: categoriesArb, quantity: integerArb, price: integerArb };
+const nearlyWellFormedArb = fc
+  .tuple(wellFormedArb, fc.constantFrom(...Object.keys(edgeValues), 'metadata', 'size'), fc.nat())
+  .chain(([line, field]) =>
+    (field === 'metadata' ? metadataArb : field === 'size' ? fc.constant('L') : edgeValues[field as keyof typeof edgeValues]).map(
+      (value) => ({ ...line, [field]: value }),
+    ),
+  );
+const anythingArb = fc.oneof(lineArb, wellFormedArb, nearlyWellFormedArb, nearlyWellFormedArb, fc.anything());
+
+describe('order line shortcut', () => {
+  it('answers every input exactly as zod does: the same data, or the same issues', () => {
+    fc.assert(
+      fc.property(anythingArb, (input) => {
+        const fast = orderItemSchema.safeParse(input);
+        const reference = zodOnly.safeParse(input);
+        expect(fast.success).toBe(reference.success);
+        if (reference.success) expect(fast.data).toEqual(reference.data);
+        else expect(fast.error?.issues).toEqual(reference.error.issues);
+      }),
+      RUNS,
+    );
+  });
+
+  it('vouches only for lines zod accepts and gives back equal, key for key', () => {
+    fc.assert(
+      fc.property(anythingArb, (input) => {
+        if (!isWellFormedItem(input)) return;
+        const reference = zodOnly.safeParse(input);
+        expect(reference.success).toBe(true);
+        expect(reference.data).toEqual(input);
+        expect(Object.keys(reference.data as object).sort()).toEqual(Object.keys(input as object).sort());
+      }),
+      RUNS,
+    );
+  });
+
+  it('takes well-formed lines as they are, inside an order too', () => {
+    fc.assert(
+      fc.property(wellFormedArb, (line) => {
+        expect(isWellFormedItem(line)).toBe(true);
+        expect(orderItemSchema.parse(line)).toBe(line);
+        expect(zodOnly.parse(line)).not.toBe(line);
+      }),
+      { numRuns: 300 },
+    );
+    const line = { sku: 'SKU-1', categories: ['shoes'], quantity: 2, price: 990, metadata: { brand: 'acme' } };
+    expect(orderInputSchema.parse({ currency: 'EUR', items: [line] }).items?.[0]).toBe(line);
+  });
+
+  it('leaves the errors of a faulty line to zod, at their paths in the order', () => {
+    const result = orderInputSchema.safeParse({
+      currency: 'EUR',
+      items: [
+        { sku: 'ok', quantity: 1, price: 1 },
+        { sku: ' ', quantity: 0, price: 1.5, size: 'L' },
+      ],
+    });
+    expect(result.error?.issues.map((i) => [i.path.join('.'), i.code])).toEqual([
+      ['items.1.sku', 'too_small'],
+      ['items.1.quantity', 'too_small'],
+      ['items.1.price', 'invalid_type'],
+      ['items.1', 'unrecognized_keys'],
+    ]);
+  });
+});
