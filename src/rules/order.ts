@@ -28,16 +28,22 @@ const LINE_FIELDS: ReadonlySet<string> = new Set(Object.keys(orderLineSchema.sha
 
 export const orderItemSchema = acceptingUnchanged(orderLineSchema, isWellFormedItem);
 
-export const orderInputSchema = z
-  .strictObject({
-    id: identifier.optional(),
-    currency: currencySchema,
-    /** Minor units; when items are given and the amount is not, it is their sum. */
-    amount: minorUnitsSchema.optional(),
-    items: z.array(orderItemSchema).max(MAX_ORDER_ITEMS).optional(),
-    metadata: metadataSchema.optional(),
-  })
-  .refine((o) => o.amount !== undefined || o.items !== undefined, { message: 'amount or items is required', path: ['amount'] });
+const orderFields = {
+  id: identifier.optional(),
+  currency: currencySchema,
+  /** Minor units; when items are given and the amount is not, it is their sum. */
+  amount: minorUnitsSchema.optional(),
+  items: z.array(orderItemSchema).max(MAX_ORDER_ITEMS).optional(),
+  metadata: metadataSchema.optional(),
+};
+const ORDER_FIELDS: ReadonlySet<string> = new Set(Object.keys(orderFields));
+
+export const orderInputSchema = acceptingUnchanged(
+  z
+    .strictObject(orderFields)
+    .refine((o) => o.amount !== undefined || o.items !== undefined, { message: 'amount or items is required', path: ['amount'] }),
+  isWellFormedOrder,
+);
 
 export type OrderInput = z.input<typeof orderInputSchema>;
 export type OrderItemInput = z.output<typeof orderItemSchema>;
@@ -102,8 +108,38 @@ export function isWellFormedItem(value: unknown): boolean {
     if (categories.length > MAX_CATEGORIES) return false;
     for (let i = 0; i < categories.length; i++) if (!isIdentifier(categories[i])) return false;
   }
-  // An own `__proto__` key is the one thing a copy (zod's output) would not keep as it is.
-  if ('metadata' in value && (!isPlainObject(metadata) || Object.hasOwn(metadata, '__proto__'))) return false;
+  return !('metadata' in value) || isCopiedAlike(metadata);
+}
+
+/** Metadata that `metadataSchema`'s copy equals: an own `__proto__` key is the one thing a copy would not keep. */
+function isCopiedAlike(metadata: unknown): boolean {
+  return isPlainObject(metadata) && !Object.hasOwn(metadata, '__proto__');
+}
+
+/** An order that `orderInputSchema` accepts and would give back equal (its currency already upper-cased); false otherwise. */
+export function isWellFormedOrder(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    if (!ORDER_FIELDS.has(key)) return false;
+  }
+  const { id, currency, amount, items, metadata } = value;
+  if (!isUpperCaseCurrency(currency)) return false;
+  if ('id' in value && !isIdentifier(id)) return false;
+  if ('amount' in value && (!Number.isSafeInteger(amount) || (amount as number) < 0)) return false;
+  if ('items' in value) {
+    if (!Array.isArray(items) || items.length > MAX_ORDER_ITEMS) return false;
+    for (let i = 0; i < items.length; i++) if (!isWellFormedItem(items[i])) return false;
+  } else if (!('amount' in value)) return false;
+  return !('metadata' in value) || isCopiedAlike(metadata);
+}
+
+/** Three letters A to Z: what `currencySchema` accepts and leaves as it is. */
+function isUpperCaseCurrency(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length !== 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 65 || c > 90) return false;
+  }
   return true;
 }
 

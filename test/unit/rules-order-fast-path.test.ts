@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isWellFormedItem, orderInputSchema, orderItemSchema } from '../../src/rules/order.ts';
+import { isWellFormedItem, isWellFormedOrder, orderInputSchema, orderItemSchema } from '../../src/rules/order.ts';
 
 /**
- * The order line's shortcut (src/rules/order.ts) against zod itself: the line schema without it (a clone has the
- * same definition and zod's own parser) must answer exactly as the line schema with it, for lines that are well
+ * The order's and the order line's shortcuts (src/rules/order.ts) against zod itself: each schema without its
+ * shortcut (a clone has the same definition and zod's own parser) must answer exactly as the schema with it, for lines that are well
  * formed, nearly so, or nothing like it (values as a request body holds them: an array with extra properties is not one).
  */
 
 const zodOnly = orderItemSchema.clone();
+const zodOnlyOrder = orderInputSchema.clone();
 class Tags extends Array<string> {}
 const RUNS = { numRuns: 3000 };
 
@@ -69,6 +70,79 @@ const nearlyWellFormedArb = fc
     ),
   );
 const anythingArb = fc.oneof(lineArb, wellFormedArb, nearlyWellFormedArb, nearlyWellFormedArb, fc.anything());
+
+const wellFormedOrderArb = fc.record(
+  {
+    id: fc.constantFrom('order-1', 'o'),
+    currency: fc.constantFrom('EUR', 'USD'),
+    amount: fc.maxSafeNat(),
+    items: fc.array(wellFormedArb, { maxLength: 4 }),
+    metadata: fc.dictionary(fc.constantFrom('channel', 'store'), fc.jsonValue({ maxDepth: 1 }), { noNullPrototype: true }),
+  },
+  { requiredKeys: ['currency', 'items'], noNullPrototype: true },
+);
+const orderEdgeValues = {
+  id: identifierArb,
+  currency: fc.constantFrom('eur', 'Eur', 'EU', 'EURO', 'ÉUR', 'E1R', 'EUR ', 1, null),
+  amount: integerArb,
+  items: fc.oneof(
+    fc.array(fc.oneof(wellFormedArb, nearlyWellFormedArb), { maxLength: 3 }),
+    fc.constantFrom(
+      Array.from({ length: 501 }, () => ({ sku: 'a', quantity: 1, price: 1 })),
+      'items',
+      null,
+      {},
+    ),
+  ),
+  metadata: metadataArb,
+  extra: fc.constant(1),
+};
+const nearlyWellFormedOrderArb = fc
+  .tuple(wellFormedOrderArb, fc.constantFrom(...Object.keys(orderEdgeValues), 'no items'))
+  .chain(([order, field]) =>
+    field === 'no items'
+      ? fc.constant(Object.fromEntries(Object.entries(order).filter(([key]) => key !== 'items')))
+      : orderEdgeValues[field as keyof typeof orderEdgeValues].map((value) => ({ ...order, [field]: value })),
+  );
+const anyOrderArb = fc.oneof(wellFormedOrderArb, nearlyWellFormedOrderArb, nearlyWellFormedOrderArb, fc.anything());
+
+describe('order shortcut', () => {
+  it('answers every input exactly as zod does: the same data, or the same issues', () => {
+    fc.assert(
+      fc.property(anyOrderArb, (input) => {
+        const fast = orderInputSchema.safeParse(input);
+        const reference = zodOnlyOrder.safeParse(input);
+        expect(fast.success).toBe(reference.success);
+        if (reference.success) expect(fast.data).toEqual(reference.data);
+        else expect(fast.error?.issues).toEqual(reference.error.issues);
+      }),
+      RUNS,
+    );
+  });
+
+  it('vouches only for orders zod accepts and gives back equal, key for key', () => {
+    fc.assert(
+      fc.property(anyOrderArb, (input) => {
+        if (!isWellFormedOrder(input)) return;
+        const reference = zodOnlyOrder.safeParse(input);
+        expect(reference.success).toBe(true);
+        expect(reference.data).toEqual(input);
+        expect(Object.keys(reference.data as object).sort()).toEqual(Object.keys(input as object).sort());
+      }),
+      RUNS,
+    );
+  });
+
+  it('takes well-formed orders as they are', () => {
+    fc.assert(
+      fc.property(wellFormedOrderArb, (order) => {
+        expect(orderInputSchema.parse(order)).toBe(order);
+        expect(zodOnlyOrder.parse(order)).not.toBe(order);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('order line shortcut', () => {
   it('answers every input exactly as zod does: the same data, or the same issues', () => {
