@@ -71,10 +71,11 @@ export interface NormalizedOrder {
 }
 
 /**
- * `schema`, with a shortcut: a value `unchanged` vouches for (one that the schema accepts and would give back equal, as
- * a well-formed line of a checkout's order is) is taken as it is; anything else goes through the schema, which stays
- * the one definition (and the OpenAPI document's) and gives its exact errors. A rich order's 20 lines cost zod tens of
- * µs per request; the check, about one. test/unit/rules-order-fast-path.test.ts holds the two to agreeing.
+ * `schema`, with a shortcut: a value `unchanged` vouches for (one the schema accepts and would give back equal, as a
+ * well-formed order and its lines are) is taken as it is; anything else goes through the schema, which stays the one
+ * definition (and the OpenAPI document's) and gives its exact errors. A 20-line order costs zod tens of µs per
+ * request, the checks a few. The hook is zod's per-schema `_zod.run`, which every parent schema calls;
+ * test/unit/rules-order-fast-path.test.ts holds the checks to zod and sees the shortcut taken.
  */
 function acceptingUnchanged<S extends z.ZodType>(schema: S, unchanged: (value: unknown) => boolean): S {
   const run = schema._zod.run;
