@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { isWellFormedItem, isWellFormedOrder, orderInputSchema, orderItemSchema } from '../../src/rules/order.ts';
 
 /**
@@ -106,38 +107,66 @@ const nearlyWellFormedOrderArb = fc
   );
 const anyOrderArb = fc.oneof(wellFormedOrderArb, nearlyWellFormedOrderArb, nearlyWellFormedOrderArb, fc.anything());
 
-describe('order shortcut', () => {
+/** The schema with its shortcut answers every input exactly as zod alone does: the same data, or the same issues. */
+function answersAsZod(schema: z.ZodType, zodAlone: z.ZodType, inputs: fc.Arbitrary<unknown>): void {
+  fc.assert(
+    fc.property(inputs, (input) => {
+      const fast = schema.safeParse(input);
+      const reference = zodAlone.safeParse(input);
+      expect(fast.success).toBe(reference.success);
+      if (reference.success) expect(fast.data).toEqual(reference.data);
+      else expect(fast.error?.issues).toEqual(reference.error.issues);
+    }),
+    RUNS,
+  );
+}
+
+/** The check vouches only for values zod alone accepts and gives back equal, key for key. */
+function vouchesOnlyForUnchanged(check: (value: unknown) => boolean, zodAlone: z.ZodType, inputs: fc.Arbitrary<unknown>): void {
+  fc.assert(
+    fc.property(inputs, (input) => {
+      if (!check(input)) return;
+      const reference = zodAlone.safeParse(input);
+      expect(reference.success).toBe(true);
+      expect(reference.data).toEqual(input);
+      expect(Object.keys(reference.data as object).sort()).toEqual(Object.keys(input as object).sort());
+    }),
+    RUNS,
+  );
+}
+
+describe.each([
+  {
+    what: 'orders',
+    schema: orderInputSchema,
+    zodAlone: zodOnlyOrder,
+    check: isWellFormedOrder,
+    inputs: anyOrderArb,
+    wellFormed: wellFormedOrderArb,
+  },
+  {
+    what: 'order lines',
+    schema: orderItemSchema,
+    zodAlone: zodOnly,
+    check: isWellFormedItem,
+    inputs: anythingArb,
+    wellFormed: wellFormedArb,
+  },
+])('the shortcut for $what', ({ schema, zodAlone, check, inputs, wellFormed }) => {
   it('answers every input exactly as zod does: the same data, or the same issues', () => {
-    fc.assert(
-      fc.property(anyOrderArb, (input) => {
-        const fast = orderInputSchema.safeParse(input);
-        const reference = zodOnlyOrder.safeParse(input);
-        expect(fast.success).toBe(reference.success);
-        if (reference.success) expect(fast.data).toEqual(reference.data);
-        else expect(fast.error?.issues).toEqual(reference.error.issues);
-      }),
-      RUNS,
-    );
+    answersAsZod(schema, zodAlone, inputs);
   });
 
-  it('vouches only for orders zod accepts and gives back equal, key for key', () => {
-    fc.assert(
-      fc.property(anyOrderArb, (input) => {
-        if (!isWellFormedOrder(input)) return;
-        const reference = zodOnlyOrder.safeParse(input);
-        expect(reference.success).toBe(true);
-        expect(reference.data).toEqual(input);
-        expect(Object.keys(reference.data as object).sort()).toEqual(Object.keys(input as object).sort());
-      }),
-      RUNS,
-    );
+  it('vouches only for values zod accepts and gives back equal, key for key', () => {
+    vouchesOnlyForUnchanged(check, zodAlone, inputs);
   });
 
-  it('takes well-formed orders as they are', () => {
+  it('takes well-formed values as they are', () => {
     fc.assert(
-      fc.property(wellFormedOrderArb, (order) => {
-        expect(orderInputSchema.parse(order)).toBe(order);
-        expect(zodOnlyOrder.parse(order)).not.toBe(order);
+      fc.property(wellFormed, (value: unknown) => {
+        expect(check(value)).toBe(true);
+        expect(schema.parse(value)).toBe(value);
+        expect(zodAlone.parse(value)).not.toBe(value);
       }),
       { numRuns: 300 },
     );
@@ -145,41 +174,7 @@ describe('order shortcut', () => {
 });
 
 describe('order line shortcut', () => {
-  it('answers every input exactly as zod does: the same data, or the same issues', () => {
-    fc.assert(
-      fc.property(anythingArb, (input) => {
-        const fast = orderItemSchema.safeParse(input);
-        const reference = zodOnly.safeParse(input);
-        expect(fast.success).toBe(reference.success);
-        if (reference.success) expect(fast.data).toEqual(reference.data);
-        else expect(fast.error?.issues).toEqual(reference.error.issues);
-      }),
-      RUNS,
-    );
-  });
-
-  it('vouches only for lines zod accepts and gives back equal, key for key', () => {
-    fc.assert(
-      fc.property(anythingArb, (input) => {
-        if (!isWellFormedItem(input)) return;
-        const reference = zodOnly.safeParse(input);
-        expect(reference.success).toBe(true);
-        expect(reference.data).toEqual(input);
-        expect(Object.keys(reference.data as object).sort()).toEqual(Object.keys(input as object).sort());
-      }),
-      RUNS,
-    );
-  });
-
-  it('takes well-formed lines as they are, inside an order too', () => {
-    fc.assert(
-      fc.property(wellFormedArb, (line) => {
-        expect(isWellFormedItem(line)).toBe(true);
-        expect(orderItemSchema.parse(line)).toBe(line);
-        expect(zodOnly.parse(line)).not.toBe(line);
-      }),
-      { numRuns: 300 },
-    );
+  it('takes well-formed lines as they are inside an order', () => {
     const line = { sku: 'SKU-1', categories: ['shoes'], quantity: 2, price: 990, metadata: { brand: 'acme' } };
     expect(orderInputSchema.parse({ currency: 'EUR', items: [line] }).items?.[0]).toBe(line);
   });
