@@ -1,4 +1,4 @@
-import { Webhook } from 'standardwebhooks';
+import { createHmac } from 'node:crypto';
 
 /** The JSON body every delivery carries; identical on every attempt, so only the timestamp changes the signature. */
 export function webhookBody(event: { id: string; type: string; created_at: Date | string; data: unknown }): string {
@@ -6,15 +6,23 @@ export function webhookBody(event: { id: string; type: string; created_at: Date 
   return JSON.stringify({ id: event.id, type: event.type, created_at: createdAt, data: event.data });
 }
 
+const SECRET_PREFIX = 'whsec_';
+
+/** A `whsec_…` secret's key bytes, as Standard Webhooks decodes them (base64 after the prefix). */
+function signingKey(secret: string): Buffer {
+  const key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+  if (key.length === 0) throw new Error("Secret can't be empty.");
+  return key;
+}
+
 /**
- * Standard Webhooks headers. During a secret rotation both secrets sign (space-separated `v1,` signatures), so a
- * receiver verifying with either the old or the new secret accepts the message.
+ * Standard Webhooks headers: `v1,` base64 HMAC-SHA256 of `id.timestamp.body` (node:crypto's native HMAC, the same
+ * bytes the standardwebhooks library computes in JavaScript, at a fraction of the CPU). During a secret rotation
+ * both secrets sign (space-separated `v1,` signatures), so a receiver verifying with either accepts the message.
  */
 export function signedHeaders(webhookId: string, body: string, secrets: string[], at: Date): Record<string, string> {
-  const signature = secrets.map((secret) => new Webhook(secret).sign(webhookId, at, body)).join(' ');
-  return {
-    'webhook-id': webhookId,
-    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': signature,
-  };
+  const timestamp = String(Math.floor(at.getTime() / 1000));
+  const signed = `${webhookId}.${timestamp}.${body}`;
+  const signature = secrets.map((secret) => `v1,${createHmac('sha256', signingKey(secret)).update(signed).digest('base64')}`).join(' ');
+  return { 'webhook-id': webhookId, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
 }
