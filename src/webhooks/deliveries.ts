@@ -216,6 +216,8 @@ const endpointWaves = resourceKind('webhook endpoint waves', (platform: Platform
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A job stepping back comes again in a while, spread so that they do not all return together. */
 const stepBackMs = () => 200 + Math.floor(uniformRandom() * 400);
+/** The longest a job steps back for at a time (it asks again then). */
+const MAX_STEP_BACK_MS = 10_000;
 
 /** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
 async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {
@@ -261,33 +263,48 @@ export async function deliverWebhooks(
         wave.map((i) => i.ref.deliveryId),
       ),
     send: async (wave) => {
-      let latency = 0;
-      slots.hold(endpointId, wave.length);
-      try {
-        latency = await sendWave(platform, endpointId, wave);
-      } finally {
+      let released = false;
+      // The slots go back as soon as the answers are in: the receiver is done; recording the wave is ours.
+      const release = async (meanLatencyMs: number) => {
+        if (released) return;
+        released = true;
         await pacer
           .release(
             endpointId,
             wave.map((i) => i.ref.deliveryId),
-            latency,
+            meanLatencyMs,
           )
           .catch(() => undefined);
         slots.free(endpointId, wave.length);
+      };
+      slots.hold(endpointId, wave.length);
+      try {
+        await sendWave(platform, endpointId, wave, release);
+      } finally {
+        await release(0);
       }
     },
     // Every in-flight slot busy: wait for this process to free some, or (others hold them all) look again shortly.
     busy: () => (slots.held(endpointId) > 0 ? slots.freed(endpointId, 500) : sleep(50 + Math.floor(uniformRandom() * 50))),
   });
   // Without holding a worker slot meanwhile.
-  if (back.length > 0) job.later.push({ attempts: back.map((i) => i.ref), at: Date.now() + (waitMs > 0 ? waitMs : stepBackMs()) });
+  if (back.length > 0) {
+    // Back when the endpoint's queue here has drained (±20%), so a backlog does not spin through the delayed set.
+    const due = Math.min(MAX_STEP_BACK_MS, Math.max(stepBackMs(), Math.round(waitMs * (0.8 + 0.4 * uniformRandom()))));
+    job.later.push({ attempts: back.map((i) => i.ref), at: Date.now() + due });
+  }
   if (job.later.length === 0) return { outcomes: job.outcomes };
   const at = Math.min(...job.later.map((w) => w.at));
   return { outcomes: job.outcomes, later: { attempts: job.later.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
 }
 
-/** Claims, sends and records one wave of attempts the pacer allowed; returns their mean latency. */
-async function sendWave(platform: Platform, endpointId: string, items: readonly WaveItem[]): Promise<number> {
+/** Claims, sends and records one wave of attempts the pacer allowed; `answered` once every POST has its answer. */
+async function sendWave(
+  platform: Platform,
+  endpointId: string,
+  items: readonly WaveItem[],
+  answered: (meanLatencyMs: number) => Promise<void>,
+): Promise<void> {
   const { db, config, clock } = platform;
   const wave = items.map((i) => i.ref);
   // An attempt's outcome goes to every job in this wave that carries it (the same delivery twice: a duplicate job).
@@ -318,7 +335,7 @@ async function sendWave(platform: Platform, endpointId: string, items: readonly 
     );
     if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !taken.has(row.id)));
   }
-  if (claimed.length === 0) return 0;
+  if (claimed.length === 0) return;
 
   const keys = secretDecryptionKeys(config);
   const results = await Promise.all(
@@ -342,6 +359,7 @@ async function sendWave(platform: Platform, endpointId: string, items: readonly 
     }),
   );
 
+  void answered(Math.round(results.reduce((sum, r) => sum + r.result.latencyMs, 0) / results.length));
   const now = clock.now();
   // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
   // and waves are spread already), and no sooner than any of their Retry-After.
@@ -420,7 +438,6 @@ async function sendWave(platform: Platform, endpointId: string, items: readonly 
     return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
   });
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
-  return Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
 }
 
 /**

@@ -47,9 +47,20 @@ interface Endpoint<T> {
   rateWaitMs: number;
 }
 
+/** Items an endpoint's waves sent in this process lately: how fast its queue drains. */
+interface Drain {
+  start: number;
+  sent: number;
+  previousStart: number;
+  previousSent: number;
+}
+
+const DRAIN_WINDOW_MS = 2_000;
+
 export class EndpointWaves<T> {
   readonly #limits: WaveLimits;
   readonly #endpoints = new Map<string, Endpoint<T>>();
+  readonly #drains = new Map<string, Drain>();
 
   constructor(limits: WaveLimits) {
     this.#limits = limits;
@@ -62,7 +73,9 @@ export class EndpointWaves<T> {
    */
   async run(key: string, items: readonly T[], steps: WaveSteps<T>): Promise<{ back: T[]; waitMs: number }> {
     const known = this.#endpoints.get(key);
-    if ((known?.callers ?? 0) >= this.#limits.maxCallers || items.length === 0) return { back: [...items], waitMs: 0 };
+    if ((known?.callers ?? 0) >= this.#limits.maxCallers || items.length === 0) {
+      return { back: [...items], waitMs: Math.max(known?.rateWaitMs ?? 0, this.#drainMs(key, known)) };
+    }
     const current = known ?? { queue: [], loops: 0, callers: 0, rateWaitMs: 0 };
     this.#endpoints.set(key, current);
     current.callers += 1;
@@ -85,7 +98,33 @@ export class EndpointWaves<T> {
       if (current.callers === 0 && current.loops === 0) this.#endpoints.delete(key);
     }
     if (share.error !== undefined) throw share.error;
-    return { back: share.back, waitMs: share.backWaitMs };
+    return { back: share.back, waitMs: share.back.length > 0 ? Math.max(share.backWaitMs, this.#drainMs(key, current)) : 0 };
+  }
+
+  /** About how long until what waits for this endpoint here has been sent, at the pace its waves went lately. */
+  #drainMs(key: string, endpoint: Endpoint<T> | undefined): number {
+    const drain = this.#drains.get(key);
+    if (!endpoint || !drain) return 0;
+    const sent = drain.sent + drain.previousSent;
+    const elapsed = Date.now() - drain.previousStart;
+    if (sent === 0 || elapsed <= 0) return 0;
+    return Math.round((endpoint.queue.length + endpoint.loops * this.#limits.size) / (sent / elapsed));
+  }
+
+  #sent(key: string, n: number): void {
+    const now = Date.now();
+    let drain = this.#drains.get(key);
+    if (!drain) {
+      drain = { start: now, sent: 0, previousStart: now, previousSent: 0 };
+      this.#drains.set(key, drain);
+    }
+    if (now - drain.start > DRAIN_WINDOW_MS) {
+      drain.previousStart = drain.start;
+      drain.previousSent = drain.sent;
+      drain.start = now;
+      drain.sent = 0;
+    }
+    drain.sent += n;
   }
 
   /** The caller's items still queued come back to it (those a wave loop holds come back when it puts them down). */
@@ -140,6 +179,7 @@ export class EndpointWaves<T> {
         } catch (e) {
           error = e;
         }
+        this.#sent(key, wave.length);
         for (const q of wave) this.#done(q.share, 1, error);
       }
     } finally {
