@@ -180,7 +180,7 @@ const LEASE_MARGIN_MS = 2_000;
  * slowest answer is in: small waves, several at once, keep a slow receiver's slots turning over (at the cost of one
  * claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts, whichever jobs they came in).
  */
-const LANE_WIDTH = 4;
+const LANE_WIDTH = 8;
 const WAVE_SIZE = 32;
 /**
  * Jobs of one endpoint that may wait in a process for its waves (no polling): half the worker's slots, so one
@@ -188,7 +188,7 @@ const WAVE_SIZE = 32;
  */
 const laneWaiters = (config: Platform['config']) => Math.max(1, Math.floor(config.WEBHOOK_DELIVERY_CONCURRENCY / 2));
 /** How long a job's attempts wait for the endpoint's slots before the job steps back to the delayed set. */
-const LANE_WAIT_MS = 1_000;
+const LANE_WAIT_MS = 3_000;
 
 /** One job's attempts in a process's waves: where their outcomes go. */
 interface JobShare {
@@ -217,7 +217,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** A job stepping back comes again in a while, spread so that they do not all return together. */
 const stepBackMs = () => 200 + Math.floor(uniformRandom() * 400);
 /** The longest a job steps back for at a time (it asks again then). */
-const MAX_STEP_BACK_MS = 10_000;
+const MAX_STEP_BACK_MS = 2_000;
 
 /** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
 async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** The JSON body every delivery carries; identical on every attempt, so only the timestamp changes the signature. */
 export function webhookBody(event: { id: string; type: string; created_at: Date | string; data: unknown }): string {
@@ -8,10 +8,19 @@ export function webhookBody(event: { id: string; type: string; created_at: Date 
 
 const SECRET_PREFIX = 'whsec_';
 
-/** A `whsec_…` secret's key bytes, as Standard Webhooks decodes them (base64 after the prefix). */
-function signingKey(secret: string): Buffer {
-  const key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-  if (key.length === 0) throw new Error("Secret can't be empty.");
+/** Decoded keys by secret: a key object made once per secret, not once per message. */
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 1_000;
+
+/** A `whsec_…` secret's key, as Standard Webhooks decodes it (base64 after the prefix). */
+function signingKey(secret: string): KeyObject {
+  const known = keys.get(secret);
+  if (known) return known;
+  const bytes = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+  if (bytes.length === 0) throw new Error("Secret can't be empty.");
+  if (keys.size >= MAX_KEYS) keys.clear();
+  const key = createSecretKey(bytes);
+  keys.set(secret, key);
   return key;
 }
 
