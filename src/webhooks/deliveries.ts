@@ -180,7 +180,7 @@ const LEASE_MARGIN_MS = 2_000;
  * slowest answer is in: small waves, several at once, keep a slow receiver's slots turning over (at the cost of one
  * claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts, whichever jobs they came in).
  */
-const LANE_WIDTH = 8;
+const LANE_WIDTH = 4;
 const WAVE_SIZE = 32;
 /**
  * Jobs of one endpoint that may wait in a process for its waves (no polling): half the worker's slots, so one
@@ -315,16 +315,17 @@ async function sendWave(
       for (const item of itemsOf.get(id) ?? []) item.job.outcomes.set(id, outcome);
     },
   };
-  const claimedAt = clock.now();
-  const leaseUntil = new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
-  const claim = () =>
-    db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
+  // Each claim leases from its own time: the second one may come after a long wait for a relay's transaction.
+  const claim = () => {
+    const claimedAt = clock.now();
+    return db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
       wave.map((a) => a.deliveryId),
       wave.map((a) => a.round),
       wave.map((a) => a.attempt),
       claimedAt,
-      leaseUntil,
+      new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS),
     ]);
+  };
   let claimed = (await claim()).rows;
   if (claimed.length < wave.length) {
     const taken = new Set(claimed.map((row) => row.id));
