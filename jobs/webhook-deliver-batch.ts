@@ -15,9 +15,7 @@ export const webhookDeliverBatchJob = defineJob('webhook.deliver-batch', async (
     const stillRelaying = result.later.attempts.filter((a) => result.outcomes.get(a.deliveryId)?.status === 'not_yet_relayed');
     const expired = Date.now() - job.timestamp >= UNCOMMITTED_GRACE_MS;
     const attempts = expired ? result.later.attempts.filter((a) => !stillRelaying.includes(a)) : result.later.attempts;
-    // All of them again: the data stays as it is (no write).
-    const data = attempts.length === deliveries.length ? job.data : { ...job.data, deliveries: attempts };
-    if (attempts.length > 0) return delayJob(job, result.later.waitMs, data);
+    if (attempts.length > 0) return delayJob(job, result.later.waitMs, { ...job.data, deliveries: attempts });
   }
   return { status: 'done', outcomes: tally };
 });

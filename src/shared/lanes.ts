@@ -1,7 +1,8 @@
 /**
  * Per-key lanes inside one process: at most `width` callers run for a key at once, the others wait in arrival
- * order. Sends of one message provider take their turn here (webhook endpoints share waves instead:
- * src/webhooks/waves.ts); `waiting` tells a caller to step back rather than hold a worker slot in a long line.
+ * order. Batch jobs of one webhook endpoint (or one message provider) take their turn here, so one process asks
+ * the shared Redis pacer for that key's slots a few times per wave instead of once per waiting job; `crowded`
+ * tells a caller to step back (move its job to the delayed set) rather than hold a worker slot in a long line.
  */
 export class KeyedLanes {
   readonly #width: number;

@@ -8,7 +8,7 @@ import { enqueue, enqueueBulk } from '../queues/enqueue.ts';
 import { DomainError, NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { uniformRandom } from '../shared/jitter.ts';
-import { HeldSlots } from '../shared/lanes.ts';
+import { HeldSlots, KeyedLanes } from '../shared/lanes.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
 import { resourceKind } from '../shared/process-resources.ts';
@@ -18,7 +18,6 @@ import { EndpointPacer } from './rate-limit.ts';
 import type { WebhookDeliveryView } from './schemas.ts';
 import { cachedDecryptSecret, secretDecryptionKeys } from './secrets.ts';
 import { ms, type Timestamp } from './time.ts';
-import { EndpointWaves } from './waves.ts';
 
 type WebhookDeliverPayload = JobPayload<'webhook.deliver'>;
 type WebhookBatchPayload = JobPayload<'webhook.deliver-batch'>;
@@ -176,48 +175,25 @@ const endpointPacer = resourceKind(
 /** A lease outlives the longest a send may take (the request timeout) by this margin before its record. */
 const LEASE_MARGIN_MS = 2_000;
 /**
- * Wave loops of one endpoint at once per process, and the most attempts in one wave. A wave frees its slots when its
- * slowest answer is in: small waves, several at once, keep a slow receiver's slots turning over (at the cost of one
- * claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts, whichever jobs they came in).
+ * Waves of one endpoint in flight at once per process, and the most attempts in one wave. A wave frees its slots
+ * when its slowest answer is in: small waves, many at once, keep a slow receiver's slots turning over (at the cost
+ * of one claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts).
  */
 const LANE_WIDTH = 4;
 const WAVE_SIZE = 32;
 /**
- * Jobs of one endpoint that may wait in a process for its waves (no polling): half the worker's slots, so one
- * endpoint's backlog never holds all of them; more step back to the delayed set.
+ * Jobs of one endpoint that may wait in a process for a wave (woken in turn, no polling): half the worker's slots,
+ * so one endpoint's backlog never holds all of them; more step back to the delayed set.
  */
 const laneWaiters = (config: Platform['config']) => Math.max(1, Math.floor(config.WEBHOOK_DELIVERY_CONCURRENCY / 2));
-/** How long a job's attempts wait for the endpoint's slots before the job steps back to the delayed set. */
-const LANE_WAIT_MS = 3_000;
+/** How long a job waits in its lane for the endpoint's slots before it steps back to the delayed set. */
+const LANE_WAIT_MS = 1_000;
 
-/** One job's attempts in a process's waves: where their outcomes go. */
-interface JobShare {
-  outcomes: Map<string, DeliveryOutcome>;
-  later: { attempts: AttemptRef[]; at: number }[];
-}
+const endpointLanes = resourceKind('webhook endpoint lanes', () => ({ lanes: new KeyedLanes(LANE_WIDTH), slots: new HeldSlots() }));
 
-/** An attempt in a wave, from the job that carries it. */
-interface WaveItem {
-  ref: AttemptRef;
-  relayedEventId?: string;
-  job: JobShare;
-}
-
-const endpointWaves = resourceKind('webhook endpoint waves', (platform: Platform) => ({
-  waves: new EndpointWaves<WaveItem>({
-    width: LANE_WIDTH,
-    size: WAVE_SIZE,
-    maxCallers: laneWaiters(platform.config),
-    waitMs: LANE_WAIT_MS,
-  }),
-  slots: new HeldSlots(),
-}));
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A job stepping back comes again in a while, spread so that they do not all return together. */
 const stepBackMs = () => 200 + Math.floor(uniformRandom() * 400);
-/** The longest a job steps back for at a time (it asks again then). */
-const MAX_STEP_BACK_MS = 2_000;
 
 /** When the job does not say which endpoint (jobs enqueued by an older version), the delivery does. */
 async function endpointOf(platform: Platform, deliveryId: string): Promise<string | undefined> {
@@ -238,13 +214,12 @@ export async function deliverWebhook(platform: Platform, job: WebhookDeliverPayl
 }
 
 /**
- * Makes one attempt of each of one endpoint's deliveries, if still due, in this process's waves for the endpoint
- * (shared with its other jobs running here): a wave takes send slots from the endpoint's pacer for as many as it
- * allows at once, claims them (one statement), sends them concurrently over the keep-alive pool, records every
- * attempt (one statement), frees the slots (one script) and queues only the failed ones as delayed retries. Safe to
- * run twice: a claimed attempt is leased, a recorded one is not claimed again; a run SIGKILLed after sending but
- * before recording leaves the lease to expire, and the job's re-run sends again with the same webhook-id (at least
- * once). Attempts that must wait (paced, leased by another run, not relayed yet) come back in `later`.
+ * Makes one attempt of each of one endpoint's deliveries, if still due: takes send slots from the endpoint's pacer
+ * for as many as it allows at once, claims them (one statement), sends them concurrently over the keep-alive pool,
+ * records every attempt (one statement), frees the slots (one script) and queues only the failed ones as delayed
+ * retries; then the next wave, until every attempt is made or must wait. Safe to run twice: a claimed attempt is
+ * leased, a recorded one is not claimed again; a run SIGKILLed after sending but before recording leaves the lease
+ * to expire, and the job's re-run sends again with the same webhook-id (at least once).
  */
 export async function deliverWebhooks(
   platform: Platform,
@@ -253,91 +228,96 @@ export async function deliverWebhooks(
   relayedEventId?: string,
 ): Promise<BatchResult> {
   const pacer = platform.resources.get(endpointPacer);
-  const { waves, slots } = platform.resources.get(endpointWaves);
-  const job: JobShare = { outcomes: new Map(), later: [] };
-  const items = attempts.map((ref): WaveItem => (relayedEventId ? { ref, relayedEventId, job } : { ref, job }));
-  const { back, waitMs } = await waves.run(endpointId, items, {
-    take: (wave) =>
-      pacer.take(
-        endpointId,
-        wave.map((i) => i.ref.deliveryId),
-      ),
-    send: async (wave) => {
-      let released = false;
-      // The slots go back as soon as the answers are in: the receiver is done; recording the wave is ours.
-      const release = async (meanLatencyMs: number) => {
-        if (released) return;
-        released = true;
-        await pacer
-          .release(
-            endpointId,
-            wave.map((i) => i.ref.deliveryId),
-            meanLatencyMs,
-          )
-          .catch(() => undefined);
-        slots.free(endpointId, wave.length);
-      };
-      slots.hold(endpointId, wave.length);
-      try {
-        await sendWave(platform, endpointId, wave, release);
-      } finally {
-        await release(0);
+  const { lanes, slots } = platform.resources.get(endpointLanes);
+  const outcomes = new Map<string, DeliveryOutcome>();
+  const waiting: { attempts: AttemptRef[]; at: number }[] = [];
+  let todo = [...attempts];
+  while (todo.length > 0) {
+    if (lanes.waiting(endpointId) >= laneWaiters(platform.config)) {
+      waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
+      break;
+    }
+    const current = todo;
+    // One wave: slots for as many attempts as the endpoint allows now, polled for a while when it allows none.
+    const step = await lanes.run(endpointId, async (): Promise<{ granted: number } | { stepBackMs: number }> => {
+      const started = Date.now();
+      for (;;) {
+        const grant = await pacer.take(
+          endpointId,
+          current.slice(0, WAVE_SIZE).map((a) => a.deliveryId),
+        );
+        if (grant.granted > 0) {
+          const wave = current.slice(0, grant.granted);
+          const holders = wave.map((a) => a.deliveryId);
+          let latency = 0;
+          slots.hold(endpointId, wave.length);
+          try {
+            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
+            latency = sent.meanLatencyMs;
+            if (sent.later) waiting.push(sent.later);
+          } finally {
+            await pacer.release(endpointId, holders, latency).catch(() => undefined);
+            slots.free(endpointId, wave.length);
+          }
+          return { granted: grant.granted };
+        }
+        // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold them
+        // all) look again shortly.
+        const busyMs = 50 + Math.floor(uniformRandom() * 50);
+        if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
+          return { stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
+        }
+        if (grant.waitMs > 0) await sleep(grant.waitMs);
+        else if (slots.held(endpointId) > 0) await slots.freed(endpointId, 500);
+        else await sleep(busyMs);
       }
-    },
-    // Every in-flight slot busy: wait for this process to free some, or (others hold them all) look again shortly.
-    busy: () => (slots.held(endpointId) > 0 ? slots.freed(endpointId, 500) : sleep(50 + Math.floor(uniformRandom() * 50))),
-  });
-  // Without holding a worker slot meanwhile.
-  if (back.length > 0) {
-    // Back when the endpoint's queue here has drained (±20%), so a backlog does not spin through the delayed set.
-    const due = Math.min(MAX_STEP_BACK_MS, Math.max(stepBackMs(), Math.round(waitMs * (0.8 + 0.4 * uniformRandom()))));
-    job.later.push({ attempts: back.map((i) => i.ref), at: Date.now() + due });
+    });
+    if ('stepBackMs' in step) {
+      // Without holding a worker slot meanwhile.
+      waiting.push({ attempts: current, at: Date.now() + step.stepBackMs });
+      break;
+    }
+    todo = current.slice(step.granted);
   }
-  if (job.later.length === 0) return { outcomes: job.outcomes };
-  const at = Math.min(...job.later.map((w) => w.at));
-  return { outcomes: job.outcomes, later: { attempts: job.later.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
+  if (waiting.length === 0) return { outcomes };
+  const at = Math.min(...waiting.map((w) => w.at));
+  return { outcomes, later: { attempts: waiting.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
 }
 
-/** Claims, sends and records one wave of attempts the pacer allowed; `answered` once every POST has its answer. */
+/** Claims, sends and records one wave of attempts the pacer allowed. */
 async function sendWave(
   platform: Platform,
   endpointId: string,
-  items: readonly WaveItem[],
-  answered: (meanLatencyMs: number) => Promise<void>,
-): Promise<void> {
+  wave: readonly AttemptRef[],
+  relayedEventId: string | undefined,
+  outcomes: Map<string, DeliveryOutcome>,
+): Promise<{ meanLatencyMs: number; later?: { attempts: AttemptRef[]; at: number } }> {
   const { db, config, clock } = platform;
-  const wave = items.map((i) => i.ref);
-  // An attempt's outcome goes to every job in this wave that carries it (the same delivery twice: a duplicate job).
-  const itemsOf = new Map<string, WaveItem[]>();
-  for (const item of items) itemsOf.set(item.ref.deliveryId, [...(itemsOf.get(item.ref.deliveryId) ?? []), item]);
-  const outcomes = {
-    set(id: string, outcome: DeliveryOutcome) {
-      for (const item of itemsOf.get(id) ?? []) item.job.outcomes.set(id, outcome);
-    },
-  };
-  // Each claim leases from its own time: the second one may come after a long wait for a relay's transaction.
-  const claim = () => {
-    const claimedAt = clock.now();
-    return db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
+  const claimedAt = clock.now();
+  const leaseUntil = new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
+  const claim = () =>
+    db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
       wave.map((a) => a.deliveryId),
       wave.map((a) => a.round),
       wave.map((a) => a.attempt),
       claimedAt,
-      new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS),
+      leaseUntil,
     ]);
-  };
   let claimed = (await claim()).rows;
+  let later: { attempts: AttemptRef[]; at: number } | undefined;
   if (claimed.length < wave.length) {
-    const taken = new Set(claimed.map((row) => row.id));
     const settled = await settleUnclaimed(
       platform,
-      items.filter((i) => !taken.has(i.ref.deliveryId)),
+      wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
+      relayedEventId,
       outcomes,
     );
-    if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !taken.has(row.id)));
+    later = settled.later;
+    if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !claimed.some((c) => c.id === row.id)));
   }
-  if (claimed.length === 0) return;
+  if (claimed.length === 0) return { meanLatencyMs: 0, later };
 
+  const byId = new Map(wave.map((a) => [a.deliveryId, a]));
   const keys = secretDecryptionKeys(config);
   const results = await Promise.all(
     claimed.map(async (row) => {
@@ -355,12 +335,10 @@ async function sendWave(
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
         allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       });
-      // The claim matched the attempt after the row's last: the one this wave makes.
-      return { row, attempt: row.attempts + 1, attemptedAt, result };
+      return { row, attempt: (byId.get(row.id) as AttemptRef).attempt, attemptedAt, result };
     }),
   );
 
-  void answered(Math.round(results.reduce((sum, r) => sum + r.result.latencyMs, 0) / results.length));
   const now = clock.now();
   // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
   // and waves are spread already), and no sooner than any of their Retry-After.
@@ -439,6 +417,8 @@ async function sendWave(
     return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
   });
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
+  const meanLatencyMs = Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
+  return { meanLatencyMs, later };
 }
 
 /**
@@ -472,53 +452,48 @@ async function recordHealth(
 /**
  * The attempts a claim did not take: not relayed yet (wait for the relay's transaction), gone, moved on, already
  * made (make sure the next one is queued), of a disabled endpoint (cancelled), or leased by another run (come back
- * to it when the lease ends: in its job's `later`). `retryClaim`: some became claimable once a relay's transaction
- * ended.
+ * when the lease ends). `retryClaim`: some became claimable once the relay's transaction ended.
  */
 async function settleUnclaimed(
   platform: Platform,
-  unclaimed: readonly WaveItem[],
-  outcomes: { set(id: string, outcome: DeliveryOutcome): void },
-): Promise<{ retryClaim: boolean }> {
+  unclaimed: readonly AttemptRef[],
+  relayedEventId: string | undefined,
+  outcomes: Map<string, DeliveryOutcome>,
+): Promise<{ later?: { attempts: AttemptRef[]; at: number }; retryClaim: boolean }> {
   const { db, clock } = platform;
   const load = async () =>
-    new Map((await db.read<UnclaimedRow>(UNCLAIMED, [unclaimed.map((i) => i.ref.deliveryId)])).rows.map((row) => [row.id, row] as const));
+    new Map((await db.read<UnclaimedRow>(UNCLAIMED, [unclaimed.map((a) => a.deliveryId)])).rows.map((row) => [row.id, row] as const));
   let rows = await load();
   let retryClaim = false;
-  // Per relay (the wave's jobs may come from several): whether its transaction committed the rows.
-  const relayed = new Map<string, boolean>();
-  const waitFor = [
-    ...new Set(unclaimed.filter((i) => !rows.has(i.ref.deliveryId) && i.relayedEventId).map((i) => i.relayedEventId as string)),
-  ];
-  if (waitFor.length > 0) {
+  let relayed = true;
+  if (rows.size < unclaimed.length && relayedEventId) {
     // The relay enqueues inside its transaction: wait for it to end (it holds the event row FOR UPDATE), then look again.
-    for (const eventId of waitFor) {
-      const dispatched = await db.transaction(async (tx) => {
-        await tx.query(`set local lock_timeout = '10s'`);
-        const { rows: event } = await tx.query<{ dispatched: boolean }>(
-          'select dispatched_at is not null as dispatched from outbox_events where id = $1 for key share',
-          [eventId],
-        );
-        return event[0]?.dispatched ?? true;
-      });
-      relayed.set(eventId, dispatched);
-    }
+    relayed = await db.transaction(async (tx) => {
+      await tx.query(`set local lock_timeout = '10s'`);
+      const { rows: event } = await tx.query<{ dispatched: boolean }>(
+        'select dispatched_at is not null as dispatched from outbox_events where id = $1 for key share',
+        [relayedEventId],
+      );
+      return event[0]?.dispatched ?? true;
+    });
     const before = rows.size;
     rows = await load();
     retryClaim = rows.size > before;
   }
   const now = clock.now().getTime();
+  const later: AttemptRef[] = [];
+  let laterAt = Number.POSITIVE_INFINITY;
   const cancel: string[] = [];
   const next: JobRequest<'webhook.deliver'>[] = [];
-  const later = (item: WaveItem, at: number) => item.job.later.push({ attempts: [item.ref], at });
-  for (const item of unclaimed) {
-    const a = item.ref;
+  for (const a of unclaimed) {
     const row = rows.get(a.deliveryId);
     if (!row) {
       // Not relayed: that relay rolled back and the next one creates this same delivery.
-      const committed = item.relayedEventId ? (relayed.get(item.relayedEventId) ?? true) : true;
-      outcomes.set(a.deliveryId, { status: committed ? 'missing' : 'not_yet_relayed' });
-      if (!committed) later(item, now + 1_000);
+      outcomes.set(a.deliveryId, { status: relayed ? 'missing' : 'not_yet_relayed' });
+      if (!relayed) {
+        later.push(a);
+        laterAt = Math.min(laterAt, now + 1_000);
+      }
     } else if (row.status !== 'pending' || row.round !== a.round) {
       outcomes.set(a.deliveryId, { status: 'stale' });
     } else if (row.attempts >= a.attempt) {
@@ -529,12 +504,14 @@ async function settleUnclaimed(
       cancel.push(row.id);
     } else if (row.leased_until && ms(row.leased_until) > now) {
       outcomes.set(a.deliveryId, { status: 'deferred', waitMs: ms(row.leased_until) - now });
-      later(item, ms(row.leased_until) + 50);
+      later.push(a);
+      laterAt = Math.min(laterAt, ms(row.leased_until) + 50);
     } else if (retryClaim) {
       // Visible only now: the second claim takes it.
     } else {
       // Claimable after all (a lease that ended between the claim and this read): the next run takes it.
-      later(item, now + 50);
+      later.push(a);
+      laterAt = Math.min(laterAt, now + 50);
     }
   }
   if (cancel.length > 0) {
@@ -546,7 +523,7 @@ async function settleUnclaimed(
     webhookDeliveries.inc({ outcome: 'cancelled' }, cancel.length);
   }
   if (next.length > 0) await enqueueBulk(platform.queues, next);
-  return { retryClaim };
+  return { later: later.length > 0 ? { attempts: later, at: laterAt } : undefined, retryClaim };
 }
 
 /**
