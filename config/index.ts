@@ -65,6 +65,7 @@ export const configSchema = z.object({
   WORKER_QUEUES: z.string().default('*'),
   WORKER_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(20_000),
   // HTTP edge (issue 7)
   HTTP_BODY_LIMIT: byteSize.default('1mb'),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.min(100).default(30_000),

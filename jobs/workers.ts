@@ -3,6 +3,7 @@ import { startRelayDriver } from '../src/outbox/driver.ts';
 import type { Platform } from '../src/platform.ts';
 import { isJobName, payloadProblem, QUEUE_NAMES, type QueueName, queueSpec } from '../src/queues/catalog.ts';
 import { createWorkerConnection, type RedisClient } from '../src/queues/connection.ts';
+import { settlesWithin } from '../src/shared/deadline.ts';
 import { jobDuration } from '../src/shared/metrics.ts';
 import type { JobRegistry } from './registry.ts';
 import { keepSchedules } from './schedules.ts';
@@ -82,7 +83,19 @@ export function startWorkers(platform: Platform, registry: JobRegistry, queues: 
     async close() {
       schedules.close();
       await relayDriver?.close();
-      await Promise.all(workers.map((w) => w.close()));
+      // Running jobs get WORKER_SHUTDOWN_GRACE_MS to finish; one that has not by then is left to run again elsewhere
+      // (its lock expires; every job is idempotent), and its worker's connection is cut so the close can end.
+      const open = new Set(workers.map((w) => w.name));
+      const closing = workers.map((w) => w.close().then(() => open.delete(w.name)));
+      if (!(await settlesWithin(Promise.all(closing), config.WORKER_SHUTDOWN_GRACE_MS))) {
+        const stuck = [...open];
+        logger.warn(
+          { queues: stuck, graceMs: config.WORKER_SHUTDOWN_GRACE_MS },
+          'workers still busy at the end of the shutdown grace: leaving their jobs to be retried',
+        );
+        for (const connection of connections) connection.disconnect();
+        await settlesWithin(Promise.allSettled(closing), 2_000);
+      }
       for (const connection of connections) connection.disconnect();
     },
   };

@@ -5,6 +5,7 @@ import { createPool, Database } from './db/sql.ts';
 import { createProducerConnection, type RedisClient } from './queues/connection.ts';
 import { createQueues, type QueueSet } from './queues/queues.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
+import { settlesWithin } from './shared/deadline.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { ProcessResources } from './shared/process-resources.ts';
 
@@ -66,7 +67,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     async close() {
       closed = true;
       await resources.close().catch((error) => logger.warn({ err: (error as Error).message }, 'a process resource did not close cleanly'));
-      await queues.close();
+      // A queue whose connection never answers again must not keep the process from stopping.
+      if (!(await settlesWithin(queues.close(), 5_000))) logger.warn('queues did not close within 5 s; disconnecting');
       redis.disconnect();
       await db.pool.end();
     },

@@ -259,6 +259,46 @@ describe('HTTP edge', () => {
     }
   });
 
+  it('a job that never returns does not keep workers from closing: after WORKER_SHUTDOWN_GRACE_MS it is left to run again', async () => {
+    let started = false;
+    const platform = { ...running.platform, config: Object.freeze({ ...running.platform.config, WORKER_SHUTDOWN_GRACE_MS: 500 }) };
+    const pool = startWorkers(
+      platform as Platform,
+      new Map([
+        [
+          'generation',
+          new Map([
+            [
+              'edge.hang',
+              {
+                name: 'edge.hang',
+                handle: () => {
+                  started = true;
+                  return new Promise(() => {});
+                },
+              },
+            ],
+          ]),
+        ],
+      ]),
+      ['generation'],
+    );
+    const queue = new Queue('generation', { connection: { url: iso.env.REDIS_URL }, prefix: iso.env.QUEUE_PREFIX });
+    try {
+      await queue.add('edge.hang', {}, { jobId: 'edge-hang-1' });
+      await waitFor(async () => started);
+      const t = Date.now();
+      await pool.close();
+      expect(Date.now() - t).toBeLessThan(5_000);
+      expect(lines.find((l) => l.msg?.startsWith('workers still busy'))).toMatchObject({ queues: ['generation'], graceMs: 500 });
+      // The job is still active in Redis: its lock runs out and a worker runs it again (every job is idempotent).
+      expect(await queue.getJobState('edge-hang-1')).toBe('active');
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
   // Last: it stops the platform.
   it('on shutdown stops accepting, lets in-flight requests finish, then closes', async () => {
     const server = running.server as Server;
