@@ -46,7 +46,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   if (!config.DATABASE_PREPARED_STATEMENTS) sendStatementsUnnamed(db.pool);
   if (config.RUN_MIGRATIONS) {
     const applied = await runMigrations(db).catch(async (error) => {
-      await db.pool.end();
+      // A client a left-behind job still holds would keep end() waiting: its connection is cut with the process.
+      if (!(await settlesWithin(db.pool.end(), 5_000))) logger.warn('database pool did not close within 5 s');
       throw error;
     });
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -70,7 +71,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       // A queue whose connection never answers again must not keep the process from stopping.
       if (!(await settlesWithin(queues.close(), 5_000))) logger.warn('queues did not close within 5 s; disconnecting');
       redis.disconnect();
-      await db.pool.end();
+      // A client a left-behind job still holds would keep end() waiting: its connection is cut with the process.
+      if (!(await settlesWithin(db.pool.end(), 5_000))) logger.warn('database pool did not close within 5 s');
     },
   };
   return platform;
