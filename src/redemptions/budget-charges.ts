@@ -1,6 +1,7 @@
 import { allOrNothing, type BudgetCharge, chargeableDiscount, chargeBudget } from '../campaigns/budgets.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { CodeResult } from '../rules/checkout.ts';
+import { giveBackDiscount } from '../rules/order-discount.ts';
 import type { CheckoutEvaluation, CheckoutInput } from './checkout.ts';
 
 /**
@@ -93,12 +94,9 @@ export function expectedCharges(evaluation: CheckoutEvaluation, input: CheckoutI
   });
 }
 
-/** Takes `by` off a code's discount and the order's total discount (the lines keep their split). */
+/** Takes `by` off a code's discount and gives it back on the order and its lines (which still sum to the order). */
 function lowerDiscount(answer: CheckoutEvaluation['answer'], result: CodeResult, by: number): void {
   if (by <= 0 || result.discount_amount === null) return;
   result.discount_amount -= by;
-  if (answer.order) {
-    answer.order.discount_amount -= by;
-    answer.order.total_amount += by;
-  }
+  if (answer.order) giveBackDiscount(answer.order, by);
 }

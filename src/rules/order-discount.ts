@@ -251,3 +251,37 @@ export class OrderPricing {
     return taken;
   }
 }
+
+/**
+ * Gives `by` of a priced order's discount back (a budget that granted less than the code's discount, or refused it):
+ * the order's totals, and the lines in proportion to the discount each carries, rounded down with the remaining
+ * units to the largest remainders (ties to the earlier line), so the lines still sum exactly to the order and none
+ * gives back more than it had. The lines do not record which code discounted what, so the give-back follows the
+ * lines' discounts, not that code's own share of them.
+ */
+export function giveBackDiscount(order: PricedOrder, by: number): void {
+  const give = Math.min(by, order.discount_amount);
+  if (give <= 0) return;
+  order.discount_amount -= give;
+  order.total_amount += give;
+  const items = order.items;
+  if (!items) return;
+  const base = items.reduce((sum, item) => sum + item.discount_amount, 0);
+  if (base === 0) return;
+  const remainders: { i: number; remainder: number }[] = [];
+  let given = 0;
+  items.forEach((item, i) => {
+    const share = mulDivFloor(give, item.discount_amount, base);
+    const remainder = mulMod(give, item.discount_amount, base);
+    item.discount_amount -= share;
+    item.total_amount += share;
+    given += share;
+    if (remainder > 0) remainders.push({ i, remainder });
+  });
+  remainders.sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  for (let k = 0; k < give - given; k++) {
+    const item = items[(remainders[k] as { i: number }).i] as (typeof items)[number];
+    item.discount_amount -= 1;
+    item.total_amount += 1;
+  }
+}

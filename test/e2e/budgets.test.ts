@@ -81,6 +81,29 @@ describe('campaign budgets', () => {
     expect(page).toContain('Budget: 38.00 EUR of 38.00 EUR used, 0.00 EUR left.');
   });
 
+  it('allow_partial on an order with lines: the lines give the difference back and still sum to the order', async () => {
+    const partial = await createCampaign(p, {
+      rules: { discount: { type: 'amount', value: 100, currency: 'EUR' } },
+      budget: { max_discount_amount: 133, currency: 'EUR', allow_partial: true },
+    });
+    const codes = await seed(partial, 2);
+    const lines = {
+      currency: 'EUR',
+      items: [
+        { sku: 'A', quantity: 1, price: 700 },
+        { sku: 'B', quantity: 2, price: 150 },
+      ],
+    };
+    const answers = [];
+    for (const code of codes) answers.push(await redeem({ codes: [code], order: lines }));
+    expect(answers.map((r) => r.status)).toEqual([201, 201]);
+    const last = answers[1]?.body;
+    expect(last.order).toMatchObject({ amount: 1000, discount_amount: 33, total_amount: 967 });
+    const items = last.order.items as { discount_amount: number; total_amount: number; amount: number }[];
+    expect(items.reduce((sum, item) => sum + item.discount_amount, 0)).toBe(33);
+    for (const item of items) expect(item.discount_amount + item.total_amount).toBe(item.amount);
+  });
+
   it('allow_partial gives exactly what is left; max_redemptions caps uses; a per-customer cap needs the customer', async () => {
     const partial = await createCampaign(p, {
       rules: { discount: { type: 'amount', value: 100, currency: 'EUR' } },

@@ -5,7 +5,7 @@ import { compileCondition } from '../../src/rules/condition-compiler.ts';
 import { type Condition, conditionSchema } from '../../src/rules/conditions.ts';
 import { evaluationContext } from '../../src/rules/context.ts';
 import { type NormalizedOrder, normalizeOrder, orderInputSchema } from '../../src/rules/order.ts';
-import { compileDiscount, type Discount, discountSchema, OrderPricing } from '../../src/rules/order-discount.ts';
+import { compileDiscount, type Discount, discountSchema, giveBackDiscount, OrderPricing } from '../../src/rules/order-discount.ts';
 
 /** Random orders, discounts and conditions: the invariants the issue promises, for any input the schemas accept. */
 
@@ -120,6 +120,32 @@ describe('discount properties', () => {
         assertConsistent(order, priced);
         expect(priced.discount_amount).toBe(taken);
       }),
+      RUNS,
+    );
+  });
+
+  it('gives a discount back (a budget that granted less) and the lines still sum exactly to the order, none below zero', () => {
+    fc.assert(
+      fc.property(
+        orderArb,
+        fc.array(discountArb, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
+        (order, discounts, backs) => {
+          const pricing = new OrderPricing(order);
+          for (const discount of discounts) pricing.apply(compileDiscount(discount));
+          const priced = pricing.result();
+          const before = priced.items?.map((item) => item.discount_amount);
+          for (const back of backs) {
+            const by = Math.floor(priced.discount_amount * back);
+            const was = priced.discount_amount;
+            giveBackDiscount(priced, by);
+            expect(priced.discount_amount).toBe(was - by);
+            assertConsistent(order, priced);
+          }
+          // No line gives back more than it had.
+          for (const [i, item] of (priced.items ?? []).entries()) expect(item.discount_amount).toBeLessThanOrEqual(before?.[i] as number);
+        },
+      ),
       RUNS,
     );
   });
