@@ -110,7 +110,7 @@ export async function chargeBudget(tx: Queryable, charge: BudgetCharge, now: Dat
   if (!row) return { refused: 'budget_exhausted' };
   const granted = Number(row.last_grant);
   if (perCustomer !== null && granted < discount) {
-    await tx.query('update campaign_budgets set used_discount = used_discount - $3 where campaign_id = $1 and customer_key = $2', [
+    await tx.query('update campaign_budget_customers set used_discount = used_discount - $3 where campaign_id = $1 and customer_key = $2', [
       charge.campaignId,
       charge.customerId,
       discount - granted,

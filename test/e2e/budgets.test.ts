@@ -104,6 +104,25 @@ describe('campaign budgets', () => {
     for (const item of items) expect(item.discount_amount + item.total_amount).toBe(item.amount);
   });
 
+  it('a per-customer cap beside a partial campaign grant counts only what the customer got', async () => {
+    const campaign = await createCampaign(p, {
+      rules: { redemption: { per_code_limit: null }, discount: { type: 'amount', value: 100, currency: 'EUR' } },
+      budget: { max_discount_amount: 150, max_discount_per_customer: 1000, currency: 'EUR', allow_partial: true },
+    });
+    const [code] = await seed(campaign, 1);
+    const got = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await redeem({ code, order, customer: { id: 'pat' } });
+      got.push(r.status === 201 ? r.body.discount_amount : r.body.code);
+    }
+    expect(got).toEqual([100, 50, 'budget_exhausted']);
+    const used = await p.platform.db.query<{ used_discount: string }>(
+      'select used_discount from campaign_budget_customers where campaign_id = $1 and customer_key = $2',
+      [campaign, 'pat'],
+    );
+    expect(Number(used.rows[0]?.used_discount)).toBe(150);
+  });
+
   it('allow_partial gives exactly what is left; max_redemptions caps uses; a per-customer cap needs the customer', async () => {
     const partial = await createCampaign(p, {
       rules: { discount: { type: 'amount', value: 100, currency: 'EUR' } },
