@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseUnavailableError, NotFoundError, TransactionConflictError } from '../shared/errors.ts';
+import { uniformRandom } from '../shared/jitter.ts';
 import { pageOf } from '../shared/paging.ts';
 import { isUuid } from '../shared/uuid.ts';
 
@@ -170,7 +171,7 @@ export class Database implements Queryable {
         if (!isTransactionConflict(error) || retries === 0) throw error;
         if (attempt >= retries) throw new TransactionConflictError(error);
         // A random pause, so the transactions that collided do not collide again in step.
-        await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8 * (attempt + 1)));
+        await new Promise((resolve) => setTimeout(resolve, 2 + uniformRandom() * 8 * (attempt + 1)));
       }
     }
   }
