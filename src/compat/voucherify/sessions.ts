@@ -16,7 +16,7 @@ import {
   type ReservationView,
   reservationRequestSchema,
 } from '../../reservations/schemas.ts';
-import { NotFoundError } from '../../shared/errors.ts';
+import { DomainError, NotFoundError } from '../../shared/errors.ts';
 import { actorOf, type CompatContext } from './context.ts';
 import { invalidPayload, notFound, notSupported } from './errors.ts';
 import { sessionKey } from './ids.ts';
@@ -148,7 +148,10 @@ export async function heldSessionOf(
   if (order && sameSession(held, codes, order)) {
     return extendReservation(db, held.id, new Date(clock.now().getTime() + session.seconds * 1000));
   }
-  await releaseReservation(db, held.id, 'voucherify session replaced under its key', actorOf(call), clock.now()).catch(() => undefined);
+  await releaseReservation(db, held.id, 'voucherify session replaced under its key', actorOf(call), clock.now()).catch((error) => {
+    // Confirmed or expired since it was read: nothing is held any more, which is what replacing it needs.
+    if (!(error instanceof DomainError && error.kind === 'conflict')) throw error;
+  });
   return null;
 }
 
@@ -186,7 +189,8 @@ export async function openSession(
 
 /**
  * The reservation a session key names: the held one first (the platform's own key, `ssn_` and its id, or a key kept
- * in a held reservation's metadata: held ones are few), then any (for a replay, or to say it expired).
+ * in a held reservation's metadata), then any (for a replay, or to say it expired). Caller keys are indexed
+ * (Migration1101VoucherifySessionKeys).
  */
 async function reservationOfKey(ctx: CompatContext, key: string): Promise<ReservationView | null> {
   const { db } = ctx.platform;
@@ -200,7 +204,7 @@ async function reservationOfKey(ctx: CompatContext, key: string): Promise<Reserv
   if (own?.status === 'held') return own;
   const named = (held: boolean) =>
     db.query<{ id: string }>(
-      `select id from reservations where ${held ? "status = 'held' and" : ''} metadata->>'${KEY_FIELD}' = $1
+      `select id from reservations where ${held ? "status = 'held' and" : ''} metadata ? '${KEY_FIELD}' and metadata->>'${KEY_FIELD}' = $1
        order by created_at desc limit 1`,
       [key],
     );

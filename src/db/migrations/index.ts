@@ -16,6 +16,7 @@ import { Migration1000DeliveryLeases } from './Migration1000DeliveryLeases.ts';
 import { Migration1001DeliveryBatches } from './Migration1001DeliveryBatches.ts';
 import { Migration1050Console } from './Migration1050Console.ts';
 import { Migration1100CustomerErasure } from './Migration1100CustomerErasure.ts';
+import { Migration1101VoucherifySessionKeys } from './Migration1101VoucherifySessionKeys.ts';
 
 /** Every migration, in order. Listed explicitly so they run the same from source and from any bundle. */
 export const migrations: MigrationObject[] = [
@@ -37,4 +38,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration0950VoucherifyCompat', class: Migration0950VoucherifyCompat },
   { name: 'Migration0951WebhookFormat', class: Migration0951WebhookFormat },
   { name: 'Migration1100CustomerErasure', class: Migration1100CustomerErasure },
+  { name: 'Migration1101VoucherifySessionKeys', class: Migration1101VoucherifySessionKeys },
 ];
