@@ -11,6 +11,7 @@ import { enqueue } from '../queues/enqueue.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
 import { isUuid } from '../shared/uuid.ts';
+import { isErasedCustomer } from './erasure.ts';
 import type { BusinessEventInput, businessEventViewSchema, CreateTriggerInput, triggerViewSchema } from './schemas.ts';
 
 export interface TriggerRow {
@@ -142,11 +143,13 @@ export async function processBusinessEvent(
   // Order events change the order's redemptions and reservations first (idempotent, so a re-run changes nothing).
   const order = await applyOrderEvent(db, event, platform.clock.now());
   if (order) platform.logger.info({ eventId, ...order }, 'order event applied');
-  // Every event keeps the customer record current, whether or not a trigger issues anything.
-  await upsertCustomers(db, [event.customer]);
-  const triggers = await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [
-    event.type,
-  ]);
+  // Every event keeps the customer record current, whether or not a trigger issues anything; an erased customer's
+  // event (erased before it was processed) changes its order and nothing else.
+  const erased = isErasedCustomer(event.customer);
+  if (!erased) await upsertCustomers(db, [event.customer]);
+  const triggers = erased
+    ? { rows: [] }
+    : await db.query<TriggerRow>('select * from campaign_triggers where event_type = $1 and active order by created_at', [event.type]);
   const outcomes: TriggerOutcome[] = [];
   for (const t of triggers.rows) {
     const base = { trigger_id: t.id, campaign_id: t.campaign_id };

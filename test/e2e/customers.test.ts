@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { processBusinessEvent } from '../../src/triggers/triggers.ts';
 import { distributeByEmail, emailTemplate, publishByEmail } from '../support/delivery-fixtures.ts';
 import { useTestPlatform } from '../support/platform.ts';
 import { createCampaign, createVoucher, uniqueCode } from '../support/vouchers.ts';
@@ -125,7 +126,8 @@ describe('stored customers and segments, as conditions see them', () => {
       { email: 'other@example.com' },
     ]);
     expect(listed.status).toBe(202);
-    expect((await p.call('/v1/events', { method: 'POST', json: { type: 'order.created', customer, data: { n: 1 } } })).status).toBe(202);
+    const event = await p.call('/v1/events', { method: 'POST', json: { type: 'order.created', customer, data: { n: 1 } } });
+    expect(event.status).toBe(202);
     // The distribution list knows the customer by its e-mail only; both ids are erased.
     expect((await p.call(`/v1/customers/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await p.call(`/v1/customers/email:${email}`, { method: 'DELETE' })).status).toBe(204);
@@ -158,6 +160,10 @@ describe('stored customers and segments, as conditions see them', () => {
     // The lifecycle log stays append-only for every other change.
     await expect(p.platform.db.query('update voucher_events set details = details || \'{"x": 1}\'')).rejects.toThrow(/append-only/);
     await expect(p.platform.db.query('delete from voucher_events')).rejects.toThrow(/append-only/);
+    // The business event erased before it was processed stores no customer and publishes nothing when it is.
+    expect(await processBusinessEvent(p.platform, event.body.id)).toEqual([]);
+    const stored = await p.platform.db.query<{ n: number }>("select count(*)::int as n from customers where id = 'erased'");
+    expect(stored.rows[0]?.n).toBe(0);
   });
 
   it('segments: POST, GET, PUT, DELETE; a segment reads only the customer', async () => {
