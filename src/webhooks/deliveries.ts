@@ -214,25 +214,53 @@ export async function deliverWebhook(platform: Platform, job: WebhookDeliverPayl
 }
 
 /**
+ * Retries due within this long stay in the batch job that made the failed attempt: they ride in its next waves
+ * (one claim, one record and two pacer calls shared with other attempts) instead of a delayed job of their own each.
+ * Longer delays go back to BullMQ. A job waits at most this long holding its worker slot for a retry alone.
+ */
+export const IN_JOB_RETRY_MAX_MS = 1_000;
+
+/** Where a batch job is run from: its id, so retries kept in it can name it as their carrier for the reconciler. */
+export interface BatchCarrier {
+  jobId: string;
+}
+
+/**
  * Makes one attempt of each of one endpoint's deliveries, if still due: takes send slots from the endpoint's pacer
  * for as many as it allows at once, claims them (one statement), sends them concurrently over the keep-alive pool,
  * records every attempt (one statement), frees the slots (one script) and queues only the failed ones as delayed
- * retries; then the next wave, until every attempt is made or must wait. Safe to run twice: a claimed attempt is
+ * retries; then the next wave, until every attempt is made or must wait. Run by a batch job (`carrier`), failures
+ * due again within IN_JOB_RETRY_MAX_MS join its later waves instead. Safe to run twice: a claimed attempt is
  * leased, a recorded one is not claimed again; a run SIGKILLed after sending but before recording leaves the lease
- * to expire, and the job's re-run sends again with the same webhook-id (at least once).
+ * to expire, and the job's re-run sends again with the same webhook-id (at least once); a re-run finding a retry
+ * kept in the job already attempted queues that delivery's next attempt (see settleUnclaimed).
  */
 export async function deliverWebhooks(
   platform: Platform,
   endpointId: string,
   attempts: readonly AttemptRef[],
   relayedEventId?: string,
+  carrier?: BatchCarrier,
 ): Promise<BatchResult> {
   const pacer = platform.resources.get(endpointPacer);
   const { lanes, slots } = platform.resources.get(endpointLanes);
   const outcomes = new Map<string, DeliveryOutcome>();
   const waiting: { attempts: AttemptRef[]; at: number }[] = [];
   let todo = [...attempts];
-  while (todo.length > 0) {
+  // Retries kept in this job, each due at `at` (epoch ms).
+  let held: { attempt: AttemptRef; at: number }[] = [];
+  const keep = carrier ? { jobId: carrier.jobId, held: (retry: { attempt: AttemptRef; at: number }) => held.push(retry) } : undefined;
+  for (;;) {
+    const now = Date.now();
+    if (held.length > 0) {
+      todo = todo.concat(held.filter((h) => h.at <= now).map((h) => h.attempt));
+      held = held.filter((h) => h.at > now);
+    }
+    if (todo.length === 0) {
+      if (held.length === 0) break;
+      await sleep(Math.max(1, Math.min(...held.map((h) => h.at)) - now));
+      continue;
+    }
     if (lanes.waiting(endpointId) >= laneWaiters(platform.config)) {
       waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
       break;
@@ -249,15 +277,21 @@ export async function deliverWebhooks(
         if (grant.granted > 0) {
           const wave = current.slice(0, grant.granted);
           const holders = wave.map((a) => a.deliveryId);
-          let latency = 0;
+          let released: Promise<void> | undefined;
+          // Once, as soon as the wave's answers are in (its record runs meanwhile), or when it ends without sending.
+          const release = (meanLatencyMs: number) => {
+            if (!released) {
+              slots.free(endpointId, wave.length);
+              released = pacer.release(endpointId, holders, meanLatencyMs).catch(() => undefined);
+            }
+            return released;
+          };
           slots.hold(endpointId, wave.length);
           try {
-            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
-            latency = sent.meanLatencyMs;
+            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes, release, keep);
             if (sent.later) waiting.push(sent.later);
           } finally {
-            await pacer.release(endpointId, holders, latency).catch(() => undefined);
-            slots.free(endpointId, wave.length);
+            await release(0);
           }
           return { granted: grant.granted };
         }
@@ -279,8 +313,13 @@ export async function deliverWebhooks(
     }
     todo = current.slice(step.granted);
   }
+  if (held.length > 0) {
+    // Stepping back with retries not due yet: the job comes back once all it carries is due (at most
+    // IN_JOB_RETRY_MAX_MS away), so none is sent before its schedule.
+    waiting.push({ attempts: held.map((h) => h.attempt), at: Math.max(...held.map((h) => h.at)) });
+  }
   if (waiting.length === 0) return { outcomes };
-  const at = Math.min(...waiting.map((w) => w.at));
+  const at = Math.max(Math.min(...waiting.map((w) => w.at)), held.length > 0 ? Math.max(...held.map((h) => h.at)) : 0);
   return { outcomes, later: { attempts: waiting.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
 }
 
@@ -291,7 +330,9 @@ async function sendWave(
   wave: readonly AttemptRef[],
   relayedEventId: string | undefined,
   outcomes: Map<string, DeliveryOutcome>,
-): Promise<{ meanLatencyMs: number; later?: { attempts: AttemptRef[]; at: number } }> {
+  release: (meanLatencyMs: number) => Promise<void>,
+  keep?: { jobId: string; held: (retry: { attempt: AttemptRef; at: number }) => void },
+): Promise<{ later?: { attempts: AttemptRef[]; at: number } }> {
   const { db, config, clock } = platform;
   const claimedAt = clock.now();
   const leaseUntil = new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
@@ -315,7 +356,7 @@ async function sendWave(
     later = settled.later;
     if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !claimed.some((c) => c.id === row.id)));
   }
-  if (claimed.length === 0) return { meanLatencyMs: 0, later };
+  if (claimed.length === 0) return { later };
 
   const byId = new Map(wave.map((a) => [a.deliveryId, a]));
   const keys = secretDecryptionKeys(config);
@@ -338,6 +379,8 @@ async function sendWave(
       return { row, attempt: (byId.get(row.id) as AttemptRef).attempt, attemptedAt, result };
     }),
   );
+  // The receiver is done with these requests: their in-flight slots go back before the record.
+  void release(Math.round(results.reduce((sum, r) => sum + r.result.latencyMs, 0) / results.length));
 
   const now = clock.now();
   // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
@@ -358,17 +401,23 @@ async function sendWave(
     const key = `${g.row.round}_${g.attempt}`;
     groupDelay.set(key, Math.max(groupDelay.get(key) ?? 0, g.delay));
   }
-  const retryJobs = [...groupDelay].flatMap(([key, delayMs]) =>
-    batchJobs(
-      endpointId,
-      graded
-        .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
-        .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
-      config.WEBHOOK_BATCH_SIZE,
-      { delayMs },
-    ),
-  );
+  // A group due again soon stays in the running batch job (it is their carrier); the others get a delayed job.
+  const keptGroup = (key: string) => keep !== undefined && (groupDelay.get(key) as number) <= IN_JOB_RETRY_MAX_MS;
+  const retryJobs = [...groupDelay]
+    .filter(([key]) => !keptGroup(key))
+    .flatMap(([key, delayMs]) =>
+      batchJobs(
+        endpointId,
+        graded
+          .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
+          .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
+        config.WEBHOOK_BATCH_SIZE,
+        { delayMs },
+      ),
+    );
   const retryJobOf = new Map<string, string>();
+  if (keep)
+    for (const g of graded) if (g.delay !== undefined && keptGroup(`${g.row.round}_${g.attempt}`)) retryJobOf.set(g.row.id, keep.jobId);
   for (const job of retryJobs)
     for (const d of job.payload.deliveries) retryJobOf.set(d.deliveryId, jobIdOf(job.name, job.payload) as string);
   const recorded = graded.map((g) => {
@@ -417,8 +466,14 @@ async function sendWave(
     return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
   });
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
-  const meanLatencyMs = Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
-  return { meanLatencyMs, later };
+  if (keep) {
+    const at = Date.now();
+    for (const r of recorded) {
+      if (r.outcome !== 'retry_scheduled' || !wrote.has(r.row.id) || !keptGroup(`${r.row.round}_${r.attempt}`)) continue;
+      keep.held({ attempt: { deliveryId: r.row.id, round: r.row.round, attempt: r.attempt + 1 }, at: at + (r.delay as number) });
+    }
+  }
+  return { later };
 }
 
 /**
