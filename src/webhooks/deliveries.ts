@@ -426,6 +426,15 @@ async function sendWave(
   let grant = await acquire(wave.map((a) => a.deliveryId));
   if (!('release' in grant)) return { unsent: { attempts: [...wave], ms: grant.stepBackMs, sentAny: false } };
   const statements = platform.resources.get(waveStatements);
+  // Until a part takes them, the first slots go back if a statement before the sends fails.
+  const beforeSending = async <T>(work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (error) {
+      if ('release' in grant) await grant.release(0);
+      throw error;
+    }
+  };
   const leases = new Map<string, Date>();
   const claim = async (refs: readonly AttemptRef[]) =>
     (await Promise.all(refs.map((a) => statements.claim(a)))).flatMap((c) => {
@@ -433,19 +442,21 @@ async function sendWave(
       leases.set(c.row.id, c.leaseUntil);
       return [c.row];
     });
-  let claimed = await claim(wave);
+  let claimed = await beforeSending(claim(wave));
   let later: { attempts: AttemptRef[]; at: number } | undefined;
   if (claimed.length < wave.length) {
-    const settled = await settleUnclaimed(
-      platform,
-      wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
-      relayedEventId,
-      outcomes,
+    const settled = await beforeSending(
+      settleUnclaimed(
+        platform,
+        wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
+        relayedEventId,
+        outcomes,
+      ),
     );
     later = settled.later;
     if (settled.retryClaim) {
       const again = wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId));
-      claimed = claimed.concat(await claim(again));
+      claimed = claimed.concat(await beforeSending(claim(again)));
     }
   }
   if (claimed.length === 0) {
