@@ -8,7 +8,7 @@ import { delayJob, UNCOMMITTED_GRACE_MS } from './webhook-deliver.ts';
  */
 export const webhookDeliverBatchJob = defineJob('webhook.deliver-batch', async (job, platform) => {
   const { endpointId, deliveries, relayedEventId } = job.data;
-  const result = await deliverWebhooks(platform, endpointId, deliveries, relayedEventId);
+  const result = await deliverWebhooks(platform, endpointId, deliveries, relayedEventId, { jobId: job.id as string });
   const tally: Record<string, number> = {};
   for (const outcome of result.outcomes.values()) tally[outcome.status] = (tally[outcome.status] ?? 0) + 1;
   if (result.later) {

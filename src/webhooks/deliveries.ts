@@ -12,6 +12,7 @@ import { HeldSlots, KeyedLanes } from '../shared/lanes.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { pageOf } from '../shared/paging.ts';
 import { resourceKind } from '../shared/process-resources.ts';
+import { tickBatcher } from '../shared/tick-batch.ts';
 import { isUuid } from '../shared/uuid.ts';
 import { postWebhook } from './http-client.ts';
 import { EndpointPacer } from './rate-limit.ts';
@@ -175,9 +176,9 @@ const endpointPacer = resourceKind(
 /** A lease outlives the longest a send may take (the request timeout) by this margin before its record. */
 const LEASE_MARGIN_MS = 2_000;
 /**
- * Waves of one endpoint in flight at once per process, and the most attempts in one wave. A wave frees its slots
- * when its slowest answer is in: small waves, many at once, keep a slow receiver's slots turning over (at the cost
- * of one claim, one record and two pacer calls per wave, so per WAVE_SIZE attempts).
+ * Waves of one endpoint in flight at once per process, and the most attempts in one wave (no more than the
+ * endpoint's in-flight cap). A wave's parts free their slots as their answers come in, so a slow receiver's slots
+ * keep turning over; claims and records are shared between the process's waves (see waveStatements).
  */
 const LANE_WIDTH = 4;
 const WAVE_SIZE = 32;
@@ -190,6 +191,76 @@ const laneWaiters = (config: Platform['config']) => Math.max(1, Math.floor(confi
 const LANE_WAIT_MS = 1_000;
 
 const endpointLanes = resourceKind('webhook endpoint lanes', () => ({ lanes: new KeyedLanes(LANE_WIDTH), slots: new HeldSlots() }));
+
+/** One attempt's record, as the RECORD statement takes it. */
+interface AttemptRecord {
+  id: string;
+  round: number;
+  previous: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  nextAttemptAt: Date;
+  statusCode: number | null;
+  lastError: string | null;
+  attemptedAt: Date;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+  batchJobId: string | null;
+}
+
+/**
+ * The claims and records of a process's concurrent waves (every endpoint's), group-committed: while two statements
+ * of a kind are out, the next waves' attempts wait and share the following one, so a busier database gets fewer,
+ * larger statements instead of a queue for the pool. Each attempt still matches only its own row and attempt number.
+ */
+const waveStatements = resourceKind('webhook wave statements', (platform: Platform) => {
+  const { db, config, clock } = platform;
+  const groupCommit = { maxBatch: 1_000, maxInFlight: 2 };
+  const claim = tickBatcher<AttemptRef, { row: ClaimedRow; leaseUntil: Date } | undefined>(async (refs) => {
+    const claimedAt = clock.now();
+    // Long enough for the longest wait for slots, then a send, then its record.
+    const leaseUntil = new Date(claimedAt.getTime() + LANE_WAIT_MS + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
+    const { rows } = await db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
+      refs.map((a) => a.deliveryId),
+      refs.map((a) => a.round),
+      refs.map((a) => a.attempt),
+      claimedAt,
+      leaseUntil,
+    ]);
+    const byKey = new Map(rows.map((row) => [`${row.id}_${row.round}_${row.attempts + 1}`, row]));
+    return refs.map((a) => {
+      const key = `${a.deliveryId}_${a.round}_${a.attempt}`;
+      const row = byKey.get(key);
+      // The same attempt asked for twice in one statement (two runs of one job): only the first caller has it.
+      byKey.delete(key);
+      return row ? { row, leaseUntil } : undefined;
+    });
+  }, groupCommit);
+  const record = tickBatcher<AttemptRecord, boolean>(async (items) => {
+    const ids = new Set<string>();
+    const unique = items.filter((r) => !ids.has(r.id) && ids.add(r.id));
+    const first = new Set(unique);
+    const { rows } = await db.query<{ delivery_id: string }>({ name: 'webhook-delivery-record-batch', text: RECORD }, [
+      unique.map((r) => r.id),
+      unique.map((r) => r.round),
+      unique.map((r) => r.previous),
+      unique.map((r) => r.status),
+      unique.map((r) => r.nextAttemptAt),
+      unique.map((r) => r.statusCode),
+      unique.map((r) => r.lastError),
+      unique.map((r) => r.attemptedAt),
+      unique.map((r) => r.latencyMs),
+      unique.map((r) => r.error),
+      unique.map((r) => r.responseBody),
+      clock.now(),
+      unique.map((r) => r.batchJobId),
+    ]);
+    const wrote = new Set(rows.map((w) => w.delivery_id));
+    // A second record of one delivery in the same statement (impossible while claims are leased) is not written.
+    return items.map((r) => first.has(r) && wrote.has(r.id));
+  }, groupCommit);
+  return { claim, record };
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A job stepping back comes again in a while, spread so that they do not all return together. */
@@ -214,130 +285,235 @@ export async function deliverWebhook(platform: Platform, job: WebhookDeliverPayl
 }
 
 /**
- * Makes one attempt of each of one endpoint's deliveries, if still due: takes send slots from the endpoint's pacer
- * for as many as it allows at once, claims them (one statement), sends them concurrently over the keep-alive pool,
- * records every attempt (one statement), frees the slots (one script) and queues only the failed ones as delayed
- * retries; then the next wave, until every attempt is made or must wait. Safe to run twice: a claimed attempt is
+ * Retries due within this long stay in the batch job that made the failed attempt: they ride in its next waves
+ * (one claim, one record and two pacer calls shared with other attempts) instead of a delayed job of their own each.
+ * Longer delays go back to BullMQ. A job waits at most this long holding its worker slot for a retry alone.
+ */
+export const IN_JOB_RETRY_MAX_MS = 1_000;
+
+/** Where a batch job is run from: its id, so retries kept in it can name it as their carrier for the reconciler. */
+export interface BatchCarrier {
+  jobId: string;
+}
+
+/**
+ * Makes one attempt of each of one endpoint's deliveries, if still due, in waves: takes send slots from the
+ * endpoint's pacer (one script), claims the wave (one statement, shared with the process's other waves), sends the
+ * claimed ones concurrently over the keep-alive pool as slots come (each part's slots freed, one script, once its
+ * answers are in), records every attempt (one shared statement) and queues only the failed ones as delayed
+ * retries; then the next wave, until every attempt is made or must wait. Run by a batch job (`carrier`), failures
+ * due again within IN_JOB_RETRY_MAX_MS join its later waves instead. Safe to run twice: a claimed attempt is
  * leased, a recorded one is not claimed again; a run SIGKILLed after sending but before recording leaves the lease
- * to expire, and the job's re-run sends again with the same webhook-id (at least once).
+ * to expire, and the job's re-run sends again with the same webhook-id (at least once); a re-run finding a retry
+ * kept in the job already attempted queues that delivery's next attempt (see settleUnclaimed).
  */
 export async function deliverWebhooks(
   platform: Platform,
   endpointId: string,
   attempts: readonly AttemptRef[],
   relayedEventId?: string,
+  carrier?: BatchCarrier,
 ): Promise<BatchResult> {
   const pacer = platform.resources.get(endpointPacer);
   const { lanes, slots } = platform.resources.get(endpointLanes);
   const outcomes = new Map<string, DeliveryOutcome>();
   const waiting: { attempts: AttemptRef[]; at: number }[] = [];
   let todo = [...attempts];
-  while (todo.length > 0) {
+  // Retries kept in this job, each due at `at` (epoch ms).
+  let held: { attempt: AttemptRef; at: number }[] = [];
+  const keep = carrier ? { jobId: carrier.jobId, held: (retry: { attempt: AttemptRef; at: number }) => held.push(retry) } : undefined;
+  for (;;) {
+    const now = Date.now();
+    if (held.length > 0) {
+      todo = todo.concat(held.filter((h) => h.at <= now).map((h) => h.attempt));
+      held = held.filter((h) => h.at > now);
+    }
+    if (todo.length === 0) {
+      if (held.length === 0) break;
+      await sleep(Math.max(1, Math.min(...held.map((h) => h.at)) - now));
+      continue;
+    }
     if (lanes.waiting(endpointId) >= laneWaiters(platform.config)) {
       waiting.push({ attempts: todo, at: Date.now() + stepBackMs() });
       break;
     }
     const current = todo;
-    // One wave: slots for as many attempts as the endpoint allows now, polled for a while when it allows none.
-    const step = await lanes.run(endpointId, async (): Promise<{ granted: number } | { stepBackMs: number }> => {
-      const started = Date.now();
-      for (;;) {
-        const grant = await pacer.take(
-          endpointId,
-          current.slice(0, WAVE_SIZE).map((a) => a.deliveryId),
-        );
-        if (grant.granted > 0) {
-          const wave = current.slice(0, grant.granted);
-          const holders = wave.map((a) => a.deliveryId);
-          let latency = 0;
-          slots.hold(endpointId, wave.length);
-          try {
-            const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes);
-            latency = sent.meanLatencyMs;
-            if (sent.later) waiting.push(sent.later);
-          } finally {
-            await pacer.release(endpointId, holders, latency).catch(() => undefined);
-            slots.free(endpointId, wave.length);
+    // One wave: claimed first, then sent in parts as the endpoint's pacer grants slots (polled for a while when it
+    // grants none), so a slot is held only while its request is out; recorded at once.
+    const step = await lanes.run(
+      endpointId,
+      async (): Promise<{ taken: number; again?: AttemptRef[]; stepBack?: { attempts: AttemptRef[]; ms: number } }> => {
+        // No more than the endpoint may have in flight: a wave is claimed at once, so all of it can be sent within
+        // one turnover of the endpoint's slots.
+        const wave = current.slice(0, Math.min(WAVE_SIZE, platform.config.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT));
+        const started = Date.now();
+        const acquire = async (holders: readonly string[]): Promise<SlotGrant> => {
+          for (;;) {
+            const grant = await pacer.take(endpointId, holders);
+            if (grant.granted > 0) {
+              const granted = holders.slice(0, grant.granted);
+              slots.hold(endpointId, granted.length);
+              let released: Promise<void> | undefined;
+              const release = (meanLatencyMs: number) => {
+                if (!released) {
+                  slots.free(endpointId, granted.length);
+                  released = pacer.release(endpointId, granted, meanLatencyMs).catch(() => undefined);
+                }
+                return released;
+              };
+              return { granted: granted.length, release };
+            }
+            // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold
+            // them all) look again shortly.
+            const busyMs = 50 + Math.floor(uniformRandom() * 50);
+            if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
+              return { granted: 0, stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
+            }
+            if (grant.waitMs > 0) await sleep(grant.waitMs);
+            else if (slots.held(endpointId) > 0) await slots.freed(endpointId, Math.min(500, LANE_WAIT_MS - (Date.now() - started)));
+            else await sleep(busyMs);
           }
-          return { granted: grant.granted };
-        }
-        // Paced: wait that long. Every in-flight slot busy: wait for this process to free some, or (others hold them
-        // all) look again shortly.
-        const busyMs = 50 + Math.floor(uniformRandom() * 50);
-        if (Date.now() - started + (grant.waitMs || busyMs) > LANE_WAIT_MS) {
-          return { stepBackMs: grant.waitMs > 0 ? grant.waitMs : stepBackMs() };
-        }
-        if (grant.waitMs > 0) await sleep(grant.waitMs);
-        else if (slots.held(endpointId) > 0) await slots.freed(endpointId, 500);
-        else await sleep(busyMs);
-      }
-    });
-    if ('stepBackMs' in step) {
+        };
+        const sent = await sendWave(platform, endpointId, wave, relayedEventId, outcomes, acquire, keep);
+        if (sent.later) waiting.push(sent.later);
+        if (!sent.unsent) return { taken: wave.length };
+        // Some of the wave was sent: the rest goes first into the next wave. None was: the job steps back.
+        if (sent.unsent.sentAny) return { taken: wave.length, again: sent.unsent.attempts };
+        return { taken: wave.length, stepBack: sent.unsent };
+      },
+    );
+    todo = (step.again ?? []).concat(current.slice(step.taken));
+    if (step.stepBack) {
       // Without holding a worker slot meanwhile.
-      waiting.push({ attempts: current, at: Date.now() + step.stepBackMs });
+      waiting.push({ attempts: step.stepBack.attempts.concat(todo), at: Date.now() + step.stepBack.ms });
       break;
     }
-    todo = current.slice(step.granted);
+  }
+  if (held.length > 0) {
+    // Stepping back with retries not due yet: the job comes back once all it carries is due (at most
+    // IN_JOB_RETRY_MAX_MS away), so none is sent before its schedule.
+    waiting.push({ attempts: held.map((h) => h.attempt), at: Math.max(...held.map((h) => h.at)) });
   }
   if (waiting.length === 0) return { outcomes };
-  const at = Math.min(...waiting.map((w) => w.at));
+  const at = Math.max(Math.min(...waiting.map((w) => w.at)), held.length > 0 ? Math.max(...held.map((h) => h.at)) : 0);
   return { outcomes, later: { attempts: waiting.flatMap((w) => w.attempts), waitMs: Math.max(0, at - Date.now()) } };
 }
 
-/** Claims, sends and records one wave of attempts the pacer allowed. */
+/** Send slots the pacer granted to the first `granted` holders asked for; none: step back in `stepBackMs`. */
+type SlotGrant = { granted: number; release: (meanLatencyMs: number) => Promise<void> } | { granted: 0; stepBackMs: number };
+
+/** Gives back the leases of claimed attempts a wave could not send (no slot in time): the job's next run claims them. */
+const UNLEASE = `
+  update webhook_deliveries set leased_until = null
+   where id = any($1::uuid[]) and leased_until = $2 and status = 'pending'`;
+
+/**
+ * Claims one wave of attempts, sends the claimed ones in parts as `acquire` gets slots for them (each part's slots
+ * go back as soon as its answers are in), and records every attempt sent at once. The lease covers the longest
+ * wait for slots (LANE_WAIT_MS) on top of a send; what got no slot in time is unleased and comes back as `unsent`.
+ */
 async function sendWave(
   platform: Platform,
   endpointId: string,
   wave: readonly AttemptRef[],
   relayedEventId: string | undefined,
   outcomes: Map<string, DeliveryOutcome>,
-): Promise<{ meanLatencyMs: number; later?: { attempts: AttemptRef[]; at: number } }> {
+  acquire: (holders: readonly string[]) => Promise<SlotGrant>,
+  keep?: { jobId: string; held: (retry: { attempt: AttemptRef; at: number }) => void },
+): Promise<{ later?: { attempts: AttemptRef[]; at: number }; unsent?: { attempts: AttemptRef[]; ms: number; sentAny: boolean } }> {
   const { db, config, clock } = platform;
-  const claimedAt = clock.now();
-  const leaseUntil = new Date(claimedAt.getTime() + config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS);
-  const claim = () =>
-    db.query<ClaimedRow>({ name: 'webhook-delivery-claim', text: CLAIM }, [
-      wave.map((a) => a.deliveryId),
-      wave.map((a) => a.round),
-      wave.map((a) => a.attempt),
-      claimedAt,
-      leaseUntil,
-    ]);
-  let claimed = (await claim()).rows;
+  // The first slots before the claim: an endpoint with none free costs no statement.
+  let grant = await acquire(wave.map((a) => a.deliveryId));
+  if (!('release' in grant)) return { unsent: { attempts: [...wave], ms: grant.stepBackMs, sentAny: false } };
+  const statements = platform.resources.get(waveStatements);
+  // Until a part takes them, the first slots go back if a statement before the sends fails.
+  const beforeSending = async <T>(work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (error) {
+      if ('release' in grant) await grant.release(0);
+      throw error;
+    }
+  };
+  const leases = new Map<string, Date>();
+  const claim = async (refs: readonly AttemptRef[]) =>
+    (await Promise.all(refs.map((a) => statements.claim(a)))).flatMap((c) => {
+      if (!c) return [];
+      leases.set(c.row.id, c.leaseUntil);
+      return [c.row];
+    });
+  let claimed = await beforeSending(claim(wave));
   let later: { attempts: AttemptRef[]; at: number } | undefined;
   if (claimed.length < wave.length) {
-    const settled = await settleUnclaimed(
-      platform,
-      wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
-      relayedEventId,
-      outcomes,
+    const settled = await beforeSending(
+      settleUnclaimed(
+        platform,
+        wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
+        relayedEventId,
+        outcomes,
+      ),
     );
     later = settled.later;
-    if (settled.retryClaim) claimed = claimed.concat((await claim()).rows.filter((row) => !claimed.some((c) => c.id === row.id)));
+    if (settled.retryClaim) {
+      const again = wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId));
+      claimed = claimed.concat(await beforeSending(claim(again)));
+    }
   }
-  if (claimed.length === 0) return { meanLatencyMs: 0, later };
-
+  if (claimed.length === 0) {
+    await grant.release(0);
+    return { later };
+  }
   const byId = new Map(wave.map((a) => [a.deliveryId, a]));
   const keys = secretDecryptionKeys(config);
-  const results = await Promise.all(
-    claimed.map(async (row) => {
-      const attemptedAt = clock.now();
-      const secrets = [cachedDecryptSecret(keys, row.secret_encrypted)];
-      if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
-        secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
-      }
-      // The one place a delivery's body and headers are built, in the endpoint's format. The signature timestamp is
-      // wall-clock time: receivers compare it with theirs.
-      const event = { id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data };
-      const { body, headers } = deliveryMessage(row.format, row.id, event, secrets, new Date());
-      // postWebhook never throws: every failure is a result to record.
-      const result = await postWebhook(row.url, headers, body, {
-        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-        allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
-      });
-      return { row, attempt: (byId.get(row.id) as AttemptRef).attempt, attemptedAt, result };
-    }),
-  );
+  const send = (part: readonly ClaimedRow[]) =>
+    Promise.all(
+      part.map(async (row) => {
+        const attemptedAt = clock.now();
+        const secrets = [cachedDecryptSecret(keys, row.secret_encrypted)];
+        if (row.previous_secret_encrypted && row.previous_secret_expires_at && ms(row.previous_secret_expires_at) > attemptedAt.getTime()) {
+          secrets.push(cachedDecryptSecret(keys, row.previous_secret_encrypted));
+        }
+        // The one place a delivery's body and headers are built, in the endpoint's format. The signature timestamp is
+        // wall-clock time: receivers compare it with theirs.
+        const event = { id: row.event_id, type: row.event_type, created_at: row.event_created_at, data: row.event_data };
+        const { body, headers } = deliveryMessage(row.format, row.id, event, secrets, new Date());
+        // postWebhook never throws: every failure is a result to record.
+        const result = await postWebhook(row.url, headers, body, {
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        });
+        return { row, attempt: (byId.get(row.id) as AttemptRef).attempt, attemptedAt, result };
+      }),
+    );
+  const parts: Promise<Awaited<ReturnType<typeof send>>>[] = [];
+  let rest = claimed;
+  let unsent: { attempts: AttemptRef[]; ms: number; sentAny: boolean } | undefined;
+  while (rest.length > 0) {
+    if (parts.length > 0) grant = await acquire(rest.map((row) => row.id));
+    if (!('release' in grant)) {
+      const byLease = Map.groupBy(rest, (row) => (leases.get(row.id) as Date).getTime());
+      for (const [lease, rows] of byLease)
+        await db.query({ name: 'webhook-delivery-unlease', text: UNLEASE }, [rows.map((row) => row.id), new Date(lease)]);
+      unsent = { attempts: rest.map((row) => byId.get(row.id) as AttemptRef), ms: grant.stepBackMs, sentAny: parts.length > 0 };
+      break;
+    }
+    const part = rest.slice(0, grant.granted);
+    rest = rest.slice(grant.granted);
+    const { release } = grant;
+    let latency = 0;
+    // The receiver is done with these requests once their answers are in: their slots go back before the record.
+    const sending = send(part)
+      .then((answered) => {
+        latency = Math.round(answered.reduce((sum, r) => sum + r.result.latencyMs, 0) / answered.length);
+        return answered;
+      })
+      .finally(() => release(latency));
+    // Awaited below with the others; a failure must not count as unhandled meanwhile.
+    sending.catch(() => undefined);
+    parts.push(sending);
+  }
+  const results = (await Promise.all(parts)).flat();
+  if (results.length === 0) return { later, unsent };
 
   const now = clock.now();
   // The failures due again go back as one delayed batch job per attempt number: one jitter draw (so ±20% per wave,
@@ -358,17 +534,23 @@ async function sendWave(
     const key = `${g.row.round}_${g.attempt}`;
     groupDelay.set(key, Math.max(groupDelay.get(key) ?? 0, g.delay));
   }
-  const retryJobs = [...groupDelay].flatMap(([key, delayMs]) =>
-    batchJobs(
-      endpointId,
-      graded
-        .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
-        .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
-      config.WEBHOOK_BATCH_SIZE,
-      { delayMs },
-    ),
-  );
+  // A group due again soon stays in the running batch job (it is their carrier); the others get a delayed job.
+  const keptGroup = (key: string) => keep !== undefined && (groupDelay.get(key) as number) <= IN_JOB_RETRY_MAX_MS;
+  const retryJobs = [...groupDelay]
+    .filter(([key]) => !keptGroup(key))
+    .flatMap(([key, delayMs]) =>
+      batchJobs(
+        endpointId,
+        graded
+          .filter((g) => g.delay !== undefined && `${g.row.round}_${g.attempt}` === key)
+          .map((g) => ({ deliveryId: g.row.id, round: g.row.round, attempt: g.attempt + 1 })),
+        config.WEBHOOK_BATCH_SIZE,
+        { delayMs },
+      ),
+    );
   const retryJobOf = new Map<string, string>();
+  if (keep)
+    for (const g of graded) if (g.delay !== undefined && keptGroup(`${g.row.round}_${g.attempt}`)) retryJobOf.set(g.row.id, keep.jobId);
   for (const job of retryJobs)
     for (const d of job.payload.deliveries) retryJobOf.set(d.deliveryId, jobIdOf(job.name, job.payload) as string);
   const recorded = graded.map((g) => {
@@ -383,22 +565,25 @@ async function sendWave(
         : error;
     return { ...g, delay, error, outcome, lastError };
   });
-  const { rows: written } = await db.query<{ delivery_id: string }>({ name: 'webhook-delivery-record-batch', text: RECORD }, [
-    recorded.map((r) => r.row.id),
-    recorded.map((r) => r.row.round),
-    recorded.map((r) => r.attempt - 1),
-    recorded.map((r) => (r.outcome === 'retry_scheduled' ? 'pending' : r.ok ? 'succeeded' : 'failed')),
-    recorded.map((r) => new Date(now.getTime() + (r.delay ?? 0))),
-    recorded.map((r) => r.code ?? null),
-    recorded.map((r) => r.lastError),
-    recorded.map((r) => r.attemptedAt),
-    recorded.map((r) => r.result.latencyMs),
-    recorded.map((r) => (r.ok ? null : r.error)),
-    recorded.map((r) => r.result.responseBody ?? null),
-    now,
-    recorded.map((r) => retryJobOf.get(r.row.id) ?? null),
-  ]);
-  const wrote = new Set(written.map((w) => w.delivery_id));
+  const written = await Promise.all(
+    recorded.map((r) =>
+      statements.record({
+        id: r.row.id,
+        round: r.row.round,
+        previous: r.attempt - 1,
+        status: r.outcome === 'retry_scheduled' ? 'pending' : r.ok ? 'succeeded' : 'failed',
+        nextAttemptAt: new Date(now.getTime() + (r.delay ?? 0)),
+        statusCode: r.code ?? null,
+        lastError: r.lastError,
+        attemptedAt: r.attemptedAt,
+        latencyMs: r.result.latencyMs,
+        error: r.ok ? null : r.error,
+        responseBody: r.result.responseBody ?? null,
+        batchJobId: retryJobOf.get(r.row.id) ?? null,
+      }),
+    ),
+  );
+  const wrote = new Set(recorded.filter((_r, i) => written[i]).map((r) => r.row.id));
   const tally = new Map<AttemptOutcome, number>();
   for (const r of recorded) {
     if (!wrote.has(r.row.id)) {
@@ -417,8 +602,14 @@ async function sendWave(
     return deliveries.length > 0 ? [{ ...job, payload: { ...job.payload, deliveries } }] : [];
   });
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);
-  const meanLatencyMs = Math.round(recorded.reduce((sum, r) => sum + r.result.latencyMs, 0) / recorded.length);
-  return { meanLatencyMs, later };
+  if (keep) {
+    const at = Date.now();
+    for (const r of recorded) {
+      if (r.outcome !== 'retry_scheduled' || !wrote.has(r.row.id) || !keptGroup(`${r.row.round}_${r.attempt}`)) continue;
+      keep.held({ attempt: { deliveryId: r.row.id, round: r.row.round, attempt: r.attempt + 1 }, at: at + (r.delay as number) });
+    }
+  }
+  return { later, unsent };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitTestEvent } from '../support/events.ts';
+import { emitEvent } from '../../src/events/outbox.ts';
+import { businessEventPayload, emitTestEvent } from '../support/events.ts';
 import { spawnEntrypoint, startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -85,6 +86,33 @@ describe('a webhook worker killed mid-delivery', () => {
     const got = new Set(r.received.map((x) => JSON.parse(x.body).id));
     expect(ids.every((id) => got.has(id))).toBe(true);
     // At least once: a resend keeps its webhook-id, so a receiver can drop the duplicate.
+    expect(new Set(r.received.map((x) => x.id)).size).toBe(ids.length);
+    await kill(rescuer, 'SIGTERM');
+  });
+
+  it('loses nothing when a worker dies while its batch job holds retries due soon', async () => {
+    // Every first attempt fails; the retries (due in 200 ms) stay in the batch job the worker is killed with.
+    const failedOnce = new Set<string>();
+    const r = await startReceiver((req) => {
+      if (failedOnce.has(req.id)) return { status: 200 };
+      failedOnce.add(req.id);
+      return { status: 500 };
+    });
+    receivers.push(r);
+    const ep = (await p.call('/v1/webhooks', { method: 'POST', json: { url: r.url, events: ['kill.retries'] } })).body;
+    const ids = await p.platform.db.transaction(async (tx) => {
+      const written: string[] = [];
+      for (let i = 0; i < 20; i++) written.push(await emitEvent(tx, 'kill.retries', businessEventPayload({ i })));
+      return written;
+    });
+    const victim = worker();
+    await waitFor(async () => failedOnce.size >= 5, 30_000, 5);
+    await kill(victim, 'SIGKILL');
+
+    const rescuer = worker();
+    await waitFor(async () => (await deliveryStatuses(ep.id)).succeeded === ids.length, 45_000);
+    const delivered = new Set(r.received.map((x) => JSON.parse(x.body).id));
+    expect(ids.every((id) => delivered.has(id))).toBe(true);
     expect(new Set(r.received.map((x) => x.id)).size).toBe(ids.length);
     await kill(rescuer, 'SIGTERM');
   });

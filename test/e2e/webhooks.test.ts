@@ -1,9 +1,10 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emitEvent } from '../../src/events/outbox.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { createEndpoint } from '../../src/webhooks/endpoints.ts';
 import { postWebhook } from '../../src/webhooks/http-client.ts';
-import { emitTestEvent } from '../support/events.ts';
+import { businessEventPayload, emitTestEvent } from '../support/events.ts';
 import { startTestPlatform, type TestPlatform, waitFor } from '../support/platform.ts';
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -172,6 +173,33 @@ describe('webhooks', () => {
     expect(d.attempt_log[0].error).toBe('HTTP 500');
     // The endpoint recovered: no longer counted as failing (health is written just after the attempt's record).
     await waitFor(async () => (await p.call(`/v1/webhooks/${ep.id}`)).body.failing_since === null, 10_000);
+  });
+
+  it('keeps a retry due within a second in the batch job that failed it: no job of its own, the same webhook-id', async () => {
+    const failedOnce = new Set<string>();
+    const r = await receiver((req) => {
+      if (failedOnce.has(req.id)) return { status: 200 };
+      failedOnce.add(req.id);
+      return { status: 500 };
+    });
+    const ep = await endpoint(r.url, ['kept.retry']);
+    // One transaction: one relay batch, so one batch job for this endpoint.
+    const events = await p.platform.db.transaction(async (tx) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await emitEvent(tx, 'kept.retry', businessEventPayload({ i })));
+      return ids;
+    });
+    const done = await waitFor(async () => {
+      const list = await deliveries(ep.id);
+      return list.length === events.length && list.every((d) => d.status === 'succeeded') ? list : undefined;
+    });
+    for (const d of done) {
+      expect(d.attempt_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 200]);
+      expect(r.received.filter((x) => x.id === d.id)).toHaveLength(2);
+    }
+    const jobs = await p.platform.queues.get('webhook').getJobs(['completed', 'active', 'waiting', 'delayed', 'failed']);
+    const carriers = jobs.filter((j) => (j.data as { endpointId?: string }).endpointId === ep.id);
+    expect(carriers.map((j) => j.name)).toEqual(['webhook.deliver-batch']);
   });
 
   it('honours Retry-After on 429', async () => {
