@@ -4,7 +4,7 @@ import type { Database, Queryable } from '../db/sql.ts';
 import { outboxEventsFromColumn } from '../events/outbox.ts';
 import type { CodeResult } from '../rules/checkout.ts';
 import { type EffectiveRules, effectiveRules, heldByAnother } from '../rules/index.ts';
-import { DatabaseUnavailableError } from '../shared/errors.ts';
+import { DatabaseUnavailableError, DomainError, ServiceUnavailableError } from '../shared/errors.ts';
 import { redemptionBatches, redemptionBatchItems } from '../shared/metrics.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { expectedCharges } from './budget-charges.ts';
@@ -119,7 +119,13 @@ async function redeemTogether(tx: Queryable, items: readonly BatchedRedemption[]
   for (const [index, { request, input, ctx }] of items.entries()) {
     const found = await foundCode(tx, locked[index], request.customer?.id, input.emailKey);
     if (!found) continue;
-    const evaluation = await evaluateCheckout(input, [found], (id, segments) => readCustomerContext(tx, id, segments)).catch(() => null);
+    const evaluation = await evaluateCheckout(input, [found], (id, segments) => readCustomerContext(tx, id, segments)).catch(
+      (error: unknown) => {
+        // The request's own refusal (currency_mismatch) is answered alone; anything else (the database) fails the batch.
+        if (error instanceof DomainError && !(error instanceof ServiceUnavailableError)) return null;
+        throw error;
+      },
+    );
     if (!evaluation) continue;
     const guesses = guessesOf(evaluation.codes);
     const guessFields = { guess: guesses.length > 0, campaignId: guesses[0] ?? null, guesses };
@@ -215,7 +221,8 @@ async function writeTogether(tx: Queryable, accepted: readonly Accepted[]): Prom
     column((d) => json(d.event)),
     column((d) => d.accepted.charge?.campaignId ?? null),
   ];
-  const charge = charges.size > 0 ? chargeBatchWithin([...charges.values()], new Date(), params.length + 1) : null;
+  const now = (accepted[0] as Accepted).record.now;
+  const charge = charges.size > 0 ? chargeBatchWithin([...charges.values()], now, params.length + 1) : null;
   if (charge) params.push(...charge.params);
   const { rows } = await tx.query<RedemptionRow & { budget_counters: BudgetCounter[] | null }>({
     // Named per shape (budgets charged or not): parsed and planned once per connection.

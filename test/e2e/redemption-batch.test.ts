@@ -32,11 +32,16 @@ describe('redemption batches', () => {
   };
   const apiKeyId = async () => (await p.platform.db.query<{ id: string }>('select id from api_keys limit 1')).rows[0]?.id as string;
   /** Starts every redemption in this turn of the event loop: one batch (up to its size). */
-  const together = async (requests: Record<string, unknown>[]): Promise<RedeemResult[]> => {
+  const settled = async (requests: Record<string, unknown>[]): Promise<PromiseSettledResult<RedeemResult>[]> => {
     const key = await apiKeyId();
     const ctx = (): RedeemContext => ({ actor: key, apiKeyId: key, idempotencyTtlSeconds: 3600, now: new Date() });
-    return Promise.all(requests.map((r) => redeemVoucher(p.platform.db, redemptionRequestSchema.parse(r), ctx())));
+    return Promise.allSettled(requests.map((r) => redeemVoucher(p.platform.db, redemptionRequestSchema.parse(r), ctx())));
   };
+  const together = async (requests: Record<string, unknown>[]): Promise<RedeemResult[]> =>
+    (await settled(requests)).map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    });
   const order = { amount: 1000, currency: 'EUR' };
 
   it('200 parallel HTTP redemptions of a single-use code among 200 of distinct codes: exactly 1, and all 200 others', async () => {
@@ -88,18 +93,24 @@ describe('redemption batches', () => {
     const campaign = await createCampaign(p, {
       rules: { discount: { type: 'amount', value: 100, currency: 'EUR' }, order: { min_amount: 500, currency: 'EUR' } },
     });
-    const [valid, spent, low] = await seedCodes(p, campaign, 3);
+    const [valid, spent, low, mismatch] = await seedCodes(p, campaign, 4);
     await redeemHttp({ code: spent, customer: { id: 'earlier' }, order });
     const unknown = uniqueCode('NOPE');
-    const { result, batched } = await counting(() =>
-      together([
+    const { result: answers, batched } = await counting(() =>
+      settled([
         { code: valid, customer: { id: 'm-1' }, order: { id: 'o-1', ...order } },
         { code: spent, customer: { id: 'm-2' }, order },
         { code: unknown, customer: { id: 'm-3' }, order },
         { code: low, customer: { id: 'm-4' }, order: { amount: 100, currency: 'EUR' } },
+        { code: mismatch, customer: { id: 'm-5' }, order: { amount: 1000, currency: 'USD' } },
       ]),
     );
     expect(batched).toBe(4);
+    // A refusal that is an error (an order in another currency) is the request's own, answered alone.
+    const thrown = answers[4] as PromiseRejectedResult;
+    expect(thrown.status).toBe('rejected');
+    expect(thrown.reason).toMatchObject({ code: 'currency_mismatch' });
+    const result = answers.slice(0, 4).map((r) => (r as PromiseFulfilledResult<RedeemResult>).value);
     const [ok, quantity, notFound, tooLow] = result as [RedeemResult, RedeemResult, RedeemResult, RedeemResult];
     expect(ok.response.status).toBe(201);
     const stored = await p.call(`/v1/redemptions/${(ok.response.body as { id: string }).id}`);
