@@ -202,7 +202,9 @@ export async function lockForRedemption(
 /**
  * lockForRedemption for a batch of single-code redemptions (src/redemptions/redemption-batch.ts), distinct codes
  * each with its own customer: one statement locks every voucher that is no one else's in voucher id order and
- * counts each one's customer's uses, as lockForRedemption does for one request. Named: planned once per connection.
+ * counts each one's customer's uses, as lockForRedemption does for one request. A voucher another transaction has
+ * locked is skipped (returned unlocked), so a batch never waits behind one busy code: that request runs alone.
+ * Named: planned once per connection.
  */
 const LOCK_BATCH_FOR_REDEMPTION = {
   name: 'promo.redemption.lock.batch',
@@ -214,7 +216,7 @@ const LOCK_BATCH_FOR_REDEMPTION = {
          (select s.xmin::text from vouchers s where s.id = v.id) as seen_version
        from q join vouchers v on v.code = q.code join campaigns c on c.id = v.campaign_id
        where not ${heldByAnotherSql('q.customer_id')}
-       order by v.id for update of v
+       order by v.id for update of v skip locked
      )
      select l.*, true as locked,
        ${usesOf('voucher_id', 'l.id', 'l.q_customer_id', 'l.q_email_key')} as code_uses,
@@ -226,7 +228,10 @@ const LOCK_BATCH_FOR_REDEMPTION = {
      where q.i not in (select i from locked)`,
 };
 
-/** lockForRedemption for a batch: `items[i]`'s code found (locked or someone else's) at index i, or undefined. */
+/**
+ * lockForRedemption for a batch: `items[i]`'s code found at index i (locked; or not: someone else's, or locked by
+ * another transaction), or undefined.
+ */
 export async function lockBatchForRedemption(
   tx: Queryable,
   items: readonly { code: string; customerId: string | null; emailKey: string | null }[],

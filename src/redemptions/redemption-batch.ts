@@ -34,7 +34,8 @@ import type { RedemptionRequest } from './schemas.ts';
  * uses from its counter at once; one COMMIT. Each request gets its own answer after that commit.
  *
  * Whatever a batch cannot decide exactly goes the one-by-one way (redeemVoucher), after the batch committed: a code
- * asked twice in the batch (the second one), a per-customer campaign limit (which takes its advisory lock), a budget
+ * asked twice in the batch (the second one), a code another transaction holds locked (the batch does not wait for
+ * it), a per-customer campaign limit (which takes its advisory lock), a budget
  * that grants partially or per customer, a campaign whose budget has no room for all of the batch's uses of it, a
  * request whose evaluation threw; and every request of a batch whose transaction failed (a conflict, a statement
  * error: it rolled back, so nothing of it happened). A lost connection, whose COMMIT may or may not have happened,
@@ -160,7 +161,8 @@ async function redeemTogether(tx: Queryable, items: readonly BatchedRedemption[]
 
 /**
  * A request's code as the batch's lock found it, as findForRedemption would give it; undefined when only the
- * one-by-one path can count it (a per-customer campaign limit, which serializes the customer across the campaign).
+ * one-by-one path can decide it: a voucher the batch did not lock that is not someone else's (another transaction
+ * holds it), or a per-customer campaign limit (which serializes the customer across the campaign).
  */
 async function foundCode(
   tx: Queryable,
@@ -171,7 +173,7 @@ async function foundCode(
   if (!row) return { candidate: null, counts: { code: 0, campaign: 0 } };
   const { candidate } = row;
   const rules = effectiveRules(candidate);
-  if (!row.locked) return { candidate: heldByAnother(candidate, rules, customerId) ? candidate : null, counts: { code: 0, campaign: 0 } };
+  if (!row.locked) return heldByAnother(candidate, rules, customerId) ? { candidate, counts: { code: 0, campaign: 0 } } : undefined;
   if (!customerId) return { candidate, counts: { code: 0, campaign: 0 } };
   if (rules.perCustomerCampaignLimit !== null) return undefined;
   if (rules.perCustomerLimit === null && (rules.conditions?.length ?? 0) === 0) return { candidate, counts: { code: 0, campaign: 0 } };

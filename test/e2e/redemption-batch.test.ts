@@ -30,13 +30,19 @@ describe('redemption batches', () => {
       failedBatches: (await metric(redemptionBatches, 'outcome', 'failed')) - failed,
     };
   };
-  const apiKeyId = async () => (await p.platform.db.query<{ id: string }>('select id from api_keys limit 1')).rows[0]?.id as string;
+  let keyId: string | undefined;
+  const apiKeyId = async () => {
+    keyId ??= (await p.platform.db.query<{ id: string }>('select id from api_keys limit 1')).rows[0]?.id as string;
+    return keyId;
+  };
   /** Starts every redemption in this turn of the event loop: one batch (up to its size). */
-  const settled = async (requests: Record<string, unknown>[]): Promise<PromiseSettledResult<RedeemResult>[]> => {
+  const start = async (requests: Record<string, unknown>[]): Promise<Promise<RedeemResult>[]> => {
     const key = await apiKeyId();
     const ctx = (): RedeemContext => ({ actor: key, apiKeyId: key, idempotencyTtlSeconds: 3600, now: new Date() });
-    return Promise.allSettled(requests.map((r) => redeemVoucher(p.platform.db, redemptionRequestSchema.parse(r), ctx())));
+    return requests.map((r) => redeemVoucher(p.platform.db, redemptionRequestSchema.parse(r), ctx()));
   };
+  const settled = async (requests: Record<string, unknown>[]): Promise<PromiseSettledResult<RedeemResult>[]> =>
+    Promise.allSettled(await start(requests));
   const together = async (requests: Record<string, unknown>[]): Promise<RedeemResult[]> =>
     (await settled(requests)).map((r) => {
       if (r.status === 'rejected') throw r.reason;
@@ -151,6 +157,7 @@ describe('redemption batches', () => {
       budget: { max_discount_amount: 3700, currency: 'EUR' },
     });
     const codes = await seedCodes(p, campaign, 200);
+    await apiKeyId();
     const { result, batched } = await counting(async () => {
       const waves: Promise<RedeemResult[]>[] = [];
       // Twenty waves of ten, each started in its own turn: batches of a few waves, the last ones crossing the budget.
@@ -189,6 +196,29 @@ describe('redemption batches', () => {
     ).toBe(1);
     expect((await redeemHttp({ code: codes[5] })).body.code).toBe('budget_exhausted');
     expect(await count(`select used_redemptions as n from campaign_budgets where campaign_id = $1`, [campaign])).toBe(5);
+  });
+
+  it('a code another transaction holds locked does not hold up its batch: the others are answered, it runs alone', async () => {
+    const campaign = await createCampaign(p, { rules: { redemption: { per_code_limit: null } } });
+    const [busy, a, b] = await seedCodes(p, campaign, 3);
+    const holder = await p.platform.db.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from vouchers where code = $1 for update', [busy]);
+      const { result, batched } = await counting(async () => {
+        const [first, ...others] = await start([{ code: busy }, { code: a }, { code: b }]);
+        // Answered while the busy code's row is still locked (waiting for it, this would never return).
+        const answered = await Promise.all(others);
+        await holder.query('commit');
+        return [await (first as Promise<RedeemResult>), ...answered];
+      });
+      expect(batched).toBe(2);
+      expect(result.map((r) => r.response.status)).toEqual([201, 201, 201]);
+      expect(await count(`select count(*) as n from redemptions where code = any($1)`, [[busy, a, b]])).toBe(3);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      holder.release();
+    }
   });
 
   it('a batch whose transaction fails is answered one by one, every request correctly and once', async () => {
