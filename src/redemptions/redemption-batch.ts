@@ -190,6 +190,8 @@ async function foundCode(
  * it is one whose campaign's budget had too little room for the batch (charged nothing, written nothing).
  */
 async function writeTogether(tx: Queryable, accepted: readonly Accepted[]): Promise<Map<string, RedemptionRow>> {
+  // One use per voucher: the voucher UPDATE below counts a row once, however many inputs name it.
+  if (new Set(accepted.map((a) => a.record.voucher.id)).size !== accepted.length) throw new Error('a voucher twice in one batch');
   const charges = new Map<string, BatchCharge>();
   for (const { charge } of accepted) {
     if (!charge) continue;
