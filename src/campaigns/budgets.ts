@@ -180,6 +180,58 @@ export function chargeWithin(charge: BudgetCharge, now: Date, first: number): In
   };
 }
 
+/** One campaign's uses in a batch of redemptions (src/redemptions/redemption-batch.ts), all of an all-or-nothing budget. */
+export interface BatchCharge {
+  campaignId: string;
+  budget: Budget;
+  uses: number;
+  /** Their chargeable discounts (chargeableDiscount), summed. */
+  discount: number;
+}
+
+/** The charges of a batch as CTEs of the statement that writes its uses (chargeBatchWithin). */
+export interface BatchInlineCharge {
+  /** Two CTEs, `budget_locks` and `charge`: `charge` returns the counter row of each campaign charged. */
+  sql: string;
+  params: unknown[];
+  /** The exhaustion events of the counters the statement returned. */
+  settle(tx: Queryable, counters: readonly CounterRow[]): Promise<void>;
+}
+
+/**
+ * A batch's budget charges for the statement that writes its uses: the campaigns' counter rows locked in campaign
+ * order (as one-by-one charges lock them), then each charged with all its uses at once, only when all of them fit
+ * (exactly when the same charges one after the other, smallest discount first, would all pass); a campaign with
+ * less room is not charged at all, and its uses are the caller's to run one by one. Parameters from `first`.
+ */
+export function chargeBatchWithin(charges: readonly BatchCharge[], now: Date, first: number): BatchInlineCharge {
+  const [ids, uses, discounts, at] = [`$${first}::uuid[]`, `$${first + 1}::int[]`, `$${first + 2}::bigint[]`, `$${first + 3}::timestamptz`];
+  const exhausted = EXHAUSTED('used_redemptions + x.uses', 'used_discount + x.discount');
+  const budgets = new Map(charges.map((c) => [c.campaignId, c.budget]));
+  return {
+    sql: `budget_locks as materialized (
+         select campaign_id from campaign_budgets where campaign_id = any(${ids}) order by campaign_id for update),
+       charge as (
+         update campaign_budgets b set
+           last_grant = x.discount,
+           last_exhausted = exhausted_at is null and ${exhausted},
+           exhausted_at = case when exhausted_at is null and ${exhausted} then ${at} else exhausted_at end,
+           used_redemptions = used_redemptions + x.uses,
+           used_discount = used_discount + x.discount,
+           updated_at = ${at}
+         from unnest(${ids}, ${uses}, ${discounts}) as x(campaign_id, uses, discount)
+         where b.campaign_id = x.campaign_id and b.campaign_id in (select campaign_id from budget_locks)
+           and (max_redemptions is null or used_redemptions + x.uses <= max_redemptions)
+           and (max_discount_amount is null or
+                (used_discount + x.discount <= max_discount_amount and (x.discount > 0 or used_discount < max_discount_amount)))
+         returning b.*)`,
+    params: [charges.map((c) => c.campaignId), charges.map((c) => c.uses), charges.map((c) => c.discount), now],
+    settle: async (tx, counters) => {
+      for (const counter of counters) await announceExhaustion(tx, counter, budgets.get(counter.campaign_id) as Budget);
+    },
+  };
+}
+
 /** A use to give back to its campaign's budget. */
 export interface BudgetRefund {
   campaignId: string;

@@ -47,6 +47,15 @@ export function outboxEventPerRow<T extends string>(
 }
 
 /**
+ * The body of a data-modifying CTE that emits one event of `type` per row of `from`, each row's payload in its
+ * `column` (jsonb), for a writer of many rows whose payloads are known before its statement runs.
+ */
+export function outboxEventsFromColumn<T extends PlatformEventType>(type: T, column: string, from: string): string {
+  checkType(type);
+  return `insert into outbox_events (type, data) select '${type}', ${column} from ${from}`;
+}
+
+/**
  * An `insert into outbox_events` statement, for a writer that must emit inside a bigger statement (a CTE that
  * updates rows and emits one event per row, atomically): one event of `type` per row of `from`, its payload built
  * from one SQL expression per payload field (every field, and no other).

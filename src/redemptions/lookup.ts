@@ -136,11 +136,15 @@ export async function readCandidates(tx: Queryable, codes: readonly string[]): P
  * Whether a code is someone else's (heldByAnother in src/rules/decide.ts, in SQL over `v` and `c`, with the customer
  * as $2): the effective `holder_only` (the voucher's own when it sets one) and a holder who is not this customer.
  */
-const HELD_BY_ANOTHER = `coalesce((case when v.rules ? 'holder_only' then v.rules -> 'holder_only' else c.rules -> 'holder_only' end) = 'true'::jsonb
-    and (v.holder_customer_id is null or v.holder_customer_id is distinct from $2::text), false)`;
+const heldByAnotherSql = (
+  customer: string,
+) => `coalesce((case when v.rules ? 'holder_only' then v.rules -> 'holder_only' else c.rules -> 'holder_only' end) = 'true'::jsonb
+    and (v.holder_customer_id is null or v.holder_customer_id is distinct from ${customer}), false)`;
+const HELD_BY_ANOTHER = heldByAnotherSql('$2::text');
 
-const uses = (scope: 'voucher_id' | 'campaign_id', target: string) =>
-  `case when $2::text is null then 0 else ${customerUsesSql(scope, target, '$2::text', '$3::text', 'l.customer_identity')} end`;
+const usesOf = (scope: 'voucher_id' | 'campaign_id', target: string, customer: string, email: string) =>
+  `case when ${customer} is null then 0 else ${customerUsesSql(scope, target, customer, email, 'l.customer_identity')} end`;
+const uses = (scope: 'voucher_id' | 'campaign_id', target: string) => usesOf(scope, target, '$2::text', '$3::text');
 
 /** lockForRedemption's statement: named, so each pooled connection parses and plans it once. */
 const LOCK_FOR_REDEMPTION = {
@@ -193,6 +197,69 @@ export async function lockForRedemption(
       { candidate, locked, counts: { code: code_uses, campaign: campaign_uses }, fresh: seen_version === candidate.voucher_version },
     ]),
   );
+}
+
+/**
+ * lockForRedemption for a batch of single-code redemptions (src/redemptions/redemption-batch.ts), distinct codes
+ * each with its own customer: one statement locks every voucher that is no one else's in voucher id order and
+ * counts each one's customer's uses, as lockForRedemption does for one request. A voucher another transaction has
+ * locked is skipped (returned unlocked), so a batch never waits behind one busy code: that request runs alone.
+ * Named: planned once per connection.
+ */
+const LOCK_BATCH_FOR_REDEMPTION = {
+  name: 'promo.redemption.lock.batch',
+  text: `with q as (
+       select * from unnest($1::text[], $2::text[], $3::text[]) with ordinality as q(code, customer_id, email_key, i)
+     ),
+     locked as materialized (
+       select q.i, q.customer_id as q_customer_id, q.email_key as q_email_key, ${CANDIDATE_COLUMNS},
+         (select s.xmin::text from vouchers s where s.id = v.id) as seen_version
+       from q join vouchers v on v.code = q.code join campaigns c on c.id = v.campaign_id
+       where not ${heldByAnotherSql('q.customer_id')}
+       order by v.id for update of v skip locked
+     )
+     select l.*, true as locked,
+       ${usesOf('voucher_id', 'l.id', 'l.q_customer_id', 'l.q_email_key')} as code_uses,
+       ${usesOf('campaign_id', 'l.campaign_id', 'l.q_customer_id', 'l.q_email_key')} as campaign_uses
+     from locked l
+     union all
+     select q.i, q.customer_id, q.email_key, ${CANDIDATE_COLUMNS}, null::text, false, 0, 0
+     from q join vouchers v on v.code = q.code join campaigns c on c.id = v.campaign_id
+     where q.i not in (select i from locked)`,
+};
+
+/**
+ * lockForRedemption for a batch: `items[i]`'s code found at index i (locked; or not: someone else's, or locked by
+ * another transaction), or undefined.
+ */
+export async function lockBatchForRedemption(
+  tx: Queryable,
+  items: readonly { code: string; customerId: string | null; emailKey: string | null }[],
+): Promise<(LockedCandidate | undefined)[]> {
+  const { rows } = await tx.query<
+    Candidate & {
+      i: string;
+      q_customer_id: unknown;
+      q_email_key: unknown;
+      seen_version: string | null;
+      locked: boolean;
+      code_uses: number;
+      campaign_uses: number;
+    }
+  >({
+    ...LOCK_BATCH_FOR_REDEMPTION,
+    values: [items.map((i) => i.code), items.map((i) => i.customerId), items.map((i) => (i.customerId ? i.emailKey : null))],
+  });
+  const found: (LockedCandidate | undefined)[] = items.map(() => undefined);
+  for (const { i, q_customer_id: _, q_email_key: __, seen_version, locked, code_uses, campaign_uses, ...candidate } of rows) {
+    found[Number(i) - 1] = {
+      candidate,
+      locked,
+      counts: { code: code_uses, campaign: campaign_uses },
+      fresh: seen_version === candidate.voucher_version,
+    };
+  }
+  return found;
 }
 
 /**

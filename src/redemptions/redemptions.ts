@@ -30,6 +30,7 @@ import {
   lockCustomerInCampaign,
   lockForRedemption,
 } from './lookup.ts';
+import { redeemInBatch } from './redemption-batch.ts';
 import type { RedemptionGroupView, RedemptionRefusal, RedemptionRequest, RedemptionView, ValidationRequest } from './schemas.ts';
 
 export const REASON_DETAILS: Record<CheckoutReason, string> = {
@@ -302,12 +303,16 @@ export async function redeemVoucher(db: Database, request: RedemptionRequest, ct
   const { codes, single } = requestCodes(request);
   const input = checkoutInput(request, codes, ctx.now, ctx.emailTagDomains);
   const hash = ctx.idempotencyKey ? requestHash(single ? { ...request, code: codes[0] } : { ...request, codes }) : '';
-  const result = await db.transaction(async (tx): Promise<RedeemResult> => {
-    const outcome = await idempotent(tx, ctx, hash, () => attempt(tx, input, single, request, ctx));
-    return 'replayed' in outcome
-      ? { response: outcome.replayed as RedemptionResponse, replayed: true, guess: false, campaignId: null, guesses: [] }
-      : outcome.fresh;
-  }, CHECKOUT_TRANSACTION);
+  // Concurrent single-code redemptions share one transaction (redemption-batch.ts); what it cannot decide runs here.
+  const batched = single && !ctx.idempotencyKey ? await redeemInBatch(db, { request, input, ctx }) : null;
+  const result =
+    batched ??
+    (await db.transaction(async (tx): Promise<RedeemResult> => {
+      const outcome = await idempotent(tx, ctx, hash, () => attempt(tx, input, single, request, ctx));
+      return 'replayed' in outcome
+        ? { response: outcome.replayed as RedemptionResponse, replayed: true, guess: false, campaignId: null, guesses: [] }
+        : outcome.fresh;
+    }, CHECKOUT_TRANSACTION));
   if (!result.replayed) {
     const r = result.response;
     if (r.status === 422) redemptionsMetric.inc({ result: 'refused', reason: r.body.reason });
@@ -575,27 +580,37 @@ async function recordRedemption(
   budgetDiscount: number | null,
   charge?: BudgetCharge,
 ): Promise<RedemptionRow | null> {
+  const rules = evaluated.rules as EffectiveRules;
+  const record = redemptionRecord(evaluated, result, input, request, ctx, groupId, budgetDiscount);
+  return insertRedemption(tx, record, { perCodeLimit: rules.perCodeLimit, charge });
+}
+
+/** What one decided code's redemption writes down (its use counted: the voucher's count after it). */
+export function redemptionRecord(
+  evaluated: CodeEvaluation,
+  result: CodeResult,
+  input: RequestInput,
+  request: RedemptionRequest,
+  ctx: RedeemContext,
+  groupId: string | null,
+  budgetDiscount: number | null,
+): RedemptionRecord {
   const voucher = evaluated.candidate as Candidate;
   const rules = evaluated.rules as EffectiveRules;
-  const discount = shownDiscount(rules, result, input.order);
-  return insertRedemption(
-    tx,
-    {
-      voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
-      customer: request.customer ?? null,
-      emailKey: input.emailKey,
-      order: input.order,
-      discount,
-      metadata: request.metadata,
-      apiKeyId: ctx.apiKeyId,
-      idempotencyKey: ctx.idempotencyKey ?? null,
-      actor: ctx.actor,
-      now: ctx.now,
-      groupId,
-      budgetDiscount,
-    },
-    { perCodeLimit: rules.perCodeLimit, charge },
-  );
+  return {
+    voucher: { id: voucher.id, campaign_id: voucher.campaign_id, code: voucher.code, redemption_count: voucher.redemption_count + 1 },
+    customer: request.customer ?? null,
+    emailKey: input.emailKey,
+    order: input.order,
+    discount: shownDiscount(rules, result, input.order),
+    metadata: request.metadata,
+    apiKeyId: ctx.apiKeyId,
+    idempotencyKey: ctx.idempotencyKey ?? null,
+    actor: ctx.actor,
+    now: ctx.now,
+    groupId,
+    budgetDiscount,
+  };
 }
 
 /** A use already counted on its voucher (a redemption's, or a confirmed reservation's held use), written down. */
@@ -620,18 +635,15 @@ export async function writeRedemption(tx: Queryable, r: RedemptionRecord): Promi
   return (await insertRedemption(tx, r)) as RedemptionRow;
 }
 
-/**
- * The redemption row, its lifecycle entry and its outbox event, in one statement (the row's id is chosen here, so
- * the entry and the event are known before it runs). With `use`, the same statement also counts the use on the
- * voucher row (locked by the caller; the condition keeps the count exact even if a caller skipped the lock), and
- * with `use.charge` takes it from the campaign's budget first (chargeWithin): null when the budget had no room, and
- * then nothing was written.
- */
-async function insertRedemption(
-  tx: Queryable,
-  r: RedemptionRecord,
-  use?: { perCodeLimit: number | null; charge?: BudgetCharge },
-): Promise<RedemptionRow | null> {
+/** A redemption about to be written: its row (its id chosen here), its lifecycle entry's details and its event's payload. */
+export interface RedemptionDraft {
+  row: Omit<RedemptionRow, 'seq'>;
+  currency: string | null;
+  lifecycle: Record<string, unknown>;
+  event: RedemptionView & { voucher_id: string };
+}
+
+export function redemptionDraft(r: RedemptionRecord): RedemptionDraft {
   const { voucher, order, discount } = r;
   const currency = order?.currency ?? discount?.currency ?? null;
   const row: Omit<RedemptionRow, 'seq'> = {
@@ -657,6 +669,31 @@ async function insertRedemption(
     budget_discount: r.budgetDiscount === null ? null : String(r.budgetDiscount),
   };
   const view = redemptionView({ ...row, seq: '' });
+  const lifecycle = {
+    redemption_id: row.id,
+    customer_id: row.customer_id,
+    discount_amount: view.discount_amount,
+    currency,
+    redemption_count: voucher.redemption_count,
+    ...(r.groupId ? { group_id: r.groupId } : {}),
+  };
+  return { row, currency, lifecycle, event: { ...view, voucher_id: voucher.id } };
+}
+
+/**
+ * The redemption row, its lifecycle entry and its outbox event, in one statement (the row's id is chosen here, so
+ * the entry and the event are known before it runs). With `use`, the same statement also counts the use on the
+ * voucher row (locked by the caller; the condition keeps the count exact even if a caller skipped the lock), and
+ * with `use.charge` takes it from the campaign's budget first (chargeWithin): null when the budget had no room, and
+ * then nothing was written.
+ */
+async function insertRedemption(
+  tx: Queryable,
+  r: RedemptionRecord,
+  use?: { perCodeLimit: number | null; charge?: BudgetCharge },
+): Promise<RedemptionRow | null> {
+  const { voucher, order, discount } = r;
+  const { row, currency, lifecycle, event: succeeded } = redemptionDraft(r);
   const params: unknown[] = [
     row.id,
     voucher.id,
@@ -679,16 +716,9 @@ async function insertRedemption(
     r.customer ? r.emailKey : null,
     use?.perCodeLimit ?? null,
     r.actor,
-    {
-      redemption_id: row.id,
-      customer_id: row.customer_id,
-      discount_amount: view.discount_amount,
-      currency,
-      redemption_count: voucher.redemption_count,
-      ...(r.groupId ? { group_id: r.groupId } : {}),
-    },
+    lifecycle,
   ];
-  const event = outboxEventPerRow('voucher.redemption.succeeded', { ...view, voucher_id: voucher.id }, 'used', params.length + 1);
+  const event = outboxEventPerRow('voucher.redemption.succeeded', succeeded, 'used', params.length + 1);
   params.push(...event.params);
   const inline = use?.charge ? chargeWithin(use.charge, r.now, params.length + 1) : null;
   if (use?.charge && !inline) throw new Error('this budget charge cannot run inside the write');

@@ -23,6 +23,18 @@ export const redemptions = counter('promo_redemptions_total', 'Redemption attemp
   'reason',
 ]);
 
+export const redemptionBatchItems = counter(
+  'promo_redemption_batch_items_total',
+  'Single-code redemptions that met others in a batch, by how they were answered (batch: in its transaction; alone: one by one)',
+  ['answered'],
+);
+
+export const redemptionBatches = counter(
+  'promo_redemption_batches_total',
+  'Batch transactions of redemptions by outcome (committed/failed)',
+  ['outcome'],
+);
+
 export const guessFailures = counter(
   'promo_guess_failures_total',
   'Failed lookups that count as guesses (not_found, held by another customer), by campaign when known',
