@@ -8,9 +8,9 @@ import { enqueueBulk } from '../queues/enqueue.ts';
 import type { QueueSet } from '../queues/queues.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { isoTime } from '../shared/fields.ts';
-import { KeyedLanes } from '../shared/lanes.ts';
 import { messages } from '../shared/metrics.ts';
 import { RatePacer } from '../shared/pacing.ts';
+import { KeyedPermits } from '../shared/permits.ts';
 import { resourceKind } from '../shared/process-resources.ts';
 import { tickBatcher } from '../shared/tick-batch.ts';
 import { createEmailSender, type EmailSender } from './email.ts';
@@ -181,10 +181,57 @@ type ClaimedRow = DeliveryRow & { ctx: ContextRow | null; interrupted_attempt_at
 type SentRecord = { id: string; provider: string; providerMessageId: string };
 
 /**
+ * Claims: one conditional update opens an attempt on each row still queued with no other attempt open (or one
+ * older than the lease, i.e. its worker died), committed before any send; answers the rows claimed, in the order
+ * asked, with what rendering needs. The same id twice: only the first gets the claim.
+ */
+async function claimRows(db: Queryable, leaseMs: number, ids: readonly string[]): Promise<(ClaimedRow | undefined)[]> {
+  const { rows } = await db.query<ClaimedRow>(
+    `with claimed as (
+       update deliveries d set attempts = d.attempts + 1, unconfirmed = d.unconfirmed + (d.sending_started_at is not null)::int,
+              sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+       from deliveries old
+       where old.id = d.id and d.id = any($1::uuid[]) and d.status = 'queued'
+         and (d.sending_started_at is null or d.sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
+         and d.unconfirmed + (d.sending_started_at is not null)::int <= 1
+       -- old.* is the row before this update: an attempt still open there was cut off by a crash.
+       returning d.*, old.sending_started_at as interrupted_attempt_at)
+     select claimed.*, (
+       select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
+                'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
+                'c_metadata', c.metadata,
+                'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
+                                                       'metadata', cu.metadata)
+                             from customers cu where cu.id = claimed.customer_id))
+       from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
+       where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
+     from claimed`,
+    [[...new Set(ids)], leaseMs],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => {
+    const row = byId.get(id);
+    byId.delete(id);
+    return row;
+  });
+}
+
+/** Closes the attempts of messages the provider took, in one statement. */
+async function recordSentRows(db: Queryable, items: readonly SentRecord[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.query(
+    `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
+            sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
+     from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
+     where d.id = u.id and d.status = 'queued'`,
+    [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
+  );
+}
+
+/**
  * What sending holds in a process: the providers (nodemailer's SMTP pool), made on first send, and the group commit
- * of claims and "sent" records. Concurrent sends share statements: at high volume that changes nothing in semantics
- * (each row is still claimed by its own conditional update, committed before its send) but divides the round trips
- * by the batch size.
+ * of single sends' claims and "sent" records (retry jobs): concurrent ones share statements, each row still claimed
+ * by its own conditional update, committed before its send.
  */
 class DeliveryResources {
   email?: EmailSender;
@@ -196,45 +243,9 @@ class DeliveryResources {
     const { db, config } = platform;
     // Sends start as their jobs do, spread over a few milliseconds: a short window gathers them.
     const groupCommit = { maxBatch: 100, windowMs: 2, maxInFlight: Number.POSITIVE_INFINITY };
-    this.claim = tickBatcher(async (ids: string[]) => {
-      const { rows } = await db.query<ClaimedRow>(
-        `with claimed as (
-           update deliveries d set attempts = d.attempts + 1, unconfirmed = d.unconfirmed + (d.sending_started_at is not null)::int,
-                  sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-           from deliveries old
-           where old.id = d.id and d.id = any($1::uuid[]) and d.status = 'queued'
-             and (d.sending_started_at is null or d.sending_started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000))
-             and d.unconfirmed + (d.sending_started_at is not null)::int <= 1
-           -- old.* is the row before this update: an attempt still open there was cut off by a crash.
-           returning d.*, old.sending_started_at as interrupted_attempt_at)
-         select claimed.*, (
-           select jsonb_build_object('template', to_jsonb(t), 'code', v.code, 'expiration_date', v.expiration_date,
-                    'start_date', v.start_date, 'v_metadata', v.metadata, 'campaign_id', c.id, 'campaign_name', c.name,
-                    'c_metadata', c.metadata,
-                    'customer', (select jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'phone', cu.phone,
-                                                           'metadata', cu.metadata)
-                                 from customers cu where cu.id = claimed.customer_id))
-           from message_templates t, vouchers v join campaigns c on c.id = v.campaign_id
-           where t.id = claimed.template_id and v.id = claimed.voucher_id) as ctx
-         from claimed`,
-        [[...new Set(ids)], config.DELIVERY_SEND_LEASE_MS],
-      );
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      // The same id twice in one batch (a duplicate job): only the first caller gets the claim.
-      return ids.map((id) => {
-        const row = byId.get(id);
-        byId.delete(id);
-        return row;
-      });
-    }, groupCommit);
+    this.claim = tickBatcher((ids: string[]) => claimRows(db, config.DELIVERY_SEND_LEASE_MS, ids), groupCommit);
     this.recordSent = tickBatcher(async (items: SentRecord[]) => {
-      await db.query(
-        `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
-                sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
-         from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
-         where d.id = u.id and d.status = 'queued'`,
-        [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
-      );
+      await recordSentRows(db, items);
       return items.map(() => undefined);
     }, groupCommit);
   }
@@ -269,24 +280,38 @@ const IN_DOUBT_ERROR =
  * a third: the delivery is recorded as failed with the reason.
  */
 export async function sendDelivery(platform: Platform, deliveryId: string, attempt: { number: number; max: number }): Promise<SendResult> {
-  const { db } = platform;
   const sending = platform.resources.get(deliveryResources);
   const delivery = await sending.claim(deliveryId);
   if (!delivery) return settleUnclaimed(platform, deliveryId);
+  const outcome = await attemptClaimed(platform, delivery, attempt);
+  if (outcome === 'failed' || outcome === 'bounced') return outcome;
+  await sending.recordSent(outcome);
+  messages.inc({ channel: delivery.channel, outcome: 'sent' });
+  return 'sent';
+}
 
-  const channel = delivery.channel;
-  let result: SendResult;
+/**
+ * Steps 2 and 3 of sendDelivery for a claimed row, but a message the provider took is answered, not recorded: the
+ * caller closes its attempt (alone or with its batch). A temporary failure with attempts left is recorded, its
+ * attempt closed, and thrown (SendFailure) for a retry; a final one is recorded as failed or bounced.
+ */
+async function attemptClaimed(
+  platform: Platform,
+  delivery: ClaimedRow,
+  attempt: { number: number; max: number },
+): Promise<SentRecord | 'failed' | 'bounced'> {
+  const { db } = platform;
+  const { id, channel } = delivery;
   try {
     const { provider, providerMessageId, reconciled } = await deliver(platform, delivery);
     if (reconciled) messages.inc({ channel, outcome: 'reconciled' });
-    await sending.recordSent({ id: deliveryId, provider, providerMessageId });
-    result = 'sent';
+    return { id, provider, providerMessageId };
   } catch (error) {
     const failure = error instanceof SendFailure ? error : new SendFailure('temporary', (error as Error).message);
     const last = attempt.number >= attempt.max;
     if (failure.kind === 'temporary' && !last) {
       await db.query('update deliveries set error = $2, sending_started_at = null, updated_at = clock_timestamp() where id = $1', [
-        deliveryId,
+        id,
         failure.message.slice(0, 2000),
       ]);
       messages.inc({ channel, outcome: 'retried' });
@@ -296,12 +321,11 @@ export async function sendDelivery(platform: Platform, deliveryId: string, attem
     await db.query(
       `update deliveries set status = $2, error = $3, sending_started_at = null, updated_at = clock_timestamp()
        where id = $1 and status = 'queued'`,
-      [deliveryId, status, failure.message.slice(0, 2000)],
+      [id, status, failure.message.slice(0, 2000)],
     );
-    result = status;
+    messages.inc({ channel, outcome: status });
+    return status;
   }
-  messages.inc({ channel, outcome: result });
-  return result;
 }
 
 async function settleUnclaimed(platform: Platform, deliveryId: string): Promise<SendResult> {
@@ -450,8 +474,11 @@ const providerPacer = resourceKind(
   'delivery provider pacer',
   (platform: Platform) => new RatePacer(platform.redis, `${keyPrefix(platform.config)}:delivery-pace`),
 );
-/** Sends in flight at once in this process, per channel (DELIVERY_CONCURRENCY, as the channel's queue had). */
-const sendLanes = resourceKind('delivery send lanes', (platform: Platform) => new KeyedLanes(platform.config.DELIVERY_CONCURRENCY));
+/**
+ * Claimed messages waiting for or in a send in this process, per channel (DELIVERY_CONCURRENCY, as the channel's
+ * queue had): a wave takes its permits before it claims, so no claim waits long enough for its lease to run out.
+ */
+const sendPermits = resourceKind('delivery send permits', (platform: Platform) => new KeyedPermits(platform.config.DELIVERY_CONCURRENCY));
 
 /** A rate wait up to this long is slept in the job; a longer one moves the job to the delayed set. */
 const SHORT_RATE_WAIT_MS = 1_000;
@@ -465,22 +492,25 @@ export interface BatchSend {
 }
 
 /**
- * Sends the first attempt of a batch of one channel's messages: takes the provider's rate tokens for as many as it
- * allows at once (one script call per wave), sends those concurrently (each claimed by its own conditional update,
- * committed before its send, as in sendDelivery: the claims and "sent" records of concurrent sends share statements),
- * and queues each message that failed for a while as its own delayed retry job with the remaining attempts. An
- * infrastructure failure (the database away) fails the whole job after the wave, which BullMQ retries: messages
- * already sent are not claimed again.
+ * Sends the first attempt of a batch of one channel's messages in waves of up to half the channel's permits (two
+ * waves in flight keep the provider's connections busy). A wave takes its permits, the provider's rate tokens for
+ * as many (one script call), claims them all in one statement (committed before any send, as in sendDelivery),
+ * sends them concurrently, frees each permit as its send ends, and records every message the provider took in one
+ * statement. Each message that failed for a while is queued as its own delayed retry job with the remaining
+ * attempts. An infrastructure failure (the database away) fails the whole job after the wave, which BullMQ
+ * retries: messages already recorded are not claimed again, and one sent but not recorded has its attempt open,
+ * so the retry waits out its lease and counts it unconfirmed (sendDelivery's crash window).
  */
 export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms', deliveryIds: readonly string[]): Promise<BatchSend> {
-  const { config } = platform;
+  const { config, db } = platform;
   const pacer = platform.resources.get(providerPacer);
-  const lanes = platform.resources.get(sendLanes);
+  const permits = platform.resources.get(sendPermits);
   const limit =
     channel === 'email'
       ? { max: config.EMAIL_RATE_MAX, durationMs: config.EMAIL_RATE_DURATION_MS, burst: config.EMAIL_RATE_MAX }
       : { max: config.SMS_RATE_MAX, durationMs: config.SMS_RATE_DURATION_MS, burst: config.SMS_RATE_MAX };
   const max = config.DELIVERY_MAX_ATTEMPTS;
+  const waveMax = Math.ceil(permits.width / 2);
   const retryName = channel === 'email' ? 'delivery.email' : 'delivery.sms';
   const results = new Map<string, BatchSendResult>();
   const retries: JobRequest<'delivery.email' | 'delivery.sms'>[] = [];
@@ -489,7 +519,15 @@ export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms
   let todo = [...deliveryIds];
   const started = Date.now();
   while (todo.length > 0) {
-    const grant = await pacer.take(channel, todo.length, limit);
+    const held = await permits.acquire(channel, Math.min(todo.length, waveMax));
+    let grant: Awaited<ReturnType<RatePacer['take']>>;
+    try {
+      grant = await pacer.take(channel, held, limit);
+    } catch (error) {
+      permits.release(channel, held);
+      throw error;
+    }
+    permits.release(channel, held - grant.granted);
     if (grant.granted === 0) {
       if (Date.now() - started + grant.waitMs <= SHORT_RATE_WAIT_MS) {
         await new Promise((resolve) => setTimeout(resolve, grant.waitMs));
@@ -500,29 +538,48 @@ export async function sendDeliveries(platform: Platform, channel: 'email' | 'sms
     }
     const wave = todo.slice(0, grant.granted);
     todo = todo.slice(grant.granted);
+    let claimed: (ClaimedRow | undefined)[];
+    try {
+      claimed = await claimRows(db, config.DELIVERY_SEND_LEASE_MS, wave);
+    } catch (error) {
+      permits.release(channel, wave.length);
+      infrastructure = error;
+      break;
+    }
+    const sent: SentRecord[] = [];
     await Promise.all(
-      wave.map((id) =>
-        lanes.run(channel, async () => {
-          try {
-            results.set(id, await sendDelivery(platform, id, { number: 1, max }));
-          } catch (error) {
-            if (error instanceof SendFailure) {
-              results.set(id, 'retry_scheduled');
-              retries.push({
-                name: retryName,
-                payload: { deliveryId: id },
-                overrides: { delay: config.DELIVERY_BACKOFF_MS, attempts: max - 1 },
-              });
-            } else if (error instanceof AttemptInFlightError) {
-              results.set(id, 'in_flight');
-              retries.push({ name: retryName, payload: { deliveryId: id }, overrides: { delay: config.DELIVERY_SEND_LEASE_MS } });
-            } else {
-              infrastructure ??= error;
-            }
+      wave.map(async (id, i) => {
+        try {
+          const row = claimed[i];
+          const outcome = row ? await attemptClaimed(platform, row, { number: 1, max }) : await settleUnclaimed(platform, id);
+          if (typeof outcome === 'string') results.set(id, outcome);
+          else sent.push(outcome);
+        } catch (error) {
+          if (error instanceof SendFailure) {
+            results.set(id, 'retry_scheduled');
+            retries.push({
+              name: retryName,
+              payload: { deliveryId: id },
+              overrides: { delay: config.DELIVERY_BACKOFF_MS, attempts: max - 1 },
+            });
+          } else if (error instanceof AttemptInFlightError) {
+            results.set(id, 'in_flight');
+            retries.push({ name: retryName, payload: { deliveryId: id }, overrides: { delay: config.DELIVERY_SEND_LEASE_MS } });
+          } else {
+            infrastructure ??= error;
           }
-        }),
-      ),
+        } finally {
+          permits.release(channel);
+        }
+      }),
     );
+    try {
+      await recordSentRows(db, sent);
+      for (const s of sent) results.set(s.id, 'sent');
+      if (sent.length > 0) messages.inc({ channel, outcome: 'sent' }, sent.length);
+    } catch (error) {
+      infrastructure ??= error;
+    }
     if (infrastructure) break;
   }
   if (retries.length > 0) await enqueueBulk(platform.queues, retries);

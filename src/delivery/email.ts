@@ -3,6 +3,7 @@ import path from 'node:path';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Config } from '../../config/index.ts';
 import { sentFile } from './file-sink.ts';
+import { composePlainMessage, type PlainMessage } from './mime.ts';
 import { SendFailure } from './outcome.ts';
 
 export interface EmailMessage {
@@ -45,6 +46,12 @@ class SmtpSender implements EmailSender {
   }
   async send(message: EmailMessage): Promise<{ providerMessageId: string }> {
     try {
+      const plain = message.attachments ? null : composePlainMessage(plainMessage(this.#config, message), new Date());
+      if (plain) {
+        // The Message-ID given too, so nodemailer does not draw one of its own for the raw message.
+        await this.#transport.sendMail({ envelope: plain.envelope, raw: plain.raw, messageId: message.messageId });
+        return { providerMessageId: message.messageId };
+      }
       const info = await this.#transport.sendMail(mailOptions(this.#config, message));
       return { providerMessageId: String(info.messageId ?? message.messageId) };
     } catch (error) {
@@ -83,6 +90,19 @@ class MailDirSender implements EmailSender {
   close(): void {
     this.#transport.close();
   }
+}
+
+function plainMessage(config: Config, m: EmailMessage): PlainMessage {
+  return {
+    from: config.MAIL_FROM,
+    replyTo: config.MAIL_REPLY_TO,
+    to: m.to,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    messageId: m.messageId,
+    headers: m.headers,
+  };
 }
 
 function mailOptions(config: Config, m: EmailMessage): SendMailOptions {

@@ -60,7 +60,13 @@ interface Parsed {
   text: Template[];
 }
 
-const parsedCache = new Map<string, { updatedAt: number; parsed: Parsed }>();
+interface Compiled {
+  updatedAt: number;
+  parsed: Parsed;
+  inlineQr: boolean;
+}
+
+const parsedCache = new Map<string, Compiled>();
 
 function parsePart(engine: Liquid, field: string, source: string): Template[] {
   let parsed: Template[];
@@ -99,12 +105,17 @@ export function compileTemplate(input: { channel: Channel; subject?: string | nu
   };
 }
 
-function compiled(t: TemplateRow): Parsed {
+/** A template version's parsed parts, parsed once per process (the cache is keyed by id and updated_at). */
+function compiled(t: TemplateRow): Compiled {
+  const updatedAt = new Date(t.updated_at).getTime();
   const cached = parsedCache.get(t.id);
-  if (cached && cached.updatedAt === new Date(t.updated_at).getTime()) return cached.parsed;
+  if (cached && cached.updatedAt === updatedAt) return cached;
   const parsed = compileTemplate(t);
-  parsedCache.set(t.id, { updatedAt: new Date(t.updated_at).getTime(), parsed });
-  return parsed;
+  const inlineQr =
+    parsed.html !== null && htmlEngine.globalVariableSegmentsSync(parsed.html).some((s) => s[0] === 'voucher' && s[1] === 'qr_url');
+  const entry = { updatedAt, parsed, inlineQr };
+  parsedCache.set(t.id, entry);
+  return entry;
 }
 
 export class TemplateRenderError extends DomainError {
@@ -113,19 +124,21 @@ export class TemplateRenderError extends DomainError {
   }
 }
 
-/** Renders all parts; an unknown variable at render time (a missing metadata key) is a TemplateRenderError. */
+/**
+ * Renders all parts; an unknown variable at render time (a missing metadata key) is a TemplateRenderError. Rendered
+ * synchronously: every tag and filter a template may use is synchronous, and a message's three parts then cost no
+ * promise per node.
+ */
 export async function renderTemplate(
   t: TemplateRow,
   context: RenderContext,
   htmlContext: RenderContext = context,
 ): Promise<RenderedMessage> {
-  const parsed = compiled(t);
+  const parsed = compiled(t).parsed;
   try {
-    const [subject, html, text] = await Promise.all([
-      parsed.subject ? textEngine.render(parsed.subject, context) : null,
-      parsed.html ? htmlEngine.render(parsed.html, htmlContext) : null,
-      textEngine.render(parsed.text, context),
-    ]);
+    const subject = parsed.subject ? textEngine.renderSync(parsed.subject, context) : null;
+    const html = parsed.html ? htmlEngine.renderSync(parsed.html, htmlContext) : null;
+    const text = textEngine.renderSync(parsed.text, context);
     return {
       subject:
         subject === null
@@ -141,11 +154,9 @@ export async function renderTemplate(
   }
 }
 
-/** True when the HTML part shows the QR code, so email embeds the image inline. */
+/** True when the HTML part shows the QR code, so email embeds the image inline (worked out once per version). */
 export function usesQrInHtml(t: TemplateRow): boolean {
-  const parsed = compiled(t);
-  if (!parsed.html) return false;
-  return htmlEngine.globalVariableSegmentsSync(parsed.html).some((s) => s[0] === 'voucher' && s[1] === 'qr_url');
+  return compiled(t).inlineQr;
 }
 
 export async function createTemplate(db: Queryable, input: CreateTemplateInput): Promise<TemplateRow> {
