@@ -106,17 +106,7 @@ function plainMessage(config: Config, m: EmailMessage): PlainMessage {
 }
 
 function mailOptions(config: Config, m: EmailMessage): SendMailOptions {
-  return {
-    from: config.MAIL_FROM,
-    replyTo: config.MAIL_REPLY_TO,
-    to: m.to,
-    subject: m.subject,
-    text: m.text,
-    html: m.html ?? undefined,
-    messageId: m.messageId,
-    attachments: m.attachments,
-    headers: m.headers,
-  };
+  return { ...plainMessage(config, m), html: m.html ?? undefined, attachments: m.attachments };
 }
 
 const RECIPIENT_REJECTED = new Set([550, 551, 553]);

@@ -297,9 +297,9 @@ export interface BatchCarrier {
 }
 
 /**
- * Makes one attempt of each of one endpoint's deliveries, if still due, in waves: takes send slots from the
- * endpoint's pacer (one script), claims the wave (one statement, shared with the process's other waves), sends the
- * claimed ones concurrently over the keep-alive pool as slots come (each part's slots freed, one script, once its
+ * Makes one attempt of each of one endpoint's deliveries, if still due, in waves: claims the wave (one statement,
+ * shared with the process's other waves), takes send slots for the claimed ones from the endpoint's pacer (one
+ * script per part) and sends each part at once, concurrently over the keep-alive pool (each part's slots freed, one script, once its
  * answers are in), records every attempt (one shared statement) and queues only the failed ones as delayed
  * retries; then the next wave, until every attempt is made or must wait. Run by a batch job (`carrier`), failures
  * due again within IN_JOB_RETRY_MAX_MS join its later waves instead. Safe to run twice: a claimed attempt is
@@ -422,19 +422,7 @@ async function sendWave(
   keep?: { jobId: string; held: (retry: { attempt: AttemptRef; at: number }) => void },
 ): Promise<{ later?: { attempts: AttemptRef[]; at: number }; unsent?: { attempts: AttemptRef[]; ms: number; sentAny: boolean } }> {
   const { db, config, clock } = platform;
-  // The first slots before the claim: an endpoint with none free costs no statement.
-  let grant = await acquire(wave.map((a) => a.deliveryId));
-  if (!('release' in grant)) return { unsent: { attempts: [...wave], ms: grant.stepBackMs, sentAny: false } };
   const statements = platform.resources.get(waveStatements);
-  // Until a part takes them, the first slots go back if a statement before the sends fails.
-  const beforeSending = async <T>(work: Promise<T>): Promise<T> => {
-    try {
-      return await work;
-    } catch (error) {
-      if ('release' in grant) await grant.release(0);
-      throw error;
-    }
-  };
   const leases = new Map<string, Date>();
   const claim = async (refs: readonly AttemptRef[]) =>
     (await Promise.all(refs.map((a) => statements.claim(a)))).flatMap((c) => {
@@ -442,27 +430,22 @@ async function sendWave(
       leases.set(c.row.id, c.leaseUntil);
       return [c.row];
     });
-  let claimed = await beforeSending(claim(wave));
+  let claimed = await claim(wave);
   let later: { attempts: AttemptRef[]; at: number } | undefined;
   if (claimed.length < wave.length) {
-    const settled = await beforeSending(
-      settleUnclaimed(
-        platform,
-        wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
-        relayedEventId,
-        outcomes,
-      ),
+    const settled = await settleUnclaimed(
+      platform,
+      wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId)),
+      relayedEventId,
+      outcomes,
     );
     later = settled.later;
     if (settled.retryClaim) {
       const again = wave.filter((a) => !claimed.some((row) => row.id === a.deliveryId));
-      claimed = claimed.concat(await beforeSending(claim(again)));
+      claimed = claimed.concat(await claim(again));
     }
   }
-  if (claimed.length === 0) {
-    await grant.release(0);
-    return { later };
-  }
+  if (claimed.length === 0) return { later };
   const byId = new Map(wave.map((a) => [a.deliveryId, a]));
   const keys = secretDecryptionKeys(config);
   const send = (part: readonly ClaimedRow[]) =>
@@ -489,7 +472,10 @@ async function sendWave(
   let rest = claimed;
   let unsent: { attempts: AttemptRef[]; ms: number; sentAny: boolean } | undefined;
   while (rest.length > 0) {
-    if (parts.length > 0) grant = await acquire(rest.map((row) => row.id));
+    // Slots are taken only for claimed attempts, right before they are sent: a grant waits for no statement, so
+    // the receiver sees sends spaced as the pacer granted them (a grant held through a claim would arrive late,
+    // bunched with later parts' sends).
+    const grant = await acquire(rest.map((row) => row.id));
     if (!('release' in grant)) {
       const byLease = Map.groupBy(rest, (row) => (leases.get(row.id) as Date).getTime());
       for (const [lease, rows] of byLease)
