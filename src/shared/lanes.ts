@@ -1,37 +1,29 @@
+import { KeyedPermits } from './permits.ts';
+
 /**
  * Per-key lanes inside one process: at most `width` callers run for a key at once, the others wait in arrival
- * order. Batch jobs of one webhook endpoint (or one message provider) take their turn here, so one process asks
- * the shared Redis pacer for that key's slots a few times per wave instead of once per waiting job; `crowded`
- * tells a caller to step back (move its job to the delayed set) rather than hold a worker slot in a long line.
+ * order (one permit each of a KeyedPermits). Batch jobs of one webhook endpoint take their turn here, so one process
+ * asks the shared Redis pacer for that endpoint's slots a few times per wave instead of once per waiting job;
+ * `waiting` tells a caller to step back (move its job to the delayed set) rather than hold a worker slot in a long line.
  */
 export class KeyedLanes {
-  readonly #width: number;
-  readonly #lanes = new Map<string, { running: number; waiting: (() => void)[] }>();
+  readonly #permits: KeyedPermits;
 
   constructor(width: number) {
-    this.#width = width;
+    this.#permits = new KeyedPermits(width);
   }
 
   /** How many callers wait for this key (not counting those running). */
   waiting(key: string): number {
-    return this.#lanes.get(key)?.waiting.length ?? 0;
+    return this.#permits.waiting(key);
   }
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = { running: 0, waiting: [] };
-      this.#lanes.set(key, lane);
-    }
-    if (lane.running >= this.#width) await new Promise<void>((resolve) => lane?.waiting.push(resolve));
-    else lane.running += 1;
+    await this.#permits.acquire(key, 1);
     try {
       return await work();
     } finally {
-      const next = lane.waiting.shift();
-      // The turn passes straight to the next caller (`running` stays), or the lane frees a place.
-      if (next) next();
-      else if (--lane.running === 0) this.#lanes.delete(key);
+      this.#permits.release(key);
     }
   }
 }

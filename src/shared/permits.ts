@@ -16,6 +16,11 @@ export class KeyedPermits {
     return this.#width;
   }
 
+  /** How many callers wait for this key's permits. */
+  waiting(key: string): number {
+    return this.#keys.get(key)?.waiting.length ?? 0;
+  }
+
   /** Resolves with how many permits it took: `n`, at most `width`. */
   async acquire(key: string, n: number): Promise<number> {
     const wanted = Math.min(Math.max(1, n), this.#width);
@@ -42,5 +47,7 @@ export class KeyedPermits {
       k.free -= next.n;
       next.go();
     }
+    // A key with every permit free and no one waiting is forgotten (keys can be many: webhook endpoints).
+    if (k.free === this.#width && k.waiting.length === 0) this.#keys.delete(key);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KeyedLanes } from '../../src/shared/lanes.ts';
 import { KeyedPermits } from '../../src/shared/permits.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -50,5 +51,40 @@ describe('KeyedPermits: claimed messages waiting for a send, per key', () => {
     permits.release('email', 1);
     await more;
     expect(waited).toBe(true);
+  });
+});
+
+describe('KeyedLanes: one permit per caller', () => {
+  it('runs at most `width` callers of a key at once, counts the waiting ones, and frees the lane when work throws', async () => {
+    const lanes = new KeyedLanes(2);
+    let running = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const work = () =>
+      lanes.run('endpoint', async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise<void>((open) => gates.push(open));
+        running -= 1;
+      });
+    const all = [work(), work(), work(), lanes.run('endpoint', async () => Promise.reject(new Error('boom'))), work()];
+    await tick();
+    expect(running).toBe(2);
+    expect(lanes.waiting('endpoint')).toBe(3);
+    const failed = (all[3] as Promise<void>).catch((e: Error) => e.message);
+    while (gates.length > 0 || running > 0) {
+      gates.shift()?.();
+      await tick();
+    }
+    expect(await failed).toBe('boom');
+    await Promise.all([all[0], all[1], all[2], all[4]]);
+    expect(most).toBe(2);
+    expect(lanes.waiting('endpoint')).toBe(0);
+    // The key was forgotten once its permits were all back: a new caller runs at once.
+    let ran = false;
+    await lanes.run('endpoint', async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
   });
 });
