@@ -8,10 +8,9 @@
  * the new database's first pages and checkpoint: the first round measured up to 2× slower for whichever went first).
  * `uptime` load averages are printed before and after.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CodeGenerator, resolveCodeShape } from '../src/codes/index.ts';
-import { benchArgs, benchCall, benchDatabase, benchEnv, peakRssMb, printTable, startBenchStack } from './support.ts';
+import { benchArgs, benchCall, benchDatabase, benchEnv, cpuMs, peakRssMb, printTable, startBenchStack } from './support.ts';
 
 const {
   count,
@@ -109,12 +108,6 @@ async function importCodes(base: string, round: number | string, count: number):
     throw new Error(`import ended ${done.status} with ${done.progress.imported} imported, ${done.progress.rejected} rejected`);
   }
   return { ms: performance.now() - started, uploadMs };
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;

@@ -48,6 +48,33 @@ export function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** CPU time (user + system) a process has used so far, in ms; with `children`, also its reaped children's (Linux /proc; 10 ms ticks). */
+export function cpuMs(pid: number, children = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) * 10;
+}
+
+/**
+ * CPU time the whole PostgreSQL server has used so far, in ms: the postmaster, every live child (backends,
+ * autovacuum, WAL writer, checkpointer) and every child already gone (a backend of a closed connection). Local
+ * server only (Linux /proc); `backendPid` is any backend's pid, `select pg_backend_pid()`.
+ */
+export function postgresCpuMs(backendPid: number): number {
+  const postmaster = Number(readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  let total = cpuMs(postmaster, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone between the listing and the read: its time is in the postmaster's children's now.
+    }
+  }
+  return total;
+}
+
 export function printTable(rows: [string, string | number][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

@@ -13,7 +13,7 @@ import { loadConfig } from '../config/index.ts';
 import { emitEvent } from '../src/events/outbox.ts';
 import { run } from '../src/main/runtime.ts';
 import { createEndpoint } from '../src/webhooks/endpoints.ts';
-import { argValue, benchDatabase, printTable, REPO_ROOT, roundTripCounter, stopWorkers } from './support.ts';
+import { argValue, benchDatabase, cpuMs, postgresCpuMs, printTable, REPO_ROOT, roundTripCounter, stopWorkers } from './support.ts';
 
 /** A business event's payload (the benchmark's events are passed-on business events, as the catalogue requires). */
 const benchEvent = (data: Record<string, unknown>) => ({
@@ -138,9 +138,21 @@ try {
   }
 
   // Baseline first, on warm receivers.
-  const baselinePerS = await baseline(urls, Math.min(events * 3, 30_000));
+  const baselinePosts = Math.min(events * 3, 30_000);
+  const baselineCpu = process.cpuUsage();
+  const baselinePerS = await baseline(urls, baselinePosts);
+  const baselineCpuUs = process.cpuUsage(baselineCpu);
   await request(receivers, 'reset');
 
+  // Where the CPU goes (local servers, Linux): the worker processes, the whole PostgreSQL server, Redis.
+  const { rows: backend } = await platform.db.query<{ pid: number }>('select pg_backend_pid() as pid');
+  const redisPid = Number(/process_id:(\d+)/.exec(await platform.redis.info('server'))?.[1]);
+  const cpuNow = () => ({
+    workers: workers.reduce((sum, w) => sum + cpuMs(w.pid as number), 0),
+    postgres: postgresCpuMs(backend[0]?.pid as number),
+    redis: cpuMs(redisPid),
+  });
+  const cpuAtStart = cpuNow();
   // The measured phase starts: the workers zero their round-trip counts.
   for (const w of workers) w.kill('SIGUSR2');
   const committedAt = new Map<string, number>();
@@ -174,8 +186,10 @@ try {
       console.log(`… ${succeeded}/${expected} delivered after ${Math.round((Date.now() - started) / 1000)} s`);
       lastProgress = Date.now();
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Once a second: the count scans every delivery, and the end is read from delivered_at, not from this poll.
+    await new Promise((r) => setTimeout(r, 1000));
   }
+  const cpuAtEnd = cpuNow();
   if (process.env.BENCH_DEBUG) {
     const done = await platform.queues.get('webhook').getJobs(['completed'], 0, 20000);
     const tally: Record<string, number> = {};
@@ -198,6 +212,7 @@ try {
          from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id group by e.url`,
     );
     await q(`select min(created_at)::text, max(created_at)::text, min(dispatched_at)::text, max(dispatched_at)::text from outbox_events`);
+    await q(`select relname, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname in ('webhook_deliveries', 'outbox_events')`);
   }
   const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');
   let lastSuccess = 0;
@@ -231,6 +246,10 @@ try {
   // Per attempt: the worker processes' PostgreSQL statements and Redis round trips (the relay's included), plus the POST.
   const roundTripsPerItem = (trips.postgres + trips.redis + attemptCount) / Math.max(1, attemptCount);
   const deliveredPerS = delivered / elapsedS;
+  // CPU per attempt (µs): what each side spends on one POST and all that goes with it, against the baseline's POST.
+  const cpuPerAttemptUs = (part: 'workers' | 'postgres' | 'redis') =>
+    Math.round(((cpuAtEnd[part] - cpuAtStart[part]) * 1000) / Math.max(1, attemptCount));
+  const baselineCpuPerPostUs = Math.round((baselineCpuUs.user + baselineCpuUs.system) / baselinePosts);
   printTable([
     ['events (committed transactions)', events],
     ['endpoints', urls.length],
@@ -250,6 +269,10 @@ try {
       '  PostgreSQL statements / Redis round trips per attempt',
       `${statementsPerItem.toFixed(2)} / ${(trips.redis / Math.max(1, attemptCount)).toFixed(2)}`,
     ],
+    [
+      'CPU per attempt: workers / PostgreSQL / Redis (baseline client per POST)',
+      `${cpuPerAttemptUs('workers')} / ${cpuPerAttemptUs('postgres')} / ${cpuPerAttemptUs('redis')} µs (${baselineCpuPerPostUs} µs)`,
+    ],
     ['lost', lost],
   ]);
   console.log(
@@ -264,6 +287,10 @@ try {
       lost,
       p50_first_attempt_ms: percentile(firstAttempt, 50),
       attempts: attempts[0]?.n ?? 0,
+      worker_cpu_us_per_attempt: cpuPerAttemptUs('workers'),
+      postgres_cpu_us_per_attempt: cpuPerAttemptUs('postgres'),
+      redis_cpu_us_per_attempt: cpuPerAttemptUs('redis'),
+      baseline_cpu_us_per_post: baselineCpuPerPostUs,
       workers: workerCount,
       production_rate_per_s: rate || 'burst',
     }),

@@ -96,12 +96,13 @@ interface ClaimedRow {
  * Claims the due attempts among the given ones, in one statement: a delivery still pending at that round and
  * attempt, of an enabled endpoint, not leased by another run, gets a lease until its attempt is recorded. A job that
  * runs again while the first run is still sending (its lock expired, or the reconciler re-created it after Redis
- * lost it) finds the lease and waits, instead of sending a second time.
+ * lost it) finds the lease and waits, instead of sending a second time. `d.id = any($1)` keeps the rows found by id:
+ * without it, in a burst (many pending rows, statistics not caught up yet) the planner hash-joined every pending row.
  */
-const CLAIM = `
+export const CLAIM = `
   update webhook_deliveries d set leased_until = $5
     from unnest($1::uuid[], $2::int[], $3::int[]) as j(id, round, attempt), webhook_endpoints e, outbox_events o
-   where d.id = j.id and d.round = j.round and d.attempts = j.attempt - 1 and d.status = 'pending'
+   where d.id = any($1::uuid[]) and d.id = j.id and d.round = j.round and d.attempts = j.attempt - 1 and d.status = 'pending'
      and (d.leased_until is null or d.leased_until <= $4)
      and e.id = d.endpoint_id and e.enabled and o.id = d.event_id
   returning d.id, d.endpoint_id, d.round, d.attempts, e.url, e.format, e.secret_encrypted, e.previous_secret_encrypted,
@@ -126,9 +127,9 @@ interface UnclaimedRow {
 
 /**
  * Every attempt of a wave and its delivery's new state, in one statement; returns the deliveries it recorded. A retry
- * due again keeps the id of the batch job that carries it, for the reconciler.
+ * due again keeps the id of the batch job that carries it, for the reconciler. `w.id = any($1)`: as in CLAIM.
  */
-const RECORD = `
+export const RECORD = `
   with j as (
     select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::text[],
                          $8::timestamptz[], $9::int[], $10::text[], $11::text[], $13::text[])
@@ -141,7 +142,7 @@ const RECORD = `
            delivered_at = case when j.status = 'succeeded' then $12 else w.delivered_at end, updated_at = $12, leased_until = null,
            batch_job_id = j.batch_job_id
       from j
-     where w.id = j.id and w.round = j.round and w.attempts = j.previous and w.status = 'pending'
+     where w.id = any($1::uuid[]) and w.id = j.id and w.round = j.round and w.attempts = j.previous and w.status = 'pending'
     returning w.id)
   insert into webhook_attempts (delivery_id, round, attempt, attempted_at, status_code, latency_ms, error, response_body)
   select j.id, j.round, j.previous + 1, j.attempted_at, j.status_code, j.latency_ms, j.error, j.response_body
