@@ -156,7 +156,7 @@ export async function dispatchDeliveries(
   }
   await db.query(
     `update deliveries d set batch_job_id = u.job_id from unnest($1::uuid[], $2::text[]) as u(id, job_id)
-      where d.id = u.id and d.status = 'queued'`,
+      where d.id = any($1::uuid[]) and d.id = u.id and d.status = 'queued'`,
     [ids, jobIds],
   );
   await enqueueBulk(queues, requests);
@@ -216,16 +216,19 @@ async function claimRows(db: Queryable, leaseMs: number, ids: readonly string[])
   });
 }
 
-/** Closes the attempts of messages the provider took, in one statement. */
+/**
+ * Closes the attempts of messages the provider took, in one statement. `d.id = any($1)` keeps the rows found by id:
+ * in a burst (many queued rows, statistics not caught up) the planner would otherwise read every queued row.
+ */
+export const RECORD_SENT = `
+  update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
+         sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
+    from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
+   where d.id = any($1::uuid[]) and d.id = u.id and d.status = 'queued'`;
+
 async function recordSentRows(db: Queryable, items: readonly SentRecord[]): Promise<void> {
   if (items.length === 0) return;
-  await db.query(
-    `update deliveries d set status = 'sent', provider = u.provider, provider_message_id = u.pmid, error = null,
-            sending_started_at = null, sent_at = clock_timestamp(), updated_at = clock_timestamp()
-     from unnest($1::uuid[], $2::text[], $3::text[]) as u(id, provider, pmid)
-     where d.id = u.id and d.status = 'queued'`,
-    [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)],
-  );
+  await db.query(RECORD_SENT, [items.map((i) => i.id), items.map((i) => i.provider), items.map((i) => i.providerMessageId)]);
 }
 
 /**
