@@ -398,6 +398,43 @@ describe('webhooks', () => {
     expect(target.received).toHaveLength(0);
   });
 
+  it('gives back the leases of a claimed wave that got no send slot in time, and sends it later', async () => {
+    // At most 2 in flight per endpoint here: the first two hold both slots for 3 s.
+    const held = await receiver(() => ({ status: 200, delayMs: 3_000 }));
+    await endpoint(held.url, ['unlease.checked']);
+    await emit('unlease.checked', { i: 1 });
+    await emit('unlease.checked', { i: 2 });
+    await waitFor(async () => held.received.length >= 2);
+    const busyUntil = Date.now() + 2_500;
+    const later = [await emit('unlease.checked', { i: 3 }), await emit('unlease.checked', { i: 4 })];
+    const leases = async () =>
+      (
+        await p.platform.db.query<{ leased: boolean; attempts: number }>(
+          'select leased_until is not null as leased, attempts from webhook_deliveries where event_id = any($1::uuid[])',
+          [later],
+        )
+      ).rows;
+    // Their batch job claims them (a lease each) ...
+    await waitFor(async () => (await leases()).filter((r) => r.leased).length === 2, 5_000, 20);
+    // ... and, a second without a slot, gives the leases back while the first two are still out (without that, the
+    // leases would run for the whole send timeout).
+    await waitFor(
+      async () => {
+        const rows = await leases();
+        return rows.length === 2 && rows.every((r) => !r.leased && r.attempts === 0);
+      },
+      5_000,
+      20,
+    );
+    expect(Date.now()).toBeLessThan(busyUntil);
+    expect(held.received).toHaveLength(2);
+    // Sent once each when slots free up.
+    await waitFor(async () => held.received.length >= 4, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(new Set(held.received.map((r) => r.id)).size).toBe(4);
+    expect(held.received).toHaveLength(4);
+  });
+
   it('paces a slow receiver so it cannot starve the others', async () => {
     const slow = await receiver(() => ({ status: 200, delayMs: 600 }));
     const fast = await receiver();
