@@ -44,8 +44,17 @@ describe('API key revocation across API processes', () => {
   const a = { call: (key: string, path: string, init?: RequestInit & { json?: unknown }) => call(0, key, path, init) };
   const b = { call: (key: string, path: string, init?: RequestInit & { json?: unknown }) => call(1, key, path, init) };
 
-  /** Both processes subscribed to revocations (each subscribes on its first authentication). */
+  /**
+   * Both processes subscribed to revocations (each subscribes on its first authentication) and hearing their
+   * heartbeats again: a process counts its subscription live from the first heartbeat after a gap, and after a Redis
+   * restart that beat waits for the process's publishing connection to reconnect, which can take longer than the
+   * subscriber's on a busy machine.
+   */
   const bothSubscribed = async () => {
+    const beats = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    const beating = new Set<string>();
+    beats.on('pmessage', (_pattern: string, channel: string) => beating.add(channel));
+    await beats.psubscribe(`${iso.env.QUEUE_PREFIX}:api-keys:heartbeat:*`);
     for (let i = 0; i < 2; i++) expect((await call(i, iso.apiKey, '/v1/campaigns')).status).toBe(200);
     const probe = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
     try {
@@ -53,10 +62,14 @@ describe('API key revocation across API processes', () => {
         const [, subscribers] = (await probe.pubsub('NUMSUB', `${iso.env.QUEUE_PREFIX}:api-keys:revoked`)) as [string, number];
         return subscribers === 2;
       }, 15_000);
+      // A heartbeat from each process has gone through Redis since both subscribed.
+      beating.clear();
+      await waitFor(async () => beating.size === 2, 15_000, 20);
     } finally {
       probe.disconnect();
+      beats.disconnect();
     }
-    // Each has heard its first heartbeat a moment after subscribing.
+    // ... and reached its own subscriber too.
     await sleep(100);
   };
 
