@@ -57,10 +57,12 @@ describe("the e-mail provider's rate across worker processes", () => {
     expect(sink.received).toHaveLength(RECIPIENTS);
     expect(new Set(sink.received.flatMap((m) => m.to)).size).toBe(RECIPIENTS);
     // GCRA with a burst of RATE_MAX: any window of T ms of grants (Redis time) holds at most T·rate + burst + 1 sends.
-    // The sink sees them up to one SMTP exchange later, which varies by a few hundred ms on a loaded machine: allow
-    // 500 ms of that.
+    // The sink sees them up to one SMTP exchange later, which varies by several hundred ms on a loaded machine (500 ms
+    // of slack failed by one message, 52 against 51, in a full suite on a slow day): allow 1 s of that. A limiter per
+    // process instead of a shared one (3 × 20/s, 3 bursts) or none at all still breaks this bound, and the span below.
+    const JITTER_MS = 1_000;
     for (const windowMs of [1000, 2000, 3000]) {
-      expect(busiestWindow(arrivals, windowMs)).toBeLessThanOrEqual(((windowMs + 500) * RATE_MAX) / 1000 + RATE_MAX + 1);
+      expect(busiestWindow(arrivals, windowMs)).toBeLessThanOrEqual(((windowMs + JITTER_MS) * RATE_MAX) / 1000 + RATE_MAX + 1);
     }
     // Shared, not per process: three processes each at the rate would finish in about a third of this (≈ 1.3 s). The
     // first arrival can lag its grant by the same SMTP exchange as above (a fresh connection), so allow those 500 ms.
