@@ -48,9 +48,14 @@ export function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** A process's /proc/<pid>/stat fields after its name: [0] state, [1] ppid, … [11] utime, [12] stime, [13] cutime, [14] cstime. */
+function procStat(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+}
+
 /** CPU time (user + system) a process has used so far, in ms; with `children`, also its reaped children's (Linux /proc; 10 ms ticks). */
-export function cpuMs(pid: number, children = false): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+export function cpuMs(pid: number | string, children = false): number {
+  const fields = procStat(pid);
   const own = Number(fields[11]) + Number(fields[12]);
   return (children ? own + Number(fields[13]) + Number(fields[14]) : own) * 10;
 }
@@ -61,13 +66,12 @@ export function cpuMs(pid: number, children = false): number {
  * server only (Linux /proc); `backendPid` is any backend's pid, `select pg_backend_pid()`.
  */
 export function postgresCpuMs(backendPid: number): number {
-  const postmaster = Number(readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  const postmaster = Number(procStat(backendPid)[1]);
   let total = cpuMs(postmaster, true);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) * 10;
+      if (Number(procStat(entry)[1]) === postmaster) total += cpuMs(entry);
     } catch {
       // Gone between the listing and the read: its time is in the postmaster's children's now.
     }

@@ -405,7 +405,6 @@ describe('webhooks', () => {
     await emit('unlease.checked', { i: 1 });
     await emit('unlease.checked', { i: 2 });
     await waitFor(async () => held.received.length >= 2);
-    const busyUntil = Date.now() + 2_500;
     const later = [await emit('unlease.checked', { i: 3 }), await emit('unlease.checked', { i: 4 })];
     const leases = async () =>
       (
@@ -426,7 +425,7 @@ describe('webhooks', () => {
       5_000,
       20,
     );
-    expect(Date.now()).toBeLessThan(busyUntil);
+    // Still only the first two requests: 3 and 4 cannot go before those slots come back.
     expect(held.received).toHaveLength(2);
     // Sent once each when slots free up.
     await waitFor(async () => held.received.length >= 4, 20_000);
