@@ -60,6 +60,19 @@ export function cpuMs(pid: number | string, children = false): number {
   return (children ? own + Number(fields[13]) + Number(fields[14]) : own) * 10;
 }
 
+/** The machine's CPU time so far, in ms summed over its cores (Linux /proc/stat): busy, idle, and stolen by the hypervisor. */
+export function machineCpuMs(): { busy: number; idle: number; steal: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .split(/\s+/)
+    .slice(1, 9)
+    .map((v) => Number(v) * 10);
+  return {
+    busy: (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0),
+    idle: (idle ?? 0) + (iowait ?? 0),
+    steal: steal ?? 0,
+  };
+}
+
 /**
  * CPU time the whole PostgreSQL server has used so far, in ms: the postmaster, every live child (backends,
  * autovacuum, WAL writer, checkpointer) and every child already gone (a backend of a closed connection). Local

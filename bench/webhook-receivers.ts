@@ -13,14 +13,21 @@ interface Stats {
   /** eventIds answered with a 2xx. */
   delivered: Set<string>;
   requests: number;
+  inFlight: number;
+  /** In flight, sampled every 100 ms since the last reset. */
+  samples: number[];
 }
 
 const stats: Record<string, Stats> = {};
 
 function start(name: string, answer: () => number, delayMs: number): Promise<number> {
-  const s: Stats = { first: new Map(), delivered: new Set(), requests: 0 };
+  const s: Stats = { first: new Map(), delivered: new Set(), requests: 0, inFlight: 0, samples: [] };
   stats[name] = s;
   const server: Server = createServer((req, res) => {
+    s.inFlight += 1;
+    res.on('finish', () => {
+      s.inFlight -= 1;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -52,19 +59,27 @@ const ports = {
   flaky: await start('flaky', () => (Math.random() < 0.5 ? 500 : 200), 0),
 };
 
+setInterval(() => {
+  for (const s of Object.values(stats)) s.samples.push(s.inFlight);
+}, 100).unref();
+
 process.on('message', (message: { type: string }) => {
   if (message.type === 'reset') {
     for (const s of Object.values(stats)) {
       s.first.clear();
       s.delivered.clear();
       s.requests = 0;
+      s.samples = [];
     }
     process.send?.({ type: 'reset' });
   } else if (message.type === 'stats') {
     process.send?.({
       type: 'stats',
       stats: Object.fromEntries(
-        Object.entries(stats).map(([name, s]) => [name, { first: [...s.first], delivered: s.delivered.size, requests: s.requests }]),
+        Object.entries(stats).map(([name, s]) => [
+          name,
+          { first: [...s.first], delivered: s.delivered.size, requests: s.requests, samples: s.samples },
+        ]),
       ),
     });
   }

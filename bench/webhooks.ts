@@ -5,6 +5,10 @@
  * deliveries per second (event × endpoint, 2xx only) through the outbox relay, BullMQ and worker processes, the
  * p99 from commit to the first attempt at the receiver, and as a same-run baseline plain unsigned POSTs from one
  * process to the same receivers at the same concurrency. `lost` counts event × endpoint pairs never answered 2xx.
+ * Beside the ratio: the schedule's floor (the soonest any sender could have finished this run's events, given their
+ * commit times, the flaky receiver's failures and the retry schedule) and the ratio at that floor (`ratio_ceiling`),
+ * how late retries came against their schedule, the slow receiver's use of its in-flight cap, and where the
+ * machine's CPU went (workers, PostgreSQL, Redis, receivers, the event writers; busy, idle, stolen).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +17,17 @@ import { loadConfig } from '../config/index.ts';
 import { emitEvent } from '../src/events/outbox.ts';
 import { run } from '../src/main/runtime.ts';
 import { createEndpoint } from '../src/webhooks/endpoints.ts';
-import { argValue, benchDatabase, cpuMs, postgresCpuMs, printTable, REPO_ROOT, roundTripCounter, stopWorkers } from './support.ts';
+import {
+  argValue,
+  benchDatabase,
+  cpuMs,
+  machineCpuMs,
+  postgresCpuMs,
+  printTable,
+  REPO_ROOT,
+  roundTripCounter,
+  stopWorkers,
+} from './support.ts';
 
 /** A business event's payload (the benchmark's events are passed-on business events, as the catalogue requires). */
 const benchEvent = (data: Record<string, unknown>) => ({
@@ -31,6 +45,10 @@ const emitters = argValue('emitters', 8);
 /** Events per second to produce at (0: as fast as 8 writers can commit, a burst). */
 const rate = process.argv.includes('--rate') ? argValue('rate', 1) : 0;
 const db = benchDatabase('promo_bench_webhooks');
+/** Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery). */
+const retryDelaysMs = [50, 100, 200, 400, 800, ...Array(15).fill(1000)];
+/** The slow receiver's answer time (bench/webhook-receivers.ts reads the same variable). */
+const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 50);
 const env: Record<string, string> = {
   DATABASE_URL: db.url,
   QUEUE_PREFIX: `promo_${db.name}`,
@@ -40,8 +58,7 @@ const env: Record<string, string> = {
   // As many in flight per receiver as the baseline may have: the same concurrency.
   WEBHOOK_ENDPOINT_MAX_IN_FLIGHT: String(concurrency),
   WEBHOOK_ENDPOINT_RATE_PER_S: '10000',
-  // Enough quick retries that a receiver failing at random half the time still gets everything (2^-21 per delivery).
-  WEBHOOK_RETRY_DELAYS_MS: [50, 100, 200, 400, 800, ...Array(15).fill(1000)].join(','),
+  WEBHOOK_RETRY_DELAYS_MS: retryDelaysMs.join(','),
   WEBHOOK_REQUEUE_AFTER_MS: '30000',
   OUTBOX_RELAY_INTERVAL_MS: '200',
   OUTBOX_RELAY_BATCH_SIZE: '1000',
@@ -55,6 +72,7 @@ interface ReceiverStats {
   first: [string, number][];
   delivered: number;
   requests: number;
+  samples: number[];
 }
 
 function request<T>(child: ChildProcess, type: string): Promise<T> {
@@ -144,13 +162,17 @@ try {
   const baselineCpuUs = process.cpuUsage(baselineCpu);
   await request(receivers, 'reset');
 
-  // Where the CPU goes (local servers, Linux): the worker processes, the whole PostgreSQL server, Redis.
+  // Where the CPU goes (local servers, Linux): the worker processes, the whole PostgreSQL server, Redis, the
+  // receivers, this process (the event writers), and the machine as a whole (busy, idle, stolen by the hypervisor).
   const { rows: backend } = await platform.db.query<{ pid: number }>('select pg_backend_pid() as pid');
   const redisPid = Number(/process_id:(\d+)/.exec(await platform.redis.info('server'))?.[1]);
   const cpuNow = () => ({
     workers: workers.reduce((sum, w) => sum + cpuMs(w.pid as number), 0),
     postgres: postgresCpuMs(backend[0]?.pid as number),
     redis: cpuMs(redisPid),
+    receivers: cpuMs(receivers.pid as number),
+    writers: cpuMs(process.pid),
+    machine: machineCpuMs(),
   });
   const cpuAtStart = cpuNow();
   // The measured phase starts: the workers zero their round-trip counts.
@@ -215,6 +237,22 @@ try {
     await q(`select relname, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables where relname in ('webhook_deliveries', 'outbox_events')`);
   }
   const { stats } = await request<{ stats: Record<ReceiverName, ReceiverStats> }>(receivers, 'stats');
+  // Requests in flight at a receiver (sampled every 100 ms), on average while it had any: the slow one's show how much
+  // of its in-flight cap the platform used (the others answer at once, so they are seldom caught with any).
+  const meanInFlight = (name: ReceiverName) => {
+    const samples = stats[name].samples;
+    const from = samples.findIndex((n) => n > 0);
+    const busy = from < 0 ? [] : samples.slice(from, samples.findLastIndex((n) => n > 0) + 1);
+    return busy.length === 0 ? 0 : Math.round(busy.reduce((a, b) => a + b, 0) / busy.length);
+  };
+  if (process.env.BENCH_DEBUG)
+    for (const name of ['fast', 'slow', 'flaky'] as const) {
+      const per = stats[name].samples;
+      const seconds = Array.from({ length: Math.ceil(per.length / 10) }, (_, i) =>
+        Math.round(per.slice(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0) / 10),
+      );
+      console.log(`${name} in flight per second`, seconds.join(' '));
+    }
   let lastSuccess = 0;
   const { rows: last } = await platform.db.query<{ at: string }>(
     `select max(delivered_at)::text as at from webhook_deliveries where event_type = 'bench.voucher.redeemed'`,
@@ -238,6 +276,29 @@ try {
   const { rows: attempts } = await platform.db.query<{ n: number }>(
     `select count(*)::int as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.event_type = 'bench.voucher.redeemed'`,
   );
+  // How late retries come: each gap between two attempts of a delivery against the schedule's delay for it (±20% jitter).
+  const { rows: lateness } = await platform.db.query<{ p: number[] | null }>(
+    `select percentile_disc(array[0.5, 0.99]) within group (order by gap_ms - ($1::int[])[attempt - 1]) as p
+       from (select a.attempt, extract(epoch from a.attempted_at - lag(a.attempted_at) over (partition by a.delivery_id order by a.attempt)) * 1000 as gap_ms
+               from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id
+              where d.event_type = 'bench.voucher.redeemed') g
+      where gap_ms is not null`,
+    [retryDelaysMs],
+  );
+  const [retryLateP50, retryLateP99] = (lateness[0]?.p ?? [0, 0]).map((v) => Math.round(v));
+  // The schedule's floor for this run: the soonest any sender could have finished, given when each event committed,
+  // how many times the flaky receiver failed it (each retry no sooner than the schedule allows, -20% jitter), and
+  // the slow receiver's 20,000 answers of SLOW_MS each, `concurrency` at a time. The ceiling is the ratio at that floor.
+  const { rows: chains } = await platform.db.query<{ event_id: string; total_attempts: number }>(
+    `select event_id, total_attempts from webhook_deliveries where event_type = 'bench.voucher.redeemed'`,
+  );
+  let floorMs = (events * SLOW_MS) / concurrency;
+  for (const { event_id, total_attempts } of chains) {
+    let at = (committedAt.get(event_id) ?? started) - started;
+    for (let retry = 0; retry < total_attempts - 1; retry++) at += 0.8 * (retryDelaysMs[retry] ?? 0);
+    floorMs = Math.max(floorMs, at);
+  }
+  const ratioCeiling = delivered / (floorMs / 1000) / baselinePerS;
   const lost = expected - delivered;
   await stopWorkers(workers);
   const trips = roundTrips.read();
@@ -247,8 +308,14 @@ try {
   const roundTripsPerItem = (trips.postgres + trips.redis + attemptCount) / Math.max(1, attemptCount);
   const deliveredPerS = delivered / elapsedS;
   // CPU per attempt (µs): what each side spends on one POST and all that goes with it, against the baseline's POST.
-  const cpuPerAttemptUs = (part: 'workers' | 'postgres' | 'redis') =>
+  const cpuPerAttemptUs = (part: 'workers' | 'postgres' | 'redis' | 'receivers' | 'writers') =>
     Math.round(((cpuAtEnd[part] - cpuAtStart[part]) * 1000) / Math.max(1, attemptCount));
+  // The machine's share of the run: busy, idle (nothing to do: retries waiting for their time) and stolen.
+  const machine = Object.fromEntries(
+    (['busy', 'idle', 'steal'] as const).map((k) => [k, cpuAtEnd.machine[k] - cpuAtStart.machine[k]]),
+  ) as Record<'busy' | 'idle' | 'steal', number>;
+  const machineShare = (k: 'busy' | 'idle' | 'steal') =>
+    Math.round((100 * machine[k]) / Math.max(1, machine.busy + machine.idle + machine.steal));
   const baselineCpuPerPostUs = Math.round((baselineCpuUs.user + baselineCpuUs.system) / baselinePosts);
   printTable([
     ['events (committed transactions)', events],
@@ -263,7 +330,13 @@ try {
       'first attempt after commit p50 / p99 / max',
       `${percentile(firstAttempt, 50)} / ${percentile(firstAttempt, 99)} / ${percentile(firstAttempt, 100)} ms`,
     ],
+    ['retry later than its scheduled delay p50 / p99', `${retryLateP50} / ${retryLateP99} ms`],
     ['baseline: plain POSTs per second, one process', baselinePerS.toFixed(0)],
+    [
+      "the schedule's floor: soonest possible end / ratio there",
+      `${(floorMs / 1000).toFixed(1)} s / ${ratioCeiling.toFixed(3)} (ratio now ${(deliveredPerS / baselinePerS).toFixed(3)})`,
+    ],
+    ['slow receiver: requests in flight while busy, mean', `${meanInFlight('slow')} (cap ${concurrency})`],
     ['round trips per attempt (PostgreSQL + Redis + the POST; baseline 1)', roundTripsPerItem.toFixed(2)],
     [
       '  PostgreSQL statements / Redis round trips per attempt',
@@ -273,6 +346,8 @@ try {
       'CPU per attempt: workers / PostgreSQL / Redis (baseline client per POST)',
       `${cpuPerAttemptUs('workers')} / ${cpuPerAttemptUs('postgres')} / ${cpuPerAttemptUs('redis')} µs (${baselineCpuPerPostUs} µs)`,
     ],
+    ['  receivers / event writers (this process) per attempt', `${cpuPerAttemptUs('receivers')} / ${cpuPerAttemptUs('writers')} µs`],
+    ['machine while measured: busy / idle / stolen', `${machineShare('busy')} / ${machineShare('idle')} / ${machineShare('steal')} %`],
     ['lost', lost],
   ]);
   console.log(
@@ -286,11 +361,21 @@ try {
       statements_per_item: Number(statementsPerItem.toFixed(2)),
       lost,
       p50_first_attempt_ms: percentile(firstAttempt, 50),
+      floor_s: Number((floorMs / 1000).toFixed(1)),
+      ratio_ceiling: Number(ratioCeiling.toFixed(3)),
+      slow_in_flight_mean: meanInFlight('slow'),
+      retry_late_p50_ms: retryLateP50,
+      retry_late_p99_ms: retryLateP99,
       attempts: attempts[0]?.n ?? 0,
       worker_cpu_us_per_attempt: cpuPerAttemptUs('workers'),
       postgres_cpu_us_per_attempt: cpuPerAttemptUs('postgres'),
       redis_cpu_us_per_attempt: cpuPerAttemptUs('redis'),
+      receivers_cpu_us_per_attempt: cpuPerAttemptUs('receivers'),
+      writers_cpu_us_per_attempt: cpuPerAttemptUs('writers'),
       baseline_cpu_us_per_post: baselineCpuPerPostUs,
+      machine_busy_pct: machineShare('busy'),
+      machine_idle_pct: machineShare('idle'),
+      machine_steal_pct: machineShare('steal'),
       workers: workerCount,
       production_rate_per_s: rate || 'burst',
     }),
