@@ -217,10 +217,7 @@ try {
     const tally: Record<string, number> = {};
     for (const j of done) tally[String(j.returnvalue?.status)] = (tally[String(j.returnvalue?.status)] ?? 0) + 1;
     console.log('outcomes', tally);
-    for (const w of workers) {
-      const fields = (await import('node:fs')).readFileSync(`/proc/${w.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      console.log('worker cpu s', (Number(fields[11]) + Number(fields[12])) / 100);
-    }
+    for (const w of workers) console.log('worker cpu s', cpuMs(w.pid as number) / 1000);
     const q = async (sql: string) => console.log(sql.slice(0, 60), JSON.stringify((await platform.db.query(sql)).rows));
     await q(
       `select percentile_disc(array[0.5,0.99,1]) within group (order by extract(epoch from dispatched_at - created_at)) as relay_s from outbox_events`,
@@ -307,6 +304,7 @@ try {
   // Per attempt: the worker processes' PostgreSQL statements and Redis round trips (the relay's included), plus the POST.
   const roundTripsPerItem = (trips.postgres + trips.redis + attemptCount) / Math.max(1, attemptCount);
   const deliveredPerS = delivered / elapsedS;
+  const ratio = deliveredPerS / baselinePerS;
   // CPU per attempt (µs): what each side spends on one POST and all that goes with it, against the baseline's POST.
   const cpuPerAttemptUs = (part: 'workers' | 'postgres' | 'redis' | 'receivers' | 'writers') =>
     Math.round(((cpuAtEnd[part] - cpuAtStart[part]) * 1000) / Math.max(1, attemptCount));
@@ -334,7 +332,7 @@ try {
     ['baseline: plain POSTs per second, one process', baselinePerS.toFixed(0)],
     [
       "the schedule's floor: soonest possible end / ratio there",
-      `${(floorMs / 1000).toFixed(1)} s / ${ratioCeiling.toFixed(3)} (ratio now ${(deliveredPerS / baselinePerS).toFixed(3)})`,
+      `${(floorMs / 1000).toFixed(1)} s / ${ratioCeiling.toFixed(3)} (ratio now ${ratio.toFixed(3)})`,
     ],
     ['slow receiver: requests in flight while busy, mean', `${meanInFlight('slow')} (cap ${concurrency})`],
     ['round trips per attempt (PostgreSQL + Redis + the POST; baseline 1)', roundTripsPerItem.toFixed(2)],
@@ -356,7 +354,7 @@ try {
       delivered_per_s: Math.round(deliveredPerS),
       p99_first_attempt_ms: percentile(firstAttempt, 99),
       baseline_post_per_s: Math.round(baselinePerS),
-      ratio: Number((deliveredPerS / baselinePerS).toFixed(3)),
+      ratio: Number(ratio.toFixed(3)),
       round_trips_per_item: Number(roundTripsPerItem.toFixed(2)),
       statements_per_item: Number(statementsPerItem.toFixed(2)),
       lost,
